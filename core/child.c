@@ -1,0 +1,269 @@
+/*
+ * core/child.c - runs inside the forked attempt process: implements the
+ * gp_api table over the probe's already-validated options, collects the
+ * message and metrics, and reports them to the parent as JSON lines.
+ */
+#include "child.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+struct gp_ctx {
+    const child_attempt *a;
+    strbuf message;
+    double *metric_values; /* one per declared metric */
+    char *metric_set;
+    strbuf bug; /* API misuse, reported as status error */
+    unsigned logs, logs_dropped;
+};
+
+static void write_all(int fd, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                struct pollfd p = {.fd = fd, .events = POLLOUT};
+                poll(&p, 1, -1);
+                continue;
+            }
+            _exit(3); /* parent gone: nothing to report to */
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void send_json(gp_ctx *ctx, json_t *obj)
+{
+    char *line = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(obj);
+    if (!line)
+        _exit(4);
+    size_t n = strlen(line);
+    line[n] = '\n'; /* replaces the NUL; length passed explicitly */
+    write_all(ctx->a->fd, line, n + 1);
+    free(line);
+}
+
+static void bug(gp_ctx *ctx, const char *fmt, const char *what)
+{
+    if (ctx->bug.len == 0)
+        sb_appendf(&ctx->bug, fmt, what ? what : "(null)");
+}
+
+static const opt_value *opt(gp_ctx *ctx, const char *key, gp_type type)
+{
+    const opt_value *v = key ? probe_opt(ctx->a->def, key) : NULL;
+    if (!v) {
+        bug(ctx, "plugin asked for undeclared option '%s'", key);
+        return NULL;
+    }
+    if (v->decl->type != type) {
+        bug(ctx, "plugin read option '%s' with the wrong type", key);
+        return NULL;
+    }
+    return v->has ? v : NULL;
+}
+
+static const char *api_opt_string(gp_ctx *ctx, const char *key)
+{
+    const opt_value *v = opt(ctx, key, GP_TYPE_STRING);
+    return v ? v->text : NULL;
+}
+
+static int64_t api_opt_integer(gp_ctx *ctx, const char *key)
+{
+    const opt_value *v = opt(ctx, key, GP_TYPE_INTEGER);
+    return v ? v->i : 0;
+}
+
+static int api_opt_boolean(gp_ctx *ctx, const char *key)
+{
+    const opt_value *v = opt(ctx, key, GP_TYPE_BOOLEAN);
+    return v ? (int)v->i : 0;
+}
+
+static int64_t api_opt_duration_ms(gp_ctx *ctx, const char *key)
+{
+    const opt_value *v = opt(ctx, key, GP_TYPE_DURATION);
+    return v ? v->i : 0;
+}
+
+static double api_opt_percentage(gp_ctx *ctx, const char *key)
+{
+    const opt_value *v = opt(ctx, key, GP_TYPE_PERCENTAGE);
+    return v ? v->pct : 0.0;
+}
+
+static size_t api_opt_list(gp_ctx *ctx, const char *key,
+                           const char *const **items)
+{
+    static const char *const none[] = {NULL};
+    const opt_value *v = opt(ctx, key, GP_TYPE_LIST);
+    if (items)
+        *items = v && v->items ? (const char *const *)v->items : none;
+    return v ? v->n_items : 0;
+}
+
+static int api_opt_isset(gp_ctx *ctx, const char *key)
+{
+    const opt_value *v = key ? probe_opt(ctx->a->def, key) : NULL;
+    if (!v) {
+        bug(ctx, "plugin asked for undeclared option '%s'", key);
+        return 0;
+    }
+    return v->set;
+}
+
+static int64_t api_deadline_ms(gp_ctx *ctx)
+{
+    return ctx->a->deadline_ms;
+}
+
+static int64_t api_time_left_ms(gp_ctx *ctx)
+{
+    int64_t left = ctx->a->deadline_ms - now_ms();
+    return left > 0 ? left : 0;
+}
+
+static int api_in_warmup(gp_ctx *ctx)
+{
+    return ctx->a->warmup;
+}
+
+static unsigned api_attempt(gp_ctx *ctx)
+{
+    return ctx->a->number;
+}
+
+static const char *api_probe_name(gp_ctx *ctx)
+{
+    return ctx->a->def->name;
+}
+
+static void api_metric(gp_ctx *ctx, const char *name, double value)
+{
+    const plugin *pl = ctx->a->def->plugin;
+    for (size_t i = 0; name && i < pl->n_metrics; i++) {
+        if (strcmp(pl->desc->metrics[i].name, name) == 0) {
+            ctx->metric_values[i] = value;
+            ctx->metric_set[i] = 1;
+            return;
+        }
+    }
+    bug(ctx, "plugin reported undeclared metric '%s'", name);
+}
+
+static void api_message(gp_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    sb_free(&ctx->message);
+    if (!fmt)
+        return;
+    va_start(ap, fmt);
+    sb_vappendf(&ctx->message, fmt, ap);
+    va_end(ap);
+}
+
+static void api_log(gp_ctx *ctx, gp_log_level level, const char *fmt, ...)
+{
+    if (!fmt)
+        return;
+    if (ctx->logs >= CHILD_MAX_LOGS) {
+        ctx->logs_dropped++;
+        return;
+    }
+    ctx->logs++;
+    strbuf sb = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vappendf(&sb, fmt, ap);
+    va_end(ap);
+    char *text = str_sanitize(sb_str(&sb));
+    sb_free(&sb);
+    json_t *o =
+        json_pack("{s:{s:i,s:s}}", "log", "level", (int)level, "text", text);
+    free(text);
+    if (o)
+        send_json(ctx, o);
+}
+
+static const gp_api api_table = {
+    .size = sizeof(gp_api),
+    .opt_string = api_opt_string,
+    .opt_integer = api_opt_integer,
+    .opt_boolean = api_opt_boolean,
+    .opt_duration_ms = api_opt_duration_ms,
+    .opt_percentage = api_opt_percentage,
+    .opt_list = api_opt_list,
+    .opt_isset = api_opt_isset,
+    .deadline_ms = api_deadline_ms,
+    .time_left_ms = api_time_left_ms,
+    .in_warmup = api_in_warmup,
+    .attempt = api_attempt,
+    .probe_name = api_probe_name,
+    .metric = api_metric,
+    .message = api_message,
+    .log = api_log,
+};
+
+static const char *outcome_name(gp_outcome o)
+{
+    switch (o) {
+    case GP_READY: return "ready";
+    case GP_TRANSIENT: return "transient";
+    case GP_FATAL: return "fatal";
+    case GP_DEGRADED: return "degraded";
+    case GP_UNKNOWN: return "unknown";
+    }
+    return NULL;
+}
+
+_Noreturn void child_run(const child_attempt *a)
+{
+    const plugin *pl = a->def->plugin;
+    gp_ctx ctx = {.a = a};
+    ctx.metric_values = xcalloc(pl->n_metrics + 1, sizeof(double));
+    ctx.metric_set = xcalloc(pl->n_metrics + 1, 1);
+
+    gp_outcome out = pl->desc->check(&ctx, &api_table);
+
+    const char *oname = outcome_name(out);
+    if (!oname) {
+        char num[32];
+        snprintf(num, sizeof num, "%d", (int)out);
+        bug(&ctx, "plugin returned invalid outcome %s", num);
+        oname = "unknown";
+    }
+    if (ctx.logs_dropped) {
+        char line[64];
+        snprintf(line, sizeof line, "%u more log lines dropped",
+                 ctx.logs_dropped);
+        send_json(&ctx, json_pack("{s:{s:i,s:s}}", "log", "level",
+                                  (int)GP_LOG_WARNING, "text", line));
+    }
+    json_t *metrics = json_object();
+    for (size_t i = 0; i < pl->n_metrics; i++) {
+        if (ctx.metric_set[i])
+            json_object_set_new(metrics, pl->desc->metrics[i].name,
+                                json_real(ctx.metric_values[i]));
+    }
+    char *msg = str_sanitize(sb_str(&ctx.message));
+    json_t *res = json_pack("{s:s,s:s,s:o}", "outcome", oname, "message", msg,
+                            "metrics", metrics);
+    free(msg);
+    if (ctx.bug.len)
+        json_object_set_new(res, "bug", json_string(sb_str(&ctx.bug)));
+    send_json(&ctx, json_pack("{s:o}", "result", res));
+    _exit(0);
+}

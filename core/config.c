@@ -1,0 +1,1162 @@
+/*
+ * core/config.c - reading gpcheck.ini, the --env-file files and conf.d/
+ * into the raw config model (sections of keys that remember FILE:LINE),
+ * and the policy keys shared with core/resolve.c.
+ *
+ * inih does the key/value splitting; our line reader in front of it counts
+ * physical lines (inih 55 as packaged by Debian does not pass line numbers
+ * to the handler), sees section headers (inih says nothing about a section
+ * without keys) and rejects malformed lines itself, so that every bad line
+ * is reported and not only the first one inih would return.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "value.h"
+
+#ifndef GP_SYSCONFDIR
+#define GP_SYSCONFDIR "/etc"
+#endif
+
+/* Longest physical line accepted: comfortably above the 8 KiB values
+ * (certificates, long URLs) a probe may carry. */
+#define MAX_LINE (64 * 1024)
+
+#define DEFAULT_JOBS 32
+#define MAX_JOBS 4096
+
+/* ------------------------------------------------------------------------ */
+/* Policy keys                                                               */
+
+typedef enum pkind {
+    PK_MS,       /* duration, >= 0 */
+    PK_MS_POS,   /* duration, > 0 */
+    PK_COUNT,    /* integer, >= 1 */
+    PK_FRACTION, /* percentage stored as a fraction */
+    PK_BACKOFF,
+    PK_SEVERITY,
+} pkind;
+
+static const struct pkey {
+    const char *key;
+    pkind kind;
+    size_t off;
+} pkeys[] = {
+    {"timeout", PK_MS_POS, offsetof(policy, timeout_ms)},
+    {"warmup", PK_MS, offsetof(policy, warmup_ms)},
+    {"warmup_interval", PK_MS_POS, offsetof(policy, warmup_interval_ms)},
+    {"attempts", PK_COUNT, offsetof(policy, attempts)},
+    {"delay", PK_MS, offsetof(policy, delay_ms)},
+    {"backoff", PK_BACKOFF, offsetof(policy, backoff)},
+    {"max_delay", PK_MS, offsetof(policy, max_delay_ms)},
+    {"jitter", PK_FRACTION, offsetof(policy, jitter)},
+    {"success_threshold", PK_COUNT, offsetof(policy, success_threshold)},
+    {"severity", PK_SEVERITY, offsetof(policy, severity)},
+};
+
+/* Every key the core reserves in a probe section; the last four are kept
+ * free for features still to come. */
+static const char *const reserved_keys[] = {
+    "plugin",   "timeout",
+    "warmup",   "warmup_interval",
+    "attempts", "delay",
+    "backoff",  "max_delay",
+    "jitter",   "success_threshold",
+    "severity", "tags",
+    "after",    "envs",
+    "group",    "warn_if",
+    "fail_if",  "retry_on_threshold",
+};
+
+static const char *const gpcheck_keys[] = {
+    "env", "plugin_path", "conf_dir", "jobs", "deadline",
+};
+
+void policy_init(policy *p)
+{
+    p->timeout_ms = 5000;
+    p->warmup_ms = 0;
+    p->warmup_interval_ms = 250;
+    p->attempts = 3;
+    p->delay_ms = 1000;
+    p->backoff = BACKOFF_EXPONENTIAL;
+    p->max_delay_ms = 30000;
+    p->jitter = 0.10;
+    p->success_threshold = 1;
+    p->severity = SEV_REQUIRED;
+}
+
+int config_is_policy_key(const char *key)
+{
+    for (size_t i = 0; i < ARRAY_LEN(reserved_keys); i++)
+        if (strcmp(key, reserved_keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+const char *const *config_policy_keys(size_t *n)
+{
+    *n = ARRAY_LEN(reserved_keys);
+    return reserved_keys;
+}
+
+static int set_word(int *dst, const char *value, const char *a, int va,
+                    const char *b, int vb, char *err, size_t errlen)
+{
+    char *t = str_trim(xstrdup(value));
+    int rc = 1;
+    if (strcmp(t, a) == 0)
+        *dst = va;
+    else if (strcmp(t, b) == 0)
+        *dst = vb;
+    else {
+        snprintf(err, errlen, "invalid value '%s' (expected %s or %s)", t, a,
+                 b);
+        rc = -1;
+    }
+    free(t);
+    return rc;
+}
+
+static int set_policy(policy *p, const struct pkey *k, const char *value,
+                      char *err, size_t errlen)
+{
+    char *field = (char *)p + k->off;
+    int64_t v;
+    double pct;
+    int w;
+
+    switch (k->kind) {
+    case PK_MS:
+    case PK_MS_POS:
+        if (value_duration(value, &v, err, errlen) < 0)
+            return -1;
+        if (k->kind == PK_MS_POS && v <= 0) {
+            snprintf(err, errlen, "must be greater than 0");
+            return -1;
+        }
+        *(int64_t *)(void *)field = v;
+        return 1;
+    case PK_COUNT:
+        if (value_integer(value, &v, err, errlen) < 0)
+            return -1;
+        if (v < 1 || v > UINT_MAX) {
+            snprintf(err, errlen, "must be between 1 and %u", UINT_MAX);
+            return -1;
+        }
+        *(unsigned *)(void *)field = (unsigned)v;
+        return 1;
+    case PK_FRACTION:
+        if (value_percentage(value, &pct, err, errlen) < 0)
+            return -1;
+        *(double *)(void *)field = pct / 100.0;
+        return 1;
+    case PK_BACKOFF:
+        if (set_word(&w, value, "fixed", BACKOFF_FIXED, "exponential",
+                     BACKOFF_EXPONENTIAL, err, errlen) < 0)
+            return -1;
+        p->backoff = (backoff_kind)w;
+        return 1;
+    case PK_SEVERITY:
+        if (set_word(&w, value, "required", SEV_REQUIRED, "optional",
+                     SEV_OPTIONAL, err, errlen) < 0)
+            return -1;
+        p->severity = (severity)w;
+        return 1;
+    }
+    return 0;
+}
+
+static const struct pkey *find_pkey(const char *key)
+{
+    for (size_t i = 0; i < ARRAY_LEN(pkeys); i++)
+        if (strcmp(key, pkeys[i].key) == 0)
+            return &pkeys[i];
+    return NULL;
+}
+
+int config_policy_set(policy *p, const char *key, const char *value, char *err,
+                      size_t errlen)
+{
+    const struct pkey *k = find_pkey(key);
+    return k ? set_policy(p, k, value, err, errlen) : 0;
+}
+
+int config_valid_name(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+            return 0;
+    return 1;
+}
+
+const char *config_did_you_mean(const char *key, const char *const *cands,
+                                size_t n)
+{
+    /* Up to 2 edits, fewer for short keys: "ab" is not a typo of "cd". */
+    size_t len = strlen(key);
+    size_t limit = len / 3 < 1 ? 1 : len / 3 > 2 ? 2 : len / 3;
+    const char *best = NULL;
+    size_t best_d = limit + 1;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t dist = str_distance(key, cands[i], limit + 1);
+        if (dist < best_d) {
+            best = cands[i];
+            best_d = dist;
+        }
+    }
+    return best;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The raw model                                                             */
+
+/* Intern a file name; origins keep pointers into cfg->files. */
+static const char *intern(gp_config *cfg, const char *file)
+{
+    for (size_t i = 0; i < cfg->n_files; i++)
+        if (strcmp(cfg->files[i], file) == 0)
+            return cfg->files[i];
+    xgrow(&cfg->files, &cfg->cap_files, cfg->n_files + 1, sizeof(char *));
+    return cfg->files[cfg->n_files++] = xstrdup(file);
+}
+
+static cfg_section *find_section(gp_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_sections; i++)
+        if (strcmp(cfg->sections[i].name, name) == 0)
+            return &cfg->sections[i];
+    return NULL;
+}
+
+static cfg_section *add_section(gp_config *cfg, const char *name, origin at)
+{
+    xgrow(&cfg->sections, &cfg->cap_sections, cfg->n_sections + 1,
+          sizeof *cfg->sections);
+    cfg_section *s = &cfg->sections[cfg->n_sections++];
+    memset(s, 0, sizeof *s);
+    s->name = xstrdup(name);
+    s->at = at;
+    return s;
+}
+
+/* Set key in s; a key already there keeps its place and takes the new
+ * value and origin (env overlays). `value` is taken over (may be NULL). */
+static void section_set(cfg_section *s, const char *key, char *value, origin at)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->entries[i].key, key) == 0) {
+            free(s->entries[i].value);
+            s->entries[i].value = value;
+            s->entries[i].at = at;
+            return;
+        }
+    }
+    xgrow(&s->entries, &s->cap, s->n + 1, sizeof *s->entries);
+    cfg_entry *e = &s->entries[s->n++];
+    e->key = xstrdup(key);
+    e->value = value;
+    e->at = at;
+}
+
+static void section_free(cfg_section *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->entries[i].key);
+        free(s->entries[i].value);
+    }
+    free(s->entries);
+    free(s->name);
+    memset(s, 0, sizeof *s);
+}
+
+/* What a config that was never loaded still needs. */
+static void init_defaults(gp_config *cfg)
+{
+    if (cfg->env)
+        return;
+    cfg->env = xstrdup("default");
+    cfg->jobs = DEFAULT_JOBS;
+    policy_init(&cfg->defaults);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Variables: the environment, then --env-file                               */
+
+static int valid_var_name(const char *s, size_t n)
+{
+    if (n == 0 || isdigit((unsigned char)s[0]))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+            return 0;
+    return 1;
+}
+
+static const char *lookup_var(void *ud, const char *name)
+{
+    const gp_config *cfg = ud;
+    const char *v = getenv(name);
+    size_t n = strlen(name);
+
+    if (v)
+        return v;
+    for (size_t i = 0; i < cfg->n_vars; i++)
+        if (strncmp(cfg->vars[i], name, n) == 0 && cfg->vars[i][n] == '=')
+            return cfg->vars[i] + n + 1;
+    return NULL;
+}
+
+static void set_var(gp_config *cfg, const char *key, size_t klen,
+                    const char *value)
+{
+    char *kv = xasprintf("%.*s=%s", (int)klen, key, value);
+    for (size_t i = 0; i < cfg->n_vars; i++) {
+        if (strncmp(cfg->vars[i], kv, klen + 1) == 0) {
+            free(cfg->vars[i]);
+            cfg->vars[i] = kv;
+            return;
+        }
+    }
+    xgrow(&cfg->vars, &cfg->cap_vars, cfg->n_vars + 1, sizeof(char *));
+    cfg->vars[cfg->n_vars++] = kv;
+}
+
+/* After an opening '"' at s: the value up to the closing quote, with \n,
+ * \" and \\ escapes. *end receives the position after the quote. */
+static int env_dquoted(const char *s, strbuf *val, const char **end)
+{
+    for (; *s && *s != '"'; s++) {
+        if (*s == '\\' && (s[1] == 'n' || s[1] == '"' || s[1] == '\\')) {
+            s++;
+            sb_appendn(val, *s == 'n' ? "\n" : s, 1);
+        } else {
+            sb_appendn(val, s, 1);
+        }
+    }
+    if (*s != '"')
+        return -1;
+    *end = s + 1;
+    return 0;
+}
+
+/*
+ * One dotenv line: KEY=VALUE, optional "export ", values optionally quoted.
+ * Returns 1 with the value in *val for a variable, 0 for a blank or comment
+ * line, -1 with a reason in err.
+ */
+static int env_line(const char *s, const char **key, size_t *klen, strbuf *val,
+                    char *err, size_t errlen)
+{
+    while (isblank((unsigned char)*s))
+        s++;
+    if (!*s || *s == '#')
+        return 0;
+    if (strncmp(s, "export", 6) == 0 && isblank((unsigned char)s[6]))
+        for (s += 6; isblank((unsigned char)*s);)
+            s++;
+    *key = s;
+    while (isalnum((unsigned char)*s) || *s == '_')
+        s++;
+    *klen = (size_t)(s - *key);
+    while (isblank((unsigned char)*s))
+        s++;
+    if (*s != '=' || !valid_var_name(*key, *klen)) {
+        snprintf(err, errlen, "expected KEY=VALUE");
+        return -1;
+    }
+    for (s++; isblank((unsigned char)*s);)
+        s++;
+
+    const char *rest = NULL;
+    if (*s == '"' || *s == '\'') {
+        const char *close = *s == '\'' ? strchr(s + 1, '\'') : NULL;
+        if (*s == '\'' && close) {
+            sb_appendn(val, s + 1, (size_t)(close - s - 1));
+            rest = close + 1;
+        } else if (*s == '\'' || env_dquoted(s + 1, val, &rest) < 0) {
+            snprintf(err, errlen, "unterminated %s quote",
+                     *s == '"' ? "double" : "single");
+            return -1;
+        }
+        while (isblank((unsigned char)*rest))
+            rest++;
+        if (*rest && *rest != '#') {
+            snprintf(err, errlen, "unexpected text after the closing quote");
+            return -1;
+        }
+        return 1;
+    }
+    /* Unquoted: up to a " #" comment, trailing blanks dropped. */
+    const char *e = s;
+    while (*e && !(*e == '#' && e > s && isblank((unsigned char)e[-1])))
+        e++;
+    while (e > s && isblank((unsigned char)e[-1]))
+        e--;
+    sb_appendn(val, s, (size_t)(e - s));
+    return 1;
+}
+
+static void load_env_file(gp_config *cfg, const char *path, diag *d)
+{
+    FILE *fp = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int lineno = 0;
+
+    if (!fp) {
+        diag_add(d, path, 0, "cannot open env file: %s", strerror(errno));
+        return;
+    }
+    while ((n = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        const char *key = NULL;
+        size_t klen = 0;
+        strbuf val = {0};
+        char err[128];
+        int rc = env_line(line, &key, &klen, &val, err, sizeof err);
+        if (rc < 0)
+            diag_add(d, path, lineno, "%s", err);
+        else if (rc > 0)
+            set_var(cfg, key, klen, sb_str(&val));
+        sb_free(&val);
+    }
+    if (ferror(fp))
+        diag_add(d, path, 0, "read error: %s", strerror(errno));
+    free(line);
+    fclose(fp);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading one ini file                                                      */
+
+typedef enum sec_kind {
+    SEC_NONE, /* before the first header */
+    SEC_SKIP, /* a bad header: its keys are not reported again */
+    SEC_GPCHECK,
+    SEC_DEFAULTS,
+    SEC_BYPASS,
+    SEC_PROBE,
+} sec_kind;
+
+static const char *const special_names[] = {"gpcheck", "defaults", "bypass"};
+
+typedef struct seen {
+    char *name;
+    int line;
+} seen;
+
+typedef struct loadctx {
+    gp_config *cfg;
+    diag *d;
+    /* [gpcheck], [defaults], [bypass] of the main file */
+    cfg_section special[3];
+
+    /* the file being read */
+    const char *file; /* interned */
+    int is_main;
+    int overlay; /* conf.d/ENV/: may reopen probes of earlier files */
+    FILE *fp;
+    char *buf;
+    size_t buf_cap, len, pos;
+    int lineno;
+
+    sec_kind kind;
+    size_t sec_idx; /* SEC_PROBE: index in cfg->sections */
+    seen *secs;     /* sections of this file */
+    size_t n_secs, cap_secs;
+    seen *keys; /* keys of the current section block */
+    size_t n_keys, cap_keys;
+} loadctx;
+
+static void seen_add(seen **v, size_t *n, size_t *cap, const char *name,
+                     int line)
+{
+    xgrow(v, cap, *n + 1, sizeof **v);
+    (*v)[*n].name = xstrdup(name);
+    (*v)[(*n)++].line = line;
+}
+
+static const seen *seen_find(const seen *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].name, name) == 0)
+            return &v[i];
+    return NULL;
+}
+
+static void seen_clear(seen **v, size_t *n, size_t *cap)
+{
+    for (size_t i = 0; i < *n; i++)
+        free((*v)[i].name);
+    free(*v);
+    *v = NULL;
+    *n = *cap = 0;
+}
+
+static cfg_section *cur_section(loadctx *c)
+{
+    if (c->kind == SEC_PROBE)
+        return &c->cfg->sections[c->sec_idx];
+    if (c->kind >= SEC_GPCHECK && c->kind <= SEC_BYPASS)
+        return &c->special[c->kind - SEC_GPCHECK];
+    return NULL;
+}
+
+/* "probe 'db'" or "[gpcheck]", for messages. */
+static char *section_label(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(special_names); i++)
+        if (strcmp(name, special_names[i]) == 0)
+            return xasprintf("[%s]", name);
+    return xasprintf("probe '%s'", name);
+}
+
+static void begin_special(loadctx *c, size_t k, int line)
+{
+    if (!c->is_main) {
+        diag_add(c->d, c->file, line, "[%s] is only allowed in the main file",
+                 special_names[k]);
+        c->kind = SEC_SKIP;
+        return;
+    }
+    cfg_section *s = &c->special[k];
+    if (!s->name) {
+        s->name = xstrdup(special_names[k]);
+        s->at = (origin){c->file, line};
+    }
+    c->kind = (sec_kind)(SEC_GPCHECK + k);
+}
+
+static void begin_probe(loadctx *c, const char *name, int line)
+{
+    cfg_section *s = find_section(c->cfg, name);
+
+    if (s && !c->overlay) {
+        diag_add(c->d, c->file, line, "probe '%s' already defined at %s:%d",
+                 name, s->at.file, s->at.line);
+        c->kind = SEC_SKIP;
+        return;
+    }
+    if (!s)
+        s = add_section(c->cfg, name, (origin){c->file, line});
+    c->sec_idx = (size_t)(s - c->cfg->sections);
+    c->kind = SEC_PROBE;
+}
+
+static void begin_section(loadctx *c, const char *name)
+{
+    int line = c->lineno;
+    const seen *prev = seen_find(c->secs, c->n_secs, name);
+
+    seen_clear(&c->keys, &c->n_keys, &c->cap_keys);
+    c->kind = SEC_SKIP;
+    if (!config_valid_name(name)) {
+        diag_add(c->d, c->file, line,
+                 "invalid section name '[%s]' (letters, digits, '_', '.' "
+                 "and '-' only)",
+                 name);
+        return;
+    }
+    if (prev) {
+        char *label = section_label(name);
+        diag_add(c->d, c->file, line, "%s already defined at %s:%d", label,
+                 c->file, prev->line);
+        free(label);
+        return;
+    }
+    seen_add(&c->secs, &c->n_secs, &c->cap_secs, name, line);
+    for (size_t k = 0; k < ARRAY_LEN(special_names); k++) {
+        if (strcmp(name, special_names[k]) == 0) {
+            begin_special(c, k, line);
+            return;
+        }
+    }
+    begin_probe(c, name, line);
+}
+
+/* First of `chars` in s, or the start of an inline comment (';' after a
+ * blank) -- the same scan inih makes, so we agree on what a line is. */
+static const char *scan_line(const char *s, const char *chars)
+{
+    for (const char *p = s; *p; p++) {
+        if (strchr(chars, *p))
+            return p;
+        if (*p == ';' && p > s && isspace((unsigned char)p[-1]))
+            return p;
+    }
+    return NULL;
+}
+
+static int check_header(loadctx *c, char *t)
+{
+    const char *close = scan_line(t + 1, "]");
+    if (!close || *close != ']') {
+        diag_add(c->d, c->file, c->lineno, "missing ']' in section header");
+        return -1;
+    }
+    const char *rest = close + 1;
+    while (isspace((unsigned char)*rest))
+        rest++;
+    if (*rest && *rest != ';' && *rest != '#') {
+        diag_add(c->d, c->file, c->lineno, "unexpected text after ']'");
+        return -1;
+    }
+    t[close - t] = '\0';
+    begin_section(c, t + 1);
+    return 0;
+}
+
+/* Check one physical line before inih sees it; -1: reported, and inih gets
+ * a blank line instead. */
+static int check_line(loadctx *c)
+{
+    char *t = str_trim(xstrndup(c->buf + c->pos, c->len - c->pos));
+    int rc = 0;
+
+    if (!*t || *t == ';' || *t == '#') {
+        rc = 0;
+    } else if (*t == '[') {
+        if (check_header(c, t) < 0) {
+            c->kind = SEC_SKIP;
+            seen_clear(&c->keys, &c->n_keys, &c->cap_keys);
+            rc = -1;
+        }
+    } else {
+        const char *sep = scan_line(t, "=:");
+        if (!sep || *sep == ';') {
+            diag_add(c->d, c->file, c->lineno,
+                     "expected 'key = value' or '[section]'");
+            rc = -1;
+        } else if (sep == t) {
+            diag_add(c->d, c->file, c->lineno, "missing key before '%c'", *sep);
+            rc = -1;
+        } else if (c->kind == SEC_NONE) {
+            diag_add(c->d, c->file, c->lineno,
+                     "key '%.*s' outside of any section",
+                     (int)strcspn(t, " \t=:"), t);
+            rc = -1;
+        }
+    }
+    free(t);
+    return rc;
+}
+
+static int next_line(loadctx *c)
+{
+    ssize_t n = getline(&c->buf, &c->buf_cap, c->fp);
+    if (n < 0)
+        return -1;
+    c->lineno++;
+    c->len = (size_t)n;
+    c->pos = 0;
+    /* inih would skip a BOM itself, but our own checks must too. */
+    if (c->lineno == 1 && n >= 3 && memcmp(c->buf, "\xEF\xBB\xBF", 3) == 0)
+        c->pos = 3;
+
+    int bad;
+    if (memchr(c->buf, '\0', c->len)) {
+        diag_add(c->d, c->file, c->lineno, "NUL byte in line");
+        bad = 1;
+    } else if (c->len > MAX_LINE) {
+        diag_add(c->d, c->file, c->lineno, "line too long (over %d bytes)",
+                 MAX_LINE);
+        bad = 1;
+    } else {
+        bad = check_line(c) < 0;
+    }
+    if (bad) {
+        c->buf[0] = '\n';
+        c->len = 1;
+        c->pos = 0;
+    }
+    return 0;
+}
+
+/* ini_reader: hands out our physical line in pieces as large as inih
+ * asks for; it grows its buffer and asks again until the '\n'. */
+static char *reader(char *str, int num, void *stream)
+{
+    loadctx *c = stream;
+    if (c->pos >= c->len && next_line(c) < 0)
+        return NULL;
+    size_t n = c->len - c->pos;
+    if (n > (size_t)num - 1)
+        n = (size_t)num - 1;
+    memcpy(str, c->buf + c->pos, n);
+    str[n] = '\0';
+    c->pos += n;
+    return str;
+}
+
+static void add_key(loadctx *c, const char *key, const char *raw)
+{
+    int line = c->lineno;
+    const seen *dup = seen_find(c->keys, c->n_keys, key);
+    cfg_section *s = cur_section(c);
+
+    if (dup) {
+        diag_add(c->d, c->file, line, "duplicate key '%s' (first at %s:%d)",
+                 key, c->file, dup->line);
+        return;
+    }
+    seen_add(&c->keys, &c->n_keys, &c->cap_keys, key, line);
+
+    char *value = NULL;
+    char err[256];
+    if (value_interpolate(raw, lookup_var, c->cfg, &value, err, sizeof err) <
+        0) {
+        char *label = section_label(s->name);
+        diag_add(c->d, c->file, line, "%s: %s: %s", label, key, err);
+        free(label);
+    }
+    section_set(s, key, value, (origin){c->file, line});
+}
+
+/* ini_handler: the section comes from our reader, not from inih (which
+ * also cuts long section names). */
+static int handler(void *user, const char *section, const char *name,
+                   const char *value)
+{
+    loadctx *c = user;
+    (void)section;
+    if (c->kind != SEC_SKIP && c->kind != SEC_NONE)
+        add_key(c, name, value);
+    return 1;
+}
+
+static void ini_setup(void)
+{
+    ini_allow_multiline = false;
+    ini_use_stack = false;
+    ini_allow_realloc = true;
+    ini_max_line = MAX_LINE + 16;
+    ini_stop_on_first_error = false;
+    ini_allow_inline_comments = true;
+    ini_allow_no_value = false;
+}
+
+static int already_reported(const diag *d, size_t from, const char *file,
+                            int line)
+{
+    for (size_t i = from; i < d->n; i++)
+        if (d->items[i].file && strcmp(d->items[i].file, file) == 0 &&
+            d->items[i].line == line)
+            return 1;
+    return 0;
+}
+
+/* Returns -1 when the file could not be opened at all. */
+static int parse_file(loadctx *c, const char *path, int is_main, int overlay)
+{
+    struct stat st;
+    size_t n0 = c->d->n;
+
+    c->fp = fopen(path, "r");
+    if (!c->fp) {
+        diag_add(c->d, path, 0, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(c->fp), &st) < 0 || !S_ISREG(st.st_mode)) {
+        diag_add(c->d, path, 0, "not a regular file");
+        fclose(c->fp);
+        return -1;
+    }
+    c->file = intern(c->cfg, path);
+    c->is_main = is_main;
+    c->overlay = overlay;
+    c->lineno = 0;
+    c->len = c->pos = 0;
+    c->kind = SEC_NONE;
+
+    ini_setup();
+    int rc = ini_parse_stream(reader, c, handler, c);
+    if (ferror(c->fp))
+        diag_add(c->d, path, 0, "read error: %s", strerror(errno));
+    else if (rc == -2)
+        diag_add(c->d, path, 0, "out of memory");
+    else if (rc > 0 && !already_reported(c->d, n0, c->file, rc))
+        diag_add(c->d, c->file, rc, "syntax error");
+
+    seen_clear(&c->secs, &c->n_secs, &c->cap_secs);
+    seen_clear(&c->keys, &c->n_keys, &c->cap_keys);
+    free(c->buf);
+    c->buf = NULL;
+    c->buf_cap = 0;
+    fclose(c->fp);
+    c->fp = NULL;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Finding the files                                                         */
+
+static char *path_join(const char *dir, const char *name)
+{
+    if (name[0] == '/' || strcmp(dir, ".") == 0)
+        return xstrdup(name);
+    size_t n = strlen(dir);
+    return xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return xstrdup(".");
+    if (slash == path)
+        return xstrdup("/");
+    return xstrndup(path, (size_t)(slash - path));
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* The main file to read, or NULL; an explicit one that is missing is
+ * still returned, so that reading it reports the error. */
+static char *find_main(const config_opts *o)
+{
+    const char *env = getenv("GPCHECK_CONFIG");
+    if (o->config_path)
+        return xstrdup(o->config_path);
+    if (env && *env)
+        return xstrdup(env);
+    if (file_exists("gpcheck.ini"))
+        return xstrdup("gpcheck.ini");
+    if (file_exists(GP_SYSCONFDIR "/gpcheck/gpcheck.ini"))
+        return xstrdup(GP_SYSCONFDIR "/gpcheck/gpcheck.ini");
+    return NULL;
+}
+
+static int ini_filter(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+    return n >= 4 && strcmp(e->d_name + n - 4, ".ini") == 0;
+}
+
+/* Byte order, not the locale's: the same files load in the same order on
+ * every machine. */
+static int name_cmp(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static void read_dir(loadctx *c, const char *dir, int overlay)
+{
+    struct dirent **list = NULL;
+    int n = scandir(dir, &list, ini_filter, name_cmp);
+
+    if (n < 0) {
+        diag_add(c->d, dir, 0, "cannot read directory: %s", strerror(errno));
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        char *path = path_join(dir, list[i]->d_name);
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+            parse_file(c, path, 0, overlay);
+        free(path);
+        free(list[i]);
+    }
+    free(list);
+}
+
+/* ------------------------------------------------------------------------ */
+/* [gpcheck] and [defaults]                                                  */
+
+static const cfg_entry *special_get(const cfg_section *s, const char *key)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->entries[i].key, key) == 0 && s->entries[i].value)
+            return &s->entries[i];
+    return NULL;
+}
+
+static void unknown_key(diag *d, const cfg_entry *e, const char *label,
+                        const char *const *cands, size_t n)
+{
+    const char *hint = config_did_you_mean(e->key, cands, n);
+    if (hint)
+        diag_add(d, e->at.file, e->at.line,
+                 "unknown key '%s' in %s (did you mean '%s'?)", e->key, label,
+                 hint);
+    else
+        diag_add(d, e->at.file, e->at.line, "unknown key '%s' in %s", e->key,
+                 label);
+}
+
+static int is_gpcheck_key(const char *key)
+{
+    for (size_t i = 0; i < ARRAY_LEN(gpcheck_keys); i++)
+        if (strcmp(key, gpcheck_keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void apply_gpcheck(loadctx *c)
+{
+    const cfg_section *s = &c->special[0];
+    gp_config *cfg = c->cfg;
+    char err[256];
+
+    for (size_t i = 0; i < s->n; i++) {
+        const cfg_entry *e = &s->entries[i];
+        int64_t v;
+        if (!is_gpcheck_key(e->key)) {
+            unknown_key(c->d, e, "[gpcheck]", gpcheck_keys,
+                        ARRAY_LEN(gpcheck_keys));
+            continue;
+        }
+        if (!e->value)
+            continue;
+        if (strcmp(e->key, "plugin_path") == 0) {
+            strv_free(cfg->plugin_path, cfg->n_plugin_path);
+            cfg->plugin_path = NULL;
+            cfg->n_plugin_path = 0;
+            if (value_list(e->value, &cfg->plugin_path, &cfg->n_plugin_path,
+                           err, sizeof err) < 0)
+                diag_add(c->d, e->at.file, e->at.line,
+                         "[gpcheck]: plugin_path: %s", err);
+        } else if (strcmp(e->key, "jobs") == 0) {
+            if (value_integer(e->value, &v, err, sizeof err) < 0)
+                diag_add(c->d, e->at.file, e->at.line, "[gpcheck]: jobs: %s",
+                         err);
+            else if (v < 1 || v > MAX_JOBS)
+                diag_add(c->d, e->at.file, e->at.line,
+                         "[gpcheck]: jobs: must be between 1 and %d", MAX_JOBS);
+            else
+                cfg->jobs = (unsigned)v;
+        } else if (strcmp(e->key, "deadline") == 0) {
+            if (value_duration(e->value, &v, err, sizeof err) < 0)
+                diag_add(c->d, e->at.file, e->at.line,
+                         "[gpcheck]: deadline: %s", err);
+            else
+                cfg->deadline_ms = v;
+        } else if (strcmp(e->key, "conf_dir") == 0 && !*e->value) {
+            diag_add(c->d, e->at.file, e->at.line,
+                     "[gpcheck]: conf_dir: empty path");
+        }
+        /* env is chosen in choose_env, conf_dir in choose_conf_dir */
+    }
+}
+
+static void apply_defaults(loadctx *c)
+{
+    static const char *names[ARRAY_LEN(pkeys)];
+    const cfg_section *s = &c->special[1];
+    char err[256];
+
+    for (size_t i = 0; i < ARRAY_LEN(pkeys); i++)
+        names[i] = pkeys[i].key;
+    for (size_t i = 0; i < s->n; i++) {
+        const cfg_entry *e = &s->entries[i];
+        if (!find_pkey(e->key))
+            unknown_key(c->d, e, "[defaults]", names, ARRAY_LEN(names));
+        else if (e->value && config_policy_set(&c->cfg->defaults, e->key,
+                                               e->value, err, sizeof err) < 0)
+            diag_add(c->d, e->at.file, e->at.line, "[defaults]: %s: %s", e->key,
+                     err);
+    }
+    /* [bypass] knows no keys yet. */
+    for (size_t i = 0; i < c->special[2].n; i++)
+        unknown_key(c->d, &c->special[2].entries[i], "[bypass]", NULL, 0);
+}
+
+static int valid_env(const char *s)
+{
+    /* "." and ".." match the name pattern but would name other folders. */
+    return config_valid_name(s) && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+static void choose_env(loadctx *c, const config_opts *o)
+{
+    const char *genv = getenv("GPCHECK_ENV");
+    const cfg_entry *e = special_get(&c->special[0], "env");
+    const char *env = "default";
+
+    if (o->env)
+        env = o->env;
+    else if (genv && *genv)
+        env = genv;
+    else if (e)
+        env = e->value;
+
+    if (!valid_env(env)) {
+        if (o->env)
+            diag_add(c->d, NULL, 0, "--env: invalid environment name '%s'",
+                     env);
+        else if (genv && *genv)
+            diag_add(c->d, NULL, 0,
+                     "$GPCHECK_ENV: invalid environment name '%s'", env);
+        else
+            diag_add(c->d, e->at.file, e->at.line,
+                     "[gpcheck]: env: invalid environment name '%s'", env);
+        env = "default";
+    }
+    free(c->cfg->env);
+    c->cfg->env = xstrdup(env);
+}
+
+/* Why path is not a readable directory, or NULL when it is one. */
+static const char *dir_problem(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return strerror(errno);
+    return S_ISDIR(st.st_mode) ? NULL : "not a directory";
+}
+
+/* Sets cfg->conf_dir when there is one to read; reports an explicit one
+ * that is missing. */
+static void choose_conf_dir(loadctx *c, const config_opts *o)
+{
+    gp_config *cfg = c->cfg;
+    const cfg_entry *e = special_get(&c->special[0], "conf_dir");
+    const char *why;
+    char *dir;
+
+    if (o->conf_dir) {
+        dir = xstrdup(o->conf_dir);
+        if ((why = dir_problem(dir)))
+            diag_add(c->d, NULL, 0, "--conf-dir: cannot open '%s': %s", dir,
+                     why);
+    } else if (e && *e->value) {
+        char *base = dir_of(cfg->main_file);
+        dir = path_join(base, e->value);
+        free(base);
+        if ((why = dir_problem(dir)))
+            diag_add(c->d, e->at.file, e->at.line,
+                     "[gpcheck]: conf_dir: cannot open '%s': %s", dir, why);
+    } else {
+        char *base = cfg->main_file ? dir_of(cfg->main_file) : xstrdup(".");
+        dir = path_join(base, "conf.d");
+        free(base);
+        if (dir_problem(dir)) {
+            free(dir);
+            return;
+        }
+    }
+    free(cfg->conf_dir);
+    cfg->conf_dir = dir;
+}
+
+static void read_conf_dirs(loadctx *c)
+{
+    const char *dir = c->cfg->conf_dir;
+    if (!dir || dir_problem(dir))
+        return;
+    read_dir(c, dir, 0);
+    char *envdir = path_join(dir, c->cfg->env);
+    if (!dir_problem(envdir))
+        read_dir(c, envdir, 1);
+    free(envdir);
+}
+
+/* ------------------------------------------------------------------------ */
+
+int config_load(gp_config *cfg, const config_opts *o, diag *d)
+{
+    static const config_opts none;
+    loadctx c = {.cfg = cfg, .d = d};
+    size_t n0 = d->n;
+
+    if (!o)
+        o = &none;
+    init_defaults(cfg);
+    for (size_t i = 0; i < o->n_env_files; i++)
+        load_env_file(cfg, o->env_files[i], d);
+
+    char *main_file = find_main(o);
+    free(cfg->main_file);
+    cfg->main_file = NULL;
+    if (main_file && parse_file(&c, main_file, 1, 0) == 0)
+        cfg->main_file = main_file;
+    else
+        free(main_file);
+    apply_gpcheck(&c);
+    apply_defaults(&c);
+    if (o->jobs > MAX_JOBS)
+        diag_add(d, NULL, 0, "--jobs: must be between 1 and %d", MAX_JOBS);
+    else if (o->jobs)
+        cfg->jobs = o->jobs;
+    if (o->deadline_ms)
+        cfg->deadline_ms = o->deadline_ms;
+    choose_env(&c, o);
+    choose_conf_dir(&c, o);
+    read_conf_dirs(&c);
+
+    for (size_t i = 0; i < ARRAY_LEN(c.special); i++)
+        section_free(&c.special[i]);
+    return d->n > n0 ? -1 : 0;
+}
+
+int config_add_cli_probe(gp_config *cfg, const char *name,
+                         const char *plugin_name, char *const *kv, size_t n_kv,
+                         diag *d)
+{
+    size_t n0 = d->n;
+
+    init_defaults(cfg);
+    const char *file = intern(cfg, CONFIG_CLI_FILE);
+    const cfg_section *prev = find_section(cfg, name);
+    if (prev) {
+        diag_add(d, file, 0, "probe '%s' already defined at %s:%d", name,
+                 prev->at.file, prev->at.line);
+        return -1;
+    }
+    cfg_section *s = add_section(cfg, name, (origin){file, 0});
+    section_set(s, "plugin", xstrdup(plugin_name), (origin){file, 0});
+
+    for (size_t i = 0; i < n_kv; i++) {
+        const char *eq = strchr(kv[i], '=');
+        int line = (int)i + 1;
+        if (!eq) {
+            diag_add(d, file, 0, "argument %d: expected KEY=VALUE", line);
+            continue;
+        }
+        char *key = str_trim(xstrndup(kv[i], (size_t)(eq - kv[i])));
+        const cfg_entry *e = special_get(s, key);
+        if (!*key)
+            diag_add(d, file, 0, "argument %d: expected KEY=VALUE", line);
+        else if (e)
+            diag_add(d, file, line, "duplicate key '%s' (first at %s:%d)", key,
+                     file, e->at.line);
+        else
+            section_set(s, key, xstrdup(eq + 1), (origin){file, line});
+        free(key);
+    }
+    return d->n > n0 ? -1 : 0;
+}
+
+void config_free(gp_config *cfg)
+{
+    free(cfg->main_file);
+    free(cfg->conf_dir);
+    free(cfg->env);
+    strv_free(cfg->plugin_path, cfg->n_plugin_path);
+    for (size_t i = 0; i < cfg->n_sections; i++)
+        section_free(&cfg->sections[i]);
+    free(cfg->sections);
+    strv_free(cfg->files, cfg->n_files);
+    strv_free(cfg->vars, cfg->n_vars);
+    memset(cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,153 @@
+/*
+ * core/config.h - reading gpcheck.ini and conf.d/ into probe definitions.
+ *
+ * Two steps, so that plugin loading sits between them:
+ *
+ *  1. config_load() reads the main file, the --env-file files, conf.d/ *.ini
+ * files in lexical order and then conf.d/ENV/ files, expands ${VAR}
+ *     interpolation, and merges sections into one raw model where every
+ *     value remembers its FILE:LINE. It parses [gpcheck] and [defaults].
+ *
+ *  2. config_resolve() turns each probe section into a probe_def: it finds
+ *     the plugin through a lookup callback, checks every key against the
+ *     policy keys and the plugin's option schema, parses typed values,
+ *     resolves `after` (unknown names, cycles), applies `envs`, and the
+ *     selection given on the command line.
+ *
+ * Both report every problem into a diag list as FILE:LINE: message and
+ * return -1 when there was any; 0 otherwise.
+ */
+#ifndef GP_CORE_CONFIG_H
+#define GP_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "probe.h"
+
+typedef struct cfg_entry {
+    char *key;   /* owned */
+    char *value; /* owned, after interpolation */
+    origin at;
+} cfg_entry;
+
+typedef struct cfg_section {
+    char *name;         /* owned */
+    origin at;          /* header of the section's first definition */
+    cfg_entry *entries; /* owned; in first-seen key order; an overlay
+                           replaces a value and its origin in place */
+    size_t n, cap;
+} cfg_section;
+
+/* What the command line says about configuration; NULL / 0: not given. */
+typedef struct config_opts {
+    const char *config_path;      /* -c */
+    const char *conf_dir;         /* --conf-dir */
+    const char *env;              /* -e / --env */
+    const char *const *env_files; /* --env-file, in order */
+    size_t n_env_files;
+    unsigned jobs;       /* -j; 0: not given */
+    int64_t deadline_ms; /* --deadline; 0: not given */
+} config_opts;
+
+typedef struct gp_config {
+    char *main_file;    /* owned; NULL when no main file was found */
+    char *conf_dir;     /* owned; NULL when no conf.d was found or given */
+    char *env;          /* owned; never NULL ("default") */
+    char **plugin_path; /* owned; from [gpcheck] plugin_path (list) */
+    size_t n_plugin_path;
+    unsigned jobs;       /* 32 */
+    int64_t deadline_ms; /* 0: none */
+    policy defaults;     /* built-in defaults overlaid by [defaults] */
+
+    cfg_section *sections; /* owned; probe sections, in definition order */
+    size_t n_sections, cap_sections;
+
+    char **files; /* owned; interned file names that origins point to */
+    size_t n_files, cap_files;
+
+    /* Variables from --env-file (the process environment wins). */
+    char **vars; /* owned; "KEY=VALUE" */
+    size_t n_vars, cap_vars;
+} gp_config;
+
+/* Built-in policy defaults (timeout 5s, warmup 0, ...). */
+void policy_init(policy *p);
+
+int config_load(gp_config *cfg, const config_opts *o, diag *d);
+
+/*
+ * Add a probe section from the command line (`gpcheck probe PLUGIN k=v`):
+ * `plugin` and each "key=value" become one section named `name`, with
+ * origin file "command line" and line = the argument's position. A
+ * malformed argument (no '=') is reported into d.
+ */
+int config_add_cli_probe(gp_config *cfg, const char *name, const char *plugin,
+                         char *const *kv, size_t n_kv, diag *d);
+
+/* Finds a plugin by the name a probe's `plugin =` gives. */
+typedef const plugin *(*plugin_lookup_fn)(void *ud, const char *name, char *err,
+                                          size_t errlen);
+
+/* Which probes to run, from the command line; empty lists select all. */
+typedef struct selection {
+    const char *const *names; /* -p / --probe */
+    size_t n_names;
+    const char *const *tags; /* --tag: a probe with any of these */
+    size_t n_tags;
+    const char *const *skip_tags; /* --skip-tag: not a probe with any */
+    size_t n_skip_tags;
+} selection;
+
+/*
+ * Resolve every probe section for cfg->env. Probes whose `envs` exclude
+ * the environment are left out silently; -p names not defined at all are
+ * errors. Probes that -p or --tag select pull in their `after`
+ * dependencies; --skip-tag removes probes last, and `after` edges to
+ * removed probes are dropped. Every section is checked, selected or not,
+ * so that a broken file is never silent.
+ */
+int config_resolve(const gp_config *cfg, plugin_lookup_fn lookup, void *ud,
+                   const selection *sel, probe_set *out, diag *d);
+
+void config_free(gp_config *cfg);
+
+/*
+ * 1 for every key the core reserves in a probe section (plugin, the policy
+ * keys, tags, after, envs, and names kept for later use such as group and
+ * warn_if); a plugin may not declare an option with such a name.
+ */
+int config_is_policy_key(const char *key);
+
+/* ---- shared by config.c and resolve.c ---------------------------------- */
+
+/* Origin file name of the sections config_add_cli_probe() adds. */
+#define CONFIG_CLI_FILE "command line"
+
+/* Every key config_is_policy_key() accepts; *n receives the count. */
+const char *const *config_policy_keys(size_t *n);
+
+/*
+ * Set one of the scalar policy keys (timeout ... severity) in p from its
+ * config text. Returns 1 when set, 0 when key is not one of them, -1 with
+ * a reason in err when the value is invalid.
+ */
+int config_policy_set(policy *p, const char *key, const char *value, char *err,
+                      size_t errlen);
+
+/* 1 when s matches [A-Za-z0-9_.-]+ (probe, tag and environment names). */
+int config_valid_name(const char *s);
+
+/* The candidate closest to key when it is close enough to be a likely
+ * typo, else NULL. */
+const char *config_did_you_mean(const char *key, const char *const *cands,
+                                size_t n);
+
+/*
+ * Note: a cfg_entry whose value could not be interpolated keeps value NULL;
+ * the error has already been reported by config_load, and config_resolve
+ * treats the key as set without checking it again.
+ */
+
+#endif

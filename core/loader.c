@@ -1,0 +1,403 @@
+/*
+ * core/loader.c - finds NAME.so on the search path, checks the file and
+ * its directory before loading, loads the checked descriptor itself, and
+ * validates the plugin's ABI version and declared schemas.
+ */
+#include "loader.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+#ifndef GP_PLUGINDIR
+#define GP_PLUGINDIR "/usr/local/lib/gpcheck/plugins"
+#endif
+
+void loader_add_dir(loader *l, const char *dir)
+{
+    for (size_t i = 0; i < l->n_dirs; i++)
+        if (strcmp(l->dirs[i], dir) == 0)
+            return;
+    xgrow(&l->dirs, &l->cap_dirs, l->n_dirs + 1, sizeof *l->dirs);
+    l->dirs[l->n_dirs++] = xstrdup(dir);
+}
+
+void loader_add_path(loader *l, const char *colon_path)
+{
+    const char *p = colon_path;
+    while (p && *p) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n) {
+            char *dir = xstrndup(p, n);
+            loader_add_dir(l, dir);
+            free(dir);
+        }
+        p = end ? end + 1 : NULL;
+    }
+}
+
+void loader_add_default_dirs(loader *l)
+{
+#ifdef GP_BUILD_DIR
+    /* Only a binary that runs from its own build tree looks there. */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        char real_build[PATH_MAX];
+        if (realpath(GP_BUILD_DIR, real_build) && strcmp(real_build, exe) == 0)
+            loader_add_dir(l, GP_BUILD_DIR "/plugins");
+    }
+#endif
+    loader_add_dir(l, GP_PLUGINDIR);
+}
+
+static int valid_ident(const char *s)
+{
+    if (!s || !(*s >= 'a' && *s <= 'z'))
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return 0;
+    return 1;
+}
+
+static int valid_plugin_name(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+/* The size of gp_plugin at each minor of ABI 1. */
+static size_t desc_size_for_minor(unsigned minor)
+{
+    (void)minor;
+    return offsetof(gp_plugin, check) + sizeof(gp_check_fn);
+}
+
+static int check_options(plugin *p, char *err, size_t errlen)
+{
+    const gp_option *o = p->desc->options;
+    for (size_t i = 0; o && o[i].key; i++) {
+        if (!valid_ident(o[i].key)) {
+            snprintf(err, errlen, "option %zu: invalid key '%s'", i, o[i].key);
+            return -1;
+        }
+        if (config_is_policy_key(o[i].key)) {
+            snprintf(err, errlen,
+                     "option '%s' clashes with a key the core reserves",
+                     o[i].key);
+            return -1;
+        }
+        if (o[i].type < GP_TYPE_STRING || o[i].type > GP_TYPE_LIST) {
+            snprintf(err, errlen, "option '%s': invalid type %d", o[i].key,
+                     (int)o[i].type);
+            return -1;
+        }
+        if (o[i].flags & ~(GP_OPT_REQUIRED | GP_OPT_SECRET)) {
+            snprintf(err, errlen, "option '%s': unknown flags 0x%x", o[i].key,
+                     o[i].flags);
+            return -1;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(o[k].key, o[i].key) == 0) {
+                snprintf(err, errlen, "option '%s' declared twice", o[i].key);
+                return -1;
+            }
+        }
+        p->n_options = i + 1;
+    }
+    return 0;
+}
+
+static int check_metrics(plugin *p, char *err, size_t errlen)
+{
+    const gp_metric *m = p->desc->metrics;
+    for (size_t i = 0; m && m[i].name; i++) {
+        if (!valid_ident(m[i].name)) {
+            snprintf(err, errlen, "metric %zu: invalid name '%s'", i,
+                     m[i].name);
+            return -1;
+        }
+        if (m[i].unit > GP_UNIT_BYTES) {
+            snprintf(err, errlen, "metric '%s': invalid unit %d", m[i].name,
+                     (int)m[i].unit);
+            return -1;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(m[k].name, m[i].name) == 0) {
+                snprintf(err, errlen, "metric '%s' declared twice", m[i].name);
+                return -1;
+            }
+        }
+        p->n_metrics = i + 1;
+    }
+    return 0;
+}
+
+int loader_check_desc(plugin *p, const char *expect_name, char *err,
+                      size_t errlen)
+{
+    const gp_plugin *d = p->desc;
+    char why[256];
+    int bad = 0;
+    if (!d) {
+        snprintf(err, errlen, "%s: %s() returned NULL", p->path,
+                 GP_PLUGIN_SYMBOL);
+        return -1;
+    }
+    if (d->abi_major != GP_ABI_MAJOR || d->abi_minor > GP_ABI_MINOR) {
+        snprintf(err, errlen,
+                 "%s: plugin ABI %u.%u is not supported by this gpcheck "
+                 "(ABI %d.%d: major must match, minor at most %d)",
+                 p->path, d->abi_major, d->abi_minor, GP_ABI_MAJOR,
+                 GP_ABI_MINOR, GP_ABI_MINOR);
+        return -1;
+    }
+    if (d->size < desc_size_for_minor(d->abi_minor)) {
+        snprintf(err, errlen,
+                 "%s: plugin descriptor size %u is smaller than ABI %u.%u's "
+                 "%zu bytes",
+                 p->path, d->size, d->abi_major, d->abi_minor,
+                 desc_size_for_minor(d->abi_minor));
+        return -1;
+    }
+    if (!d->name || (expect_name && strcmp(d->name, expect_name) != 0)) {
+        snprintf(err, errlen, "%s: plugin calls itself '%s', expected '%s'",
+                 p->path, d->name ? d->name : "(null)",
+                 expect_name ? expect_name : "");
+        return -1;
+    }
+    if (!valid_plugin_name(d->name)) {
+        snprintf(err, errlen, "%s: invalid plugin name '%s'", p->path, d->name);
+        return -1;
+    }
+    if (!d->check) {
+        snprintf(why, sizeof why, "no check function");
+        bad = 1;
+    } else if (check_options(p, why, sizeof why) < 0 ||
+               check_metrics(p, why, sizeof why) < 0) {
+        bad = 1;
+    }
+    if (bad) {
+        snprintf(err, errlen, "%s: %s", p->path, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Refuse a file anyone but root or us could have written. */
+static int check_file(int fd, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    const char *why = NULL;
+    if (!S_ISREG(st.st_mode))
+        why = "not a regular file";
+    else if (st.st_uid != 0 && st.st_uid != geteuid())
+        why = "owned by another user";
+    else if (st.st_mode & (S_IWGRP | S_IWOTH))
+        why = "group- or world-writable";
+    if (why) {
+        snprintf(err, errlen, "%s: refusing to load: %s", path, why);
+        return -1;
+    }
+
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else {
+        free(dir);
+        dir = xstrdup(".");
+    }
+    int rc = 0;
+    if (stat(dir, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        rc = -1;
+    } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(err, errlen,
+                 "%s: refusing to load: its directory %s is group- or "
+                 "world-writable",
+                 path, dir);
+        rc = -1;
+    }
+    free(dir);
+    return rc;
+}
+
+static const plugin *load_file(loader *l, const char *path,
+                               const char *expect_name, char *err,
+                               size_t errlen)
+{
+    for (size_t i = 0; i < l->n_loaded; i++)
+        if (strcmp(l->loaded[i]->path, path) == 0)
+            return l->loaded[i];
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (check_file(fd, path, err, errlen) < 0) {
+        close(fd);
+        return NULL;
+    }
+    char fdpath[64];
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+    void *h = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
+    xgrow(&l->fds, &l->cap_fds, l->n_fds + 1, sizeof *l->fds);
+    l->fds[l->n_fds++] = fd;
+    if (!h) {
+        const char *e = dlerror();
+        snprintf(err, errlen, "%s: cannot load: %s", path, e ? e : "?");
+        return NULL;
+    }
+    dlerror();
+    gp_entry_fn entry;
+    *(void **)&entry = dlsym(h, GP_PLUGIN_SYMBOL);
+    if (!entry) {
+        snprintf(err, errlen,
+                 "%s: not a gpcheck plugin: no '%s' symbol exported", path,
+                 GP_PLUGIN_SYMBOL);
+        dlclose(h);
+        return NULL;
+    }
+    plugin *p = xcalloc(1, sizeof *p);
+    p->path = xstrdup(path);
+    p->handle = h;
+    p->desc = entry();
+    if (loader_check_desc(p, expect_name, err, errlen) < 0) {
+        dlclose(h);
+        free(p->path);
+        free(p);
+        return NULL;
+    }
+    p->name = xstrdup(p->desc->name);
+    xgrow(&l->loaded, &l->cap_loaded, l->n_loaded + 1, sizeof *l->loaded);
+    l->loaded[l->n_loaded++] = p;
+    return p;
+}
+
+const plugin *loader_get(loader *l, const char *name, char *err, size_t errlen)
+{
+    if (!valid_plugin_name(name)) {
+        snprintf(err, errlen,
+                 "invalid plugin name '%s' (a bare name of [a-z0-9_-])", name);
+        return NULL;
+    }
+    for (size_t i = 0; i < l->n_loaded; i++)
+        if (strcmp(l->loaded[i]->name, name) == 0)
+            return l->loaded[i];
+    for (size_t i = 0; i < l->n_dirs; i++) {
+        char *path = xasprintf("%s/%s.so", l->dirs[i], name);
+        if (access(path, F_OK) == 0) {
+            const plugin *p = load_file(l, path, name, err, errlen);
+            free(path);
+            return p;
+        }
+        free(path);
+    }
+    strbuf sb = {0};
+    for (size_t i = 0; i < l->n_dirs; i++)
+        sb_appendf(&sb, "%s%s", i ? ":" : "", l->dirs[i]);
+    snprintf(err, errlen, "unknown plugin '%s' (no %s.so in %s)", name, name,
+             l->n_dirs ? sb_str(&sb) : "an empty search path");
+    sb_free(&sb);
+    return NULL;
+}
+
+const plugin *loader_get_path(loader *l, const char *path, char *err,
+                              size_t errlen)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n < 4 || strcmp(base + n - 3, ".so") != 0) {
+        snprintf(err, errlen, "%s: a plugin file name ends in .so", path);
+        return NULL;
+    }
+    char *name = xstrndup(base, n - 3);
+    const plugin *p = load_file(l, path, name, err, errlen);
+    free(name);
+    return p;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t loader_list(const loader *l, char ***names)
+{
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < l->n_dirs; i++) {
+        DIR *d = opendir(l->dirs[i]);
+        if (!d)
+            continue;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            size_t len = strlen(e->d_name);
+            if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0)
+                continue;
+            char *name = xstrndup(e->d_name, len - 3);
+            int dup = !valid_plugin_name(name);
+            for (size_t k = 0; k < n && !dup; k++)
+                dup = strcmp(v[k], name) == 0;
+            if (dup) {
+                free(name);
+                continue;
+            }
+            xgrow(&v, &cap, n + 1, sizeof *v);
+            v[n++] = name;
+        }
+        closedir(d);
+    }
+    if (n)
+        qsort(v, n, sizeof *v, cmp_str);
+    *names = v;
+    return n;
+}
+
+void loader_free(loader *l)
+{
+    for (size_t i = 0; i < l->n_loaded; i++) {
+        if (l->loaded[i]->handle)
+            dlclose(l->loaded[i]->handle);
+        free(l->loaded[i]->name);
+        free(l->loaded[i]->path);
+        free(l->loaded[i]);
+    }
+    free(l->loaded);
+    for (size_t i = 0; i < l->n_fds; i++)
+        close(l->fds[i]);
+    free(l->fds);
+    strv_free(l->dirs, l->n_dirs);
+    memset(l, 0, sizeof *l);
+}

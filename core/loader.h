@@ -1,0 +1,81 @@
+/*
+ * core/loader.h - finding, checking and loading probe plugins.
+ *
+ * A plugin is NAME.so in one of the search directories, in this order:
+ * every --plugin-dir, $GPCHECK_PLUGIN_PATH (colon-separated), plugin_path
+ * of [gpcheck], the build tree's plugin folder (only when this binary runs
+ * from its build tree), then the installed <libdir>/gpcheck/plugins.
+ *
+ * Before dlopen the file is opened and the open descriptor checked: a
+ * regular file owned by root or the current user, not group- or
+ * world-writable, in a directory that is not group- or world-writable. The
+ * same descriptor is then loaded through /proc/self/fd/N, RTLD_NOW |
+ * RTLD_LOCAL, so the file checked is the file loaded. The descriptor's ABI
+ * version, size and schemas are checked before the plugin is used.
+ */
+#ifndef GP_CORE_LOADER_H
+#define GP_CORE_LOADER_H
+
+#include <stddef.h>
+
+#include "gpcheck/plugin.h"
+
+typedef struct plugin {
+    char *name;            /* owned */
+    char *path;            /* owned; the file as found */
+    void *handle;          /* dlopen handle; NULL for built-in test fakes */
+    const gp_plugin *desc; /* owned by the plugin, valid while loaded */
+    size_t n_options;      /* entries in desc->options before the NULL key */
+    size_t n_metrics;
+} plugin;
+
+typedef struct loader {
+    char **dirs; /* owned search path, in order */
+    size_t n_dirs, cap_dirs;
+    plugin **loaded; /* owned; each plugin loaded at most once */
+    size_t n_loaded, cap_loaded;
+    /* Every descriptor passed to dlopen stays open until loader_free:
+     * glibc knows each object by its name /proc/self/fd/N, and a reused N
+     * would make a later dlopen return an earlier plugin. */
+    int *fds;
+    size_t n_fds, cap_fds;
+} loader;
+
+/* Append a search directory (copied). */
+void loader_add_dir(loader *l, const char *dir);
+/* Append each element of a colon-separated path (empty elements ignored). */
+void loader_add_path(loader *l, const char *colon_path);
+/* Append the build-tree folder (when run from the build tree) and the
+ * installed folder. Call after every other source. */
+void loader_add_default_dirs(loader *l);
+
+/*
+ * Find and load plugin NAME (a bare name, [a-z0-9_-]+). Returns the plugin
+ * (owned by the loader, valid until loader_free) or NULL with a reason in
+ * err naming the file and the problem.
+ */
+const plugin *loader_get(loader *l, const char *name, char *err, size_t errlen);
+/*
+ * Load a plugin from an explicit file path (for `gpcheck probe ./my.so`),
+ * under the same file-safety checks. Same return convention.
+ */
+const plugin *loader_get_path(loader *l, const char *path, char *err,
+                              size_t errlen);
+/*
+ * Names of every NAME.so in the search path (first occurrence wins),
+ * sorted; newly allocated array of newly allocated strings.
+ */
+size_t loader_list(const loader *l, char ***names);
+
+/*
+ * Check a descriptor as the loader does (ABI version, size, name, schema).
+ * Fills n_options / n_metrics. Returns 0 or -1 with a reason in err.
+ * Exposed for unit tests and for built-in fakes.
+ */
+int loader_check_desc(plugin *p, const char *expect_name, char *err,
+                      size_t errlen);
+
+/* dlclose every plugin and free everything. */
+void loader_free(loader *l);
+
+#endif

@@ -1,0 +1,653 @@
+/*
+ * core/main.c - the gpcheck command line: parses options, loads the
+ * configuration and plugins, and dispatches to run / validate / list /
+ * plugins / probe / version.
+ *
+ * Exit status: 0 pass or degraded, 1 fail, 2 usage or config error, 124
+ * the run deadline passed before the verdict was known, 130 / 143
+ * interrupted. `run -- CMD` execs CMD on pass or degraded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "loader.h"
+#include "report.h"
+#include "runner.h"
+#include "util.h"
+#include "value.h"
+
+#ifndef GP_VERSION
+#define GP_VERSION "0.0.0"
+#endif
+#ifndef GP_SYSCONFDIR
+#define GP_SYSCONFDIR "/etc"
+#endif
+
+typedef struct strvec {
+    const char **v;
+    size_t n, cap;
+} strvec;
+
+static void strvec_push(strvec *sv, const char *s)
+{
+    xgrow(&sv->v, &sv->cap, sv->n + 1, sizeof *sv->v);
+    sv->v[sv->n++] = s;
+}
+
+typedef enum command {
+    CMD_RUN,
+    CMD_VALIDATE,
+    CMD_LIST,
+    CMD_PLUGINS,
+    CMD_PROBE,
+    CMD_VERSION,
+} command;
+
+typedef struct cli {
+    command cmd;
+    const char *cmd_name;
+    config_opts copts;
+    strvec env_files, plugin_dirs, probes, tags, skip_tags, outputs;
+    int quiet, verbose;
+    char **args; /* positional arguments (before --) */
+    int n_args;
+    char **exec_argv; /* after -- */
+    int has_dashdash;
+} cli;
+
+static const struct {
+    const char *name;
+    command cmd;
+    const char *usage;
+    const char *what;
+} commands[] = {
+    {"run", CMD_RUN, "run [OPTIONS] [-- CMD [ARGS...]]",
+     "Probe every selected probe and decide the verdict; on pass or "
+     "degraded,\nexec CMD with GPCHECK_VERDICT set in its environment."},
+    {"validate", CMD_VALIDATE, "validate [OPTIONS]",
+     "Check the configuration and plugins as `run` would, without probing."},
+    {"list", CMD_LIST, "list [OPTIONS]",
+     "Print the probes selected for the environment with their effective\n"
+     "policy and options (secrets masked)."},
+    {"plugins", CMD_PLUGINS, "plugins [OPTIONS] [NAME]",
+     "List the plugins on the search path, or print one plugin's option and\n"
+     "metric schema."},
+    {"probe", CMD_PROBE, "probe [OPTIONS] PLUGIN [KEY=VALUE...]",
+     "Run one ad-hoc probe (PLUGIN is a name, or a path to a .so) with the\n"
+     "given options and policy keys, and print its outcome and metrics."},
+    {"version", CMD_VERSION, "version", "Print the version and plugin ABI."},
+};
+
+static void usage(FILE *out, const char *cmd)
+{
+    for (size_t i = 0; cmd && i < ARRAY_LEN(commands); i++) {
+        if (strcmp(commands[i].name, cmd) == 0) {
+            fprintf(out, "usage: gpcheck %s\n\n%s\n\n", commands[i].usage,
+                    commands[i].what);
+            goto options;
+        }
+    }
+    fputs("usage: gpcheck COMMAND [OPTIONS]\n\n"
+          "A health-check gate: probes infrastructure in parallel under "
+          "warmup and\nretry policies and decides whether a test run may "
+          "start.\n\ncommands:\n",
+          out);
+    for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+        fprintf(out, "  %-44s\n", commands[i].usage);
+    fputs("\n", out);
+options:
+    fputs(
+        "options:\n"
+        "  -c, --config PATH       main config file (default: "
+        "$GPCHECK_CONFIG,\n"
+        "                          ./gpcheck.ini, " GP_SYSCONFDIR
+        "/gpcheck/gpcheck.ini)\n"
+        "      --conf-dir DIR      probe definitions (default: conf.d beside "
+        "the\n"
+        "                          main file, or ./conf.d)\n"
+        "  -e, --env ENV           environment (default: $GPCHECK_ENV, env in\n"
+        "                          [gpcheck], or 'default')\n"
+        "      --env-file FILE     KEY=VALUE variables for ${VAR} "
+        "(repeatable)\n"
+        "      --plugin-dir DIR    search plugins here first (repeatable)\n"
+        "  -p, --probe NAME        only this probe and its 'after' "
+        "dependencies\n"
+        "                          (repeatable)\n"
+        "      --tag TAG           only probes with this tag (repeatable)\n"
+        "      --skip-tag TAG      not probes with this tag (repeatable)\n"
+        "  -j, --jobs N            attempts in flight at most (default 32)\n"
+        "      --deadline DUR      the whole run lasts at most DUR (e.g. 2m)\n"
+        "  -o, --output FMT[:PATH] report format: text (stderr), json "
+        "(stdout);\n"
+        "                          repeatable\n"
+        "  -q, --quiet             only the verdict and what is not ok\n"
+        "  -v, --verbose           plugin log lines and plugin stderr\n"
+        "  -h, --help              this help\n"
+        "\nexit status: 0 pass or degraded, 1 fail, 2 usage or config error,\n"
+        "124 run deadline passed, 130/143 interrupted.\n",
+        out);
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fputs("gpcheck: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'gpcheck %s%s--help'.\n", cmd ? cmd : "",
+            cmd ? " " : "");
+    return EXIT_USAGE;
+}
+
+enum {
+    OPT_CONF_DIR = 256,
+    OPT_ENV_FILE,
+    OPT_PLUGIN_DIR,
+    OPT_TAG,
+    OPT_SKIP_TAG,
+    OPT_DEADLINE,
+};
+
+static const struct option long_opts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"conf-dir", required_argument, NULL, OPT_CONF_DIR},
+    {"env", required_argument, NULL, 'e'},
+    {"env-file", required_argument, NULL, OPT_ENV_FILE},
+    {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+    {"probe", required_argument, NULL, 'p'},
+    {"tag", required_argument, NULL, OPT_TAG},
+    {"skip-tag", required_argument, NULL, OPT_SKIP_TAG},
+    {"jobs", required_argument, NULL, 'j'},
+    {"deadline", required_argument, NULL, OPT_DEADLINE},
+    {"output", required_argument, NULL, 'o'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Returns -1 to go on, or an exit status. */
+static int parse_cli(cli *c, int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr, NULL), EXIT_USAGE;
+    const char *name = argv[1];
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 ||
+        strcmp(name, "help") == 0)
+        return usage(stdout, argc > 2 ? argv[2] : NULL), EXIT_PASS;
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0)
+        name = "version";
+    size_t i;
+    for (i = 0; i < ARRAY_LEN(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            break;
+    if (i == ARRAY_LEN(commands))
+        return usage_error(NULL, "unknown command '%s'", name);
+    c->cmd = commands[i].cmd;
+    c->cmd_name = commands[i].name;
+
+    /* argv[1] is the command: getopt sees it as argv[0]. */
+    argc--;
+    argv++;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":c:e:p:j:o:qvhV", long_opts, NULL)) !=
+           -1) {
+        char err[256];
+        int64_t v;
+        switch (ch) {
+        case 'c': c->copts.config_path = optarg; break;
+        case OPT_CONF_DIR: c->copts.conf_dir = optarg; break;
+        case 'e': c->copts.env = optarg; break;
+        case OPT_ENV_FILE: strvec_push(&c->env_files, optarg); break;
+        case OPT_PLUGIN_DIR: strvec_push(&c->plugin_dirs, optarg); break;
+        case 'p': strvec_push(&c->probes, optarg); break;
+        case OPT_TAG: strvec_push(&c->tags, optarg); break;
+        case OPT_SKIP_TAG: strvec_push(&c->skip_tags, optarg); break;
+        case 'o': strvec_push(&c->outputs, optarg); break;
+        case 'q': c->quiet = 1; break;
+        case 'v': c->verbose = 1; break;
+        case 'h': usage(stdout, c->cmd_name); return EXIT_PASS;
+        case 'V': c->cmd = CMD_VERSION; break;
+        case 'j':
+            if (value_integer(optarg, &v, err, sizeof err) < 0 || v < 1 ||
+                v > 4096)
+                return usage_error(c->cmd_name,
+                                   "--jobs %s: expected a number from 1 to "
+                                   "4096",
+                                   optarg);
+            c->copts.jobs = (unsigned)v;
+            break;
+        case OPT_DEADLINE:
+            if (value_duration(optarg, &v, err, sizeof err) < 0 || v <= 0)
+                return usage_error(c->cmd_name,
+                                   "--deadline %s: expected a duration such "
+                                   "as 90s or 2m",
+                                   optarg);
+            c->copts.deadline_ms = v;
+            break;
+        case ':':
+            return usage_error(c->cmd_name, "option '%s' needs a value",
+                               argv[optind - 1]);
+        default:
+            return usage_error(c->cmd_name, "unknown option '%s'",
+                               argv[optind - 1]);
+        }
+    }
+    c->has_dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
+    if (c->has_dashdash) {
+        c->exec_argv = argv + optind;
+        if (c->cmd != CMD_RUN)
+            return usage_error(c->cmd_name, "%s takes no command after --",
+                               c->cmd_name);
+        if (!c->exec_argv[0])
+            return usage_error(c->cmd_name, "%s", "-- needs a command");
+    } else {
+        c->args = argv + optind;
+        c->n_args = argc - optind;
+    }
+    c->copts.env_files = c->env_files.v;
+    c->copts.n_env_files = c->env_files.n;
+    int max_args = c->cmd == CMD_PLUGINS ? 1
+                   : c->cmd == CMD_PROBE ? INT32_MAX
+                                         : 0;
+    if (c->n_args > max_args)
+        return usage_error(c->cmd_name,
+                           c->cmd == CMD_RUN ? "unexpected argument '%s' (put "
+                                               "the command after --)"
+                                             : "unexpected argument '%s'",
+                           c->args[max_args]);
+    if (c->cmd == CMD_PROBE && c->n_args < 1)
+        return usage_error(c->cmd_name, "%s", "probe needs a PLUGIN");
+    return -1;
+}
+
+static const plugin *lookup_plugin(void *ud, const char *name, char *err,
+                                   size_t errlen)
+{
+    return loader_get(ud, name, err, errlen);
+}
+
+static void setup_loader(loader *l, const cli *c, const gp_config *cfg)
+{
+    for (size_t i = 0; i < c->plugin_dirs.n; i++)
+        loader_add_dir(l, c->plugin_dirs.v[i]);
+    const char *env = getenv("GPCHECK_PLUGIN_PATH");
+    if (env)
+        loader_add_path(l, env);
+    for (size_t i = 0; cfg && i < cfg->n_plugin_path; i++)
+        loader_add_dir(l, cfg->plugin_path[i]);
+    loader_add_default_dirs(l);
+}
+
+static const char *type_name(gp_type t)
+{
+    switch (t) {
+    case GP_TYPE_STRING: return "string";
+    case GP_TYPE_INTEGER: return "integer";
+    case GP_TYPE_BOOLEAN: return "boolean";
+    case GP_TYPE_DURATION: return "duration";
+    case GP_TYPE_PERCENTAGE: return "percentage";
+    case GP_TYPE_LIST: return "list";
+    }
+    return "?";
+}
+
+static const char *unit_name(gp_unit u)
+{
+    switch (u) {
+    case GP_UNIT_NONE: return "none";
+    case GP_UNIT_MS: return "ms";
+    case GP_UNIT_PERCENT: return "percent";
+    case GP_UNIT_COUNT: return "count";
+    case GP_UNIT_BYTES: return "bytes";
+    }
+    return "?";
+}
+
+static void print_schema(const plugin *p)
+{
+    const gp_plugin *d = p->desc;
+    printf("%s %s - %s\n", d->name, d->version ? d->version : "",
+           d->summary ? d->summary : "");
+    printf("file: %s (ABI %u.%u)\n\nOPTIONS\n", p->path, d->abi_major,
+           d->abi_minor);
+    if (!p->n_options)
+        printf("  (none)\n");
+    for (size_t i = 0; i < p->n_options; i++) {
+        const gp_option *o = &d->options[i];
+        strbuf attrs = {0};
+        if (o->flags & GP_OPT_REQUIRED)
+            sb_append(&attrs, "required");
+        if (o->def)
+            sb_appendf(&attrs, "%sdefault %s", attrs.len ? ", " : "",
+                       (o->flags & GP_OPT_SECRET) ? "***" : o->def);
+        if (o->flags & GP_OPT_SECRET)
+            sb_appendf(&attrs, "%ssecret", attrs.len ? ", " : "");
+        if (o->min < o->max)
+            sb_appendf(&attrs, "%s%" PRId64 "..%" PRId64 "%s",
+                       attrs.len ? ", " : "", o->min, o->max,
+                       o->type == GP_TYPE_DURATION ? " ms" : "");
+        if (o->choices)
+            sb_appendf(&attrs, "%sone of %s", attrs.len ? ", " : "",
+                       o->choices);
+        printf("  %-18s %-10s %s\n", o->key, type_name(o->type),
+               o->help ? o->help : "");
+        if (attrs.len)
+            printf("  %-18s %-10s (%s)\n", "", "", sb_str(&attrs));
+        sb_free(&attrs);
+    }
+    printf("\nMETRICS\n");
+    if (!p->n_metrics)
+        printf("  (none)\n");
+    for (size_t i = 0; i < p->n_metrics; i++) {
+        const gp_metric *m = &d->metrics[i];
+        printf("  %-18s %-10s %s\n", m->name, unit_name(m->unit),
+               m->help ? m->help : "");
+    }
+}
+
+static int cmd_plugins(const cli *c, loader *l)
+{
+    char err[1024];
+    if (c->n_args == 1) {
+        const plugin *p = strchr(c->args[0], '/')
+                              ? loader_get_path(l, c->args[0], err, sizeof err)
+                              : loader_get(l, c->args[0], err, sizeof err);
+        if (!p) {
+            fprintf(stderr, "gpcheck: %s\n", err);
+            return EXIT_USAGE;
+        }
+        print_schema(p);
+        return EXIT_PASS;
+    }
+    char **names;
+    size_t n = loader_list(l, &names);
+    int rc = EXIT_PASS;
+    for (size_t i = 0; i < n; i++) {
+        const plugin *p = loader_get(l, names[i], err, sizeof err);
+        if (p) {
+            printf("%-16s %-10s %s\n", p->name,
+                   p->desc->version ? p->desc->version : "",
+                   p->desc->summary ? p->desc->summary : "");
+        } else {
+            printf("%-16s %-10s (cannot load: %s)\n", names[i], "?", err);
+            rc = EXIT_FAIL;
+        }
+    }
+    if (n == 0)
+        fprintf(stderr, "gpcheck: no plugins found on the search path\n");
+    strv_free(names, n);
+    return rc;
+}
+
+static void print_origin(const origin *at)
+{
+    if (at->file)
+        printf("  (%s:%d)", at->file, at->line);
+    else
+        printf("  (default)");
+}
+
+static void print_policy(const policy *p)
+{
+    char t[32], w[32], wi[32], d[32], md[32];
+    fmt_duration(t, sizeof t, p->timeout_ms);
+    fmt_duration(w, sizeof w, p->warmup_ms);
+    fmt_duration(wi, sizeof wi, p->warmup_interval_ms);
+    fmt_duration(d, sizeof d, p->delay_ms);
+    fmt_duration(md, sizeof md, p->max_delay_ms);
+    printf("    policy: %s, timeout %s, warmup %s every %s, attempts %u, "
+           "delay %s %s up to %s, jitter %g%%, success_threshold %u\n",
+           p->severity == SEV_REQUIRED ? "required" : "optional", t, w, wi,
+           p->attempts, d,
+           p->backoff == BACKOFF_EXPONENTIAL ? "exponential" : "fixed", md,
+           p->jitter * 100.0, p->success_threshold);
+}
+
+static void cmd_list(const gp_config *cfg, const probe_set *ps)
+{
+    printf("env '%s': %zu probe%s\n", cfg->env, ps->n, ps->n == 1 ? "" : "s");
+    for (size_t i = 0; i < ps->n; i++) {
+        const probe_def *p = &ps->probes[i];
+        printf("\n[%s]  plugin %s", p->name, p->plugin->name);
+        print_origin(&p->at);
+        printf("\n");
+        print_policy(&p->pol);
+        if (p->n_tags) {
+            printf("    tags:");
+            for (size_t k = 0; k < p->n_tags; k++)
+                printf("%s %s", k ? "," : "", p->tags[k]);
+            printf("\n");
+        }
+        if (p->n_after) {
+            printf("    after:");
+            for (size_t k = 0; k < p->n_after; k++)
+                printf("%s %s", k ? "," : "", ps->probes[p->after[k]].name);
+            printf("\n");
+        }
+        for (size_t k = 0; k < p->n_opts; k++) {
+            const opt_value *v = &p->opts[k];
+            if (!v->has)
+                continue;
+            int secret = (v->decl->flags & GP_OPT_SECRET) != 0;
+            printf("    %s = %s", v->decl->key, secret ? "***" : v->text);
+            print_origin(&v->at);
+            printf("\n");
+        }
+    }
+}
+
+/* Details of an ad-hoc probe, on stdout. */
+static void print_probe_result(const run_result *rr)
+{
+    const probe_run *pr = &rr->probes[0];
+    printf("probe:    %s (%s)\n", pr->def->name, pr->def->plugin->path);
+    printf("status:   %s\n", status_name(pr->status));
+    if (pr->n_history)
+        printf("outcome:  %s\n",
+               attempt_res_name(pr->history[pr->n_history - 1].res));
+    printf("message:  %s\n", pr->message);
+    printf("attempts: %zu\n", pr->n_history);
+    printf("time:     %.1f ms\n", ns_to_ms(pr->end_ns - pr->start_ns));
+    const attempt_rec *m = probe_run_metrics(pr);
+    printf("metrics:%s\n", m ? "" : "  (none)");
+    for (size_t i = 0; m && i < m->n_metrics; i++)
+        printf("  %-16s %g %s\n", m->metrics[i].decl->name, m->metrics[i].value,
+               unit_name(m->metrics[i].decl->unit));
+}
+
+static int open_sinks(const cli *c, sinks *ss)
+{
+    report_opts ro = {.quiet = c->quiet, .verbose = c->verbose};
+    int have_text = 0;
+    char err[512];
+    for (size_t i = 0; i < c->outputs.n; i++)
+        if (strncmp(c->outputs.v[i], "text", 4) == 0 &&
+            (c->outputs.v[i][4] == '\0' || c->outputs.v[i][4] == ':'))
+            have_text = 1;
+    if (!have_text)
+        sinks_add(ss, sink_open("text", &ro, err, sizeof err));
+    for (size_t i = 0; i < c->outputs.n; i++) {
+        sink *s = sink_open(c->outputs.v[i], &ro, err, sizeof err);
+        if (!s) {
+            fprintf(stderr, "gpcheck: %s\n", err);
+            sinks_close(ss);
+            return -1;
+        }
+        sinks_add(ss, s);
+    }
+    return 0;
+}
+
+static int run_probes(const cli *c, const gp_config *cfg, const probe_set *ps)
+{
+    sinks ss = {0};
+    if (open_sinks(c, &ss) < 0)
+        return EXIT_USAGE;
+    runner_opts ro = {.jobs = cfg->jobs,
+                      .deadline_ms = cfg->deadline_ms,
+                      .child_stderr = c->verbose,
+                      .env = cfg->env};
+    run_result rr;
+    if (runner_run(ps, &ro, &ss, &rr) < 0) {
+        sinks_close(&ss);
+        return EXIT_FAIL;
+    }
+    int write_failed = sinks_close(&ss) < 0;
+    int code = rr.exit_code;
+    if (c->cmd == CMD_PROBE)
+        print_probe_result(&rr);
+    verdict v = rr.verdict;
+    int signo = rr.signo;
+    run_result_free(&rr);
+    if (write_failed && code == EXIT_PASS)
+        code = EXIT_FAIL;
+    if (c->cmd == CMD_RUN && c->exec_argv && code == EXIT_PASS && !signo) {
+        setenv("GPCHECK_VERDICT", verdict_name(v), 1);
+        fflush(NULL);
+        execvp(c->exec_argv[0], c->exec_argv);
+        int e = errno;
+        fprintf(stderr, "gpcheck: cannot run '%s': %s\n", c->exec_argv[0],
+                strerror(e));
+        return e == ENOENT ? 127 : 126;
+    }
+    return code;
+}
+
+static void cli_free(cli *c)
+{
+    free(c->env_files.v);
+    free(c->plugin_dirs.v);
+    free(c->probes.v);
+    free(c->tags.v);
+    free(c->skip_tags.v);
+    free(c->outputs.v);
+}
+
+/* `gpcheck probe PLUGIN k=v...`: one probe from the command line. */
+static int build_cli_probe(const cli *c, gp_config *cfg, loader *l, diag *d)
+{
+    char err[1024];
+    const char *arg = c->args[0];
+    char *name;
+    if (strchr(arg, '/')) {
+        const plugin *p = loader_get_path(l, arg, err, sizeof err);
+        if (!p) {
+            diag_add(d, NULL, 0, "%s", err);
+            return -1;
+        }
+        name = xstrdup(p->name);
+    } else {
+        name = xstrdup(arg);
+    }
+    memset(cfg, 0, sizeof *cfg);
+    cfg->env = xstrdup(c->copts.env ? c->copts.env : "default");
+    cfg->jobs = 1;
+    cfg->deadline_ms = c->copts.deadline_ms;
+    policy_init(&cfg->defaults);
+    cfg->defaults.attempts = 1;
+    int rc = config_add_cli_probe(cfg, name, name, c->args + 1,
+                                  (size_t)(c->n_args - 1), d);
+    free(name);
+    return rc;
+}
+
+/* Make sure fds 0-2 exist, so no pipe or plugin file lands on them. */
+static void ensure_std_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int n = open("/dev/null", O_RDWR);
+            if (n >= 0 && n != fd) {
+                dup2(n, fd);
+                close(n);
+            }
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    ensure_std_fds();
+    cli c = {0};
+    int rc = parse_cli(&c, argc, argv);
+    if (rc >= 0) {
+        cli_free(&c);
+        return rc;
+    }
+    if (c.cmd == CMD_VERSION) {
+        printf("gpcheck %s (plugin ABI %d.%d)\n", GP_VERSION, GP_ABI_MAJOR,
+               GP_ABI_MINOR);
+        cli_free(&c);
+        return EXIT_PASS;
+    }
+
+    gp_config cfg;
+    diag d = {0};
+    loader l = {0};
+    probe_set ps = {0};
+    memset(&cfg, 0, sizeof cfg);
+    int loaded;
+    if (c.cmd == CMD_PROBE) {
+        setup_loader(&l, &c, NULL);
+        loaded = build_cli_probe(&c, &cfg, &l, &d) == 0;
+    } else {
+        loaded = config_load(&cfg, &c.copts, &d) == 0;
+        setup_loader(&l, &c, &cfg);
+    }
+    if (loaded && c.cmd == CMD_PLUGINS) {
+        rc = cmd_plugins(&c, &l);
+        goto out;
+    }
+    if (loaded) {
+        selection sel = {.names = c.probes.v,
+                         .n_names = c.probes.n,
+                         .tags = c.tags.v,
+                         .n_tags = c.tags.n,
+                         .skip_tags = c.skip_tags.v,
+                         .n_skip_tags = c.skip_tags.n};
+        loaded = config_resolve(&cfg, lookup_plugin, &l, &sel, &ps, &d) == 0;
+    }
+    if (!loaded || d.n) {
+        diag_print(&d, stderr);
+        fprintf(stderr,
+                "gpcheck: %zu configuration error%s; nothing was "
+                "probed\n",
+                d.n, d.n == 1 ? "" : "s");
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (ps.n == 0 && c.cmd != CMD_LIST) {
+        fprintf(stderr, "gpcheck: no probe selected for env '%s'%s\n", cfg.env,
+                cfg.conf_dir ? "" : " (no conf.d found)");
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    switch (c.cmd) {
+    case CMD_VALIDATE:
+        printf("gpcheck: configuration OK: %zu probe%s for env '%s'\n", ps.n,
+               ps.n == 1 ? "" : "s", cfg.env);
+        rc = EXIT_PASS;
+        break;
+    case CMD_LIST:
+        cmd_list(&cfg, &ps);
+        rc = EXIT_PASS;
+        break;
+    default: rc = run_probes(&c, &cfg, &ps); break;
+    }
+out:
+    probe_set_free(&ps);
+    config_free(&cfg);
+    loader_free(&l);
+    diag_free(&d);
+    cli_free(&c);
+    return rc;
+}

@@ -1,0 +1,81 @@
+/*
+ * core/probe.h - a probe as the runner sees it: resolved plugin, typed
+ * options and policy, after config loading and validation are done.
+ */
+#ifndef GP_CORE_PROBE_H
+#define GP_CORE_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpcheck/plugin.h"
+#include "loader.h"
+
+typedef enum backoff_kind {
+    BACKOFF_FIXED = 0,
+    BACKOFF_EXPONENTIAL = 1,
+} backoff_kind;
+
+typedef enum severity {
+    SEV_REQUIRED = 0,
+    SEV_OPTIONAL = 1,
+} severity;
+
+/* Retry and timing policy of one probe; see policy.h for the math. */
+typedef struct policy {
+    int64_t timeout_ms;         /* timeout: 5s; hard limit of one attempt */
+    int64_t warmup_ms;          /* warmup: 0 */
+    int64_t warmup_interval_ms; /* warmup_interval: 250ms */
+    unsigned attempts;          /* attempts: 3 (>= 1), after warmup */
+    int64_t delay_ms;           /* delay: 1s */
+    backoff_kind backoff;       /* backoff: exponential */
+    int64_t max_delay_ms;       /* max_delay: 30s */
+    double jitter;              /* jitter: 10% stored as 0.10 */
+    unsigned success_threshold; /* success_threshold: 1 (>= 1) */
+    severity severity;          /* severity: required */
+} policy;
+
+/* Where a value came from, for messages and --explain. */
+typedef struct origin {
+    const char *file; /* interned by the config, lives as long as it; NULL:
+                         built-in default or plugin default */
+    int line;
+} origin;
+
+/* One option value of a probe, checked against the plugin's schema. */
+typedef struct opt_value {
+    const gp_option *decl; /* schema entry, owned by the plugin */
+    int set;               /* the config sets it */
+    int has;               /* set, or a default applies */
+    char *text;            /* owned; the interpolated text, or the default */
+    int64_t i;             /* integer, boolean (0/1), duration in ms */
+    double pct;            /* percentage */
+    char **items;          /* owned; list items */
+    size_t n_items;
+    origin at;
+} opt_value;
+
+typedef struct probe_def {
+    char *name;           /* owned */
+    const plugin *plugin; /* owned by the loader */
+    policy pol;
+    opt_value *opts; /* owned; one per schema option, in schema order */
+    size_t n_opts;
+    char **tags; /* owned */
+    size_t n_tags;
+    size_t *after; /* owned; indices into the probe_set */
+    size_t n_after;
+    origin at; /* the section header that first defined it */
+} probe_def;
+
+/* The probes selected for a run, in definition order. */
+typedef struct probe_set {
+    probe_def *probes; /* owned */
+    size_t n;
+} probe_set;
+
+/* Look up an option value by key; NULL when the schema has no such key. */
+const opt_value *probe_opt(const probe_def *p, const char *key);
+void probe_set_free(probe_set *s);
+
+#endif

@@ -1,0 +1,641 @@
+/*
+ * core/resolve.c - from raw probe sections to validated probe_defs: the
+ * plugin of each probe, its keys against the policy keys and the plugin's
+ * option schema, typed values, the `after` graph, `envs`, and the
+ * command-line selection.
+ *
+ * Every section is checked whether it runs or not, and every problem is
+ * reported before giving up: a gate that fails on one typo per run makes
+ * fixing a config a slow loop.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "value.h"
+
+#define NONE ((size_t)-1)
+
+/* A probe section being resolved. */
+typedef struct rprobe {
+    probe_def def;
+    int avail;              /* its `envs` allow the environment */
+    const cfg_entry *after; /* the `after` key, for messages */
+    char **after_names;
+    size_t n_after_names;
+    size_t *deps; /* `after` as indices of sections */
+    size_t n_deps;
+    int selected;
+} rprobe;
+
+typedef struct rctx {
+    const gp_config *cfg;
+    diag *d;
+    plugin_lookup_fn lookup;
+    void *ud;
+    const char *env;
+    rprobe *rp; /* one per section */
+    size_t n;
+    /* schema entries whose bad default was reported already */
+    const gp_option **bad_defs;
+    size_t n_bad_defs, cap_bad_defs;
+} rctx;
+
+const opt_value *probe_opt(const probe_def *p, const char *key)
+{
+    for (size_t i = 0; i < p->n_opts; i++)
+        if (strcmp(p->opts[i].decl->key, key) == 0)
+            return &p->opts[i];
+    return NULL;
+}
+
+static void probe_def_free(probe_def *p)
+{
+    free(p->name);
+    for (size_t i = 0; i < p->n_opts; i++) {
+        free(p->opts[i].text);
+        strv_free(p->opts[i].items, p->opts[i].n_items);
+    }
+    free(p->opts);
+    strv_free(p->tags, p->n_tags);
+    free(p->after);
+    memset(p, 0, sizeof *p);
+}
+
+void probe_set_free(probe_set *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        probe_def_free(&s->probes[i]);
+    free(s->probes);
+    s->probes = NULL;
+    s->n = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Option values                                                             */
+
+static const cfg_entry *find_entry(const cfg_section *s, const char *key)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->entries[i].key, key) == 0)
+            return &s->entries[i];
+    return NULL;
+}
+
+static int in_choices(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *p = choices;; p++) {
+        size_t len = strcspn(p, "|");
+        if (len == n && memcmp(p, v, n) == 0)
+            return 1;
+        p += len;
+        if (!*p)
+            return 0;
+    }
+}
+
+/* "a|b|c" as "a, b, c", for messages. */
+static char *choices_text(const char *choices)
+{
+    strbuf sb = {0};
+    for (const char *p = choices; *p; p++)
+        sb_append(&sb, *p == '|' ? ", " : (char[]){*p, '\0'});
+    return sb_take(&sb);
+}
+
+static int parse_typed(const gp_option *decl, const char *text, opt_value *ov,
+                       char *err, size_t errlen)
+{
+    int b;
+
+    switch (decl->type) {
+    case GP_TYPE_STRING: return 0;
+    case GP_TYPE_INTEGER: return value_integer(text, &ov->i, err, errlen);
+    case GP_TYPE_BOOLEAN:
+        if (value_boolean(text, &b, err, errlen) < 0)
+            return -1;
+        ov->i = b;
+        return 0;
+    case GP_TYPE_DURATION: return value_duration(text, &ov->i, err, errlen);
+    case GP_TYPE_PERCENTAGE:
+        return value_percentage(text, &ov->pct, err, errlen);
+    case GP_TYPE_LIST:
+        return value_list(text, &ov->items, &ov->n_items, err, errlen);
+    }
+    snprintf(err, errlen, "unsupported option type %d", (int)decl->type);
+    return -1;
+}
+
+static int check_range(const gp_option *decl, const char *text,
+                       const opt_value *ov, int secret, char *err,
+                       size_t errlen)
+{
+    const char *unit = decl->type == GP_TYPE_DURATION     ? "ms"
+                       : decl->type == GP_TYPE_PERCENTAGE ? "%"
+                                                          : "";
+    int out;
+
+    if (decl->min >= decl->max)
+        return 0;
+    if (decl->type == GP_TYPE_PERCENTAGE)
+        out = ov->pct < (double)decl->min || ov->pct > (double)decl->max;
+    else if (decl->type == GP_TYPE_INTEGER || decl->type == GP_TYPE_DURATION)
+        out = ov->i < decl->min || ov->i > decl->max;
+    else
+        return 0;
+    if (!out)
+        return 0;
+    if (secret)
+        snprintf(err, errlen, "value out of range (%lld%s..%lld%s)",
+                 (long long)decl->min, unit, (long long)decl->max, unit);
+    else
+        snprintf(err, errlen, "'%s' is out of range (%lld%s..%lld%s)", text,
+                 (long long)decl->min, unit, (long long)decl->max, unit);
+    return -1;
+}
+
+static int check_choices(const gp_option *decl, const char *text,
+                         const opt_value *ov, int secret, char *err,
+                         size_t errlen)
+{
+    const char *bad = NULL;
+
+    if (!decl->choices)
+        return 0;
+    if (decl->type == GP_TYPE_STRING && !in_choices(decl->choices, text))
+        bad = text;
+    for (size_t i = 0; decl->type == GP_TYPE_LIST && i < ov->n_items; i++)
+        if (!bad && !in_choices(decl->choices, ov->items[i]))
+            bad = ov->items[i];
+    if (!bad)
+        return 0;
+    char *list = choices_text(decl->choices);
+    if (secret)
+        snprintf(err, errlen, "invalid value (expected one of: %s)", list);
+    else
+        snprintf(err, errlen, "'%s' is not one of: %s", bad, list);
+    free(list);
+    return -1;
+}
+
+/* Parse text as decl says into ov; -1 with a reason in err that never
+ * shows a secret's value. */
+static int opt_parse(const gp_option *decl, const char *text, opt_value *ov,
+                     char *err, size_t errlen)
+{
+    int secret = (decl->flags & GP_OPT_SECRET) != 0;
+
+    if (parse_typed(decl, text, ov, err, errlen) < 0) {
+        if (secret)
+            snprintf(err, errlen, "invalid value");
+        return -1;
+    }
+    if (check_range(decl, text, ov, secret, err, errlen) < 0 ||
+        check_choices(decl, text, ov, secret, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+/* A plugin's own default is its bug, not the config's: reported once per
+ * option, naming the plugin. */
+static void bad_default(rctx *rc, const plugin *pl, const gp_option *decl,
+                        const char *err)
+{
+    for (size_t i = 0; i < rc->n_bad_defs; i++)
+        if (rc->bad_defs[i] == decl)
+            return;
+    xgrow(&rc->bad_defs, &rc->cap_bad_defs, rc->n_bad_defs + 1,
+          sizeof *rc->bad_defs);
+    rc->bad_defs[rc->n_bad_defs++] = decl;
+    diag_add(rc->d, NULL, 0, "plugin '%s': option '%s': bad default: %s",
+             pl->desc->name, decl->key, err);
+}
+
+/* A key the schema declares: parsed where it stands, so that messages come
+ * in line order. */
+static void set_opt(rctx *rc, probe_def *p, opt_value *ov, const cfg_entry *e)
+{
+    char err[512];
+
+    ov->set = ov->has = 1;
+    ov->at = e->at;
+    ov->text = xstrdup(e->value ? e->value : "");
+    if (e->value && opt_parse(ov->decl, e->value, ov, err, sizeof err) < 0)
+        diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s", p->name,
+                 ov->decl->key, err);
+}
+
+/* After every key: defaults for the options the section does not set. */
+static void finish_opts(rctx *rc, const cfg_section *s, probe_def *p)
+{
+    char err[512];
+
+    for (size_t k = 0; k < p->n_opts; k++) {
+        opt_value *ov = &p->opts[k];
+        const gp_option *decl = ov->decl;
+        if (ov->set)
+            continue;
+        if (decl->def) {
+            ov->has = 1;
+            ov->text = xstrdup(decl->def);
+            if (opt_parse(decl, decl->def, ov, err, sizeof err) < 0)
+                bad_default(rc, p->plugin, decl, err);
+        } else if (decl->flags & GP_OPT_REQUIRED) {
+            diag_add(rc->d, s->at.file, s->at.line,
+                     "probe '%s': missing required option '%s'", p->name,
+                     decl->key);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keys of a probe section                                                   */
+
+static int valid_plugin_name(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) &&
+            *s != '_' && *s != '-')
+            return 0;
+    return 1;
+}
+
+static const plugin *find_plugin(rctx *rc, const char *probe,
+                                 const cfg_entry *pe)
+{
+    char err[512] = "";
+    /* `gpcheck probe ./my.so` names a file; the lookup decides. */
+    int cli = pe->at.file && strcmp(pe->at.file, CONFIG_CLI_FILE) == 0;
+
+    if (!cli && !valid_plugin_name(pe->value)) {
+        diag_add(rc->d, pe->at.file, pe->at.line,
+                 "probe '%s': invalid plugin name '%s' (a bare name of "
+                 "a-z, 0-9, '_' and '-')",
+                 probe, pe->value);
+        return NULL;
+    }
+    const plugin *p =
+        rc->lookup ? rc->lookup(rc->ud, pe->value, err, sizeof err) : NULL;
+    if (!p && *err)
+        diag_add(rc->d, pe->at.file, pe->at.line, "probe '%s': %s", probe, err);
+    else if (!p)
+        diag_add(rc->d, pe->at.file, pe->at.line,
+                 "probe '%s': unknown plugin '%s'", probe, pe->value);
+    return p;
+}
+
+static opt_value *find_opt(probe_def *p, const char *key)
+{
+    return (opt_value *)probe_opt(p, key);
+}
+
+static void unknown_key(rctx *rc, const probe_def *p, const cfg_entry *e)
+{
+    size_t n_res;
+    const char *const *res = config_policy_keys(&n_res);
+    const plugin *pl = p->plugin;
+    const char **cands = xcalloc(n_res + pl->n_options, sizeof *cands);
+
+    for (size_t i = 0; i < n_res; i++)
+        cands[i] = res[i];
+    for (size_t i = 0; i < pl->n_options; i++)
+        cands[n_res + i] = pl->desc->options[i].key;
+    const char *hint =
+        config_did_you_mean(e->key, cands, n_res + pl->n_options);
+    if (hint)
+        diag_add(rc->d, e->at.file, e->at.line,
+                 "unknown key '%s' in probe '%s' (did you mean '%s'?)", e->key,
+                 p->name, hint);
+    else
+        diag_add(rc->d, e->at.file, e->at.line,
+                 "unknown key '%s' in probe '%s'", e->key, p->name);
+    free(cands);
+}
+
+/* tags, after, envs: a list of [A-Za-z0-9_.-]+ names. */
+static int name_list(rctx *rc, const probe_def *p, const cfg_entry *e,
+                     char ***items, size_t *n)
+{
+    char err[512];
+
+    if (value_list(e->value, items, n, err, sizeof err) < 0) {
+        diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s", p->name,
+                 e->key, err);
+        return -1;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        if (!config_valid_name((*items)[i])) {
+            diag_add(rc->d, e->at.file, e->at.line,
+                     "probe '%s': %s: invalid name '%s'", p->name, e->key,
+                     (*items)[i]);
+            /* dropped, so that `after` does not report it again */
+            strv_free(*items, *n);
+            *items = NULL;
+            *n = 0;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void set_envs(rctx *rc, rprobe *r, const cfg_entry *e)
+{
+    char **envs = NULL;
+    size_t n = 0;
+
+    if (name_list(rc, &r->def, e, &envs, &n) == 0) {
+        /* An empty list restricts nothing: a probe that silently never
+         * runs is worse for a gate than one that runs everywhere. */
+        r->avail = n == 0;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(envs[i], rc->env) == 0)
+                r->avail = 1;
+    }
+    strv_free(envs, n);
+}
+
+static void list_key(rctx *rc, rprobe *r, const cfg_entry *e)
+{
+    if (strcmp(e->key, "tags") == 0) {
+        strv_free(r->def.tags, r->def.n_tags);
+        r->def.tags = NULL;
+        r->def.n_tags = 0;
+        name_list(rc, &r->def, e, &r->def.tags, &r->def.n_tags);
+    } else if (strcmp(e->key, "after") == 0) {
+        r->after = e;
+        name_list(rc, &r->def, e, &r->after_names, &r->n_after_names);
+    } else if (strcmp(e->key, "envs") == 0) {
+        set_envs(rc, r, e);
+    } else {
+        diag_add(rc->d, e->at.file, e->at.line,
+                 "probe '%s': '%s' is not supported yet", r->def.name, e->key);
+    }
+}
+
+static void check_entry(rctx *rc, rprobe *r, const cfg_entry *e)
+{
+    char err[512];
+    opt_value *ov = find_opt(&r->def, e->key);
+    int res;
+
+    if (ov) {
+        set_opt(rc, &r->def, ov, e);
+        return;
+    }
+    if (strcmp(e->key, "plugin") == 0)
+        return; /* see resolve_section */
+    if (!config_is_policy_key(e->key)) {
+        /* Without the plugin its option keys are unknown: say nothing
+         * rather than something wrong. */
+        if (r->def.plugin)
+            unknown_key(rc, &r->def, e);
+        return;
+    }
+    if (!e->value)
+        return; /* interpolation failed; reported by config_load */
+    res = config_policy_set(&r->def.pol, e->key, e->value, err, sizeof err);
+    if (res < 0)
+        diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s",
+                 r->def.name, e->key, err);
+    else if (res == 0)
+        list_key(rc, r, e);
+}
+
+static void resolve_section(rctx *rc, size_t i)
+{
+    const cfg_section *s = &rc->cfg->sections[i];
+    rprobe *r = &rc->rp[i];
+    const cfg_entry *pe = find_entry(s, "plugin");
+
+    r->def.name = xstrdup(s->name);
+    r->def.at = s->at;
+    r->def.pol = rc->cfg->defaults;
+    r->avail = 1;
+    if (!pe)
+        diag_add(rc->d, s->at.file, s->at.line,
+                 "probe '%s': missing 'plugin ='", s->name);
+    else if (pe->value)
+        r->def.plugin = find_plugin(rc, s->name, pe);
+    if (r->def.plugin) {
+        const plugin *pl = r->def.plugin;
+        r->def.n_opts = pl->n_options;
+        r->def.opts = xcalloc(pl->n_options, sizeof *r->def.opts);
+        for (size_t k = 0; k < pl->n_options; k++)
+            r->def.opts[k].decl = &pl->desc->options[k];
+    }
+    for (size_t k = 0; k < s->n; k++)
+        check_entry(rc, r, &s->entries[k]);
+    if (r->def.plugin)
+        finish_opts(rc, s, &r->def);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The `after` graph                                                         */
+
+static size_t section_index(const rctx *rc, const char *name)
+{
+    for (size_t i = 0; i < rc->n; i++)
+        if (strcmp(rc->cfg->sections[i].name, name) == 0)
+            return i;
+    return NONE;
+}
+
+static void link_after(rctx *rc)
+{
+    for (size_t i = 0; i < rc->n; i++) {
+        rprobe *r = &rc->rp[i];
+        r->deps = xcalloc(r->n_after_names, sizeof *r->deps);
+        for (size_t k = 0; k < r->n_after_names; k++) {
+            size_t j = section_index(rc, r->after_names[k]);
+            int dup = 0;
+            for (size_t m = 0; m < r->n_deps; m++)
+                dup |= r->deps[m] == j;
+            if (j == NONE)
+                diag_add(rc->d, r->after->at.file, r->after->at.line,
+                         "probe '%s': after: unknown probe '%s'", r->def.name,
+                         r->after_names[k]);
+            else if (!dup)
+                r->deps[r->n_deps++] = j;
+        }
+    }
+}
+
+typedef struct dfs {
+    rctx *rc;
+    unsigned char *color; /* 0 new, 1 on the path, 2 done */
+    size_t *path;
+    size_t depth;
+} dfs;
+
+static void report_cycle(dfs *g, size_t to)
+{
+    size_t k = g->depth;
+    while (k > 0 && g->path[k - 1] != to)
+        k--;
+    k = k ? k - 1 : 0;
+
+    const rprobe *first = &g->rc->rp[g->path[k]];
+    strbuf sb = {0};
+    for (size_t m = k; m < g->depth; m++)
+        sb_appendf(&sb, "%s -> ", g->rc->rp[g->path[m]].def.name);
+    sb_append(&sb, g->rc->rp[to].def.name);
+    diag_add(g->rc->d, first->after->at.file, first->after->at.line,
+             "probe '%s': cycle in after: %s", first->def.name, sb_str(&sb));
+    sb_free(&sb);
+}
+
+static void visit(dfs *g, size_t u)
+{
+    const rprobe *r = &g->rc->rp[u];
+
+    g->color[u] = 1;
+    g->path[g->depth++] = u;
+    for (size_t k = 0; k < r->n_deps; k++) {
+        size_t v = r->deps[k];
+        if (g->color[v] == 1)
+            report_cycle(g, v);
+        else if (g->color[v] == 0)
+            visit(g, v);
+    }
+    g->depth--;
+    g->color[u] = 2;
+}
+
+static void find_cycles(rctx *rc)
+{
+    dfs g = {rc, xcalloc(rc->n, 1), xcalloc(rc->n, sizeof(size_t)), 0};
+    for (size_t i = 0; i < rc->n; i++)
+        if (g.color[i] == 0)
+            visit(&g, i);
+    free(g.color);
+    free(g.path);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Selection                                                                 */
+
+static int has_any_tag(const probe_def *p, const char *const *tags, size_t n)
+{
+    for (size_t i = 0; i < p->n_tags; i++)
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(p->tags[i], tags[k]) == 0)
+                return 1;
+    return 0;
+}
+
+static void pull_deps(rctx *rc)
+{
+    size_t *stack = xcalloc(rc->n, sizeof *stack);
+    size_t top = 0;
+
+    for (size_t i = 0; i < rc->n; i++)
+        if (rc->rp[i].selected)
+            stack[top++] = i;
+    while (top > 0) {
+        const rprobe *r = &rc->rp[stack[--top]];
+        for (size_t k = 0; k < r->n_deps; k++) {
+            rprobe *dep = &rc->rp[r->deps[k]];
+            if (dep->avail && !dep->selected) {
+                dep->selected = 1;
+                stack[top++] = r->deps[k];
+            }
+        }
+    }
+    free(stack);
+}
+
+static void select_probes(rctx *rc, const selection *sel)
+{
+    int all = sel->n_names == 0 && sel->n_tags == 0;
+
+    for (size_t i = 0; i < rc->n; i++)
+        rc->rp[i].selected = all && rc->rp[i].avail;
+    for (size_t k = 0; k < sel->n_names; k++) {
+        size_t j = section_index(rc, sel->names[k]);
+        if (j == NONE || !rc->rp[j].avail)
+            diag_add(rc->d, NULL, 0, "no probe named '%s' in environment '%s'",
+                     sel->names[k], rc->env);
+        else
+            rc->rp[j].selected = 1;
+    }
+    for (size_t i = 0; sel->n_tags && i < rc->n; i++)
+        if (rc->rp[i].avail &&
+            has_any_tag(&rc->rp[i].def, sel->tags, sel->n_tags))
+            rc->rp[i].selected = 1;
+    if (!all)
+        pull_deps(rc);
+    for (size_t i = 0; i < rc->n; i++)
+        if (has_any_tag(&rc->rp[i].def, sel->skip_tags, sel->n_skip_tags))
+            rc->rp[i].selected = 0;
+}
+
+/* Move the selected probes to out, renumbering `after` and dropping edges
+ * to probes that do not run. */
+static void build_set(rctx *rc, probe_set *out)
+{
+    size_t *map = xcalloc(rc->n, sizeof *map);
+    size_t n = 0;
+
+    for (size_t i = 0; i < rc->n; i++)
+        map[i] = rc->rp[i].selected ? n++ : NONE;
+    out->probes = xcalloc(n, sizeof *out->probes);
+    out->n = n;
+    for (size_t i = 0; i < rc->n; i++) {
+        rprobe *r = &rc->rp[i];
+        if (map[i] == NONE)
+            continue;
+        probe_def *p = &out->probes[map[i]];
+        *p = r->def;
+        memset(&r->def, 0, sizeof r->def);
+        p->after = xcalloc(r->n_deps, sizeof *p->after);
+        for (size_t k = 0; k < r->n_deps; k++)
+            if (map[r->deps[k]] != NONE)
+                p->after[p->n_after++] = map[r->deps[k]];
+    }
+    free(map);
+}
+
+static void rctx_free(rctx *rc)
+{
+    for (size_t i = 0; i < rc->n; i++) {
+        probe_def_free(&rc->rp[i].def);
+        strv_free(rc->rp[i].after_names, rc->rp[i].n_after_names);
+        free(rc->rp[i].deps);
+    }
+    free(rc->rp);
+    free(rc->bad_defs);
+}
+
+int config_resolve(const gp_config *cfg, plugin_lookup_fn lookup, void *ud,
+                   const selection *sel, probe_set *out, diag *d)
+{
+    static const selection all;
+    rctx rc = {
+        .cfg = cfg,
+        .d = d,
+        .lookup = lookup,
+        .ud = ud,
+        .env = cfg->env ? cfg->env : "default",
+        .n = cfg->n_sections,
+    };
+    size_t n0 = d->n;
+
+    out->probes = NULL;
+    out->n = 0;
+    rc.rp = xcalloc(rc.n, sizeof *rc.rp);
+    for (size_t i = 0; i < rc.n; i++)
+        resolve_section(&rc, i);
+    link_after(&rc);
+    find_cycles(&rc);
+    select_probes(&rc, sel ? sel : &all);
+    if (d->n == n0)
+        build_set(&rc, out);
+    rctx_free(&rc);
+    return d->n > n0 ? -1 : 0;
+}

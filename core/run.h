@@ -1,0 +1,107 @@
+/*
+ * core/run.h - what a run produces: per-probe state and history, and the
+ * event stream the report sinks consume.
+ *
+ * The runner owns every object here; sinks read them during an event and
+ * must copy what they keep.
+ */
+#ifndef GP_CORE_RUN_H
+#define GP_CORE_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "probe.h"
+#include "verdict.h"
+
+/* How one attempt ended, as the core saw it. */
+typedef enum attempt_res {
+    RES_READY = 0,
+    RES_DEGRADED,
+    RES_TRANSIENT,
+    RES_FATAL,
+    RES_UNKNOWN, /* the plugin said it could not tell */
+    RES_TIMEOUT, /* killed at the attempt's deadline */
+    RES_ERROR,   /* crashed, no result, garbage, plugin bug, fork failed */
+} attempt_res;
+
+const char *attempt_res_name(attempt_res r);
+
+typedef struct metric_val {
+    const gp_metric *decl; /* owned by the plugin */
+    double value;
+} metric_val;
+
+typedef struct attempt_rec {
+    unsigned number; /* 1-based within its phase */
+    int warmup;      /* started inside the warmup window */
+    attempt_res res;
+    char *message;       /* owned; secrets masked; "" when none */
+    metric_val *metrics; /* owned */
+    size_t n_metrics;
+    int64_t start_ns, end_ns; /* monotonic */
+} attempt_rec;
+
+typedef enum probe_state {
+    PS_WAITING = 0, /* on `after` dependencies */
+    PS_SCHEDULED,   /* next attempt at next_ns */
+    PS_RUNNING,     /* an attempt in flight */
+    PS_DONE,
+} probe_state;
+
+typedef struct probe_run {
+    const probe_def *def;
+    probe_state state;
+    probe_status status;  /* valid when PS_DONE */
+    char *message;        /* owned; the final message */
+    attempt_rec *history; /* owned */
+    size_t n_history, cap_history;
+    unsigned counted; /* attempts made after warmup */
+    unsigned consecutive_ok;
+    int64_t start_ns; /* dependencies satisfied; 0: not started */
+    int64_t warmup_end_ns;
+    int64_t next_ns; /* PS_SCHEDULED: when */
+    int64_t end_ns;
+    int cut_by_deadline; /* the run deadline ended it */
+} probe_run;
+
+/* The last attempt that reported metrics, or NULL. */
+const attempt_rec *probe_run_metrics(const probe_run *p);
+
+typedef struct run_result {
+    const char *env;   /* owned by the config */
+    probe_run *probes; /* owned, one per probe_set entry, same order */
+    size_t n;
+    int64_t started_wall_ms;
+    int64_t start_ns, end_ns;
+    int64_t deadline_ms; /* 0: none */
+    verdict verdict;
+    int exit_code;
+    int deadline_hit;
+    int signo; /* interrupting signal, 0 when none */
+    unsigned jobs;
+} run_result;
+
+typedef enum event_kind {
+    EV_RUN_START = 0,
+    EV_PROBE_WAIT,  /* waiting on its `after` probes */
+    EV_PROBE_START, /* dependencies ready; warmup begins */
+    EV_ATTEMPT_START,
+    EV_ATTEMPT_END, /* next_ns set when a retry is scheduled */
+    EV_LOG,         /* a plugin's log line (level, text) */
+    EV_PROBE_END,
+    EV_RUN_END,
+} event_kind;
+
+typedef struct event {
+    event_kind kind;
+    int64_t t_ns; /* monotonic */
+    const run_result *run;
+    const probe_run *probe;     /* all but RUN_START / RUN_END */
+    const attempt_rec *attempt; /* ATTEMPT_START / ATTEMPT_END */
+    int64_t next_ns;            /* ATTEMPT_END: the next attempt, or 0 */
+    int log_level;              /* EV_LOG */
+    const char *text;           /* EV_LOG */
+} event;
+
+#endif

@@ -1,0 +1,914 @@
+/*
+ * core/runner.c - the single-threaded supervisor that runs attempts in
+ * forked children and turns their results into probe statuses.
+ *
+ * Life of an attempt: spawn() forks a child into its own process group
+ * with the result pipe at fd 3; the loop reads JSON lines from the pipe as
+ * they come; at the attempt's deadline the group gets SIGKILL; on SIGCHLD
+ * the group is killed again (anything the child left behind), the child
+ * reaped, and complete() records the attempt and applies the policy:
+ * ready ends the probe, transient schedules a retry, fatal ends it at once.
+ */
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "policy.h"
+#include "util.h"
+
+/*
+ * The plugin is told its deadline; the core kills the attempt this long
+ * after it, so a plugin that gives up right at its deadline still gets to
+ * say why, and one that ignores it is cut promptly.
+ */
+#define KILL_GRACE_NS (100 * NS_PER_MS)
+
+/* A result line longer than this is garbage, not a result. */
+#define MAX_RESULT_BYTES (1024 * 1024)
+
+/* One attempt in flight. */
+typedef struct slot {
+    pid_t pid; /* 0: free */
+    int fd;    /* result pipe, -1 once closed */
+    probe_run *pr;
+    size_t rec;          /* index into pr->history */
+    int64_t soft_ns;     /* the deadline the plugin sees */
+    int64_t deadline_ns; /* when the core kills the attempt */
+    int killed;          /* we sent SIGKILL at the deadline */
+    char *garbage;       /* owned; why the pipe was unreadable */
+    strbuf in;           /* partial line */
+    int have_result;
+    attempt_res res;
+    char *msg; /* owned */
+    char *bug; /* owned */
+    metric_val *metrics;
+    size_t n_metrics;
+    unsigned logs;
+} slot;
+
+typedef struct runner {
+    const runner_opts *o;
+    sinks *ss;
+    run_result *rr;
+    slot *slots;
+    unsigned n_slots, busy;
+    int sfd, devnull;
+    int64_t deadline_ns; /* 0: none */
+    uint64_t rng;
+    int stopping; /* deadline or signal: no cascading, no new attempts */
+    pid_t self;
+} runner;
+
+const char *attempt_res_name(attempt_res r)
+{
+    switch (r) {
+    case RES_READY: return "ready";
+    case RES_DEGRADED: return "degraded";
+    case RES_TRANSIENT: return "transient";
+    case RES_FATAL: return "fatal";
+    case RES_UNKNOWN: return "unknown";
+    case RES_TIMEOUT: return "timeout";
+    case RES_ERROR: return "error";
+    }
+    return "?";
+}
+
+const attempt_rec *probe_run_metrics(const probe_run *p)
+{
+    for (size_t i = p->n_history; i-- > 0;) {
+        if (p->history[i].n_metrics)
+            return &p->history[i];
+    }
+    return NULL;
+}
+
+/* xorshift64*: jitter needs spread, not cryptography. */
+static double rnd(runner *r)
+{
+    r->rng ^= r->rng >> 12;
+    r->rng ^= r->rng << 25;
+    r->rng ^= r->rng >> 27;
+    uint64_t x = r->rng * UINT64_C(2685821657736338717);
+    return (double)(x >> 11) / 9007199254740992.0;
+}
+
+static void emit(runner *r, event_kind kind, const probe_run *pr,
+                 const attempt_rec *rec, int64_t next_ns)
+{
+    event ev = {.kind = kind,
+                .t_ns = now_ns(),
+                .run = r->rr,
+                .probe = pr,
+                .attempt = rec,
+                .next_ns = next_ns};
+    sinks_emit(r->ss, &ev);
+}
+
+/* Replace every secret option value in msg by "***"; newly allocated. */
+static char *mask_secrets(const probe_def *d, const char *msg)
+{
+    char *out = xstrdup(msg ? msg : "");
+    for (size_t i = 0; i < d->n_opts; i++) {
+        const opt_value *v = &d->opts[i];
+        if (!(v->decl->flags & GP_OPT_SECRET) || !v->has)
+            continue;
+        size_t n = v->n_items ? v->n_items : 1;
+        for (size_t k = 0; k < n; k++) {
+            const char *secret = v->n_items ? v->items[k] : v->text;
+            size_t sl = secret ? strlen(secret) : 0;
+            if (sl == 0)
+                continue;
+            strbuf sb = {0};
+            const char *p = out, *hit;
+            while ((hit = strstr(p, secret)) != NULL) {
+                sb_appendn(&sb, p, (size_t)(hit - p));
+                sb_append(&sb, "***");
+                p = hit + sl;
+            }
+            sb_append(&sb, p);
+            free(out);
+            out = sb_take(&sb);
+        }
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Probe state transitions                                                   */
+
+static void probe_start(runner *r, probe_run *pr, int64_t now)
+{
+    pr->start_ns = now;
+    pr->warmup_end_ns = now + pr->def->pol.warmup_ms * NS_PER_MS;
+    pr->state = PS_SCHEDULED;
+    pr->next_ns = now;
+    emit(r, EV_PROBE_START, pr, NULL, 0);
+}
+
+static size_t index_of(const runner *r, const probe_run *pr)
+{
+    return (size_t)(pr - r->rr->probes);
+}
+
+static void finish(runner *r, probe_run *pr, probe_status st, const char *msg,
+                   int64_t now);
+
+/* A dependency just finished: start or skip the probes waiting on it. */
+static void release_dependents(runner *r, probe_run *dep, int64_t now)
+{
+    size_t di = index_of(r, dep);
+    for (size_t i = 0; i < r->rr->n; i++) {
+        probe_run *q = &r->rr->probes[i];
+        if (q->state != PS_WAITING)
+            continue;
+        int mentions = 0, all_ready = 1;
+        for (size_t k = 0; k < q->def->n_after; k++) {
+            const probe_run *d = &r->rr->probes[q->def->after[k]];
+            if (q->def->after[k] == di)
+                mentions = 1;
+            if (d->state != PS_DONE ||
+                (d->status != ST_OK && d->status != ST_WARN))
+                all_ready = 0;
+        }
+        if (!mentions)
+            continue;
+        if (dep->status != ST_OK && dep->status != ST_WARN) {
+            char *m = xasprintf("after '%s', which is %s", dep->def->name,
+                                status_name(dep->status));
+            finish(r, q, ST_SKIPPED, m, now);
+            free(m);
+        } else if (all_ready) {
+            probe_start(r, q, now);
+        }
+    }
+}
+
+static void finish(runner *r, probe_run *pr, probe_status st, const char *msg,
+                   int64_t now)
+{
+    pr->state = PS_DONE;
+    pr->status = st;
+    free(pr->message);
+    pr->message = xstrdup(msg ? msg : "");
+    pr->end_ns = now;
+    emit(r, EV_PROBE_END, pr, NULL, 0);
+    if (!r->stopping)
+        release_dependents(r, pr, now);
+}
+
+/*
+ * Apply the policy to a finished attempt. Returns the time of the next
+ * attempt, or 0 when the probe is finished (then *st and the message are
+ * set for finish()).
+ */
+static int64_t next_step(runner *r, probe_run *pr, const attempt_rec *rec,
+                         int64_t now, probe_status *st, char **why)
+{
+    const policy *p = &pr->def->pol;
+    int in_warmup = now < pr->warmup_end_ns;
+    *why = NULL;
+    switch (rec->res) {
+    case RES_READY:
+    case RES_DEGRADED:
+        pr->consecutive_ok++;
+        if (pr->consecutive_ok >= p->success_threshold) {
+            *st = rec->res == RES_READY ? ST_OK : ST_WARN;
+            return 0;
+        }
+        if (in_warmup)
+            return policy_next_warmup_ns(p, rec->start_ns, now,
+                                         pr->warmup_end_ns);
+        if (pr->counted >= p->attempts) {
+            *st = ST_FAIL;
+            *why = xasprintf("ready %u time(s) in a row, %u needed; %s",
+                             pr->consecutive_ok, p->success_threshold,
+                             rec->message);
+            return 0;
+        }
+        return now + p->delay_ms * NS_PER_MS;
+    case RES_FATAL: *st = ST_FAIL; return 0;
+    case RES_UNKNOWN:
+    case RES_ERROR: *st = ST_ERROR; return 0;
+    case RES_TRANSIENT:
+    case RES_TIMEOUT:
+        pr->consecutive_ok = 0;
+        if (in_warmup)
+            return policy_next_warmup_ns(p, rec->start_ns, now,
+                                         pr->warmup_end_ns);
+        if (pr->counted >= p->attempts) {
+            *st = rec->res == RES_TIMEOUT ? ST_TIMEOUT : ST_FAIL;
+            if (pr->counted > 1 || pr->n_history > 1)
+                *why = xasprintf("%s (after %zu attempts)", rec->message,
+                                 pr->n_history);
+            return 0;
+        }
+        if (pr->counted == 0)
+            return now;
+        return now + policy_retry_delay_ms(p, pr->counted, rnd(r)) * NS_PER_MS;
+    }
+    *st = ST_ERROR;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Attempts                                                                  */
+
+static attempt_rec *push_attempt(probe_run *pr, int64_t now)
+{
+    xgrow(&pr->history, &pr->cap_history, pr->n_history + 1,
+          sizeof *pr->history);
+    attempt_rec *rec = &pr->history[pr->n_history++];
+    memset(rec, 0, sizeof *rec);
+    rec->warmup = now < pr->warmup_end_ns;
+    if (rec->warmup) {
+        unsigned w = 0;
+        for (size_t i = 0; i + 1 < pr->n_history; i++)
+            w += pr->history[i].warmup;
+        rec->number = w + 1;
+    } else {
+        rec->number = ++pr->counted;
+    }
+    rec->start_ns = now;
+    return rec;
+}
+
+static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd,
+                               int64_t deadline_ns, const attempt_rec *rec)
+{
+    setpgid(0, 0);
+    /* If gpcheck dies by SIGKILL, its attempts die with it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != r->self)
+        _exit(1);
+    sigset_t none;
+    sigemptyset(&none);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    /* Writes to a closed socket must fail with EPIPE, not kill the probe. */
+    signal(SIGPIPE, SIG_IGN);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    dup2(r->devnull, 0);
+    dup2(r->devnull, 1);
+    if (!r->o->child_stderr)
+        dup2(r->devnull, 2);
+    if (wfd != 3) {
+        if (dup2(wfd, 3) < 0)
+            _exit(2);
+    } else {
+        fcntl(3, F_SETFD, 0);
+    }
+    close_range(4, ~0U, 0);
+    child_attempt a = {.def = pr->def,
+                       .deadline_ms = deadline_ns / NS_PER_MS,
+                       .warmup = rec->warmup,
+                       .number = rec->number,
+                       .fd = 3};
+    child_run(&a);
+}
+
+static void slot_reset(slot *s)
+{
+    free(s->garbage);
+    free(s->msg);
+    free(s->bug);
+    free(s->metrics);
+    sb_free(&s->in);
+    memset(s, 0, sizeof *s);
+    s->fd = -1;
+}
+
+static void complete(runner *r, slot *s, int wstatus, int64_t now);
+
+static void spawn(runner *r, probe_run *pr, int64_t now)
+{
+    slot *s = NULL;
+    for (unsigned i = 0; i < r->n_slots && !s; i++)
+        if (r->slots[i].pid == 0)
+            s = &r->slots[i];
+    attempt_rec *rec = push_attempt(pr, now);
+    pr->state = PS_RUNNING;
+    slot_reset(s);
+    s->pr = pr;
+    s->rec = pr->n_history - 1;
+    s->soft_ns = now + pr->def->pol.timeout_ms * NS_PER_MS;
+    if (r->deadline_ns && r->deadline_ns - KILL_GRACE_NS < s->soft_ns)
+        s->soft_ns = r->deadline_ns - KILL_GRACE_NS;
+    if (s->soft_ns < now)
+        s->soft_ns = now;
+    s->deadline_ns = s->soft_ns + KILL_GRACE_NS;
+    emit(r, EV_ATTEMPT_START, pr, rec, 0);
+
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        s->garbage = xasprintf("cannot create a pipe: %s", strerror(errno));
+        s->pid = -1;
+        r->busy++;
+        complete(r, s, 0, now);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0)
+        in_child(r, pr, p[1], s->soft_ns, rec);
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        s->garbage = xasprintf("cannot fork: %s", strerror(errno));
+        s->pid = -1;
+        r->busy++;
+        complete(r, s, 0, now);
+        return;
+    }
+    /* Also here, so the group exists before anyone signals it. */
+    setpgid(pid, pid);
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    s->pid = pid;
+    s->fd = p[0];
+    r->busy++;
+}
+
+static void set_garbage(slot *s, const char *why, const char *line, size_t len)
+{
+    if (s->garbage)
+        return;
+    char *shown = xstrndup(line, len > 40 ? 40 : len);
+    char *clean = str_sanitize(shown);
+    s->garbage = xasprintf("%s: \"%s%s\"", why, clean, len > 40 ? "..." : "");
+    free(shown);
+    free(clean);
+    if (s->pid > 0)
+        kill(-s->pid, SIGKILL);
+}
+
+static int parse_outcome(const char *name, attempt_res *res)
+{
+    static const struct {
+        const char *name;
+        attempt_res res;
+    } map[] = {{"ready", RES_READY},
+               {"degraded", RES_DEGRADED},
+               {"transient", RES_TRANSIENT},
+               {"fatal", RES_FATAL},
+               {"unknown", RES_UNKNOWN}};
+    for (size_t i = 0; name && i < ARRAY_LEN(map); i++) {
+        if (strcmp(map[i].name, name) == 0) {
+            *res = map[i].res;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int take_metrics(slot *s, json_t *m)
+{
+    const plugin *pl = s->pr->def->plugin;
+    const char *key;
+    json_t *val;
+    if (!json_is_object(m))
+        return -1;
+    s->metrics = xcalloc(json_object_size(m) + 1, sizeof *s->metrics);
+    json_object_foreach (m, key, val) {
+        const gp_metric *decl = NULL;
+        for (size_t i = 0; i < pl->n_metrics && !decl; i++)
+            if (strcmp(pl->desc->metrics[i].name, key) == 0)
+                decl = &pl->desc->metrics[i];
+        if (!decl || !json_is_number(val))
+            return -1;
+        s->metrics[s->n_metrics].decl = decl;
+        s->metrics[s->n_metrics++].value = json_number_value(val);
+    }
+    return 0;
+}
+
+static void take_line(runner *r, slot *s, const char *line, size_t len)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *log = json_object_get(j, "log");
+    json_t *res = json_object_get(j, "result");
+    if (log && json_object_size(j) == 1) {
+        const char *text = json_string_value(json_object_get(log, "text"));
+        json_t *lvl = json_object_get(log, "level");
+        if (!text || !json_is_integer(lvl)) {
+            set_garbage(s, "garbage on the result pipe", line, len);
+        } else if (s->logs++ <= CHILD_MAX_LOGS) {
+            char *masked = mask_secrets(s->pr->def, text);
+            event ev = {.kind = EV_LOG,
+                        .t_ns = now_ns(),
+                        .run = r->rr,
+                        .probe = s->pr,
+                        .log_level = (int)json_integer_value(lvl),
+                        .text = masked};
+            sinks_emit(r->ss, &ev);
+            free(masked);
+        }
+    } else if (res && json_object_size(j) == 1 && !s->have_result) {
+        const char *msg = json_string_value(json_object_get(res, "message"));
+        const char *bug = json_string_value(json_object_get(res, "bug"));
+        if (parse_outcome(json_string_value(json_object_get(res, "outcome")),
+                          &s->res) < 0 ||
+            !msg || take_metrics(s, json_object_get(res, "metrics")) < 0) {
+            set_garbage(s, "malformed result on the result pipe", line, len);
+        } else {
+            s->have_result = 1;
+            s->msg = mask_secrets(s->pr->def, msg);
+            s->bug = bug ? mask_secrets(s->pr->def, bug) : NULL;
+        }
+    } else {
+        set_garbage(s, "garbage on the result pipe", line, len);
+    }
+    json_decref(j);
+}
+
+/* Read what is there; returns when the pipe would block or is closed. */
+static void drain(runner *r, slot *s)
+{
+    char buf[65536];
+    while (s->fd >= 0) {
+        ssize_t n = read(s->fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) {
+            close(s->fd);
+            s->fd = -1;
+            return;
+        }
+        if (s->garbage)
+            continue; /* already condemned: just empty the pipe */
+        sb_appendn(&s->in, buf, (size_t)n);
+        char *start = s->in.buf, *nl;
+        while (!s->garbage &&
+               (nl = memchr(start, '\n',
+                            s->in.len - (size_t)(start - s->in.buf)))) {
+            take_line(r, s, start, (size_t)(nl - start));
+            start = nl + 1;
+        }
+        size_t rest = s->in.len - (size_t)(start - s->in.buf);
+        memmove(s->in.buf, start, rest);
+        s->in.len = rest;
+        s->in.buf[rest] = '\0';
+        if (rest > MAX_RESULT_BYTES)
+            set_garbage(s, "result line too long", s->in.buf, rest);
+    }
+}
+
+static char *describe_exit(int wstatus)
+{
+    if (WIFSIGNALED(wstatus)) {
+        const char *abbrev = sigabbrev_np(WTERMSIG(wstatus));
+        return xasprintf("killed by SIG%s%s", abbrev ? abbrev : "?",
+                         WCOREDUMP(wstatus) ? " (core dumped)" : "");
+    }
+    return xasprintf("exited with status %d without a result",
+                     WEXITSTATUS(wstatus));
+}
+
+static void format_ms(char *buf, size_t n, int64_t ms)
+{
+    fmt_duration(buf, n, ms);
+}
+
+/* The attempt's process is gone (or never was): record it, apply policy. */
+static void complete(runner *r, slot *s, int wstatus, int64_t now)
+{
+    probe_run *pr = s->pr;
+    attempt_rec *rec = &pr->history[s->rec];
+    if (s->fd >= 0)
+        drain(r, s);
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    if (!s->garbage && s->in.len > 0)
+        set_garbage(s, "garbage on the result pipe", s->in.buf, s->in.len);
+
+    rec->end_ns = now;
+    char tbuf[32];
+    if (s->garbage) {
+        rec->res = RES_ERROR;
+        rec->message = xstrdup(s->garbage);
+    } else if (s->have_result && s->bug) {
+        rec->res = RES_ERROR;
+        rec->message = xasprintf("plugin bug: %s", s->bug);
+    } else if (s->have_result) {
+        rec->res = s->res;
+        /* Not ready after using all of its time: that is a timeout, even
+         * when the plugin (rightly) gave up by itself. */
+        if (rec->res == RES_TRANSIENT && now >= s->soft_ns)
+            rec->res = RES_TIMEOUT;
+        rec->message = s->msg;
+        s->msg = NULL;
+        rec->metrics = s->metrics;
+        rec->n_metrics = s->n_metrics;
+        s->metrics = NULL;
+    } else if (s->killed) {
+        rec->res = RES_TIMEOUT;
+        format_ms(tbuf, sizeof tbuf, (s->soft_ns - rec->start_ns) / NS_PER_MS);
+        rec->message = xasprintf("attempt timed out after %s (killed)", tbuf);
+    } else {
+        rec->res = RES_ERROR;
+        rec->message = describe_exit(wstatus);
+    }
+    slot_reset(s);
+    r->busy--;
+
+    probe_status st = ST_ERROR;
+    char *why = NULL;
+    int64_t next = next_step(r, pr, rec, now, &st, &why);
+    emit(r, EV_ATTEMPT_END, pr, rec, next);
+    if (next) {
+        pr->state = PS_SCHEDULED;
+        pr->next_ns = next;
+    } else {
+        finish(r, pr, st, why ? why : rec->message, now);
+    }
+    free(why);
+}
+
+static slot *slot_of(runner *r, pid_t pid)
+{
+    for (unsigned i = 0; i < r->n_slots; i++)
+        if (r->slots[i].pid == pid)
+            return &r->slots[i];
+    return NULL;
+}
+
+/* Reap every child that has exited, ours or reparented orphans. */
+static void reap(runner *r)
+{
+    for (;;) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+            si.si_pid == 0)
+            return;
+        slot *s = slot_of(r, si.si_pid);
+        /* Kill the group while the zombie still holds its id, so the id
+         * cannot have been reused by the time we signal it. */
+        if (s)
+            kill(-si.si_pid, SIGKILL);
+        int ws = 0;
+        while (waitpid(si.si_pid, &ws, 0) < 0 && errno == EINTR)
+            ;
+        if (s)
+            complete(r, s, ws, now_ns());
+    }
+}
+
+/* Kill and reap whatever is still our child: reparented orphans of
+ * attempts that escaped their process group (setsid). */
+static void sweep_strays(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    for (int round = 0; round < 50; round++) {
+        FILE *f = fopen(path, "re");
+        if (!f)
+            return;
+        int found = 0;
+        long pid;
+        while (fscanf(f, "%ld", &pid) == 1) {
+            found = 1;
+            kill((pid_t)pid, SIGKILL);
+            while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        }
+        fclose(f);
+        if (!found)
+            return;
+    }
+}
+
+/* Stop everything now: the run deadline passed, or a signal came. */
+static void stop_all(runner *r, int signo)
+{
+    int64_t now = now_ns();
+    r->stopping = 1;
+    for (unsigned i = 0; i < r->n_slots; i++)
+        if (r->slots[i].pid > 0)
+            kill(-r->slots[i].pid, SIGKILL);
+    for (unsigned i = 0; i < r->n_slots; i++) {
+        slot *s = &r->slots[i];
+        if (s->pid <= 0)
+            continue;
+        while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        probe_run *pr = s->pr;
+        attempt_rec *rec = &pr->history[s->rec];
+        rec->end_ns = now;
+        rec->res = signo ? RES_ERROR : RES_TIMEOUT;
+        rec->message =
+            signo ? xasprintf("interrupted by SIG%s", sigabbrev_np(signo))
+                  : xstrdup("cut by the run deadline");
+        if (s->fd >= 0)
+            close(s->fd);
+        slot_reset(s);
+        r->busy--;
+        emit(r, EV_ATTEMPT_END, pr, rec, 0);
+    }
+    char tbuf[32];
+    fmt_duration(tbuf, sizeof tbuf, r->o->deadline_ms);
+    for (size_t i = 0; i < r->rr->n; i++) {
+        probe_run *pr = &r->rr->probes[i];
+        if (pr->state == PS_DONE)
+            continue;
+        const char *last =
+            pr->n_history ? pr->history[pr->n_history - 1].message : NULL;
+        char *m;
+        probe_status st;
+        if (signo) {
+            st = pr->state == PS_RUNNING ? ST_ERROR : ST_SKIPPED;
+            m = xasprintf("interrupted by SIG%s", sigabbrev_np(signo));
+        } else {
+            st = ST_TIMEOUT;
+            pr->cut_by_deadline = 1;
+            if (pr->state == PS_WAITING)
+                m = xasprintf("run deadline (%s) passed while waiting on "
+                              "'after' probes",
+                              tbuf);
+            else if (last)
+                m = xasprintf("run deadline (%s) passed; last: %s", tbuf, last);
+            else
+                m = xasprintf("run deadline (%s) passed", tbuf);
+        }
+        finish(r, pr, st, m, now);
+        free(m);
+    }
+}
+
+static int all_done(const runner *r)
+{
+    for (size_t i = 0; i < r->rr->n; i++)
+        if (r->rr->probes[i].state != PS_DONE)
+            return 0;
+    return 1;
+}
+
+/* Start due attempts while there is room; returns the earliest future
+ * start among scheduled probes, or 0. */
+static int64_t start_due(runner *r, int64_t now)
+{
+    for (;;) {
+        probe_run *best = NULL;
+        int64_t next_future = 0;
+        for (size_t i = 0; i < r->rr->n; i++) {
+            probe_run *pr = &r->rr->probes[i];
+            if (pr->state != PS_SCHEDULED)
+                continue;
+            if (pr->next_ns <= now) {
+                if (!best || pr->next_ns < best->next_ns)
+                    best = pr;
+            } else if (!next_future || pr->next_ns < next_future) {
+                next_future = pr->next_ns;
+            }
+        }
+        if (!best || r->busy >= r->n_slots)
+            return best ? 0 : next_future;
+        spawn(r, best, now);
+        now = now_ns();
+    }
+}
+
+static int poll_timeout(runner *r, int64_t now, int64_t next_start)
+{
+    int64_t wake = 0;
+    if (next_start && r->busy < r->n_slots)
+        wake = next_start;
+    for (unsigned i = 0; i < r->n_slots; i++) {
+        slot *s = &r->slots[i];
+        if (s->pid > 0 && !s->killed && (!wake || s->deadline_ns < wake))
+            wake = s->deadline_ns;
+    }
+    if (r->deadline_ns && (!wake || r->deadline_ns < wake))
+        wake = r->deadline_ns;
+    if (!wake)
+        return -1;
+    int64_t ms = (wake - now + NS_PER_MS - 1) / NS_PER_MS;
+    if (ms < 0)
+        ms = 0;
+    return ms > 60000 ? 60000 : (int)ms;
+}
+
+static int handle_signals(runner *r)
+{
+    struct signalfd_siginfo si;
+    int stop = 0;
+    while (read(r->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+            stop = (int)si.ssi_signo;
+    }
+    reap(r);
+    return stop;
+}
+
+static void loop(runner *r)
+{
+    struct pollfd *pfd = xcalloc(r->n_slots + 1, sizeof *pfd);
+    slot **owner = xcalloc(r->n_slots + 1, sizeof *owner);
+    for (;;) {
+        int64_t now = now_ns();
+        if (r->deadline_ns && now >= r->deadline_ns) {
+            r->rr->deadline_hit = 1;
+            stop_all(r, 0);
+            break;
+        }
+        for (unsigned i = 0; i < r->n_slots; i++) {
+            slot *s = &r->slots[i];
+            if (s->pid > 0 && !s->killed && now >= s->deadline_ns) {
+                s->killed = 1;
+                kill(-s->pid, SIGKILL);
+            }
+        }
+        int64_t next_start = start_due(r, now);
+        if (all_done(r))
+            break;
+        if (r->busy == 0 && !next_start) {
+            /* Cannot happen with an acyclic `after`; never spin on it. */
+            r->stopping = 1;
+            for (size_t i = 0; i < r->rr->n; i++)
+                if (r->rr->probes[i].state != PS_DONE)
+                    finish(r, &r->rr->probes[i], ST_SKIPPED,
+                           "internal error: dependency never resolved", now);
+            break;
+        }
+        nfds_t n = 0;
+        pfd[n++] = (struct pollfd){.fd = r->sfd, .events = POLLIN};
+        for (unsigned i = 0; i < r->n_slots; i++) {
+            if (r->slots[i].pid > 0 && r->slots[i].fd >= 0) {
+                owner[n] = &r->slots[i];
+                pfd[n++] =
+                    (struct pollfd){.fd = r->slots[i].fd, .events = POLLIN};
+            }
+        }
+        int rc = poll(pfd, n, poll_timeout(r, now, next_start));
+        if (rc < 0 && errno != EINTR)
+            break;
+        for (nfds_t i = 1; rc > 0 && i < n; i++)
+            if (pfd[i].revents && owner[i]->pid > 0)
+                drain(r, owner[i]);
+        if (rc > 0 && pfd[0].revents) {
+            int signo = handle_signals(r);
+            if (signo) {
+                r->rr->signo = signo;
+                stop_all(r, signo);
+                break;
+            }
+        }
+    }
+    free(pfd);
+    free(owner);
+}
+
+int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
+               run_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->env = o->env;
+    out->jobs = o->jobs;
+    out->deadline_ms = o->deadline_ms;
+    out->n = ps->n;
+    out->probes = xcalloc(ps->n + 1, sizeof *out->probes);
+    for (size_t i = 0; i < ps->n; i++)
+        out->probes[i].def = &ps->probes[i];
+
+    sigset_t mask, old;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, &old);
+    runner r = {.o = o, .ss = ss, .rr = out, .self = getpid()};
+    r.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    r.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (r.sfd < 0 || r.devnull < 0) {
+        fprintf(stderr, "gpcheck: cannot set up the supervisor: %s\n",
+                strerror(errno));
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return -1;
+    }
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    if (getrandom(&r.rng, sizeof r.rng, 0) != (ssize_t)sizeof r.rng || !r.rng)
+        r.rng = (uint64_t)now_ns() | 1;
+    r.n_slots = o->jobs ? o->jobs : 1;
+    if (r.n_slots > ps->n && ps->n > 0)
+        r.n_slots = (unsigned)ps->n;
+    r.slots = xcalloc(r.n_slots, sizeof *r.slots);
+    for (unsigned i = 0; i < r.n_slots; i++)
+        r.slots[i].fd = -1;
+
+    out->started_wall_ms = wall_ms();
+    out->start_ns = now_ns();
+    if (o->deadline_ms > 0)
+        r.deadline_ns = out->start_ns + o->deadline_ms * NS_PER_MS;
+    emit(&r, EV_RUN_START, NULL, NULL, 0);
+    for (size_t i = 0; i < out->n; i++) {
+        if (out->probes[i].def->n_after == 0)
+            probe_start(&r, &out->probes[i], out->start_ns);
+        else
+            emit(&r, EV_PROBE_WAIT, &out->probes[i], NULL, 0);
+    }
+    loop(&r);
+    sweep_strays();
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
+    out->end_ns = now_ns();
+
+    severity *sev = xcalloc(out->n + 1, sizeof *sev);
+    probe_status *st = xcalloc(out->n + 1, sizeof *st);
+    int required_cut = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        sev[i] = out->probes[i].def->pol.severity;
+        st[i] = out->probes[i].status;
+        if (out->probes[i].cut_by_deadline && sev[i] == SEV_REQUIRED)
+            required_cut = 1;
+    }
+    out->verdict = verdict_of(sev, st, out->n);
+    out->exit_code = verdict_exit_code(out->verdict, required_cut, out->signo);
+    free(sev);
+    free(st);
+    emit(&r, EV_RUN_END, NULL, NULL, 0);
+
+    for (unsigned i = 0; i < r.n_slots; i++)
+        slot_reset(&r.slots[i]);
+    free(r.slots);
+    close(r.sfd);
+    close(r.devnull);
+    /* Drop signals that arrived for the children we already reaped. */
+    struct timespec zero = {0, 0};
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    while (sigtimedwait(&chld, NULL, &zero) > 0)
+        ;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return 0;
+}
+
+void run_result_free(run_result *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        probe_run *pr = &r->probes[i];
+        for (size_t k = 0; k < pr->n_history; k++) {
+            free(pr->history[k].message);
+            free(pr->history[k].metrics);
+        }
+        free(pr->history);
+        free(pr->message);
+    }
+    free(r->probes);
+    memset(r, 0, sizeof *r);
+}

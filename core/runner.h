@@ -1,0 +1,39 @@
+/*
+ * core/runner.h - the supervisor: runs every probe's attempts in forked
+ * children, in parallel, under the probes' policies and the run deadline.
+ *
+ * Single-threaded: one poll() loop over the attempts' result pipes and a
+ * signalfd (SIGCHLD, SIGINT, SIGTERM), with timers from CLOCK_MONOTONIC.
+ * Each attempt is a child in its own process group; at its deadline the
+ * whole group is killed. gpcheck is a child subreaper, so whatever an
+ * attempt leaves behind is reparented to it and killed and reaped before
+ * runner_run() returns: no zombie or orphan outlives a run.
+ */
+#ifndef GP_CORE_RUNNER_H
+#define GP_CORE_RUNNER_H
+
+#include <stdint.h>
+
+#include "probe.h"
+#include "report.h"
+#include "run.h"
+
+typedef struct runner_opts {
+    unsigned jobs;       /* attempts in flight at most (>= 1) */
+    int64_t deadline_ms; /* whole run; 0: none */
+    int child_stderr;    /* let plugins write to gpcheck's stderr (-v) */
+    const char *env;     /* for the report */
+} runner_opts;
+
+/*
+ * Run every probe of ps to a status, emitting events to ss, and fill *out
+ * (free with run_result_free). Computes the verdict and exit code.
+ * Returns 0, or -1 when the supervisor itself could not work (signalfd
+ * failed): then nothing was run and a reason was printed.
+ */
+int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
+               run_result *out);
+
+void run_result_free(run_result *r);
+
+#endif

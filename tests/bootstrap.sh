@@ -1,0 +1,89 @@
+#!/bin/bash
+# tests/bootstrap.sh - set up a Debian 12 machine for gpcheck, build it, and
+# run either the demo or the whole test suite. The README's two commands:
+#
+#   tests/bootstrap.sh demo   install, build, and gate a command on probes of
+#                             throwaway loopback services it starts and stops
+#   tests/bootstrap.sh test   install, build with gcc, clang and ASan/UBSan
+#                             (warnings are errors), check formatting, and run
+#                             every test in each build
+#
+# Run as root (or with sudo) on a fresh machine; later runs skip what is
+# already installed. Build trees go to build/, build-clang/, build-asan/.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+PACKAGES=(
+    build-essential cmake pkg-config clang clang-format
+    libinih-dev libjansson-dev check libsubunit-dev
+    python3 binutils procps
+)
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+install_deps() {
+    local missing=() p
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
+            || missing+=("$p")
+    done
+    if ((${#missing[@]} == 0)); then
+        return
+    fi
+    log "installing ${missing[*]}"
+    local sudo=()
+    if [[ $(id -u) != 0 ]]; then sudo=(sudo); fi
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}"
+}
+
+# build DIR CC [cmake args...]
+build() {
+    local dir=$1 cc=$2
+    shift 2
+    log "building $dir with $cc"
+    CC=$cc cmake -S "$ROOT" -B "$ROOT/$dir" -DGPCHECK_WERROR=ON "$@" >/dev/null
+    cmake --build "$ROOT/$dir" -j "$JOBS"
+}
+
+run_tests() {
+    local dir=$1
+    log "testing $dir"
+    ctest --test-dir "$ROOT/$dir" --output-on-failure -j "$JOBS"
+}
+
+check_format() {
+    log "checking formatting (.clang-format)"
+    local files
+    mapfile -t files < <(git -C "$ROOT" ls-files '*.c' '*.h' 2>/dev/null ||
+        find core plugins sdk include tests -name '*.[ch]')
+    clang-format --dry-run -Werror "${files[@]}"
+}
+
+demo() {
+    build build gcc
+    exec "$ROOT/tests/demo.sh" "$ROOT/build/gpcheck"
+}
+
+test_all() {
+    check_format
+    build build gcc
+    run_tests build
+    build build-clang clang
+    run_tests build-clang
+    build build-asan gcc -DGPCHECK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        run_tests build-asan
+    log "all builds passed"
+}
+
+case "${1:-}" in
+    demo) install_deps; demo ;;
+    test) install_deps; test_all ;;
+    *) echo "usage: $0 demo|test" >&2; exit 2 ;;
+esac

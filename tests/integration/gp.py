@@ -1,0 +1,148 @@
+"""tests/integration/gp.py - shared helpers for gpcheck's integration tests.
+
+Runs the built binary (GPCHECK_BIN) on temporary config folders, starts
+loopback fixture servers (tests/fixtures/listen.py), and reads the JSON
+report. Every wait here is bounded in count and time.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import unittest
+
+BIN = os.environ.get("GPCHECK_BIN", "")
+TEST_PLUGINS = os.environ.get("GPCHECK_TEST_PLUGINS", "")
+FIXTURES = os.environ.get(
+    "GPCHECK_FIXTURES",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"),
+)
+
+# Scheduling slack allowed on top of a deadline on a loaded 2-core CI box.
+GRACE = 1.5
+
+
+class Listener:
+    """A fixture server from listen.py, stopped by stop() or the test's cleanup."""
+
+    def __init__(self, tmp, mode, **opts):
+        self.port_file = os.path.join(tmp, "port-%s-%d" % (mode, id(self)))
+        args = [sys.executable, os.path.join(FIXTURES, "listen.py"), mode,
+                "--port-file", self.port_file, "--lifetime", "120"]
+        for key, value in opts.items():
+            args += ["--" + key.replace("_", "-"), str(value)]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        self.port = self._wait_port()
+
+    def _wait_port(self):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if os.path.exists(self.port_file):
+                with open(self.port_file) as f:
+                    return int(f.read().strip())
+            if self.proc.poll() is not None:
+                raise RuntimeError("fixture exited with %s" % self.proc.returncode)
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("fixture did not start within 15 s")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+class GpTestCase(unittest.TestCase):
+    """A temporary folder with conf.d/, and helpers to run gpcheck in it."""
+
+    def setUp(self):
+        if not BIN or not os.access(BIN, os.X_OK):
+            self.fail("GPCHECK_BIN is not set to the built gpcheck binary")
+        self.tmp = tempfile.mkdtemp(prefix="gpcheck-it-")
+        os.chmod(self.tmp, 0o755)
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+        self.confd = os.path.join(self.tmp, "conf.d")
+        os.mkdir(self.confd)
+        self.main = os.path.join(self.tmp, "gpcheck.ini")
+
+    def write(self, rel, text):
+        path = os.path.join(self.tmp, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(text).lstrip("\n"))
+        return path
+
+    def listener(self, mode, **opts):
+        lst = Listener(self.tmp, mode, **opts)
+        self.addCleanup(lst.stop)
+        return lst
+
+    def base_args(self, cmd):
+        args = [BIN, cmd, "--conf-dir", self.confd]
+        if os.path.exists(self.main):
+            args += ["-c", self.main]
+        if TEST_PLUGINS:
+            args += ["--plugin-dir", TEST_PLUGINS]
+        return args
+
+    def gp(self, cmd, *extra, timeout=60, env=None):
+        """Run gpcheck CMD with the temp config; returns CompletedProcess."""
+        full_env = dict(os.environ)
+        full_env.pop("GPCHECK_ENV", None)
+        full_env.pop("GPCHECK_CONFIG", None)
+        if env:
+            full_env.update(env)
+        return subprocess.run(self.base_args(cmd) + list(extra),
+                              capture_output=True, text=True, timeout=timeout,
+                              env=full_env, stdin=subprocess.DEVNULL,
+                              cwd=self.tmp)
+
+    def run_json(self, *extra, timeout=60, env=None):
+        """gpcheck run -o json:FILE; returns (CompletedProcess, report, seconds)."""
+        report = os.path.join(self.tmp, "report.json")
+        if os.path.exists(report):
+            os.unlink(report)
+        t0 = time.monotonic()
+        proc = self.gp("run", "-o", "json:" + report, *extra,
+                       timeout=timeout, env=env)
+        took = time.monotonic() - t0
+        doc = None
+        if os.path.exists(report):
+            with open(report) as f:
+                doc = json.load(f)
+        return proc, doc, took
+
+    @staticmethod
+    def probe(doc, name):
+        for p in doc["probes"]:
+            if p["name"] == name:
+                return p
+        raise KeyError(name)
+
+
+def pid_alive(pid):
+    """True when pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_until(pred, seconds, step=0.05):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()

@@ -1,0 +1,165 @@
+"""tests/integration/test_plugins.py - loading plugins: the ABI handshake,
+the file-safety checks, the search path, and the tcp probe's options."""
+
+import os
+import shutil
+import stat
+import subprocess
+import unittest
+
+from gp import BIN, TEST_PLUGINS, GpTestCase
+
+
+class LoaderTest(GpTestCase):
+    def probe_with(self, plugin):
+        self.write("conf.d/x.ini", """
+            [x]
+            plugin = %s
+            """ % plugin)
+        return self.gp("validate")
+
+    def test_different_major_refused_naming_both_versions(self):
+        proc = self.probe_with("badmajor")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("badmajor.so", proc.stderr)
+        self.assertIn("plugin ABI 2.0", proc.stderr)
+        self.assertIn("ABI 1.0", proc.stderr)
+        self.assertIn("conf.d/x.ini:2:", proc.stderr)
+
+    def test_newer_minor_refused(self):
+        proc = self.probe_with("newminor")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("plugin ABI 1.1", proc.stderr)
+
+    def test_missing_entry_symbol(self):
+        proc = self.probe_with("noentry")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("noentry.so", proc.stderr)
+        self.assertIn("gpcheck_plugin", proc.stderr)
+
+    def test_unknown_plugin_names_search_path(self):
+        proc = self.probe_with("nosuchplugin")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("unknown plugin 'nosuchplugin'", proc.stderr)
+        self.assertIn(TEST_PLUGINS, proc.stderr)
+
+    def test_plugin_name_must_be_bare(self):
+        for bad in ("../tcp", "/usr/lib/x", "Tcp", "a/b"):
+            proc = self.probe_with(bad)
+            self.assertEqual(proc.returncode, 2, bad)
+            self.assertIn("conf.d/x.ini:2:", proc.stderr)
+
+    def unsafe_dir(self, mode_dir, mode_file):
+        d = os.path.join(self.tmp, "unsafe")
+        os.mkdir(d)
+        shutil.copy(os.path.join(os.path.dirname(BIN), "plugins", "tcp.so"), d)
+        os.chmod(os.path.join(d, "tcp.so"), mode_file)
+        os.chmod(d, mode_dir)
+        self.write("conf.d/x.ini", """
+            [x]
+            plugin = tcp
+            host = 127.0.0.1
+            port = 1
+            """)
+        return subprocess.run([BIN, "validate", "--conf-dir", self.confd,
+                               "--plugin-dir", d], capture_output=True,
+                              text=True, timeout=30)
+
+    def test_group_writable_plugin_refused(self):
+        proc = self.unsafe_dir(0o755, 0o775)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("refusing to load", proc.stderr)
+        self.assertIn("group- or world-writable", proc.stderr)
+
+    def test_world_writable_directory_refused(self):
+        proc = self.unsafe_dir(0o777, 0o755)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("its directory", proc.stderr)
+
+    def test_safe_copy_loads_first_on_search_path(self):
+        proc = self.unsafe_dir(0o755, 0o755)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_plugin_path_env(self):
+        self.write("conf.d/x.ini", """
+            [x]
+            plugin = misbehave
+            mode = ok
+            """)
+        proc = subprocess.run([BIN, "validate", "--conf-dir", self.confd],
+                              capture_output=True, text=True, timeout=30,
+                              env=dict(os.environ,
+                                       GPCHECK_PLUGIN_PATH="/nonexistent:" + TEST_PLUGINS))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_plugin_path_in_config(self):
+        self.write("gpcheck.ini", """
+            [gpcheck]
+            plugin_path = %s
+            """ % TEST_PLUGINS)
+        self.write("conf.d/x.ini", """
+            [x]
+            plugin = misbehave
+            mode = ok
+            """)
+        proc = subprocess.run([BIN, "validate", "-c", self.main],
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_exports_only_the_entry_symbol(self):
+        so = os.path.join(os.path.dirname(BIN), "plugins", "tcp.so")
+        out = subprocess.run(["nm", "-D", "--defined-only", so],
+                             capture_output=True, text=True, check=True).stdout
+        syms = [l.split()[-1] for l in out.splitlines() if " A " not in l]
+        self.assertEqual(syms, ["gpcheck_plugin@@GPCHECK_ABI_1"])
+
+    def test_probe_by_path(self):
+        lst = self.listener("accept")
+        so = os.path.join(os.path.dirname(BIN), "plugins", "tcp.so")
+        proc = self.gp("probe", so, "host=127.0.0.1", "port=%d" % lst.port)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("status:   ok", proc.stdout)
+
+
+class TcpTest(GpTestCase):
+    def tcp(self, port, extra=""):
+        self.write("conf.d/t.ini", """
+            [t]
+            plugin = tcp
+            host = 127.0.0.1
+            port = %d
+            timeout = 2s
+            attempts = 1
+            %s
+            """ % (port, extra))
+        proc, doc, _ = self.run_json()
+        return proc, self.probe(doc, "t")
+
+    def test_send_and_expect(self):
+        lst = self.listener("echo", banner="")
+        proc, t = self.tcp(lst.port, "send = PING\\r\\n\nexpect = PING")
+        self.assertEqual(t["status"], "ok", t["message"])
+
+    def test_expect_mismatch(self):
+        lst = self.listener("banner", banner="SSH-2.0\\r\\n")
+        proc, t = self.tcp(lst.port, "expect = +PONG")
+        # the peer keeps the connection open: the probe waits its whole time
+        self.assertEqual(t["status"], "timeout")
+        self.assertIn("SSH-2.0", t["message"])
+
+    def test_refused_is_transient(self):
+        lst = self.listener("closed")
+        proc, t = self.tcp(lst.port)
+        self.assertEqual(t["history"][0]["outcome"], "transient")
+        self.assertIn("refused", t["message"])
+
+    def test_hang_with_expect_is_cut(self):
+        lst = self.listener("hang")
+        proc, t = self.tcp(lst.port, "expect = READY")
+        self.assertEqual(t["status"], "timeout")
+        self.assertIn("timed out waiting for the expected text", t["message"])
+        self.assertLess(t["duration_ms"], 3500)
+
+
+if __name__ == "__main__":
+    unittest.main()

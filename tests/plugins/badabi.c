@@ -1,0 +1,66 @@
+/*
+ * tests/plugins/badabi.c - plugins the loader must refuse, built only for
+ * tests. One source, one .so per flag:
+ *
+ *   -DBAD_MAJOR    abi_major is GP_ABI_MAJOR + 1 (an incompatible ABI);
+ *   -DNEWER_MINOR  abi_minor is GP_ABI_MINOR + 1 (newer than this core);
+ *   -DNO_ENTRY     no gpcheck_plugin at all, only a look-alike symbol.
+ *
+ * -DBADABI_NAME='"name"' sets the descriptor's name, which must equal the
+ * .so file's name for the loader to get as far as the ABI check.
+ *
+ * check() must never run; if a broken loader lets it, it says so.
+ */
+#include "gpcheck/plugin.h"
+
+#ifndef BADABI_NAME
+#define BADABI_NAME "badabi"
+#endif
+
+#if defined(BAD_MAJOR)
+#define BADABI_MAJOR (GP_ABI_MAJOR + 1)
+#else
+#define BADABI_MAJOR GP_ABI_MAJOR
+#endif
+
+#if defined(NEWER_MINOR)
+#define BADABI_MINOR (GP_ABI_MINOR + 1)
+#else
+#define BADABI_MINOR GP_ABI_MINOR
+#endif
+
+static gp_outcome check(gp_ctx *ctx, const gp_api *api)
+{
+    api->message(ctx, "%s: the loader should have refused this plugin",
+                 BADABI_NAME);
+    return GP_UNKNOWN;
+}
+
+static const gp_plugin badabi_plugin = {
+    .abi_major = BADABI_MAJOR,
+    .abi_minor = BADABI_MINOR,
+    .size = (uint32_t)sizeof(gp_plugin),
+    .name = BADABI_NAME,
+    .version = "0.0.0",
+    .summary = "test plugin with a broken ABI declaration",
+    .options = NULL,
+    .metrics = NULL,
+    .check = check,
+};
+
+#if defined(NO_ENTRY)
+/* A near miss of the entry point. Note that sdk/plugin.map makes it local;
+ * link without the version script to see it exported. Either way dlsym()
+ * of gpcheck_plugin must fail. */
+GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin_v0(void);
+
+GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin_v0(void)
+{
+    return &badabi_plugin;
+}
+#else
+GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)
+{
+    return &badabi_plugin;
+}
+#endif

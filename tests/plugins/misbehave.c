@@ -1,0 +1,258 @@
+/*
+ * tests/plugins/misbehave.c - the `misbehave` plugin, built only for tests.
+ *
+ * It does, on purpose, each thing a real plugin might do wrong (or right)
+ * so that the runner's handling of it can be tested: crash, hang past the
+ * deadline, exit without a result, write garbage on the result pipe, leave
+ * a grandchild holding the pipe open, or simply report each outcome.
+ *
+ * The "forever" modes (hang, spin, grandchild) give up after
+ * MISBEHAVE_FOREVER_S so that a runner bug leaks a process for minutes,
+ * not for the life of the CI machine. That is far beyond any attempt
+ * timeout a test uses, so to the runner they still never finish.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gpcheck/plugin.h"
+
+#define MISBEHAVE_FOREVER_S 600
+
+static const gp_option misbehave_options[] = {
+    {.key = "mode",
+     .type = GP_TYPE_STRING,
+     .flags = GP_OPT_REQUIRED,
+     .help = "what to do",
+     .choices = "ok|segv|abort|hang|spin|exit|garbage|grandchild|transient|"
+                "fatal|slow|degraded|unknown|flaky|escape"},
+    {.key = "arg",
+     .type = GP_TYPE_STRING,
+     .help = "mode argument (flaky: ready once this file exists; hang, "
+             "spin, grandchild, escape, slow: a file the pids are appended "
+             "to)"},
+    {.key = "sleep",
+     .type = GP_TYPE_DURATION,
+     .def = "1s",
+     .help = "how long mode slow takes",
+     .min = 0,
+     .max = 3600 * 1000},
+    {.key = NULL},
+};
+
+static const gp_metric misbehave_metrics[] = {
+    {.name = "value", .unit = GP_UNIT_COUNT, .help = "always 42 in mode ok"},
+    {.name = NULL},
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000,
+                          .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+    /* nanosleep leaves the remainder in ts, so EINTR retries converge. */
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* Block "forever", deaf to SIGTERM: only SIGKILL (of the group) ends it. */
+static void hang(void)
+{
+    int64_t until = mono_ms() + MISBEHAVE_FOREVER_S * 1000;
+
+    signal(SIGTERM, SIG_IGN);
+    while (mono_ms() < until)
+        sleep_ms(1000);
+    _exit(99);
+}
+
+/* Burn CPU "forever" without a single system call in the hot loop. */
+static void spin(void)
+{
+    int64_t until = mono_ms() + MISBEHAVE_FOREVER_S * 1000;
+    volatile unsigned long n = 0;
+
+    signal(SIGTERM, SIG_IGN);
+    while (mono_ms() < until)
+        for (unsigned long i = 0; i < 100000000UL; i++)
+            n++;
+    _exit(99);
+}
+
+/* A real invalid memory access. The pointer itself is volatile, so the
+ * compiler cannot prove it NULL and turn the store into a trap instruction
+ * (SIGILL). UBSan is told to look away: the crash is the point. */
+#if defined(__GNUC__)
+#define NO_UBSAN __attribute__((no_sanitize("undefined")))
+#else
+#define NO_UBSAN
+#endif
+static NO_UBSAN void segv(void)
+{
+    int *volatile p = NULL;
+
+    *p = 1;
+    raise(SIGSEGV); /* not reached */
+}
+
+/* Append a pid to the file `arg` names, so a test can check afterwards
+ * that the process is gone. */
+static void record_pid(const char *arg, pid_t pid)
+{
+    if (!arg || !*arg)
+        return;
+    FILE *f = fopen(arg, "a");
+    if (f) {
+        fprintf(f, "%ld\n", (long)pid);
+        fclose(f);
+    }
+}
+
+static gp_outcome check(gp_ctx *ctx, const gp_api *api)
+{
+    const char *mode = api->opt_string(ctx, "mode");
+    const char *arg = api->opt_string(ctx, "arg");
+
+    if (!mode)
+        mode = "";
+    if (strcmp(mode, "flaky") != 0)
+        record_pid(arg, getpid());
+
+    if (strcmp(mode, "ok") == 0) {
+        api->metric(ctx, "value", 42);
+        api->message(ctx, "all good");
+        return GP_READY;
+    }
+    if (strcmp(mode, "segv") == 0)
+        segv();
+    if (strcmp(mode, "abort") == 0)
+        abort();
+    if (strcmp(mode, "hang") == 0)
+        hang();
+    if (strcmp(mode, "spin") == 0)
+        spin();
+    if (strcmp(mode, "exit") == 0)
+        _exit(0); /* no result written: the runner must notice */
+    if (strcmp(mode, "garbage") == 0) {
+        /* Straight onto the result pipe, where the runner expects JSON
+         * lines: not JSON, a NUL, bytes that are not UTF-8, no newline. */
+        static const char junk[] =
+            "this is not json\n{\"outcome\":\0\xff\xfe{{";
+        ssize_t n = write(3, junk, sizeof(junk) - 1);
+        (void)n;
+        api->message(ctx, "wrote garbage to fd 3");
+        return GP_READY;
+    }
+    if (strcmp(mode, "grandchild") == 0) {
+        pid_t pid = fork();
+
+        if (pid == 0) {
+            /* Same process group and still holding fd 3: a runner that
+             * waits for EOF on the pipe instead of for its child hangs. */
+            sleep_ms((int64_t)MISBEHAVE_FOREVER_S * 1000);
+            _exit(0);
+        }
+        if (pid < 0) {
+            api->message(ctx, "fork failed: %s", strerror(errno));
+            return GP_UNKNOWN;
+        }
+        record_pid(arg, pid);
+        api->message(ctx, "left grandchild %ld behind", (long)pid);
+        return GP_READY;
+    }
+    if (strcmp(mode, "escape") == 0) {
+        pid_t pid = fork();
+
+        if (pid == 0) {
+            /* A new session: out of the attempt's process group, so only
+             * the runner's sweep of its reparented orphans can end it. */
+            setsid();
+            sleep_ms((int64_t)MISBEHAVE_FOREVER_S * 1000);
+            _exit(0);
+        }
+        if (pid < 0) {
+            api->message(ctx, "fork failed: %s", strerror(errno));
+            return GP_UNKNOWN;
+        }
+        record_pid(arg, pid);
+        api->message(ctx, "left a setsid grandchild behind");
+        return GP_READY;
+    }
+    if (strcmp(mode, "transient") == 0) {
+        api->message(ctx, "not ready yet (on purpose)");
+        return GP_TRANSIENT;
+    }
+    if (strcmp(mode, "fatal") == 0) {
+        api->message(ctx, "cannot ever work (on purpose)");
+        return GP_FATAL;
+    }
+    if (strcmp(mode, "slow") == 0) {
+        int64_t want = api->opt_duration_ms(ctx, "sleep");
+        int64_t left = api->time_left_ms(ctx);
+
+        /* Honour the deadline: give up a little before it (the runner
+         * kills shortly after it) and say why. */
+        if (want > left) {
+            sleep_ms(left > 50 ? left - 50 : 0);
+            api->message(ctx, "slow: needed %lld ms, had %lld ms",
+                         (long long)want, (long long)left);
+            return GP_TRANSIENT;
+        }
+        sleep_ms(want);
+        api->message(ctx, "slept %lld ms", (long long)want);
+        return GP_READY;
+    }
+    if (strcmp(mode, "degraded") == 0) {
+        api->message(ctx, "working, but degraded (on purpose)");
+        return GP_DEGRADED;
+    }
+    if (strcmp(mode, "unknown") == 0) {
+        api->message(ctx, "cannot tell (on purpose)");
+        return GP_UNKNOWN;
+    }
+    if (strcmp(mode, "flaky") == 0) {
+        struct stat st;
+
+        if (!arg || !*arg) {
+            api->message(ctx, "mode flaky needs arg = FILE");
+            return GP_UNKNOWN;
+        }
+        if (stat(arg, &st) == 0) {
+            api->message(ctx, "%s exists", arg);
+            return GP_READY;
+        }
+        api->message(ctx, "waiting for %s", arg);
+        return GP_TRANSIENT;
+    }
+    api->message(ctx, "unknown mode '%s'", mode);
+    return GP_UNKNOWN;
+}
+
+static const gp_plugin misbehave_plugin = {
+    GP_PLUGIN_HEADER,
+    .name = "misbehave",
+    .version = "0.1.0",
+    .summary = "test plugin that crashes, hangs or lies on demand",
+    .options = misbehave_options,
+    .metrics = misbehave_metrics,
+    .check = check,
+};
+
+GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)
+{
+    return &misbehave_plugin;
+}

@@ -1,0 +1,107 @@
+/* tests/unit/test_policy.c - retry delays, backoff caps, jitter bounds and
+ * warmup cadence, with the random input fixed so results are exact. */
+#include <check.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "policy.h"
+
+static policy base(void)
+{
+    policy p;
+    policy_init(&p);
+    return p;
+}
+
+START_TEST(test_builtin_defaults)
+{
+    policy p = base();
+    ck_assert_int_eq(p.timeout_ms, 5000);
+    ck_assert_int_eq(p.warmup_ms, 0);
+    ck_assert_int_eq(p.warmup_interval_ms, 250);
+    ck_assert_uint_eq(p.attempts, 3);
+    ck_assert_int_eq(p.delay_ms, 1000);
+    ck_assert_int_eq(p.backoff, BACKOFF_EXPONENTIAL);
+    ck_assert_int_eq(p.max_delay_ms, 30000);
+    ck_assert_double_eq_tol(p.jitter, 0.10, 1e-9);
+    ck_assert_uint_eq(p.success_threshold, 1);
+    ck_assert_int_eq(p.severity, SEV_REQUIRED);
+}
+END_TEST
+
+START_TEST(test_exponential_without_jitter)
+{
+    policy p = base();
+    p.jitter = 0;
+    /* u = 0.5 is the jitter's midpoint: no change. */
+    ck_assert_int_eq(policy_retry_delay_ms(&p, 1, 0.5), 1000);
+    ck_assert_int_eq(policy_retry_delay_ms(&p, 2, 0.5), 2000);
+    ck_assert_int_eq(policy_retry_delay_ms(&p, 3, 0.5), 4000);
+    ck_assert_int_eq(policy_retry_delay_ms(&p, 5, 0.5), 16000);
+    ck_assert_int_eq(policy_retry_delay_ms(&p, 6, 0.5), 30000); /* capped */
+    ck_assert_int_eq(policy_retry_delay_ms(&p, 1000, 0.5), 30000);
+}
+END_TEST
+
+START_TEST(test_fixed)
+{
+    policy p = base();
+    p.backoff = BACKOFF_FIXED;
+    p.jitter = 0;
+    p.delay_ms = 1500;
+    for (unsigned k = 1; k < 10; k++)
+        ck_assert_int_eq(policy_retry_delay_ms(&p, k, 0.9), 1500);
+    p.delay_ms = 60000; /* a fixed delay above max_delay is capped too */
+    ck_assert_int_eq(policy_retry_delay_ms(&p, 1, 0.5), 30000);
+}
+END_TEST
+
+START_TEST(test_jitter_bounds)
+{
+    policy p = base(); /* 10% */
+    ck_assert_int_eq(policy_retry_delay_ms(&p, 1, 0.0), 900);
+    ck_assert_int_eq(policy_retry_delay_ms(&p, 1, 0.5), 1000);
+    ck_assert_int_eq(policy_retry_delay_ms(&p, 2, 0.0), 1800);
+    /* u just below 1: at most +10% */
+    ck_assert_int_le(policy_retry_delay_ms(&p, 1, 0.999999), 1100);
+    ck_assert_int_ge(policy_retry_delay_ms(&p, 1, 0.999999), 1099);
+    /* jitter never pushes past max_delay */
+    ck_assert_int_eq(policy_retry_delay_ms(&p, 10, 0.999), 30000);
+    p.jitter = 1.0; /* 100%: never negative */
+    ck_assert_int_eq(policy_retry_delay_ms(&p, 1, 0.0), 0);
+}
+END_TEST
+
+START_TEST(test_warmup_cadence)
+{
+    policy p = base();
+    const int64_t ms = 1000000;
+    /* start to start: an attempt that took 100 ms waits 150 ms more */
+    ck_assert_int_eq(policy_next_warmup_ns(&p, 0, 100 * ms, 10000 * ms),
+                     250 * ms);
+    /* an attempt longer than the interval: next one at once */
+    ck_assert_int_eq(policy_next_warmup_ns(&p, 0, 400 * ms, 10000 * ms),
+                     400 * ms);
+    /* never past the end of the window */
+    ck_assert_int_eq(
+        policy_next_warmup_ns(&p, 9900 * ms, 9950 * ms, 10000 * ms),
+        10000 * ms);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("policy");
+    TCase *tc = tcase_create("math");
+    tcase_add_test(tc, test_builtin_defaults);
+    tcase_add_test(tc, test_exponential_without_jitter);
+    tcase_add_test(tc, test_fixed);
+    tcase_add_test(tc, test_jitter_bounds);
+    tcase_add_test(tc, test_warmup_cadence);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
