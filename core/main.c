@@ -404,9 +404,12 @@ static void print_policy(const policy *p)
     fmt_duration(wi, sizeof wi, p->warmup_interval_ms);
     fmt_duration(d, sizeof d, p->delay_ms);
     fmt_duration(md, sizeof md, p->max_delay_ms);
-    printf("    policy: %s, timeout %s, warmup %s every %s, attempts %u, "
+    char warm[80] = "no warmup";
+    if (p->warmup_ms > 0)
+        snprintf(warm, sizeof warm, "warmup %s every %s", w, wi);
+    printf("    policy: %s, timeout %s, %s, attempts %u, "
            "delay %s %s up to %s, jitter %g%%, success_threshold %u\n",
-           p->severity == SEV_REQUIRED ? "required" : "optional", t, w, wi,
+           p->severity == SEV_REQUIRED ? "required" : "optional", t, warm,
            p->attempts, d,
            p->backoff == BACKOFF_EXPONENTIAL ? "exponential" : "fixed", md,
            p->jitter * 100.0, p->success_threshold);
@@ -607,14 +610,16 @@ int main(int argc, char **argv)
         rc = cmd_plugins(&c, &l);
         goto out;
     }
-    if (loaded) {
+    /* Resolve even after load errors, so that one run reports them all. */
+    if (loaded || c.cmd != CMD_PROBE) {
         selection sel = {.names = c.probes.v,
                          .n_names = c.probes.n,
                          .tags = c.tags.v,
                          .n_tags = c.tags.n,
                          .skip_tags = c.skip_tags.v,
                          .n_skip_tags = c.skip_tags.n};
-        loaded = config_resolve(&cfg, lookup_plugin, &l, &sel, &ps, &d) == 0;
+        if (config_resolve(&cfg, lookup_plugin, &l, &sel, &ps, &d) != 0)
+            loaded = 0;
     }
     if (!loaded || d.n) {
         diag_print(&d, stderr);

@@ -16,23 +16,30 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# start NAME MODE [listen.py options...]: prints the port
+# start NAME MODE [listen.py options...]: a fixture in the background
 start() {
     local name=$1 mode=$2
     shift 2
     python3 "$ROOT/tests/fixtures/listen.py" "$mode" \
-        --port-file "$TMP/$name.port" --lifetime 120 "$@" &
+        --port-file "$TMP/$name.port" --lifetime 120 "$@" 2>/dev/null &
     PIDS+=($!)
-    for _ in $(seq 100); do
-        [[ -s $TMP/$name.port ]] && break
-        sleep 0.05
-    done
-    cat "$TMP/$name.port"
 }
 
-DB_PORT=$(start db late --delay 1.5)
-REDIS_PORT=$(start cache echo --banner '+PONG\r\n')
-API_PORT=$(start api accept)
+# port NAME: waits (at most 5 s) for the fixture's port file
+port() {
+    for _ in $(seq 100); do
+        [[ -s $TMP/$1.port ]] && break
+        sleep 0.05
+    done
+    cat "$TMP/$1.port"
+}
+
+start db late --delay 1.5
+start cache echo --banner '+PONG\r\n'
+start api accept
+DB_PORT=$(port db)
+REDIS_PORT=$(port cache)
+API_PORT=$(port api)
 export DB_PORT REDIS_PORT API_PORT
 
 echo "== the probes, as configured (gpcheck list)"
@@ -41,3 +48,15 @@ echo
 echo "== gpcheck run -- ./e2e   (the database port opens 1.5 s late)"
 "$GP" run -c "$ROOT/gpcheck.ini" -- \
     sh -c 'echo; echo "e2e: golden path tests run now (GPCHECK_VERDICT=$GPCHECK_VERDICT)"'
+
+echo
+echo "== the same gate with the cache down: the tests do not run"
+start down closed
+REDIS_PORT=$(port down)
+set +e
+"$GP" run -c "$ROOT/gpcheck.ini" --deadline 4s -q -- \
+    sh -c 'echo "e2e: this line is never printed"'
+rc=$?
+set -e
+echo "gpcheck exited with status $rc (124: the deadline passed before the cache was ready)"
+[[ $rc == 124 ]]

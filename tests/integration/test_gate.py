@@ -278,5 +278,47 @@ class CommandsTest(GpTestCase):
         self.assertIn("port", proc.stderr)
 
 
+class SecretTest(GpTestCase):
+    CANARY = "canary-Zq8xK2"
+
+    def test_secret_never_printed(self):
+        self.write("conf.d/s.ini", """
+            [leaky]
+            plugin = misbehave
+            mode = leak
+            token = ${TOKEN}
+            attempts = 2
+            delay = 10ms
+            """)
+        env = {"TOKEN": self.CANARY}
+        outputs = []
+        proc, doc, _ = self.run_json("-v", env=env)
+        self.assertEqual(proc.returncode, 1)
+        outputs += [proc.stdout, proc.stderr, json.dumps(doc)]
+        self.assertIn("token *** rejected", self.probe(doc, "leaky")["message"])
+        self.assertIn("logging in with token ***", proc.stderr)
+        for cmd in ("list", "validate"):
+            p = self.gp(cmd, "-v", env=env)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            outputs += [p.stdout, p.stderr]
+        p = self.gp("probe", "misbehave", "mode=leak", "token=" + self.CANARY)
+        outputs += [p.stdout, p.stderr]
+        p = self.gp("plugins", "misbehave")
+        outputs += [p.stdout, p.stderr]
+        for out in outputs:
+            self.assertNotIn(self.CANARY, out)
+
+    def test_secret_not_echoed_in_config_errors(self):
+        self.write("conf.d/s.ini", """
+            [leaky]
+            plugin = misbehave
+            mode = leak
+            token = ${TOKEN
+            """)
+        p = self.gp("validate", env={"TOKEN": self.CANARY})
+        self.assertEqual(p.returncode, 2)
+        self.assertNotIn(self.CANARY, p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

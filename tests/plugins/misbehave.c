@@ -31,12 +31,16 @@ static const gp_option misbehave_options[] = {
      .flags = GP_OPT_REQUIRED,
      .help = "what to do",
      .choices = "ok|segv|abort|hang|spin|exit|garbage|grandchild|transient|"
-                "fatal|slow|degraded|unknown|flaky|escape"},
+                "fatal|slow|degraded|unknown|flaky|escape|leak"},
     {.key = "arg",
      .type = GP_TYPE_STRING,
      .help = "mode argument (flaky: ready once this file exists; hang, "
              "spin, grandchild, escape, slow: a file the pids are appended "
              "to)"},
+    {.key = "token",
+     .type = GP_TYPE_STRING,
+     .flags = GP_OPT_SECRET,
+     .help = "a secret; mode leak puts it in its message and log"},
     {.key = "sleep",
      .type = GP_TYPE_DURATION,
      .def = "1s",
@@ -191,6 +195,13 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         record_pid(arg, pid);
         api->message(ctx, "left a setsid grandchild behind");
         return GP_READY;
+    }
+    if (strcmp(mode, "leak") == 0) {
+        /* What a careless plugin does; the core must mask it. */
+        const char *token = api->opt_string(ctx, "token");
+        api->log(ctx, GP_LOG_INFO, "logging in with token %s", token);
+        api->message(ctx, "token %s rejected", token);
+        return GP_TRANSIENT;
     }
     if (strcmp(mode, "transient") == 0) {
         api->message(ctx, "not ready yet (on purpose)");
