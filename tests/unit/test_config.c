@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "unit.h"
 #include "util.h"
 
 #ifndef GP_SYSCONFDIR
@@ -1315,10 +1316,7 @@ int main(void)
         perror("mkdtemp");
         return EXIT_FAILURE;
     }
-    SRunner *sr = srunner_create(config_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int rc = unit_run(config_suite());
     nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rc;
 }

@@ -5,29 +5,16 @@
 
 #include "config.h"
 #include "policy.h"
+#include "unit.h"
 
+/* Built-in defaults (checked in test_config.c): 1s doubling up to 30s,
+ * 10% jitter, 250ms warmup cadence. */
 static policy base(void)
 {
     policy p;
     policy_init(&p);
     return p;
 }
-
-START_TEST(test_builtin_defaults)
-{
-    policy p = base();
-    ck_assert_int_eq(p.timeout_ms, 5000);
-    ck_assert_int_eq(p.warmup_ms, 0);
-    ck_assert_int_eq(p.warmup_interval_ms, 250);
-    ck_assert_uint_eq(p.attempts, 3);
-    ck_assert_int_eq(p.delay_ms, 1000);
-    ck_assert_int_eq(p.backoff, BACKOFF_EXPONENTIAL);
-    ck_assert_int_eq(p.max_delay_ms, 30000);
-    ck_assert_double_eq_tol(p.jitter, 0.10, 1e-9);
-    ck_assert_uint_eq(p.success_threshold, 1);
-    ck_assert_int_eq(p.severity, SEV_REQUIRED);
-}
-END_TEST
 
 START_TEST(test_exponential_without_jitter)
 {
@@ -93,15 +80,10 @@ int main(void)
 {
     Suite *s = suite_create("policy");
     TCase *tc = tcase_create("math");
-    tcase_add_test(tc, test_builtin_defaults);
     tcase_add_test(tc, test_exponential_without_jitter);
     tcase_add_test(tc, test_fixed);
     tcase_add_test(tc, test_jitter_bounds);
     tcase_add_test(tc, test_warmup_cadence);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "unit.h"
 #include "util.h"
 
 static gp_outcome never(gp_ctx *ctx, const gp_api *api)
@@ -162,9 +163,5 @@ int main(void)
     tcase_add_test(tc, test_shape);
     tcase_add_test(tc, test_unknown_format);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

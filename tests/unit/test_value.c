@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unit.h"
 #include "util.h"
 #include "value.h"
 
@@ -462,9 +463,5 @@ static Suite *value_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(value_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(value_suite());
 }

@@ -2,6 +2,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "unit.h"
 #include "verdict.h"
 
 #define R SEV_REQUIRED
@@ -90,9 +91,5 @@ int main(void)
     tcase_add_test(tc, test_exit_codes);
     tcase_add_test(tc, test_names);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }
