@@ -16,11 +16,15 @@ import textwrap
 import time
 import unittest
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+# Real servers (PostgreSQL, Redis, dnsmasq, ...) live in tests/servers/.
+sys.path.insert(0, os.path.join(HERE, "..", "servers"))
+
 BIN = os.environ.get("GPCHECK_BIN", "")
 TEST_PLUGINS = os.environ.get("GPCHECK_TEST_PLUGINS", "")
 FIXTURES = os.environ.get(
     "GPCHECK_FIXTURES",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"),
+    os.path.join(HERE, "..", "fixtures"),
 )
 
 # Scheduling slack allowed on top of a deadline on a loaded 2-core CI box.
