@@ -261,6 +261,7 @@ static void section_set(cfg_section *s, const char *key, char *value, origin at)
         if (strcmp(s->entries[i].key, key) == 0) {
             free(s->entries[i].value);
             s->entries[i].value = value;
+            s->entries[i].replaced = s->entries[i].at;
             s->entries[i].at = at;
             return;
         }
@@ -270,6 +271,7 @@ static void section_set(cfg_section *s, const char *key, char *value, origin at)
     e->key = xstrdup(key);
     e->value = value;
     e->at = at;
+    e->replaced = (origin){NULL, 0};
 }
 
 static void section_free(cfg_section *s)
@@ -453,6 +455,7 @@ typedef enum sec_kind {
     SEC_DEFAULTS,
     SEC_BYPASS,
     SEC_PROBE,
+    SEC_GROUP,
 } sec_kind;
 
 static const char *const special_names[] = {"gpcheck", "defaults", "bypass"};
@@ -514,6 +517,8 @@ static cfg_section *cur_section(loadctx *c)
 {
     if (c->kind == SEC_PROBE)
         return &c->cfg->sections[c->sec_idx];
+    if (c->kind == SEC_GROUP)
+        return &c->cfg->groups[c->sec_idx];
     if (c->kind >= SEC_GPCHECK && c->kind <= SEC_BYPASS)
         return &c->special[c->kind - SEC_GPCHECK];
     return NULL;
@@ -560,6 +565,44 @@ static void begin_probe(loadctx *c, const char *name, int line)
     c->kind = SEC_PROBE;
 }
 
+/* [group NAME]: like a probe, defined once outside env overlays. */
+static void begin_group(loadctx *c, const char *name, int line)
+{
+    gp_config *cfg = c->cfg;
+    cfg_section *s = NULL;
+
+    for (size_t i = 0; i < cfg->n_groups && !s; i++)
+        if (strcmp(cfg->groups[i].name, name) == 0)
+            s = &cfg->groups[i];
+    if (s && !c->overlay) {
+        diag_add(c->d, c->file, line, "group '%s' already defined at %s:%d",
+                 name, s->at.file, s->at.line);
+        c->kind = SEC_SKIP;
+        return;
+    }
+    if (!s) {
+        xgrow(&cfg->groups, &cfg->cap_groups, cfg->n_groups + 1,
+              sizeof *cfg->groups);
+        s = &cfg->groups[cfg->n_groups++];
+        memset(s, 0, sizeof *s);
+        s->name = xstrdup(name);
+        s->at = (origin){c->file, line};
+    }
+    c->sec_idx = (size_t)(s - cfg->groups);
+    c->kind = SEC_GROUP;
+}
+
+/* "group NAME" -> NAME, or NULL when the header is not a group's. */
+static const char *group_name(const char *header)
+{
+    if (strncmp(header, "group", 5) != 0 || !isspace((unsigned char)header[5]))
+        return NULL;
+    header += 5;
+    while (isspace((unsigned char)*header))
+        header++;
+    return header;
+}
+
 static void begin_section(loadctx *c, const char *name)
 {
     int line = c->lineno;
@@ -567,6 +610,22 @@ static void begin_section(loadctx *c, const char *name)
 
     seen_clear(&c->keys, &c->n_keys, &c->cap_keys);
     c->kind = SEC_SKIP;
+    const char *gname = group_name(name);
+    if (gname) {
+        if (!config_valid_name(gname)) {
+            diag_add(c->d, c->file, line,
+                     "invalid group name '%s' (letters, digits, '_', '.' "
+                     "and '-' only)",
+                     gname);
+        } else if (prev) {
+            diag_add(c->d, c->file, line, "[%s] already defined at %s:%d",
+                     name, c->file, prev->line);
+        } else {
+            seen_add(&c->secs, &c->n_secs, &c->cap_secs, name, line);
+            begin_group(c, gname, line);
+        }
+        return;
+    }
     if (!config_valid_name(name)) {
         diag_add(c->d, c->file, line,
                  "invalid section name '[%s]' (letters, digits, '_', '.' "
@@ -722,7 +781,8 @@ static void add_key(loadctx *c, const char *key, const char *raw)
     char err[256];
     if (value_interpolate(raw, lookup_var, c->cfg, &value, err, sizeof err) <
         0) {
-        char *label = section_label(s->name);
+        char *label = c->kind == SEC_GROUP ? xasprintf("group '%s'", s->name)
+                                           : section_label(s->name);
         diag_add(c->d, c->file, line, "%s: %s: %s", label, key, err);
         free(label);
     }
@@ -976,9 +1036,7 @@ static void apply_defaults(loadctx *c)
             diag_add(c->d, e->at.file, e->at.line, "[defaults]: %s: %s", e->key,
                      err);
     }
-    /* [bypass] knows no keys yet. */
-    for (size_t i = 0; i < c->special[2].n; i++)
-        unknown_key(c->d, &c->special[2].entries[i], "[bypass]", NULL, 0);
+    /* [bypass] is checked by core/bypass.c, which knows its keys. */
 }
 
 static int valid_env(const char *s)
@@ -993,12 +1051,19 @@ static void choose_env(loadctx *c, const config_opts *o)
     const cfg_entry *e = special_get(&c->special[0], "env");
     const char *env = "default";
 
-    if (o->env)
+    free(c->cfg->env_source);
+    if (o->env) {
         env = o->env;
-    else if (genv && *genv)
+        c->cfg->env_source = xstrdup("--env");
+    } else if (genv && *genv) {
         env = genv;
-    else if (e)
+        c->cfg->env_source = xstrdup("$GPCHECK_ENV");
+    } else if (e) {
         env = e->value;
+        c->cfg->env_source = xasprintf("%s:%d", e->at.file, e->at.line);
+    } else {
+        c->cfg->env_source = xstrdup("default");
+    }
 
     if (!valid_env(env)) {
         if (o->env)
@@ -1104,6 +1169,9 @@ int config_load(gp_config *cfg, const config_opts *o, diag *d)
     choose_conf_dir(&c, o);
     read_conf_dirs(&c);
 
+    section_free(&cfg->bypass);
+    cfg->bypass = c.special[2];
+    memset(&c.special[2], 0, sizeof c.special[2]);
     for (size_t i = 0; i < ARRAY_LEN(c.special); i++)
         section_free(&c.special[i]);
     return d->n > n0 ? -1 : 0;
@@ -1156,6 +1224,11 @@ void config_free(gp_config *cfg)
     for (size_t i = 0; i < cfg->n_sections; i++)
         section_free(&cfg->sections[i]);
     free(cfg->sections);
+    for (size_t i = 0; i < cfg->n_groups; i++)
+        section_free(&cfg->groups[i]);
+    free(cfg->groups);
+    section_free(&cfg->bypass);
+    free(cfg->env_source);
     strv_free(cfg->files, cfg->n_files);
     strv_free(cfg->vars, cfg->n_vars);
     memset(cfg, 0, sizeof *cfg);

@@ -30,6 +30,8 @@ typedef struct cfg_entry {
     char *key;   /* owned */
     char *value; /* owned, after interpolation */
     origin at;
+    origin replaced; /* the definition an env overlay replaced; file NULL
+                        when none (for --explain) */
 } cfg_entry;
 
 typedef struct cfg_section {
@@ -63,6 +65,12 @@ typedef struct gp_config {
 
     cfg_section *sections; /* owned; probe sections, in definition order */
     size_t n_sections, cap_sections;
+    cfg_section *groups; /* owned; [group NAME] sections (name = NAME) */
+    size_t n_groups, cap_groups;
+    cfg_section bypass; /* owned; [bypass] of the main file, raw; name is
+                           NULL when there is none */
+    char *env_source; /* owned; where env came from: "--env",
+                         "$GPCHECK_ENV", "FILE:LINE" or "default" */
 
     char **files; /* owned; interned file names that origins point to */
     size_t n_files, cap_files;

@@ -11,12 +11,15 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bypass.h"
 #include "config.h"
+#include "explain.h"
 #include "loader.h"
 #include "report.h"
 #include "runner.h"
@@ -55,7 +58,8 @@ typedef struct cli {
     const char *cmd_name;
     config_opts copts;
     strvec env_files, plugin_dirs, probes, tags, skip_tags, outputs;
-    int quiet, verbose;
+    int quiet, verbose, explain;
+    bypass_cli bypass;
     char **args; /* positional arguments (before --) */
     int n_args;
     char **exec_argv; /* after -- */
@@ -129,6 +133,15 @@ options:
         "                          repeatable\n"
         "  -q, --quiet             only the verdict and what is not ok\n"
         "  -v, --verbose           plugin log lines and plugin stderr\n"
+        "      --explain           print the decision trace (files, keys "
+        "and\n"
+        "                          overlays, policy, attempts, thresholds,\n"
+        "                          groups, bypass, the rule of the verdict)\n"
+        "      --bypass-reason TEXT, --bypass-expires WHEN\n"
+        "                          emergency bypass for this run: failures "
+        "do\n"
+        "                          not fail the gate until WHEN (at most\n"
+        "                          max_days ahead); always announced\n"
         "  -h, --help              this help\n"
         "\nexit status: 0 pass or degraded, 1 fail, 2 usage or config error,\n"
         "124 run deadline passed, 130/143 interrupted.\n",
@@ -151,6 +164,9 @@ enum {
     OPT_TAG,
     OPT_SKIP_TAG,
     OPT_DEADLINE,
+    OPT_EXPLAIN,
+    OPT_BYPASS_REASON,
+    OPT_BYPASS_EXPIRES,
 };
 
 static const struct option long_opts[] = {
@@ -164,6 +180,9 @@ static const struct option long_opts[] = {
     {"skip-tag", required_argument, NULL, OPT_SKIP_TAG},
     {"jobs", required_argument, NULL, 'j'},
     {"deadline", required_argument, NULL, OPT_DEADLINE},
+    {"explain", no_argument, NULL, OPT_EXPLAIN},
+    {"bypass-reason", required_argument, NULL, OPT_BYPASS_REASON},
+    {"bypass-expires", required_argument, NULL, OPT_BYPASS_EXPIRES},
     {"output", required_argument, NULL, 'o'},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
@@ -214,6 +233,9 @@ static int parse_cli(cli *c, int argc, char **argv)
         case 'o': strvec_push(&c->outputs, optarg); break;
         case 'q': c->quiet = 1; break;
         case 'v': c->verbose = 1; break;
+        case OPT_EXPLAIN: c->explain = 1; break;
+        case OPT_BYPASS_REASON: c->bypass.reason = optarg; break;
+        case OPT_BYPASS_EXPIRES: c->bypass.expires = optarg; break;
         case 'h': usage(stdout, c->cmd_name); return EXIT_PASS;
         case 'V': c->cmd = CMD_VERSION; break;
         case 'j':
@@ -490,21 +512,68 @@ static int open_sinks(const cli *c, sinks *ss)
     return 0;
 }
 
-static int run_probes(const cli *c, const gp_config *cfg, const probe_set *ps)
+/*
+ * The bypass banner: on stderr, on every run while a bypass is active,
+ * -q or not, naming the reason, the expiry and what was overridden.
+ */
+static void bypass_banner(const bypass *b, const run_result *rr)
+{
+    char until[64];
+    bypass_format_time(b->expires_ms, until, sizeof until);
+    fprintf(stderr,
+            "gpcheck: *** EMERGENCY BYPASS ACTIVE until %s (expires = %s) "
+            "***\ngpcheck: reason: %s\n",
+            until, b->expires_text, b->reason);
+    if (!rr)
+        return;
+    strbuf sb = {0};
+    for (size_t i = 0; i < rr->dec.n_units; i++) {
+        const unit_result *u = &rr->dec.units[i];
+        if (u->overridden)
+            sb_appendf(&sb, "%s%s%s (%s)", sb.len ? ", " : "",
+                       u->is_group ? "group " : "", u->name,
+                       status_name(u->status));
+    }
+    fprintf(stderr, "gpcheck: overridden: %s\n",
+            sb.len ? sb_str(&sb) : "nothing (every unit in scope passed)");
+    fprintf(stderr, "gpcheck: verdict %s (without the bypass: %s)\n",
+            verdict_name(rr->verdict), verdict_name(rr->dec.without_bypass));
+    sb_free(&sb);
+}
+
+static int run_probes(const cli *c, const gp_config *cfg, const probe_set *ps,
+                      const bypass *b)
 {
     sinks ss = {0};
     if (open_sinks(c, &ss) < 0)
         return EXIT_USAGE;
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    const struct passwd *pw = getpwuid(geteuid());
+    const char *user = pw ? pw->pw_name : getenv("USER");
     runner_opts ro = {.jobs = cfg->jobs,
                       .deadline_ms = cfg->deadline_ms,
                       .child_stderr = c->verbose,
-                      .env = cfg->env};
+                      .env = cfg->env,
+                      .bypass = b,
+                      .user = user,
+                      .host = host};
     run_result rr;
     if (runner_run(ps, &ro, &ss, &rr) < 0) {
         sinks_close(&ss);
         return EXIT_FAIL;
     }
     int write_failed = sinks_close(&ss) < 0;
+    if (c->explain) {
+        fflush(stderr);
+        explain_run(stderr, &rr);
+    }
+    if (b->active)
+        bypass_banner(b, &rr);
+    if (rr.dec.audit_error)
+        fprintf(stderr, "gpcheck: bypass audit failed: %s; failing the run "
+                        "rather than bypassing silently\n",
+                rr.dec.audit_error);
     int code = rr.exit_code;
     if (c->cmd == CMD_PROBE)
         print_probe_result(&rr);
@@ -597,6 +666,8 @@ int main(int argc, char **argv)
     diag d = {0};
     loader l = {0};
     probe_set ps = {0};
+    bypass byp = {0};
+    int64_t now = wall_ms();
     memset(&cfg, 0, sizeof cfg);
     int loaded;
     if (c.cmd == CMD_PROBE) {
@@ -620,6 +691,8 @@ int main(int argc, char **argv)
                          .n_skip_tags = c.skip_tags.n};
         if (config_resolve(&cfg, lookup_plugin, &l, &sel, &ps, &d) != 0)
             loaded = 0;
+        if (bypass_load(&byp, &cfg.bypass, &c.bypass, now, &d) != 0)
+            loaded = 0;
     }
     if (!loaded || d.n) {
         diag_print(&d, stderr);
@@ -636,8 +709,21 @@ int main(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
+    if (byp.expired) {
+        char until[64];
+        bypass_format_time(byp.expires_ms, until, sizeof until);
+        fprintf(stderr,
+                "gpcheck: warning: the emergency bypass expired on %s (at "
+                "%s); it is not applied\n",
+                byp.expires_text, until);
+    }
+    if (c.explain && c.cmd != CMD_LIST)
+        explain_config(c.cmd == CMD_VALIDATE ? stdout : stderr, &cfg, &ps,
+                       &byp, now);
     switch (c.cmd) {
     case CMD_VALIDATE:
+        if (byp.active)
+            bypass_banner(&byp, NULL);
         printf("gpcheck: configuration OK: %zu probe%s for env '%s'\n", ps.n,
                ps.n == 1 ? "" : "s", cfg.env);
         rc = EXIT_PASS;
@@ -646,9 +732,10 @@ int main(int argc, char **argv)
         cmd_list(&cfg, &ps);
         rc = EXIT_PASS;
         break;
-    default: rc = run_probes(&c, &cfg, &ps); break;
+    default: rc = run_probes(&c, &cfg, &ps, &byp); break;
     }
 out:
+    bypass_free(&byp);
     probe_set_free(&ps);
     config_free(&cfg);
     loader_free(&l);

@@ -10,6 +10,7 @@
 
 #include "gpcheck/plugin.h"
 #include "loader.h"
+#include "threshold.h"
 
 typedef enum backoff_kind {
     BACKOFF_FIXED = 0,
@@ -55,6 +56,10 @@ typedef struct opt_value {
     origin at;
 } opt_value;
 
+#define PROBE_NO_GROUP ((size_t)-1)
+
+#define PROBE_NO_GROUP ((size_t)-1)
+
 typedef struct probe_def {
     char *name;           /* owned */
     const plugin *plugin; /* owned by the loader */
@@ -65,13 +70,40 @@ typedef struct probe_def {
     size_t n_tags;
     size_t *after; /* owned; indices into the probe_set */
     size_t n_after;
-    origin at; /* the section header that first defined it */
+    origin at;        /* the section header that first defined it */
+    threshold *conds; /* owned; warn_if and fail_if conditions */
+    size_t n_conds;
+    int retry_on_threshold; /* a breach counts as a transient not-ready */
+    size_t group; /* index into probe_set.groups, or PROBE_NO_GROUP */
 } probe_def;
 
-/* The probes selected for a run, in definition order. */
+typedef enum need_kind {
+    NEED_COUNT = 0, /* need = N */
+    NEED_ALL,       /* need = all */
+    NEED_PERCENT,   /* need = P% of the members */
+} need_kind;
+
+/* [group NAME]: n of m members must be ok; the group, not its members,
+ * counts in the verdict. */
+typedef struct group_def {
+    char *name; /* owned */
+    need_kind need;
+    double need_value; /* N, or P for a percentage */
+    severity sev;
+    origin at;
+    size_t *members; /* owned; indices into the probe_set */
+    size_t n_members;
+} group_def;
+
+/* How many ok members the group needs, given its members in this run. */
+size_t group_need(const group_def *g);
+
+/* The probes selected for a run, in definition order, and their groups. */
 typedef struct probe_set {
     probe_def *probes; /* owned */
     size_t n;
+    group_def *groups; /* owned; only groups with members in this run */
+    size_t n_groups;
 } probe_set;
 
 /* Look up an option value by key; NULL when the schema has no such key. */

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,17 @@ typedef struct rprobe {
     size_t *deps; /* `after` as indices of sections */
     size_t n_deps;
     int selected;
+    const cfg_entry *group; /* the `group` key, or NULL */
+    size_t group_idx;       /* index into cfg->groups, or NONE */
 } rprobe;
+
+/* A [group NAME] section being resolved. */
+typedef struct rgroup {
+    group_def def;
+    const cfg_entry *need; /* for messages */
+    size_t n_avail;        /* members that run in this environment */
+    size_t n_all;          /* members in any environment */
+} rgroup;
 
 typedef struct rctx {
     const gp_config *cfg;
@@ -39,6 +50,8 @@ typedef struct rctx {
     const char *env;
     rprobe *rp; /* one per section */
     size_t n;
+    rgroup *rg; /* one per group section */
+    size_t n_groups;
     /* schema entries whose bad default was reported already */
     const gp_option **bad_defs;
     size_t n_bad_defs, cap_bad_defs;
@@ -62,7 +75,15 @@ static void probe_def_free(probe_def *p)
     free(p->opts);
     strv_free(p->tags, p->n_tags);
     free(p->after);
+    threshold_free(p->conds, p->n_conds);
     memset(p, 0, sizeof *p);
+}
+
+static void group_def_free(group_def *g)
+{
+    free(g->name);
+    free(g->members);
+    memset(g, 0, sizeof *g);
 }
 
 void probe_set_free(probe_set *s)
@@ -70,8 +91,21 @@ void probe_set_free(probe_set *s)
     for (size_t i = 0; i < s->n; i++)
         probe_def_free(&s->probes[i]);
     free(s->probes);
-    s->probes = NULL;
-    s->n = 0;
+    for (size_t i = 0; i < s->n_groups; i++)
+        group_def_free(&s->groups[i]);
+    free(s->groups);
+    memset(s, 0, sizeof *s);
+}
+
+size_t group_need(const group_def *g)
+{
+    size_t need = g->n_members;
+    if (g->need == NEED_COUNT)
+        need = (size_t)g->need_value;
+    else if (g->need == NEED_PERCENT)
+        need = (size_t)ceil(g->need_value / 100.0 * (double)g->n_members -
+                            1e-9);
+    return need > g->n_members ? g->n_members : need;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -360,6 +394,20 @@ static void set_envs(rctx *rc, rprobe *r, const cfg_entry *e)
     strv_free(envs, n);
 }
 
+/* warn_if / fail_if: conditions on the plugin's declared metrics. */
+static void threshold_key(rctx *rc, rprobe *r, const cfg_entry *e)
+{
+    const plugin *pl = r->def.plugin;
+    char err[512];
+    if (!pl)
+        return; /* the unknown plugin is reported already */
+    th_level level = strcmp(e->key, "fail_if") == 0 ? TH_FAIL : TH_WARN;
+    if (threshold_parse(e->value, level, pl->desc->metrics, pl->n_metrics,
+                        &r->def.conds, &r->def.n_conds, err, sizeof err) < 0)
+        diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s",
+                 r->def.name, e->key, err);
+}
+
 static void list_key(rctx *rc, rprobe *r, const cfg_entry *e)
 {
     if (strcmp(e->key, "tags") == 0) {
@@ -372,6 +420,19 @@ static void list_key(rctx *rc, rprobe *r, const cfg_entry *e)
         name_list(rc, &r->def, e, &r->after_names, &r->n_after_names);
     } else if (strcmp(e->key, "envs") == 0) {
         set_envs(rc, r, e);
+    } else if (strcmp(e->key, "group") == 0) {
+        r->group = e;
+    } else if (strcmp(e->key, "retry_on_threshold") == 0) {
+        char err[256];
+        int b;
+        if (value_boolean(e->value, &b, err, sizeof err) < 0)
+            diag_add(rc->d, e->at.file, e->at.line,
+                     "probe '%s': retry_on_threshold: %s", r->def.name, err);
+        else
+            r->def.retry_on_threshold = b;
+    } else if (strcmp(e->key, "warn_if") == 0 ||
+               strcmp(e->key, "fail_if") == 0) {
+        threshold_key(rc, r, e);
     } else {
         diag_add(rc->d, e->at.file, e->at.line,
                  "probe '%s': '%s' is not supported yet", r->def.name, e->key);
@@ -416,6 +477,8 @@ static void resolve_section(rctx *rc, size_t i)
     r->def.name = xstrdup(s->name);
     r->def.at = s->at;
     r->def.pol = rc->cfg->defaults;
+    r->def.group = PROBE_NO_GROUP;
+    r->group_idx = NONE;
     r->avail = 1;
     if (!pe)
         diag_add(rc->d, s->at.file, s->at.line,
@@ -433,6 +496,118 @@ static void resolve_section(rctx *rc, size_t i)
         check_entry(rc, r, &s->entries[k]);
     if (r->def.plugin)
         finish_opts(rc, s, &r->def);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Groups                                                                    */
+
+static const char *const group_keys[] = {"need", "severity"};
+
+/* need = N | all | P% */
+static int parse_need(const char *v, group_def *g, char *err, size_t errlen)
+{
+    int64_t n;
+    double pct;
+    char *t = str_trim(xstrdup(v));
+    int rc = 0;
+    if (strcmp(t, "all") == 0) {
+        g->need = NEED_ALL;
+    } else if (strchr(t, '%')) {
+        rc = value_percentage(t, &pct, err, errlen);
+        if (rc == 0 && pct <= 0) {
+            snprintf(err, errlen, "must be more than 0%%");
+            rc = -1;
+        }
+        g->need = NEED_PERCENT;
+        g->need_value = pct;
+    } else if (value_integer(t, &n, err, errlen) < 0 || n < 1) {
+        snprintf(err, errlen,
+                 "invalid value '%s' (a number of members of at least 1, "
+                 "'all', or a percentage)",
+                 t);
+        rc = -1;
+    } else {
+        g->need = NEED_COUNT;
+        g->need_value = (double)n;
+    }
+    free(t);
+    return rc;
+}
+
+static void resolve_group(rctx *rc, size_t i)
+{
+    const cfg_section *s = &rc->cfg->groups[i];
+    rgroup *g = &rc->rg[i];
+    char err[256];
+
+    g->def.name = xstrdup(s->name);
+    g->def.at = s->at;
+    g->def.need = NEED_ALL;
+    g->def.sev = SEV_REQUIRED;
+    for (size_t k = 0; k < s->n; k++) {
+        const cfg_entry *e = &s->entries[k];
+        if (!e->value)
+            continue; /* interpolation failed; reported by config_load */
+        if (strcmp(e->key, "need") == 0) {
+            g->need = e;
+            if (parse_need(e->value, &g->def, err, sizeof err) < 0)
+                diag_add(rc->d, e->at.file, e->at.line, "group '%s': need: %s",
+                         s->name, err);
+        } else if (strcmp(e->key, "severity") == 0) {
+            policy p = {0};
+            if (config_policy_set(&p, "severity", e->value, err, sizeof err) <
+                0)
+                diag_add(rc->d, e->at.file, e->at.line,
+                         "group '%s': severity: %s", s->name, err);
+            g->def.sev = p.severity;
+        } else {
+            const char *hint = config_did_you_mean(e->key, group_keys,
+                                                   ARRAY_LEN(group_keys));
+            diag_add(rc->d, e->at.file, e->at.line,
+                     "unknown key '%s' in group '%s'%s%s%s", e->key, s->name,
+                     hint ? " (did you mean '" : "", hint ? hint : "",
+                     hint ? "'?)" : "");
+        }
+    }
+}
+
+/* Each probe's `group =` to a group; count members; check `need`. */
+static void link_groups(rctx *rc)
+{
+    for (size_t i = 0; i < rc->n; i++) {
+        rprobe *r = &rc->rp[i];
+        if (!r->group || !r->group->value)
+            continue;
+        char *name = str_trim(xstrdup(r->group->value));
+        for (size_t k = 0; k < rc->n_groups && r->group_idx == NONE; k++)
+            if (strcmp(rc->rg[k].def.name, name) == 0)
+                r->group_idx = k;
+        if (r->group_idx == NONE) {
+            diag_add(rc->d, r->group->at.file, r->group->at.line,
+                     "probe '%s': group: unknown group '%s' (define it with "
+                     "[group %s])",
+                     r->def.name, name, name);
+        } else {
+            rc->rg[r->group_idx].n_all++;
+            rc->rg[r->group_idx].n_avail += r->avail;
+        }
+        free(name);
+    }
+    for (size_t k = 0; k < rc->n_groups; k++) {
+        const rgroup *g = &rc->rg[k];
+        if (g->n_all == 0)
+            diag_add(rc->d, g->def.at.file, g->def.at.line,
+                     "group '%s' has no members (add 'group = %s' to its "
+                     "probes)",
+                     g->def.name, g->def.name);
+        else if (g->def.need == NEED_COUNT && g->n_avail > 0 &&
+                 g->def.need_value > (double)g->n_avail)
+            diag_add(rc->d, g->need->at.file, g->need->at.line,
+                     "group '%s': need = %.0f, but it has only %zu member%s "
+                     "in environment '%s'",
+                     g->def.name, g->def.need_value, g->n_avail,
+                     g->n_avail == 1 ? "" : "s", rc->env);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -575,6 +750,30 @@ static void select_probes(rctx *rc, const selection *sel)
             rc->rp[i].selected = 0;
 }
 
+/* The groups with members in this run, members renumbered like probes. */
+static void build_groups(rctx *rc, const size_t *map, probe_set *out)
+{
+    out->groups = xcalloc(rc->n_groups + 1, sizeof *out->groups);
+    for (size_t k = 0; k < rc->n_groups; k++) {
+        group_def *g = &out->groups[out->n_groups];
+        size_t n = 0;
+        for (size_t i = 0; i < rc->n; i++)
+            n += rc->rp[i].group_idx == k && map[i] != NONE;
+        if (n == 0)
+            continue;
+        *g = rc->rg[k].def;
+        memset(&rc->rg[k].def, 0, sizeof rc->rg[k].def);
+        g->members = xcalloc(n, sizeof *g->members);
+        for (size_t i = 0; i < rc->n; i++) {
+            if (rc->rp[i].group_idx == k && map[i] != NONE) {
+                g->members[g->n_members++] = map[i];
+                out->probes[map[i]].group = out->n_groups;
+            }
+        }
+        out->n_groups++;
+    }
+}
+
 /* Move the selected probes to out, renumbering `after` and dropping edges
  * to probes that do not run. */
 static void build_set(rctx *rc, probe_set *out)
@@ -598,6 +797,7 @@ static void build_set(rctx *rc, probe_set *out)
             if (map[r->deps[k]] != NONE)
                 p->after[p->n_after++] = map[r->deps[k]];
     }
+    build_groups(rc, map, out);
     free(map);
 }
 
@@ -609,6 +809,9 @@ static void rctx_free(rctx *rc)
         free(rc->rp[i].deps);
     }
     free(rc->rp);
+    for (size_t i = 0; i < rc->n_groups; i++)
+        group_def_free(&rc->rg[i].def);
+    free(rc->rg);
     free(rc->bad_defs);
 }
 
@@ -629,8 +832,13 @@ int config_resolve(const gp_config *cfg, plugin_lookup_fn lookup, void *ud,
     out->probes = NULL;
     out->n = 0;
     rc.rp = xcalloc(rc.n, sizeof *rc.rp);
+    rc.n_groups = cfg->n_groups;
+    rc.rg = xcalloc(rc.n_groups + 1, sizeof *rc.rg);
+    for (size_t i = 0; i < rc.n_groups; i++)
+        resolve_group(&rc, i);
     for (size_t i = 0; i < rc.n; i++)
         resolve_section(&rc, i);
+    link_groups(&rc);
     link_after(&rc);
     find_cycles(&rc);
     select_probes(&rc, sel ? sel : &all);

@@ -12,7 +12,10 @@
 #include <stdint.h>
 
 #include "probe.h"
+#include "threshold.h"
 #include "verdict.h"
+
+struct bypass;
 
 /* How one attempt ended, as the core saw it. */
 typedef enum attempt_res {
@@ -40,6 +43,7 @@ typedef struct attempt_rec {
     metric_val *metrics; /* owned */
     size_t n_metrics;
     int64_t start_ns, end_ns; /* monotonic */
+    th_level breach; /* a ready attempt whose metrics broke a threshold */
 } attempt_rec;
 
 typedef enum probe_state {
@@ -63,10 +67,34 @@ typedef struct probe_run {
     int64_t next_ns; /* PS_SCHEDULED: when */
     int64_t end_ns;
     int cut_by_deadline; /* the run deadline ended it */
+    th_eval *evals; /* owned; def->n_conds evaluations on the last ready
+                       attempt; n_evals is 0 until one was evaluated */
+    size_t n_evals;
 } probe_run;
 
 /* The last attempt that reported metrics, or NULL. */
 const attempt_rec *probe_run_metrics(const probe_run *p);
+
+/* A unit of the verdict: a probe outside any group, or a group. */
+typedef struct unit_result {
+    const char *name;    /* the probe's or group's, owned by the probe_set */
+    int is_group;
+    size_t index;        /* into run_result.probes or probe_set.groups */
+    severity sev;
+    probe_status status;
+    size_t ok, up, need; /* groups: members ok, ok or warn, needed */
+    int in_scope;        /* inside the bypass's scope */
+    int overridden;      /* a failure the active bypass overrode */
+} unit_result;
+
+/* How the gate decided, for the reports and --explain. */
+typedef struct decision {
+    unit_result *units; /* owned */
+    size_t n_units;
+    verdict without_bypass;
+    char *rule;         /* owned; the rule that produced the verdict */
+    char *audit_error;  /* owned; why the audit line could not be written */
+} decision;
 
 typedef struct run_result {
     const char *env;   /* owned by the config */
@@ -80,6 +108,9 @@ typedef struct run_result {
     int deadline_hit;
     int signo; /* interrupting signal, 0 when none */
     unsigned jobs;
+    const probe_set *set;        /* what ran; owned by the caller */
+    const struct bypass *bypass; /* owned by the caller; may be NULL */
+    decision dec;
 } run_result;
 
 typedef enum event_kind {

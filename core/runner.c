@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "gate.h"
 #include "policy.h"
 #include "util.h"
 
@@ -210,55 +211,103 @@ static void finish(runner *r, probe_run *pr, probe_status st, const char *msg,
         release_dependents(r, pr, now);
 }
 
-/*
- * Apply the policy to a finished attempt. Returns the time of the next
- * attempt, or 0 when the probe is finished (then *st and the message are
- * set for finish()).
- */
-static int64_t next_step(runner *r, probe_run *pr, const attempt_rec *rec,
-                         int64_t now, probe_status *st, char **why)
+/* When a not-ready probe tries again: on the warmup cadence inside the
+ * window, else after the backoff delay; 0 when its attempts are used up. */
+static int64_t retry_at(runner *r, probe_run *pr, const attempt_rec *rec,
+                        int64_t now)
 {
     const policy *p = &pr->def->pol;
-    int in_warmup = now < pr->warmup_end_ns;
+    if (now < pr->warmup_end_ns)
+        return policy_next_warmup_ns(p, rec->start_ns, now,
+                                     pr->warmup_end_ns);
+    if (pr->counted >= p->attempts)
+        return 0;
+    if (pr->counted == 0)
+        return now; /* the first counted attempt follows the warmup at once */
+    return now + policy_retry_delay_ms(p, pr->counted, rnd(r)) * NS_PER_MS;
+}
+
+/* "<breach>; <plugin message>" */
+static char *with_breach(const probe_run *pr, th_level level,
+                         const attempt_rec *rec)
+{
+    char *b = gate_breach_text(pr->evals, pr->n_evals, level);
+    char *m = xasprintf("%s; %s", b, rec->message);
+    free(b);
+    return m;
+}
+
+/* A ready (or degraded) attempt: thresholds, then success_threshold. */
+static int64_t after_ready(runner *r, probe_run *pr, attempt_rec *rec,
+                           int64_t now, probe_status *st, char **why)
+{
+    const policy *p = &pr->def->pol;
+    th_level level = TH_NONE;
+    if (pr->def->n_conds) {
+        if (!pr->evals)
+            pr->evals = xcalloc(pr->def->n_conds, sizeof *pr->evals);
+        level = gate_thresholds(pr->def, rec, pr->evals);
+        pr->n_evals = pr->def->n_conds;
+        rec->breach = level;
+    }
+    int64_t next;
+    if (level != TH_NONE && pr->def->retry_on_threshold &&
+        (next = retry_at(r, pr, rec, now)) != 0) {
+        /* A connector under load gets its warmup and retries. */
+        pr->consecutive_ok = 0;
+        return next;
+    }
+    if (level == TH_FAIL) {
+        *st = ST_FAIL;
+        *why = with_breach(pr, TH_FAIL, rec);
+        return 0;
+    }
+    pr->consecutive_ok++;
+    if (pr->consecutive_ok >= p->success_threshold) {
+        *st = rec->res == RES_READY && level == TH_NONE ? ST_OK : ST_WARN;
+        if (level == TH_WARN)
+            *why = with_breach(pr, TH_WARN, rec);
+        return 0;
+    }
+    if (now < pr->warmup_end_ns)
+        return policy_next_warmup_ns(p, rec->start_ns, now,
+                                     pr->warmup_end_ns);
+    if (pr->counted >= p->attempts) {
+        *st = ST_FAIL;
+        *why = xasprintf("ready %u time(s) in a row, %u needed; %s",
+                         pr->consecutive_ok, p->success_threshold,
+                         rec->message);
+        return 0;
+    }
+    return now + p->delay_ms * NS_PER_MS;
+}
+
+/*
+ * Apply the policy to a finished attempt. Returns the time of the next
+ * attempt, or 0 when the probe is finished (then *st, and *why when the
+ * final message is not the attempt's own, are set for finish()).
+ */
+static int64_t next_step(runner *r, probe_run *pr, attempt_rec *rec,
+                         int64_t now, probe_status *st, char **why)
+{
+    int64_t next;
     *why = NULL;
     switch (rec->res) {
     case RES_READY:
-    case RES_DEGRADED:
-        pr->consecutive_ok++;
-        if (pr->consecutive_ok >= p->success_threshold) {
-            *st = rec->res == RES_READY ? ST_OK : ST_WARN;
-            return 0;
-        }
-        if (in_warmup)
-            return policy_next_warmup_ns(p, rec->start_ns, now,
-                                         pr->warmup_end_ns);
-        if (pr->counted >= p->attempts) {
-            *st = ST_FAIL;
-            *why = xasprintf("ready %u time(s) in a row, %u needed; %s",
-                             pr->consecutive_ok, p->success_threshold,
-                             rec->message);
-            return 0;
-        }
-        return now + p->delay_ms * NS_PER_MS;
+    case RES_DEGRADED: return after_ready(r, pr, rec, now, st, why);
     case RES_FATAL: *st = ST_FAIL; return 0;
     case RES_UNKNOWN:
     case RES_ERROR: *st = ST_ERROR; return 0;
     case RES_TRANSIENT:
     case RES_TIMEOUT:
         pr->consecutive_ok = 0;
-        if (in_warmup)
-            return policy_next_warmup_ns(p, rec->start_ns, now,
-                                         pr->warmup_end_ns);
-        if (pr->counted >= p->attempts) {
-            *st = rec->res == RES_TIMEOUT ? ST_TIMEOUT : ST_FAIL;
-            if (pr->counted > 1 || pr->n_history > 1)
-                *why = xasprintf("%s (after %zu attempts)", rec->message,
-                                 pr->n_history);
-            return 0;
-        }
-        if (pr->counted == 0)
-            return now;
-        return now + policy_retry_delay_ms(p, pr->counted, rnd(r)) * NS_PER_MS;
+        if ((next = retry_at(r, pr, rec, now)) != 0)
+            return next;
+        *st = rec->res == RES_TIMEOUT ? ST_TIMEOUT : ST_FAIL;
+        if (pr->n_history > 1)
+            *why = xasprintf("%s (after %zu attempts)", rec->message,
+                             pr->n_history);
+        return 0;
     }
     *st = ST_ERROR;
     return 0;
@@ -867,19 +916,9 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
     prctl(PR_SET_CHILD_SUBREAPER, 0);
     out->end_ns = now_ns();
 
-    severity *sev = xcalloc(out->n + 1, sizeof *sev);
-    probe_status *st = xcalloc(out->n + 1, sizeof *st);
-    int required_cut = 0;
-    for (size_t i = 0; i < out->n; i++) {
-        sev[i] = out->probes[i].def->pol.severity;
-        st[i] = out->probes[i].status;
-        if (out->probes[i].cut_by_deadline && sev[i] == SEV_REQUIRED)
-            required_cut = 1;
-    }
-    out->verdict = verdict_of(sev, st, out->n);
-    out->exit_code = verdict_exit_code(out->verdict, required_cut, out->signo);
-    free(sev);
-    free(st);
+    out->set = ps;
+    out->bypass = o->bypass;
+    gate_decide(out, wall_ms(), o->user, o->host);
     emit(&r, EV_RUN_END, NULL, NULL, 0);
 
     for (unsigned i = 0; i < r.n_slots; i++)
@@ -908,7 +947,9 @@ void run_result_free(run_result *r)
         }
         free(pr->history);
         free(pr->message);
+        free(pr->evals);
     }
     free(r->probes);
+    decision_free(&r->dec);
     memset(r, 0, sizeof *r);
 }

@@ -18,11 +18,15 @@
 #include "report.h"
 #include "run.h"
 
+struct bypass;
+
 typedef struct runner_opts {
     unsigned jobs;       /* attempts in flight at most (>= 1) */
     int64_t deadline_ms; /* whole run; 0: none */
     int child_stderr;    /* let plugins write to gpcheck's stderr (-v) */
     const char *env;     /* for the report */
+    const struct bypass *bypass; /* may be NULL */
+    const char *user, *host;     /* for the bypass audit line */
 } runner_opts;
 
 /*

@@ -127,12 +127,16 @@ for n in "${NS[@]}"; do CASES+=("ok|ok$n|$n|"); done
 CASES+=("ok|ok500|500|-j 128")
 
 echo "gpcheck: $BIN"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "host: $(nproc) cpus, $(uname -r), somaxconn $(sysctl -n net.core.somaxconn), listener 127.0.0.1:$PORT (backlog 4096)"
 echo
 
 : >"$TMP/wall.tsv"
 for c in "${CASES[@]}"; do
     IFS='|' read -r kind d n extra <<<"$c"
+    # Loopback TIME_WAIT sockets pile up across tcp cases (~500 per run,
+    # 60 s each) and slow connects down measurably; shown as "TW".
+    tw=$( (ss -tan state time-wait 2>/dev/null || true) | awk 'NR>1' | wc -l)
     # shellcheck disable=SC2086
     check "$d" "$n" $extra
     # shellcheck disable=SC2086
@@ -156,9 +160,9 @@ for c in "${CASES[@]}"; do
             sed -n 's/.*Maximum resident set size (kbytes): //p' >>"$TMP/rss.txt"
     done
     python3 - "$kind" "$n" "${extra:--j 32}" "$TMP/h.json" "$TMP/lat.json" \
-        "$TMP/hwm.txt" "$TMP/rss.txt" >>"$TMP/wall.tsv" <<'EOF'
+        "$TMP/hwm.txt" "$TMP/rss.txt" "$tw" >>"$TMP/wall.tsv" <<'EOF'
 import json, statistics as st, sys
-kind, n, j, hj, lj, hwm, rss = sys.argv[1:]
+kind, n, j, hj, lj, hwm, rss, tw = sys.argv[1:]
 h = json.load(open(hj))["results"][0]
 lat = sorted(p["duration_ms"] for p in json.load(open(lj))["probes"])
 q = lambda f: lat[min(len(lat) - 1, int(f * len(lat)))]
@@ -168,7 +172,7 @@ print("\t".join(map(str, [
     kind, n, j, h["mean"] * 1e3, h["stddev"] * 1e3, h["min"] * 1e3,
     q(0.5), q(0.99),
     max(int(x[0]) for x in hw), st.median(float(x[1]) for x in hw),
-    st.median(float(x[2]) for x in hw), max(rs)])))
+    st.median(float(x[2]) for x in hw), max(rs), tw])))
 EOF
 done
 
@@ -179,15 +183,16 @@ mean = {(r[0], int(r[1]), r[2]): float(r[3]) for r in rows}
 print("1-3. wall time (hyperfine), per-attempt cost, CPU split, peak memory")
 print(f"{'probes':<7}{'N':>4} {'jobs':<6}{'mean ms':>9}{'± sd':>7}{'min':>8}"
       f"{'wall/N':>8}{'marg/N':>8}{'att p50':>8}{'att p99':>8}"
-      f"{'par CPU':>9}{'kid CPU':>9}{'par HWM':>9}{'maxRSS':>8}")
+      f"{'par CPU':>9}{'kid CPU':>9}{'par HWM':>9}{'maxRSS':>8}{'TW':>6}")
 for r in rows:
     kind, n, j = r[0], int(r[1]), r[2]
     m, sd, mn, p50, p99 = map(float, r[3:8])
     hwm, pcpu, kcpu, rss = int(r[8]), float(r[9]), float(r[10]), int(r[11])
+    tw = r[12]
     base = mean.get((kind, 1, "-j 32"))
     marg = f"{(m - base) / (n - 1):8.3f}" if n > 1 and base else f"{'-':>8}"
     print(f"{kind:<7}{n:>4} {j:<6}{m:9.1f}{sd:7.1f}{mn:8.1f}{m / n:8.3f}{marg}"
-          f"{p50:8.2f}{p99:8.2f}{pcpu:9.1f}{kcpu:9.1f}{hwm:>7}kB{rss:>6}kB")
+          f"{p50:8.2f}{p99:8.2f}{pcpu:9.1f}{kcpu:9.1f}{hwm:>7}kB{rss:>6}kB{tw:>6}")
 print("""
   mean/sd/min: hyperfine, ms. wall/N: mean / N. marg/N: (mean - mean at N=1)
   / (N-1), the cost one more attempt adds. att p50/p99: per-probe
@@ -195,7 +200,7 @@ print("""
   -j). par CPU / kid CPU: user+sys ms of the parent alone / of all reaped
   attempts (getrusage via hwm.so, median of 3). par HWM: the parent's own
   VmHWM (max of 3). maxRSS: /usr/bin/time -v, max over parent and children
-  (max of 3).""")
+  (max of 3). TW: loopback TIME_WAIT sockets when the case started.""")
 EOF
 
 # --- 4: instructions of the parent (callgrind) --------------------------------
@@ -242,3 +247,5 @@ if [ "$HAVE_VG" = 1 ]; then
 else
     echo "4. callgrind skipped (valgrind unavailable or BENCH_CALLGRIND=0)"
 fi
+echo
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

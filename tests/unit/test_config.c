@@ -377,13 +377,16 @@ START_TEST(reserved_sections)
                         "[defaults]\n"
                         "[bypass]\n");
     ck_assert_int_eq(load_main(), -1);
+    /* [bypass] keys are checked by core/bypass.c; the raw section is kept */
     ck_assert_diags(
-        "gpcheck.ini:2: unknown key 'probe' in [bypass]\n"
         "conf.d/a.ini:1: [gpcheck] is only allowed in the main file\n"
         "conf.d/a.ini:3: [defaults] is only allowed in the main file\n"
         "conf.d/a.ini:4: [bypass] is only allowed in the main file\n");
     ck_assert_uint_eq(cfg.jobs, 32);
     ck_assert_uint_eq(cfg.n_sections, 0);
+    ck_assert_str_eq(cfg.bypass.name, "bypass");
+    ck_assert_uint_eq(cfg.bypass.n, 1);
+    ck_assert_str_eq(cfg.bypass.entries[0].key, "probe");
 }
 END_TEST
 
@@ -400,7 +403,7 @@ START_TEST(syntax_errors_all_reported)
                      "= novalue\n"      /* 5 */
                      "[unclosed\n"      /* 6 */
                      "host = skipped\n" /* 7: in the bad section */
-                     "[group x]\n"      /* 8 */
+                     "[group x/y]\n"    /* 8 */
                      "[a/b]\n"          /* 9 */
                      "[ok] trailing\n"  /* 10 */
                      "[long]\n"         /* 11 */
@@ -424,7 +427,7 @@ START_TEST(syntax_errors_all_reported)
                     "gpcheck.ini:4: expected 'key = value' or '[section]'\n"
                     "gpcheck.ini:5: missing key before '='\n"
                     "gpcheck.ini:6: missing ']' in section header\n"
-                    "gpcheck.ini:8: invalid section name '[group x]' "
+                    "gpcheck.ini:8: invalid group name 'x/y' "
                     "(letters, digits, '_', '.' and '-' only)\n"
                     "gpcheck.ini:9: invalid section name '[a/b]' (letters, "
                     "digits, '_', '.' and '-' only)\n"
@@ -839,10 +842,11 @@ START_TEST(validation_messages)
         "(0..100) '120%'\n"
         "gpcheck.ini:42: probe 'types': names: 'w' is not one of: x, y, z\n"
         "gpcheck.ini:43: probe 'types': tags: invalid name 'not ok'\n"
-        "gpcheck.ini:44: probe 'types': 'group' is not supported yet\n"
         "gpcheck.ini:45: unknown key 'hst' in probe 'types' (did you mean "
         "'host'?)\n"
         "gpcheck.ini:46: unknown key 'zzzzzz' in probe 'types'\n"
+        "gpcheck.ini:44: probe 'types': group: unknown group 'g' (define "
+        "it with [group g])\n"
         "gpcheck.ini:8: probe 'db': after: unknown probe 'nope'\n"
         "gpcheck.ini:24: probe 'a': cycle in after: a -> b -> a\n"
         "gpcheck.ini:32: probe 'self': cycle in after: self -> self\n");
