@@ -19,8 +19,7 @@ static const char *const bypass_keys[] = {
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian); -1 when invalid. */
 static int64_t days_from_civil(int y, int m, int d)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30,
-                                31, 31, 30, 31, 30, 31};
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 ||
         d > mdays[m - 1] + (m == 2 && leap))
@@ -63,7 +62,10 @@ int bypass_parse_expiry(const char *when, int64_t *end_ms, char *err,
         snprintf(err, errlen, "'%s' is not a valid date", when);
         return -1;
     }
-    if (*p == '\0' || isspace((unsigned char)*p)) {
+    const char *rest = p;
+    while (isspace((unsigned char)*rest))
+        rest++;
+    if (*rest == '\0') {
         /* A date alone means the whole of that day, UTC. */
         *end_ms = (days + 1) * DAY_MS;
         goto trailing;
@@ -163,8 +165,8 @@ static void check_keys(const cfg_section *s, diag *d)
             known |= strcmp(e->key, bypass_keys[k]) == 0;
         if (known)
             continue;
-        const char *hint = config_did_you_mean(e->key, bypass_keys,
-                                               ARRAY_LEN(bypass_keys));
+        const char *hint =
+            config_did_you_mean(e->key, bypass_keys, ARRAY_LEN(bypass_keys));
         diag_add(d, e->at.file, e->at.line,
                  "unknown key '%s' in [bypass]%s%s%s", e->key,
                  hint ? " (did you mean '" : "", hint ? hint : "",

@@ -29,12 +29,12 @@ typedef struct bypass {
     int scope_all;      /* scope = all (the default) */
     char **scope_tags;  /* owned; otherwise: probes with one of these tags */
     size_t n_scope_tags;
-    int64_t max_days;   /* 7 */
-    char *audit_log;    /* owned; NULL when none */
-    origin at;          /* [bypass] header; file NULL for the command line */
+    int64_t max_days; /* 7 */
+    char *audit_log;  /* owned; NULL when none */
+    origin at;        /* [bypass] header; file NULL for the command line */
     int from_cli;
-    int active;         /* enabled, valid and not expired at load time */
-    int expired;        /* enabled but past its expiry */
+    int active;  /* enabled, valid and not expired at load time */
+    int expired; /* enabled but past its expiry */
 } bypass;
 
 /* Command-line bypass for one run; both or neither. */

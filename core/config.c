@@ -618,8 +618,8 @@ static void begin_section(loadctx *c, const char *name)
                      "and '-' only)",
                      gname);
         } else if (prev) {
-            diag_add(c->d, c->file, line, "[%s] already defined at %s:%d",
-                     name, c->file, prev->line);
+            diag_add(c->d, c->file, line, "[%s] already defined at %s:%d", name,
+                     c->file, prev->line);
         } else {
             seen_add(&c->secs, &c->n_secs, &c->cap_secs, name, line);
             begin_group(c, gname, line);

@@ -69,8 +69,8 @@ typedef struct gp_config {
     size_t n_groups, cap_groups;
     cfg_section bypass; /* owned; [bypass] of the main file, raw; name is
                            NULL when there is none */
-    char *env_source; /* owned; where env came from: "--env",
-                         "$GPCHECK_ENV", "FILE:LINE" or "default" */
+    char *env_source;   /* owned; where env came from: "--env",
+                           "$GPCHECK_ENV", "FILE:LINE" or "default" */
 
     char **files; /* owned; interned file names that origins point to */
     size_t n_files, cap_files;

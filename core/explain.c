@@ -2,9 +2,11 @@
 #include "explain.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gate.h"
+#include "policy.h"
 #include "report.h"
 #include "util.h"
 
@@ -34,34 +36,25 @@ static void print_where(FILE *out, const origin *at)
 
 static void policy_line(FILE *out, const policy *p)
 {
-    char t[32], w[32], wi[32], d[32], md[32];
-    fmt_duration(t, sizeof t, p->timeout_ms);
-    fmt_duration(w, sizeof w, p->warmup_ms);
-    fmt_duration(wi, sizeof wi, p->warmup_interval_ms);
-    fmt_duration(d, sizeof d, p->delay_ms);
-    fmt_duration(md, sizeof md, p->max_delay_ms);
-    fprintf(out,
-            "    effective policy: %s; timeout %s; warmup %s every %s; "
-            "attempts %u; delay %s %s up to %s, jitter %g%%; "
-            "success_threshold %u\n",
-            p->severity == SEV_REQUIRED ? "required" : "optional", t, w, wi,
-            p->attempts, d,
-            p->backoff == BACKOFF_EXPONENTIAL ? "exponential" : "fixed", md,
-            p->jitter * 100.0, p->success_threshold);
+    char *text = policy_describe(p);
+    fprintf(out, "    effective policy: %s\n", text);
+    free(text);
 }
 
-static void explain_probe(FILE *out, const gp_config *cfg,
-                          const probe_set *ps, const probe_def *p)
+static void explain_probe(FILE *out, const gp_config *cfg, const probe_set *ps,
+                          const probe_def *p)
 {
-    fprintf(out, "  [%s] plugin %s (%s), defined at ", p->name,
-            p->plugin->name, p->plugin->path);
+    fprintf(out, "  [%s] plugin %s (%s), defined at ", p->name, p->plugin->name,
+            p->plugin->path);
     print_where(out, &p->at);
     fputc('\n', out);
     const cfg_section *s = section_of(cfg, p->name);
     for (size_t i = 0; s && i < s->n; i++) {
         const cfg_entry *e = &s->entries[i];
         fprintf(out, "    %-18s = %-24s ", e->key,
-                is_secret(p, e->key) ? "***" : e->value ? e->value : "?");
+                is_secret(p, e->key) ? "***"
+                : e->value           ? e->value
+                                     : "?");
         print_where(out, &e->at);
         if (e->replaced.file) {
             fputs(" (overlay; replaces ", out);
@@ -82,8 +75,9 @@ static void explain_probe(FILE *out, const gp_config *cfg,
                 th_level_name(p->conds[i].level), p->conds[i].text,
                 p->retry_on_threshold ? " (retried while attempts last)" : "");
     if (p->group != PROBE_NO_GROUP)
-        fprintf(out, "    member of group '%s': its own severity does not "
-                     "count on its own\n",
+        fprintf(out,
+                "    member of group '%s': its own severity does not "
+                "count on its own\n",
                 ps->groups[p->group].name);
     for (size_t i = 0; i < p->n_after; i++)
         fprintf(out, "    starts after '%s' is ready\n",
@@ -97,8 +91,9 @@ static void explain_group(FILE *out, const probe_set *ps, const group_def *g)
                                                  : "count";
     fprintf(out, "  [group %s] at ", g->name);
     print_where(out, &g->at);
-    fprintf(out, ": %s; need %zu of %zu (%s", g->sev == SEV_REQUIRED ? "required" : "optional",
-            group_need(g), g->n_members, need);
+    fprintf(out, ": %s; need %zu of %zu (%s",
+            g->sev == SEV_REQUIRED ? "required" : "optional", group_need(g),
+            g->n_members, need);
     if (g->need != NEED_ALL)
         fprintf(out, " %g%s", g->need_value,
                 g->need == NEED_PERCENT ? "%" : "");
@@ -138,14 +133,16 @@ static void explain_bypass(FILE *out, const bypass *b, int64_t now_ms)
         fputc('\n', out);
     }
     if (b->expired) {
-        fprintf(out, "  decision: EXPIRED at %s: not applied; the gate "
-                     "decides as if there were no bypass\n",
+        fprintf(out,
+                "  decision: EXPIRED at %s: not applied; the gate "
+                "decides as if there were no bypass\n",
                 until);
     } else {
         char left[32];
         fmt_duration(left, sizeof left, b->expires_ms - now_ms);
-        fprintf(out, "  decision: ACTIVE for %s more: failures in scope do "
-                     "not fail the verdict\n",
+        fprintf(out,
+                "  decision: ACTIVE for %s more: failures in scope do "
+                "not fail the verdict\n",
                 left);
     }
 }
@@ -157,8 +154,10 @@ void explain_config(FILE *out, const gp_config *cfg, const probe_set *ps,
     fprintf(out, "  main file: %s\n",
             cfg->main_file ? cfg->main_file : "(none: built-in defaults)");
     fprintf(out, "  conf dir:  %s\n", cfg->conf_dir ? cfg->conf_dir : "(none)");
-    fprintf(out, "  env:       %s (from %s)\n", cfg->env,
-            cfg->env_source ? cfg->env_source : "default");
+    const char *src = cfg->env_source ? cfg->env_source : "default";
+    if (strcmp(src, "default") == 0)
+        src = "nothing set it: the built-in default";
+    fprintf(out, "  env:       %s (from %s)\n", cfg->env, src);
     fputs("  files read, in order (later keys win in env overlays):\n", out);
     for (size_t i = 0; i < cfg->n_files; i++)
         fprintf(out, "    %zu. %s\n", i + 1, cfg->files[i]);
@@ -211,14 +210,14 @@ void explain_run(FILE *out, const run_result *rr)
     fputs("== units of the verdict\n", out);
     for (size_t i = 0; i < dc->n_units; i++) {
         const unit_result *u = &dc->units[i];
-        fprintf(out, "  %s %s '%s': %s", u->sev == SEV_REQUIRED ? "required"
-                                                                : "optional",
+        fprintf(out, "  %s %s '%s': %s",
+                u->sev == SEV_REQUIRED ? "required" : "optional",
                 u->is_group ? "group" : "probe", u->name,
                 status_name(u->status));
         if (u->is_group) {
             const group_def *g = &rr->set->groups[u->index];
-            fprintf(out, " (%zu ok, %zu ok or warn, of %zu; need %zu:",
-                    u->ok, u->up, g->n_members, u->need);
+            fprintf(out, " (%zu ok, %zu ok or warn, of %zu; need %zu:", u->ok,
+                    u->up, g->n_members, u->need);
             for (size_t k = 0; k < g->n_members; k++) {
                 const probe_run *m = &rr->probes[g->members[k]];
                 fprintf(out, " %s=%s", m->def->name, status_name(m->status));

@@ -42,8 +42,7 @@ char *gate_breach_text(const th_eval *ev, size_t n, th_level level)
             threshold_format(ev[i].cond->metric, ev[i].value, seen,
                              sizeof seen);
             return xasprintf("%s %s: %s is %s", th_level_name(level),
-                             ev[i].cond->text, ev[i].cond->metric->name,
-                             seen);
+                             ev[i].cond->text, ev[i].cond->metric->name, seen);
         }
     }
     return NULL;
@@ -56,8 +55,7 @@ static int is_up(probe_status s)
 
 /* A group's status: ok when `need` members are ok, warn when they are at
  * least up (ok or warn), fail otherwise. */
-static void group_unit(const run_result *rr, const group_def *g,
-                       unit_result *u)
+static void group_unit(const run_result *rr, const group_def *g, unit_result *u)
 {
     u->name = g->name;
     u->is_group = 1;
@@ -68,8 +66,7 @@ static void group_unit(const run_result *rr, const group_def *g,
         u->ok += s == ST_OK;
         u->up += is_up(s);
     }
-    u->status = u->ok >= u->need ? ST_OK : u->up >= u->need ? ST_WARN
-                                                             : ST_FAIL;
+    u->status = u->ok >= u->need ? ST_OK : u->up >= u->need ? ST_WARN : ST_FAIL;
 }
 
 static void build_units(run_result *rr)
@@ -134,8 +131,7 @@ static const unit_result *culprit(const decision *dc, int required_only,
         const unit_result *u = &dc->units[i];
         if (u->status == ST_OK || (skip_overridden && u->overridden))
             continue;
-        if (!required_only ||
-            (u->sev == SEV_REQUIRED && u->status != ST_WARN))
+        if (!required_only || (u->sev == SEV_REQUIRED && u->status != ST_WARN))
             return u;
     }
     return NULL;
@@ -163,8 +159,8 @@ static char *rule_for(const decision *dc, verdict v, size_t n_overridden)
     case V_DEGRADED:
         u = culprit(dc, 0, 1);
         what = u ? unit_label(u) : xstrdup("a unit is not ok");
-        rule = xasprintf("degraded: %s; every required unit is ok or warn",
-                         what);
+        rule =
+            xasprintf("degraded: %s; every required unit is ok or warn", what);
         free(what);
         return rule;
     case V_FAIL:
@@ -199,21 +195,21 @@ static int write_audit(run_result *rr, int64_t now_ms, const char *user,
     t = (time_t)(b->expires_ms / 1000);
     gmtime_r(&t, &tm);
     strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json_t *line = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s}", "time", when,
-                             "env", rr->env ? rr->env : "", "verdict",
-                             "bypassed", "reason", b->reason, "expires", until,
-                             "overridden", over, "user", user ? user : "",
-                             "host", host ? host : "");
+    json_t *line =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s}", "time", when, "env",
+                  rr->env ? rr->env : "", "verdict", "bypassed", "reason",
+                  b->reason, "expires", until, "overridden", over, "user",
+                  user ? user : "", "host", host ? host : "");
     char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
     json_decref(line);
     int rc = -1;
-    int fd = open(b->audit_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                  0640);
+    int fd =
+        open(b->audit_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (!text) {
         dc->audit_error = xstrdup("cannot encode the audit line");
     } else if (fd < 0) {
-        dc->audit_error = xasprintf("cannot open %s: %s", b->audit_log,
-                                    strerror(errno));
+        dc->audit_error =
+            xasprintf("cannot open %s: %s", b->audit_log, strerror(errno));
     } else {
         strbuf sb = {0};
         sb_appendf(&sb, "%s\n", text);
@@ -223,15 +219,15 @@ static int write_audit(run_result *rr, int64_t now_ms, const char *user,
         if (w == (ssize_t)sb.len && fsync(fd) == 0)
             rc = 0;
         else
-            dc->audit_error = xasprintf("cannot write %s: %s", b->audit_log,
-                                        w < 0 ? strerror(errno)
-                                              : "short write");
+            dc->audit_error =
+                xasprintf("cannot write %s: %s", b->audit_log,
+                          w < 0 ? strerror(errno) : "short write");
         sb_free(&sb);
     }
     if (fd >= 0 && close(fd) != 0 && rc == 0) {
         rc = -1;
-        dc->audit_error = xasprintf("cannot write %s: %s", b->audit_log,
-                                    strerror(errno));
+        dc->audit_error =
+            xasprintf("cannot write %s: %s", b->audit_log, strerror(errno));
     }
     free(text);
     return rc;
@@ -250,8 +246,8 @@ void gate_decide(run_result *rr, int64_t now_ms, const char *user,
         for (size_t i = 0; i < dc->n_units; i++) {
             unit_result *u = &dc->units[i];
             u->in_scope = unit_in_scope(rr, u);
-            u->overridden = u->in_scope && u->sev == SEV_REQUIRED &&
-                            !is_up(u->status);
+            u->overridden =
+                u->in_scope && u->sev == SEV_REQUIRED && !is_up(u->status);
             n_over += u->overridden;
         }
         if (v == V_FAIL && units_verdict(dc, 1) != V_FAIL)

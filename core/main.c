@@ -21,6 +21,7 @@
 #include "config.h"
 #include "explain.h"
 #include "loader.h"
+#include "policy.h"
 #include "report.h"
 #include "runner.h"
 #include "util.h"
@@ -420,21 +421,9 @@ static void print_origin(const origin *at)
 
 static void print_policy(const policy *p)
 {
-    char t[32], w[32], wi[32], d[32], md[32];
-    fmt_duration(t, sizeof t, p->timeout_ms);
-    fmt_duration(w, sizeof w, p->warmup_ms);
-    fmt_duration(wi, sizeof wi, p->warmup_interval_ms);
-    fmt_duration(d, sizeof d, p->delay_ms);
-    fmt_duration(md, sizeof md, p->max_delay_ms);
-    char warm[80] = "no warmup";
-    if (p->warmup_ms > 0)
-        snprintf(warm, sizeof warm, "warmup %s every %s", w, wi);
-    printf("    policy: %s, timeout %s, %s, attempts %u, "
-           "delay %s %s up to %s, jitter %g%%, success_threshold %u\n",
-           p->severity == SEV_REQUIRED ? "required" : "optional", t, warm,
-           p->attempts, d,
-           p->backoff == BACKOFF_EXPONENTIAL ? "exponential" : "fixed", md,
-           p->jitter * 100.0, p->success_threshold);
+    char *text = policy_describe(p);
+    printf("    policy: %s\n", text);
+    free(text);
 }
 
 static void cmd_list(const gp_config *cfg, const probe_set *ps)
@@ -571,8 +560,9 @@ static int run_probes(const cli *c, const gp_config *cfg, const probe_set *ps,
     if (b->active)
         bypass_banner(b, &rr);
     if (rr.dec.audit_error)
-        fprintf(stderr, "gpcheck: bypass audit failed: %s; failing the run "
-                        "rather than bypassing silently\n",
+        fprintf(stderr,
+                "gpcheck: bypass audit failed: %s; failing the run "
+                "rather than bypassing silently\n",
                 rr.dec.audit_error);
     int code = rr.exit_code;
     if (c->cmd == CMD_PROBE)
@@ -718,8 +708,8 @@ int main(int argc, char **argv)
                 byp.expires_text, until);
     }
     if (c.explain && c.cmd != CMD_LIST)
-        explain_config(c.cmd == CMD_VALIDATE ? stdout : stderr, &cfg, &ps,
-                       &byp, now);
+        explain_config(c.cmd == CMD_VALIDATE ? stdout : stderr, &cfg, &ps, &byp,
+                       now);
     switch (c.cmd) {
     case CMD_VALIDATE:
         if (byp.active)

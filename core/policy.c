@@ -1,6 +1,8 @@
 /* core/policy.c - retry delay and warmup cadence; see policy.h. */
 #include "policy.h"
 
+#include <stdio.h>
+
 #include "util.h"
 
 int64_t policy_retry_delay_ms(const policy *p, unsigned k, double u)
@@ -30,4 +32,24 @@ int64_t policy_next_warmup_ns(const policy *p, int64_t last_start_ns,
     if (next > warmup_end_ns)
         next = warmup_end_ns;
     return next;
+}
+
+char *policy_describe(const policy *p)
+{
+    char t[32], w[32], wi[32], d[32], md[32];
+    fmt_duration(t, sizeof t, p->timeout_ms);
+    fmt_duration(w, sizeof w, p->warmup_ms);
+    fmt_duration(wi, sizeof wi, p->warmup_interval_ms);
+    fmt_duration(d, sizeof d, p->delay_ms);
+    fmt_duration(md, sizeof md, p->max_delay_ms);
+    char warm[80] = "no warmup";
+    if (p->warmup_ms > 0)
+        snprintf(warm, sizeof warm, "warmup %s every %s", w, wi);
+    return xasprintf("%s, timeout %s, %s, attempts %u, delay %s %s up to %s, "
+                     "jitter %g%%, success_threshold %u",
+                     p->severity == SEV_REQUIRED ? "required" : "optional", t,
+                     warm, p->attempts, d,
+                     p->backoff == BACKOFF_EXPONENTIAL ? "exponential"
+                                                       : "fixed",
+                     md, p->jitter * 100.0, p->success_threshold);
 }

@@ -33,4 +33,12 @@ int64_t policy_retry_delay_ms(const policy *p, unsigned k, double u);
 int64_t policy_next_warmup_ns(const policy *p, int64_t last_start_ns,
                               int64_t now_ns, int64_t warmup_end_ns);
 
+/*
+ * One line describing the policy for people (`list`, `--explain`):
+ * "required, timeout 5s, warmup 45s every 250ms, attempts 3, delay 1s
+ * exponential up to 30s, jitter 10%, success_threshold 1". Newly
+ * allocated.
+ */
+char *policy_describe(const policy *p);
+
 #endif

@@ -74,7 +74,7 @@ typedef struct probe_def {
     threshold *conds; /* owned; warn_if and fail_if conditions */
     size_t n_conds;
     int retry_on_threshold; /* a breach counts as a transient not-ready */
-    size_t group; /* index into probe_set.groups, or PROBE_NO_GROUP */
+    size_t group;           /* index into probe_set.groups, or PROBE_NO_GROUP */
 } probe_def;
 
 typedef enum need_kind {

@@ -65,21 +65,3 @@ double ns_to_ms(int64_t ns)
 {
     return (double)ns / 1e6;
 }
-
-void fmt_duration(char *buf, size_t n, int64_t ms)
-{
-    if (ms < 0)
-        ms = 0;
-    if (ms < 1000)
-        snprintf(buf, n, "%" PRId64 "ms", ms);
-    else if (ms < 10000 && ms % 1000)
-        snprintf(buf, n, "%.1fs", (double)ms / 1000.0);
-    else if (ms < 60000)
-        snprintf(buf, n, "%" PRId64 "s", ms / 1000);
-    else if (ms < 3600000)
-        snprintf(buf, n, "%" PRId64 "m%02" PRId64 "s", ms / 60000,
-                 (ms / 1000) % 60);
-    else
-        snprintf(buf, n, "%" PRId64 "h%02" PRId64 "m", ms / 3600000,
-                 (ms / 60000) % 60);
-}

@@ -57,7 +57,5 @@ extern const sink_ops sink_json_ops;
 
 /* Helpers for sinks. */
 double ns_to_ms(int64_t ns);
-/* "1.2s", "350ms", "2m05s" */
-void fmt_duration(char *buf, size_t n, int64_t ms);
 
 #endif

@@ -62,6 +62,11 @@ static void on_run_start(text_sink *t, const run_result *rr, int64_t at)
         if (w > t->width)
             t->width = w > 32 ? 32 : w;
     }
+    for (size_t i = 0; rr->set && i < rr->set->n_groups; i++) {
+        size_t w = strlen(rr->set->groups[i].name) + 6; /* "group " */
+        if (w > t->width)
+            t->width = w > 32 ? 32 : w;
+    }
     (void)at;
     if (t->quiet)
         return;
@@ -115,6 +120,32 @@ static void on_probe_end(text_sink *t, const event *ev)
          pr->n_history == 1 ? "" : "s", took);
 }
 
+/* Groups are units of the verdict: one row each, with their arithmetic. */
+static void group_rows(text_sink *t, const run_result *rr)
+{
+    for (size_t i = 0; i < rr->dec.n_units; i++) {
+        const unit_result *u = &rr->dec.units[i];
+        if (!u->is_group || (t->quiet && u->status == ST_OK))
+            continue;
+        const group_def *g = &rr->set->groups[u->index];
+        strbuf members = {0};
+        for (size_t k = 0; k < g->n_members; k++) {
+            const probe_run *m = &rr->probes[g->members[k]];
+            sb_appendf(&members, "%s%s %s", k ? ", " : "", m->def->name,
+                       status_name(m->status));
+        }
+        char *name = xasprintf("group %s", u->name);
+        char count[32];
+        snprintf(count, sizeof count, "%zu/%zu", u->ok, g->n_members);
+        fprintf(t->out, "%-*s %-10s %-8s %-7s %8s %8s  need %zu ok: %s\n",
+                (int)t->width, name, "-",
+                u->sev == SEV_REQUIRED ? "required" : "optional",
+                status_name(u->status), count, "", u->need, sb_str(&members));
+        free(name);
+        sb_free(&members);
+    }
+}
+
 static void summary(text_sink *t, const run_result *rr)
 {
     size_t counts[ST_SKIPPED + 1] = {0};
@@ -133,11 +164,15 @@ static void summary(text_sink *t, const run_result *rr)
         fmt_duration(took, sizeof took,
                      pr->start_ns ? (pr->end_ns - pr->start_ns) / NS_PER_MS
                                   : 0);
+        /* A group member's severity does not count on its own. */
+        const char *sev = pr->def->group != PROBE_NO_GROUP        ? "(group)"
+                          : pr->def->pol.severity == SEV_REQUIRED ? "required"
+                                                                  : "optional";
         fprintf(t->out, "%-*s %-10s %-8s %-7s %8zu %8s  %s\n", (int)t->width,
-                pr->def->name, pr->def->plugin->name,
-                pr->def->pol.severity == SEV_REQUIRED ? "required" : "optional",
+                pr->def->name, pr->def->plugin->name, sev,
                 status_name(pr->status), pr->n_history, took, pr->message);
     }
+    group_rows(t, rr);
     char took[32];
     fmt_duration(took, sizeof took, (rr->end_ns - rr->start_ns) / NS_PER_MS);
     strbuf sb = {0};
@@ -154,6 +189,8 @@ static void summary(text_sink *t, const run_result *rr)
     else if (rr->deadline_hit)
         fprintf(t->out, " - run deadline passed");
     fputc('\n', t->out);
+    if (rr->verdict != V_PASS && rr->dec.rule)
+        fprintf(t->out, "rule: %s\n", rr->dec.rule);
     fflush(t->out);
     sb_free(&sb);
 }

@@ -103,8 +103,8 @@ size_t group_need(const group_def *g)
     if (g->need == NEED_COUNT)
         need = (size_t)g->need_value;
     else if (g->need == NEED_PERCENT)
-        need = (size_t)ceil(g->need_value / 100.0 * (double)g->n_members -
-                            1e-9);
+        need =
+            (size_t)ceil(g->need_value / 100.0 * (double)g->n_members - 1e-9);
     return need > g->n_members ? g->n_members : need;
 }
 
@@ -561,8 +561,8 @@ static void resolve_group(rctx *rc, size_t i)
                          "group '%s': severity: %s", s->name, err);
             g->def.sev = p.severity;
         } else {
-            const char *hint = config_did_you_mean(e->key, group_keys,
-                                                   ARRAY_LEN(group_keys));
+            const char *hint =
+                config_did_you_mean(e->key, group_keys, ARRAY_LEN(group_keys));
             diag_add(rc->d, e->at.file, e->at.line,
                      "unknown key '%s' in group '%s'%s%s%s", e->key, s->name,
                      hint ? " (did you mean '" : "", hint ? hint : "",

@@ -67,8 +67,8 @@ typedef struct probe_run {
     int64_t next_ns; /* PS_SCHEDULED: when */
     int64_t end_ns;
     int cut_by_deadline; /* the run deadline ended it */
-    th_eval *evals; /* owned; def->n_conds evaluations on the last ready
-                       attempt; n_evals is 0 until one was evaluated */
+    th_eval *evals;      /* owned; def->n_conds evaluations on the last ready
+                            attempt; n_evals is 0 until one was evaluated */
     size_t n_evals;
 } probe_run;
 
@@ -77,9 +77,9 @@ const attempt_rec *probe_run_metrics(const probe_run *p);
 
 /* A unit of the verdict: a probe outside any group, or a group. */
 typedef struct unit_result {
-    const char *name;    /* the probe's or group's, owned by the probe_set */
+    const char *name; /* the probe's or group's, owned by the probe_set */
     int is_group;
-    size_t index;        /* into run_result.probes or probe_set.groups */
+    size_t index; /* into run_result.probes or probe_set.groups */
     severity sev;
     probe_status status;
     size_t ok, up, need; /* groups: members ok, ok or warn, needed */
@@ -92,8 +92,8 @@ typedef struct decision {
     unit_result *units; /* owned */
     size_t n_units;
     verdict without_bypass;
-    char *rule;         /* owned; the rule that produced the verdict */
-    char *audit_error;  /* owned; why the audit line could not be written */
+    char *rule;        /* owned; the rule that produced the verdict */
+    char *audit_error; /* owned; why the audit line could not be written */
 } decision;
 
 typedef struct run_result {

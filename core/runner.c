@@ -218,8 +218,7 @@ static int64_t retry_at(runner *r, probe_run *pr, const attempt_rec *rec,
 {
     const policy *p = &pr->def->pol;
     if (now < pr->warmup_end_ns)
-        return policy_next_warmup_ns(p, rec->start_ns, now,
-                                     pr->warmup_end_ns);
+        return policy_next_warmup_ns(p, rec->start_ns, now, pr->warmup_end_ns);
     if (pr->counted >= p->attempts)
         return 0;
     if (pr->counted == 0)
@@ -270,13 +269,12 @@ static int64_t after_ready(runner *r, probe_run *pr, attempt_rec *rec,
         return 0;
     }
     if (now < pr->warmup_end_ns)
-        return policy_next_warmup_ns(p, rec->start_ns, now,
-                                     pr->warmup_end_ns);
+        return policy_next_warmup_ns(p, rec->start_ns, now, pr->warmup_end_ns);
     if (pr->counted >= p->attempts) {
         *st = ST_FAIL;
-        *why = xasprintf("ready %u time(s) in a row, %u needed; %s",
-                         pr->consecutive_ok, p->success_threshold,
-                         rec->message);
+        *why =
+            xasprintf("ready %u time(s) in a row, %u needed; %s",
+                      pr->consecutive_ok, p->success_threshold, rec->message);
         return 0;
     }
     return now + p->delay_ms * NS_PER_MS;
@@ -304,9 +302,6 @@ static int64_t next_step(runner *r, probe_run *pr, attempt_rec *rec,
         if ((next = retry_at(r, pr, rec, now)) != 0)
             return next;
         *st = rec->res == RES_TIMEOUT ? ST_TIMEOUT : ST_FAIL;
-        if (pr->n_history > 1)
-            *why = xasprintf("%s (after %zu attempts)", rec->message,
-                             pr->n_history);
         return 0;
     }
     *st = ST_ERROR;
@@ -868,6 +863,8 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
 {
     memset(out, 0, sizeof *out);
     out->env = o->env;
+    out->set = ps;
+    out->bypass = o->bypass;
     out->jobs = o->jobs;
     out->deadline_ms = o->deadline_ms;
     out->n = ps->n;
@@ -916,8 +913,6 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
     prctl(PR_SET_CHILD_SUBREAPER, 0);
     out->end_ns = now_ns();
 
-    out->set = ps;
-    out->bypass = o->bypass;
     gate_decide(out, wall_ms(), o->user, o->host);
     emit(&r, EV_RUN_END, NULL, NULL, 0);
 

@@ -46,9 +46,15 @@ static double bytes_unit(const char *unit)
         const char *name;
         double mult;
     } units[] = {
-        {"", 1},           {"B", 1},           {"KB", 1e3},
-        {"MB", 1e6},       {"GB", 1e9},        {"TB", 1e12},
-        {"KiB", 1024.0},   {"MiB", 1048576.0}, {"GiB", 1073741824.0},
+        {"", 1},
+        {"B", 1},
+        {"KB", 1e3},
+        {"MB", 1e6},
+        {"GB", 1e9},
+        {"TB", 1e12},
+        {"KiB", 1024.0},
+        {"MiB", 1048576.0},
+        {"GiB", 1073741824.0},
         {"TiB", 1099511627776.0},
     };
     for (size_t i = 0; i < ARRAY_LEN(units); i++)
@@ -114,8 +120,9 @@ static int parse_value(const gp_metric *m, const char *text, double *out,
     case GP_UNIT_COUNT:
     case GP_UNIT_NONE:
         if (*unit) {
-            snprintf(err, errlen, "'%s' does not fit metric '%s' (%s): use a "
-                                  "plain number",
+            snprintf(err, errlen,
+                     "'%s' does not fit metric '%s' (%s): use a "
+                     "plain number",
                      text, m->name, unit_word(m->unit));
             return -1;
         }
@@ -135,8 +142,8 @@ static const gp_metric *find_metric(const char *name, const gp_metric *metrics,
     return NULL;
 }
 
-static void unknown_metric(const char *name, const gp_metric *metrics,
-                           size_t n, char *err, size_t errlen)
+static void unknown_metric(const char *name, const gp_metric *metrics, size_t n,
+                           char *err, size_t errlen)
 {
     const char *best = NULL;
     size_t best_d = 3;
@@ -159,9 +166,8 @@ static void unknown_metric(const char *name, const gp_metric *metrics,
 }
 
 /* One "METRIC OP VALUE". */
-static int parse_one(const char *cond, th_level level,
-                     const gp_metric *metrics, size_t n_metrics, threshold *t,
-                     char *err, size_t errlen)
+static int parse_one(const char *cond, th_level level, const gp_metric *metrics,
+                     size_t n_metrics, threshold *t, char *err, size_t errlen)
 {
     const char *p = cond;
     const char *name = p;

@@ -22,11 +22,11 @@ typedef enum th_op { TH_GT, TH_GE, TH_LT, TH_LE, TH_EQ, TH_NE } th_op;
 typedef enum th_level { TH_NONE = 0, TH_WARN = 1, TH_FAIL = 2 } th_level;
 
 typedef struct threshold {
-    th_level level;        /* warn_if or fail_if */
+    th_level level;          /* warn_if or fail_if */
     const gp_metric *metric; /* owned by the plugin */
     th_op op;
-    double value;          /* in the metric's unit (ms, percent, bytes) */
-    char *text;            /* owned; normalised: "pool_usage >= 90%" */
+    double value; /* in the metric's unit (ms, percent, bytes) */
+    char *text;   /* owned; normalised: "pool_usage >= 90%" */
 } threshold;
 
 /* One condition evaluated on one attempt's metrics. */

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,4 +250,22 @@ char *str_sanitize(const char *s)
         }
     }
     return sb_take(&sb);
+}
+
+void fmt_duration(char *buf, size_t n, int64_t ms)
+{
+    if (ms < 0)
+        ms = 0;
+    if (ms < 1000)
+        snprintf(buf, n, "%" PRId64 "ms", ms);
+    else if (ms < 10000 && ms % 1000)
+        snprintf(buf, n, "%.1fs", (double)ms / 1000.0);
+    else if (ms < 60000)
+        snprintf(buf, n, "%" PRId64 "s", ms / 1000);
+    else if (ms < 3600000)
+        snprintf(buf, n, "%" PRId64 "m%02" PRId64 "s", ms / 60000,
+                 (ms / 1000) % 60);
+    else
+        snprintf(buf, n, "%" PRId64 "h%02" PRId64 "m", ms / 3600000,
+                 (ms / 60000) % 60);
 }

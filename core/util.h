@@ -39,6 +39,9 @@ int64_t wall_ms(void);
 
 #define NS_PER_MS INT64_C(1000000)
 
+/* A duration for people: "350ms", "1.2s", "45s", "2m05s", "1h02m". */
+void fmt_duration(char *buf, size_t n, int64_t ms);
+
 /* A growable NUL-terminated string. Zero-initialise before use. */
 typedef struct strbuf {
     char *buf; /* owned; NULL until the first append */
