@@ -71,6 +71,8 @@ typedef struct runner {
     int64_t deadline_ns; /* 0: none */
     uint64_t rng;
     int stopping; /* deadline or signal: no cascading, no new attempts */
+    size_t n_done;    /* probes in PS_DONE */
+    size_t n_waiting; /* probes in PS_WAITING: only then scan dependents */
     pid_t self;
 } runner;
 
@@ -151,8 +153,16 @@ static char *mask_secrets(const probe_def *d, const char *msg)
 /* ------------------------------------------------------------------------ */
 /* Probe state transitions                                                   */
 
+/* Leaving PS_WAITING (only probes with `after` were counted there). */
+static void leave_waiting(runner *r, const probe_run *pr)
+{
+    if (pr->state == PS_WAITING && pr->def->n_after > 0)
+        r->n_waiting--;
+}
+
 static void probe_start(runner *r, probe_run *pr, int64_t now)
 {
+    leave_waiting(r, pr);
     pr->start_ns = now;
     pr->warmup_end_ns = now + pr->def->pol.warmup_ms * NS_PER_MS;
     pr->state = PS_SCHEDULED;
@@ -172,7 +182,7 @@ static void finish(runner *r, probe_run *pr, probe_status st, const char *msg,
 static void release_dependents(runner *r, probe_run *dep, int64_t now)
 {
     size_t di = index_of(r, dep);
-    for (size_t i = 0; i < r->rr->n; i++) {
+    for (size_t i = 0; r->n_waiting > 0 && i < r->rr->n; i++) {
         probe_run *q = &r->rr->probes[i];
         if (q->state != PS_WAITING)
             continue;
@@ -201,6 +211,8 @@ static void release_dependents(runner *r, probe_run *dep, int64_t now)
 static void finish(runner *r, probe_run *pr, probe_status st, const char *msg,
                    int64_t now)
 {
+    leave_waiting(r, pr);
+    r->n_done++;
     pr->state = PS_DONE;
     pr->status = st;
     free(pr->message);
@@ -737,10 +749,7 @@ static void stop_all(runner *r, int signo)
 
 static int all_done(const runner *r)
 {
-    for (size_t i = 0; i < r->rr->n; i++)
-        if (r->rr->probes[i].state != PS_DONE)
-            return 0;
-    return 1;
+    return r->n_done == r->rr->n;
 }
 
 /* Start due attempts while there is room; returns the earliest future
@@ -903,10 +912,12 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
         r.deadline_ns = out->start_ns + o->deadline_ms * NS_PER_MS;
     emit(&r, EV_RUN_START, NULL, NULL, 0);
     for (size_t i = 0; i < out->n; i++) {
-        if (out->probes[i].def->n_after == 0)
+        if (out->probes[i].def->n_after == 0) {
             probe_start(&r, &out->probes[i], out->start_ns);
-        else
+        } else {
+            r.n_waiting++;
             emit(&r, EV_PROBE_WAIT, &out->probes[i], NULL, 0);
+        }
     }
     loop(&r);
     sweep_strays();
