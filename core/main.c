@@ -59,7 +59,7 @@ typedef struct cli {
     const char *cmd_name;
     config_opts copts;
     strvec env_files, plugin_dirs, probes, tags, skip_tags, outputs;
-    int quiet, verbose, explain;
+    int quiet, verbose, explain, nagios, no_progress;
     bypass_cli bypass;
     char **args; /* positional arguments (before --) */
     int n_args;
@@ -129,9 +129,14 @@ options:
         "      --skip-tag TAG      not probes with this tag (repeatable)\n"
         "  -j, --jobs N            attempts in flight at most (default 32)\n"
         "      --deadline DUR      the whole run lasts at most DUR (e.g. 2m)\n"
-        "  -o, --output FMT[:PATH] report format: text (stderr), json "
-        "(stdout);\n"
-        "                          repeatable\n"
+        "  -o, --output FMT[:PATH] report format, repeatable: text (stderr),\n"
+        "                          json, jsonl, junit, tap, prometheus, "
+        "nagios\n"
+        "                          (stdout unless a PATH is given)\n"
+        "      --nagios            print the Nagios line and exit 0/1/2/3 as\n"
+        "                          a Nagios check "
+        "(OK/WARNING/CRITICAL/UNKNOWN)\n"
+        "      --no-progress       plain lines on a terminal too\n"
         "  -q, --quiet             only the verdict and what is not ok\n"
         "  -v, --verbose           plugin log lines and plugin stderr\n"
         "      --explain           print the decision trace (files, keys "
@@ -168,6 +173,8 @@ enum {
     OPT_EXPLAIN,
     OPT_BYPASS_REASON,
     OPT_BYPASS_EXPIRES,
+    OPT_NAGIOS,
+    OPT_NO_PROGRESS,
 };
 
 static const struct option long_opts[] = {
@@ -184,6 +191,8 @@ static const struct option long_opts[] = {
     {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"bypass-reason", required_argument, NULL, OPT_BYPASS_REASON},
     {"bypass-expires", required_argument, NULL, OPT_BYPASS_EXPIRES},
+    {"nagios", no_argument, NULL, OPT_NAGIOS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"output", required_argument, NULL, 'o'},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
@@ -235,6 +244,8 @@ static int parse_cli(cli *c, int argc, char **argv)
         case 'q': c->quiet = 1; break;
         case 'v': c->verbose = 1; break;
         case OPT_EXPLAIN: c->explain = 1; break;
+        case OPT_NAGIOS: c->nagios = 1; break;
+        case OPT_NO_PROGRESS: c->no_progress = 1; break;
         case OPT_BYPASS_REASON: c->bypass.reason = optarg; break;
         case OPT_BYPASS_EXPIRES: c->bypass.expires = optarg; break;
         case 'h': usage(stdout, c->cmd_name); return EXIT_PASS;
@@ -287,6 +298,17 @@ static int parse_cli(cli *c, int argc, char **argv)
                                                "the command after --)"
                                              : "unexpected argument '%s'",
                            c->args[max_args]);
+    if (c->nagios && c->exec_argv)
+        return usage_error(c->cmd_name, "%s",
+                           "--nagios reports to Nagios; it runs no command "
+                           "after --");
+    if (c->nagios) {
+        int have = 0;
+        for (size_t k = 0; k < c->outputs.n; k++)
+            have |= strncmp(c->outputs.v[k], "nagios", 6) == 0;
+        if (!have)
+            strvec_push(&c->outputs, "nagios");
+    }
     if (c->cmd == CMD_PROBE && c->n_args < 1)
         return usage_error(c->cmd_name, "%s", "probe needs a PLUGIN");
     return -1;
@@ -478,9 +500,21 @@ static void print_probe_result(const run_result *rr)
                unit_name(m->metrics[i].decl->unit));
 }
 
+/* The live view needs a terminal on stderr, and people who want it. */
+static int want_progress(const cli *c)
+{
+    for (size_t i = 0; i < c->outputs.n; i++)
+        if (strcmp(c->outputs.v[i], "text") == 0)
+            return 0; /* -o text: plain lines, as asked */
+    return !c->quiet && !c->no_progress && isatty(STDERR_FILENO);
+}
+
 static int open_sinks(const cli *c, sinks *ss)
 {
-    report_opts ro = {.quiet = c->quiet, .verbose = c->verbose};
+    const char *nc = getenv("NO_COLOR");
+    report_opts ro = {
+        .quiet = c->quiet, .verbose = c->verbose, .progress = want_progress(c)};
+    ro.color = ro.progress && !(nc && *nc);
     int have_text = 0;
     char err[512];
     for (size_t i = 0; i < c->outputs.n; i++)
@@ -543,6 +577,7 @@ static int run_probes(const cli *c, const gp_config *cfg, const probe_set *ps,
     runner_opts ro = {.jobs = cfg->jobs,
                       .deadline_ms = cfg->deadline_ms,
                       .child_stderr = c->verbose,
+                      .tick_ms = want_progress(c) ? 100 : 0,
                       .env = cfg->env,
                       .bypass = b,
                       .user = user,
@@ -569,6 +604,8 @@ static int run_probes(const cli *c, const gp_config *cfg, const probe_set *ps,
         print_probe_result(&rr);
     verdict v = rr.verdict;
     int signo = rr.signo;
+    if (c->nagios)
+        code = nagios_exit_code(&rr);
     run_result_free(&rr);
     if (write_failed && code == EXIT_PASS)
         code = EXIT_FAIL;

@@ -1,17 +1,22 @@
 /* core/report.c - the table of report formats and the sink list. */
 #include "report.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
-static const sink_ops *const formats[] = {&sink_text_ops, &sink_json_ops};
+static const sink_ops *const formats[] = {
+    &sink_text_ops, &sink_json_ops,       &sink_jsonl_ops,  &sink_junit_ops,
+    &sink_tap_ops,  &sink_prometheus_ops, &sink_nagios_ops,
+};
 
 const char *report_formats(void)
 {
-    return "text, json";
+    return "text, json, jsonl, junit, tap, prometheus, nagios";
 }
 
 sink *sink_open(const char *spec, const report_opts *o, char *err,
@@ -64,4 +69,67 @@ int sinks_close(sinks *ss)
 double ns_to_ms(int64_t ns)
 {
     return (double)ns / 1e6;
+}
+
+int report_write(const char *format, const char *path, const char *text,
+                 char *err, size_t errlen)
+{
+    size_t n = strlen(text);
+    int nl = n == 0 || text[n - 1] != '\n';
+    if (!path) {
+        if (fputs(text, stdout) < 0 || (nl && fputc('\n', stdout) == EOF) ||
+            fflush(stdout) != 0) {
+            snprintf(err, errlen, "-o %s: cannot write to stdout: %s", format,
+                     strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "we");
+    int ok = f && fputs(text, f) >= 0 && (!nl || fputc('\n', f) != EOF);
+    int e = errno;
+    if (f && fclose(f) != 0 && ok) {
+        ok = 0;
+        e = errno;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        ok = 0;
+        e = errno;
+    }
+    if (!ok) {
+        snprintf(err, errlen, "-o %s:%s: cannot write the report: %s", format,
+                 path, strerror(e));
+        unlink(tmp);
+    }
+    free(tmp);
+    return ok ? 0 : -1;
+}
+
+void sb_append_xml(strbuf *sb, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '<': sb_append(sb, "&lt;"); break;
+        case '>': sb_append(sb, "&gt;"); break;
+        case '&': sb_append(sb, "&amp;"); break;
+        case '"': sb_append(sb, "&quot;"); break;
+        case '\'': sb_append(sb, "&apos;"); break;
+        default:
+            if (c >= 0x20 || c == '\n' || c == '\t')
+                sb_appendn(sb, s, 1);
+        }
+    }
+}
+
+void report_history(strbuf *sb, const probe_run *pr)
+{
+    for (size_t i = 0; i < pr->n_history; i++) {
+        const attempt_rec *a = &pr->history[i];
+        sb_appendf(sb, "%s %u: %s after %.1f ms: %s\n",
+                   a->warmup ? "warmup" : "attempt", a->number,
+                   attempt_res_name(a->res), ns_to_ms(a->end_ns - a->start_ns),
+                   a->message ? a->message : "");
+    }
 }

@@ -12,10 +12,13 @@
 #include <stdio.h>
 
 #include "run.h"
+#include "util.h"
 
 typedef struct report_opts {
-    int quiet;   /* -q: the text sink prints only the verdict line */
-    int verbose; /* -v: plugin log lines too */
+    int quiet;    /* -q: the text sink prints only the verdict line */
+    int verbose;  /* -v: plugin log lines too */
+    int progress; /* the text sink on stderr draws a live region (a tty) */
+    int color;    /* ANSI colours (a tty, and NO_COLOR unset) */
 } report_opts;
 
 typedef struct sink sink;
@@ -54,8 +57,34 @@ int sinks_close(sinks *ss);
 
 extern const sink_ops sink_text_ops;
 extern const sink_ops sink_json_ops;
+extern const sink_ops sink_jsonl_ops;
+extern const sink_ops sink_junit_ops;
+extern const sink_ops sink_tap_ops;
+extern const sink_ops sink_prometheus_ops;
+extern const sink_ops sink_nagios_ops;
+
+/* Nagios' exit status for a run: 0 OK (pass), 1 WARNING (degraded,
+ * bypassed), 2 CRITICAL (fail), 3 UNKNOWN (interrupted). */
+int nagios_exit_code(const run_result *rr);
 
 /* Helpers for sinks. */
 double ns_to_ms(int64_t ns);
+
+/*
+ * Write a finished report: to stdout when path is NULL, else to path
+ * through a temporary file in the same folder and rename(), so that a
+ * reader (a Prometheus textfile collector, a CI job) never sees half a
+ * report. A newline is added when text lacks one. Returns 0, or -1 with
+ * "-o FORMAT:PATH: reason" in err.
+ */
+int report_write(const char *format, const char *path, const char *text,
+                 char *err, size_t errlen);
+
+/* Append s to sb with XML's five special characters escaped and control
+ * characters dropped (XML 1.0 cannot carry them). */
+void sb_append_xml(strbuf *sb, const char *s);
+
+/* The attempt history of a probe, one line per attempt, for reports. */
+void report_history(strbuf *sb, const probe_run *pr);
 
 #endif

@@ -162,24 +162,6 @@ static void json_event(sink *s, const event *ev)
     json_object_set_new(j->doc, "bypass", bypass_json(rr));
 }
 
-static int write_atomic(const char *path, const char *text, char *err,
-                        size_t errlen)
-{
-    char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "we");
-    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (f && fclose(f) != 0)
-        ok = 0;
-    if (ok && rename(tmp, path) != 0)
-        ok = 0;
-    if (!ok) {
-        snprintf(err, errlen, "-o json:%s: cannot write the report", path);
-        unlink(tmp);
-    }
-    free(tmp);
-    return ok ? 0 : -1;
-}
-
 static int json_close(sink *s, char *err, size_t errlen)
 {
     json_sink *j = (json_sink *)s;
@@ -189,14 +171,8 @@ static int json_close(sink *s, char *err, size_t errlen)
         if (!text) {
             snprintf(err, errlen, "json report: cannot encode");
             rc = -1;
-        } else if (j->path) {
-            rc = write_atomic(j->path, text, err, errlen);
         } else {
-            puts(text);
-            if (fflush(stdout) != 0) {
-                snprintf(err, errlen, "json report: cannot write to stdout");
-                rc = -1;
-            }
+            rc = report_write("json", j->path, text, err, errlen);
         }
         free(text);
     }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "progress.h"
 #include "report.h"
 #include "util.h"
 
@@ -22,6 +23,8 @@ typedef struct text_sink {
     char **last_warmup; /* per probe: last printed warmup message */
     unsigned *repeats;  /* per probe: warmup results not printed */
     size_t n;
+    progress *live; /* owned; NULL: one plain line per state change */
+    int color;
 } text_sink;
 
 static void line(text_sink *t, const probe_run *pr, int64_t at, const char *fmt,
@@ -30,8 +33,8 @@ static void line(text_sink *t, const probe_run *pr, int64_t at, const char *fmt,
 static void line(text_sink *t, const probe_run *pr, int64_t at, const char *fmt,
                  ...)
 {
-    if (t->quiet)
-        return;
+    if (t->quiet || t->live)
+        return; /* the live region shows state changes itself */
     strbuf sb = {0};
     sb_appendf(&sb, "[%7.2fs] %-*s ", (double)(at - t->t0) / 1e9, (int)t->width,
                pr->def->name);
@@ -168,9 +171,10 @@ static void summary(text_sink *t, const run_result *rr)
         const char *sev = pr->def->group != PROBE_NO_GROUP        ? "(group)"
                           : pr->def->pol.severity == SEV_REQUIRED ? "required"
                                                                   : "optional";
-        fprintf(t->out, "%-*s %-10s %-8s %-7s %8zu %8s  %s\n", (int)t->width,
-                pr->def->name, pr->def->plugin->name, sev,
-                status_name(pr->status), pr->n_history, took, pr->message);
+        fprintf(t->out, "%-*s %-10s %-8s %s%-7s%s %8zu %8s  %s\n",
+                (int)t->width, pr->def->name, pr->def->plugin->name, sev,
+                progress_color(pr->status, t->color), status_name(pr->status),
+                t->color ? "\x1b[0m" : "", pr->n_history, took, pr->message);
     }
     group_rows(t, rr);
     char took[32];
@@ -210,15 +214,29 @@ static void text_event(sink *s, const event *ev)
             line(t, ev->probe, ev->t_ns, "started, warmup %s", w);
         }
         break;
-    case EV_ATTEMPT_START: break;
+    case EV_ATTEMPT_START:
+    case EV_TICK: break;
     case EV_ATTEMPT_END: on_attempt_end(t, ev); break;
     case EV_LOG:
-        if (t->verbose)
+        if (t->verbose && t->live) {
+            char *text =
+                xasprintf("%s: log: %s", ev->probe->def->name, ev->text);
+            progress_print_above(t->live, text);
+            free(text);
+        } else if (t->verbose) {
             line(t, ev->probe, ev->t_ns, "log: %s", ev->text);
+        }
         break;
     case EV_PROBE_END: on_probe_end(t, ev); break;
-    case EV_RUN_END: summary(t, ev->run); break;
+    case EV_RUN_END:
+        if (t->live)
+            progress_finish(t->live);
+        summary(t, ev->run);
+        return;
     }
+    /* After the header line, so the region starts below it. */
+    if (t->live)
+        progress_event(t->live, ev);
 }
 
 static sink *text_open(const char *path, const report_opts *o, char *err,
@@ -229,6 +247,10 @@ static sink *text_open(const char *path, const report_opts *o, char *err,
     t->quiet = o->quiet;
     t->verbose = o->verbose;
     t->out = stderr;
+    if (!path && o->progress && !o->quiet) {
+        t->live = progress_new(stderr, o->color);
+        t->color = o->color;
+    }
     if (path) {
         t->out = fopen(path, "we");
         if (!t->out) {
@@ -252,6 +274,8 @@ static int text_close(sink *s, char *err, size_t errlen)
         free(t->last_warmup[i]);
     free(t->last_warmup);
     free(t->repeats);
+    if (t->live)
+        progress_free(t->live);
     free(t);
     return rc;
 }

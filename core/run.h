@@ -122,6 +122,7 @@ typedef enum event_kind {
     EV_LOG,         /* a plugin's log line (level, text) */
     EV_PROBE_END,
     EV_RUN_END,
+    EV_TICK, /* every runner_opts.tick_ms while probes run (live views) */
 } event_kind;
 
 typedef struct event {

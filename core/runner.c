@@ -70,9 +70,10 @@ typedef struct runner {
     int sfd, devnull;
     int64_t deadline_ns; /* 0: none */
     uint64_t rng;
-    int stopping; /* deadline or signal: no cascading, no new attempts */
-    size_t n_done;    /* probes in PS_DONE */
-    size_t n_waiting; /* probes in PS_WAITING: only then scan dependents */
+    int stopping;      /* deadline or signal: no cascading, no new attempts */
+    size_t n_done;     /* probes in PS_DONE */
+    size_t n_waiting;  /* probes in PS_WAITING: only then scan dependents */
+    int64_t next_tick; /* EV_TICK due; 0: no ticks */
     pid_t self;
 } runner;
 
@@ -779,8 +780,8 @@ static int64_t start_due(runner *r, int64_t now)
 
 static int poll_timeout(runner *r, int64_t now, int64_t next_start)
 {
-    int64_t wake = 0;
-    if (next_start && r->busy < r->n_slots)
+    int64_t wake = r->next_tick;
+    if (next_start && r->busy < r->n_slots && (!wake || next_start < wake))
         wake = next_start;
     for (unsigned i = 0; i < r->n_slots; i++) {
         slot *s = &r->slots[i];
@@ -830,6 +831,10 @@ static void loop(runner *r)
         int64_t next_start = start_due(r, now);
         if (all_done(r))
             break;
+        if (r->next_tick && now >= r->next_tick) {
+            emit(r, EV_TICK, NULL, NULL, 0);
+            r->next_tick = now + r->o->tick_ms * NS_PER_MS;
+        }
         if (r->busy == 0 && !next_start) {
             /* Cannot happen with an acyclic `after`; never spin on it. */
             r->stopping = 1;
@@ -910,6 +915,8 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
     out->start_ns = now_ns();
     if (o->deadline_ms > 0)
         r.deadline_ns = out->start_ns + o->deadline_ms * NS_PER_MS;
+    if (o->tick_ms > 0)
+        r.next_tick = out->start_ns + o->tick_ms * NS_PER_MS;
     emit(&r, EV_RUN_START, NULL, NULL, 0);
     for (size_t i = 0; i < out->n; i++) {
         if (out->probes[i].def->n_after == 0) {

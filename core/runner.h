@@ -24,6 +24,7 @@ typedef struct runner_opts {
     unsigned jobs;       /* attempts in flight at most (>= 1) */
     int64_t deadline_ms; /* whole run; 0: none */
     int child_stderr;    /* let plugins write to gpcheck's stderr (-v) */
+    int64_t tick_ms;     /* emit EV_TICK this often; 0: never */
     const char *env;     /* for the report */
     const struct bypass *bypass; /* may be NULL */
     const char *user, *host;     /* for the bypass audit line */

@@ -17,9 +17,16 @@ ROOT=$PWD
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 PACKAGES=(
+    # build
     build-essential cmake pkg-config clang clang-format
     libinih-dev libjansson-dev check libsubunit-dev
-    python3 binutils procps
+    libpq-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev
+    # real servers and tools the tests drive
+    python3 binutils procps openssl tmux perl
+    postgresql redis-server dnsmasq-base clickhouse-server
+    monitoring-plugins-basic monitoring-plugins-standard
+    # the consumers that validate each report format
+    libxml2-utils prometheus
 )
 
 log() { printf '\n== %s\n' "$*" >&2; }
