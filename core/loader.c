@@ -7,9 +7,11 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,9 +116,14 @@ static int check_options(plugin *p, char *err, size_t errlen)
                      (int)o[i].type);
             return -1;
         }
-        if (o[i].flags & ~(GP_OPT_REQUIRED | GP_OPT_SECRET)) {
+        if (o[i].flags & ~(GP_OPT_REQUIRED | GP_OPT_SECRET | GP_OPT_FILE)) {
             snprintf(err, errlen, "option '%s': unknown flags 0x%x", o[i].key,
                      o[i].flags);
+            return -1;
+        }
+        if ((o[i].flags & GP_OPT_FILE) && o[i].type != GP_TYPE_STRING) {
+            snprintf(err, errlen, "option '%s': GP_OPT_FILE needs a string",
+                     o[i].key);
             return -1;
         }
         for (size_t k = 0; k < i; k++) {
@@ -206,6 +213,73 @@ int loader_check_desc(plugin *p, const char *expect_name, char *err,
     return 0;
 }
 
+/* Number of symbols in a dynamic symbol table, from its hash section. */
+static size_t symbol_count(const ElfW(Dyn) * dyn)
+{
+    const Elf32_Word *hash = NULL, *gnu = NULL;
+    for (; dyn->d_tag != DT_NULL; dyn++) {
+        if (dyn->d_tag == DT_HASH)
+            hash = (const Elf32_Word *)dyn->d_un.d_ptr;
+        else if (dyn->d_tag == DT_GNU_HASH)
+            gnu = (const Elf32_Word *)dyn->d_un.d_ptr;
+    }
+    if (hash)
+        return hash[1]; /* nchain */
+    if (!gnu)
+        return 0;
+    /* GNU hash: the highest symbol index in any bucket's chain, + 1. */
+    Elf32_Word nbuckets = gnu[0], symoffset = gnu[1], bloom = gnu[2];
+    const Elf32_Word *buckets =
+        gnu + 4 + bloom * (sizeof(ElfW(Addr)) / sizeof(Elf32_Word));
+    const Elf32_Word *chain = buckets + nbuckets;
+    Elf32_Word last = 0;
+    for (Elf32_Word b = 0; b < nbuckets; b++)
+        if (buckets[b] > last)
+            last = buckets[b];
+    if (last < symoffset)
+        return symoffset;
+    while (!(chain[last - symoffset] & 1))
+        last++;
+    return last + 1;
+}
+
+/*
+ * The names a plugin exports besides gpcheck_plugin (version-node symbols
+ * excepted), comma-separated, or an empty string. A plugin exports one
+ * symbol: anything else is a build without the export map, and a leak.
+ */
+static char *extra_exports(void *handle)
+{
+    struct link_map *lm = NULL;
+    strbuf sb = {0};
+    if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || !lm)
+        return sb_take(&sb);
+    const ElfW(Sym) *syms = NULL;
+    const char *strtab = NULL;
+    for (const ElfW(Dyn) *d = lm->l_ld; d->d_tag != DT_NULL; d++) {
+        if (d->d_tag == DT_SYMTAB)
+            syms = (const ElfW(Sym) *)d->d_un.d_ptr;
+        else if (d->d_tag == DT_STRTAB)
+            strtab = (const char *)d->d_un.d_ptr;
+    }
+    size_t n = syms && strtab ? symbol_count(lm->l_ld) : 0;
+    for (size_t i = 1; i < n; i++) {
+        const ElfW(Sym) *sym = &syms[i];
+        int bind = ELF64_ST_BIND(sym->st_info);
+        if (sym->st_shndx == SHN_UNDEF || sym->st_shndx == SHN_ABS ||
+            (bind != STB_GLOBAL && bind != STB_WEAK))
+            continue;
+        const char *name = strtab + sym->st_name;
+        if (strcmp(name, GP_PLUGIN_SYMBOL) == 0)
+            continue;
+        if (sb.len < 200)
+            sb_appendf(&sb, "%s%s", sb.len ? ", " : "", name);
+        else if (!strstr(sb_str(&sb), "..."))
+            sb_append(&sb, ", ...");
+    }
+    return sb_take(&sb);
+}
+
 /* Refuse a file anyone but root or us could have written. */
 static int check_file(int fd, const char *path, char *err, size_t errlen)
 {
@@ -288,6 +362,17 @@ static const plugin *load_file(loader *l, const char *path,
         dlclose(h);
         return NULL;
     }
+    char *extra = extra_exports(h);
+    if (*extra) {
+        snprintf(err, errlen,
+                 "%s: exports more than %s (%s): build it with "
+                 "-fvisibility=hidden and the export map plugin.map",
+                 path, GP_PLUGIN_SYMBOL, extra);
+        free(extra);
+        dlclose(h);
+        return NULL;
+    }
+    free(extra);
     plugin *p = xcalloc(1, sizeof *p);
     p->path = xstrdup(path);
     p->handle = h;

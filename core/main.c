@@ -20,6 +20,7 @@
 #include "bypass.h"
 #include "config.h"
 #include "explain.h"
+#include "gpcheck/version.h"
 #include "loader.h"
 #include "policy.h"
 #include "report.h"
@@ -27,9 +28,6 @@
 #include "util.h"
 #include "value.h"
 
-#ifndef GP_VERSION
-#define GP_VERSION "0.0.0"
-#endif
 #ifndef GP_SYSCONFDIR
 #define GP_SYSCONFDIR "/etc"
 #endif
@@ -683,7 +681,7 @@ int main(int argc, char **argv)
         return rc;
     }
     if (c.cmd == CMD_VERSION) {
-        printf("gpcheck %s (plugin ABI %d.%d)\n", GP_VERSION, GP_ABI_MAJOR,
+        printf("gpcheck %s (plugin ABI %d.%d)\n", GPCHECK_VERSION, GP_ABI_MAJOR,
                GP_ABI_MINOR);
         cli_free(&c);
         return EXIT_PASS;

@@ -54,6 +54,8 @@ typedef struct opt_value {
     char **items;          /* owned; list items */
     size_t n_items;
     origin at;
+    char *file_secret; /* owned; GP_OPT_FILE: the file's content, read when
+                          the config is resolved, for masking only */
 } opt_value;
 
 #define PROBE_NO_GROUP ((size_t)-1)

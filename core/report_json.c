@@ -22,12 +22,9 @@
 #include <unistd.h>
 
 #include "bypass.h"
+#include "gpcheck/version.h"
 #include "report.h"
 #include "util.h"
-
-#ifndef GP_VERSION
-#define GP_VERSION "0.0.0"
-#endif
 
 typedef struct json_sink {
     sink base;
@@ -151,11 +148,11 @@ static void json_event(sink *s, const event *ev)
     for (size_t i = 0; i < rr->n; i++)
         json_array_append_new(probes, probe_json(rr, &rr->probes[i]));
     json_decref(j->doc);
-    j->doc = json_pack("{s:s,s:s,s:s,s:i,s:o,s:f,s:o}", "gpcheck", GP_VERSION,
-                       "env", rr->env, "verdict", verdict_name(rr->verdict),
-                       "exit_code", rr->exit_code, "started_at",
-                       iso_time(rr->started_wall_ms), "duration_ms",
-                       ns_to_ms(rr->end_ns - rr->start_ns), "probes", probes);
+    j->doc = json_pack(
+        "{s:s,s:s,s:s,s:i,s:o,s:f,s:o}", "gpcheck", GPCHECK_VERSION, "env",
+        rr->env, "verdict", verdict_name(rr->verdict), "exit_code",
+        rr->exit_code, "started_at", iso_time(rr->started_wall_ms),
+        "duration_ms", ns_to_ms(rr->end_ns - rr->start_ns), "probes", probes);
     json_object_set_new(j->doc, "groups", groups_json(rr));
     json_object_set_new(j->doc, "rule",
                         json_string(rr->dec.rule ? rr->dec.rule : ""));

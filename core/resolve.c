@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpcheck/sdk.h"
+#include "option.h"
 #include "value.h"
 
 #define NONE ((size_t)-1)
@@ -71,6 +73,11 @@ static void probe_def_free(probe_def *p)
     for (size_t i = 0; i < p->n_opts; i++) {
         free(p->opts[i].text);
         strv_free(p->opts[i].items, p->opts[i].n_items);
+        if (p->opts[i].file_secret) {
+            explicit_bzero(p->opts[i].file_secret,
+                           strlen(p->opts[i].file_secret));
+            free(p->opts[i].file_secret);
+        }
     }
     free(p->opts);
     strv_free(p->tags, p->n_tags);
@@ -119,121 +126,6 @@ static const cfg_entry *find_entry(const cfg_section *s, const char *key)
     return NULL;
 }
 
-static int in_choices(const char *choices, const char *v)
-{
-    size_t n = strlen(v);
-    for (const char *p = choices;; p++) {
-        size_t len = strcspn(p, "|");
-        if (len == n && memcmp(p, v, n) == 0)
-            return 1;
-        p += len;
-        if (!*p)
-            return 0;
-    }
-}
-
-/* "a|b|c" as "a, b, c", for messages. */
-static char *choices_text(const char *choices)
-{
-    strbuf sb = {0};
-    for (const char *p = choices; *p; p++)
-        sb_append(&sb, *p == '|' ? ", " : (char[]){*p, '\0'});
-    return sb_take(&sb);
-}
-
-static int parse_typed(const gp_option *decl, const char *text, opt_value *ov,
-                       char *err, size_t errlen)
-{
-    int b;
-
-    switch (decl->type) {
-    case GP_TYPE_STRING: return 0;
-    case GP_TYPE_INTEGER: return value_integer(text, &ov->i, err, errlen);
-    case GP_TYPE_BOOLEAN:
-        if (value_boolean(text, &b, err, errlen) < 0)
-            return -1;
-        ov->i = b;
-        return 0;
-    case GP_TYPE_DURATION: return value_duration(text, &ov->i, err, errlen);
-    case GP_TYPE_PERCENTAGE:
-        return value_percentage(text, &ov->pct, err, errlen);
-    case GP_TYPE_LIST:
-        return value_list(text, &ov->items, &ov->n_items, err, errlen);
-    }
-    snprintf(err, errlen, "unsupported option type %d", (int)decl->type);
-    return -1;
-}
-
-static int check_range(const gp_option *decl, const char *text,
-                       const opt_value *ov, int secret, char *err,
-                       size_t errlen)
-{
-    const char *unit = decl->type == GP_TYPE_DURATION     ? "ms"
-                       : decl->type == GP_TYPE_PERCENTAGE ? "%"
-                                                          : "";
-    int out;
-
-    if (decl->min >= decl->max)
-        return 0;
-    if (decl->type == GP_TYPE_PERCENTAGE)
-        out = ov->pct < (double)decl->min || ov->pct > (double)decl->max;
-    else if (decl->type == GP_TYPE_INTEGER || decl->type == GP_TYPE_DURATION)
-        out = ov->i < decl->min || ov->i > decl->max;
-    else
-        return 0;
-    if (!out)
-        return 0;
-    if (secret)
-        snprintf(err, errlen, "value out of range (%lld%s..%lld%s)",
-                 (long long)decl->min, unit, (long long)decl->max, unit);
-    else
-        snprintf(err, errlen, "'%s' is out of range (%lld%s..%lld%s)", text,
-                 (long long)decl->min, unit, (long long)decl->max, unit);
-    return -1;
-}
-
-static int check_choices(const gp_option *decl, const char *text,
-                         const opt_value *ov, int secret, char *err,
-                         size_t errlen)
-{
-    const char *bad = NULL;
-
-    if (!decl->choices)
-        return 0;
-    if (decl->type == GP_TYPE_STRING && !in_choices(decl->choices, text))
-        bad = text;
-    for (size_t i = 0; decl->type == GP_TYPE_LIST && i < ov->n_items; i++)
-        if (!bad && !in_choices(decl->choices, ov->items[i]))
-            bad = ov->items[i];
-    if (!bad)
-        return 0;
-    char *list = choices_text(decl->choices);
-    if (secret)
-        snprintf(err, errlen, "invalid value (expected one of: %s)", list);
-    else
-        snprintf(err, errlen, "'%s' is not one of: %s", bad, list);
-    free(list);
-    return -1;
-}
-
-/* Parse text as decl says into ov; -1 with a reason in err that never
- * shows a secret's value. */
-static int opt_parse(const gp_option *decl, const char *text, opt_value *ov,
-                     char *err, size_t errlen)
-{
-    int secret = (decl->flags & GP_OPT_SECRET) != 0;
-
-    if (parse_typed(decl, text, ov, err, errlen) < 0) {
-        if (secret)
-            snprintf(err, errlen, "invalid value");
-        return -1;
-    }
-    if (check_range(decl, text, ov, secret, err, errlen) < 0 ||
-        check_choices(decl, text, ov, secret, err, errlen) < 0)
-        return -1;
-    return 0;
-}
-
 /* A plugin's own default is its bug, not the config's: reported once per
  * option, naming the plugin. */
 static void bad_default(rctx *rc, const plugin *pl, const gp_option *decl,
@@ -251,6 +143,22 @@ static void bad_default(rctx *rc, const plugin *pl, const gp_option *decl,
 
 /* A key the schema declares: parsed where it stands, so that messages come
  * in line order. */
+/* GP_OPT_FILE: a secret file must be private; keep its content to mask
+ * it in messages. Checked now, so `gpcheck validate` catches a 0644 one. */
+static void read_file_secret(rctx *rc, probe_def *p, opt_value *ov,
+                             const cfg_entry *e)
+{
+    char buf[8192], err[512];
+    ssize_t n = gp_sdk_read_secret(e->value, buf, sizeof buf, err, sizeof err);
+    if (n < 0) {
+        diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s", p->name,
+                 ov->decl->key, err);
+        return;
+    }
+    ov->file_secret = xstrndup(buf, (size_t)n);
+    explicit_bzero(buf, sizeof buf);
+}
+
 static void set_opt(rctx *rc, probe_def *p, opt_value *ov, const cfg_entry *e)
 {
     char err[512];
@@ -258,9 +166,11 @@ static void set_opt(rctx *rc, probe_def *p, opt_value *ov, const cfg_entry *e)
     ov->set = ov->has = 1;
     ov->at = e->at;
     ov->text = xstrdup(e->value ? e->value : "");
-    if (e->value && opt_parse(ov->decl, e->value, ov, err, sizeof err) < 0)
+    if (e->value && option_parse(ov->decl, e->value, ov, err, sizeof err) < 0)
         diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s", p->name,
                  ov->decl->key, err);
+    else if (e->value && *e->value && (ov->decl->flags & GP_OPT_FILE))
+        read_file_secret(rc, p, ov, e);
 }
 
 /* After every key: defaults for the options the section does not set. */
@@ -276,7 +186,7 @@ static void finish_opts(rctx *rc, const cfg_section *s, probe_def *p)
         if (decl->def) {
             ov->has = 1;
             ov->text = xstrdup(decl->def);
-            if (opt_parse(decl, decl->def, ov, err, sizeof err) < 0)
+            if (option_parse(decl, decl->def, ov, err, sizeof err) < 0)
                 bad_default(rc, p->plugin, decl, err);
         } else if (decl->flags & GP_OPT_REQUIRED) {
             diag_add(rc->d, s->at.file, s->at.line,

@@ -128,11 +128,14 @@ static char *mask_secrets(const probe_def *d, const char *msg)
     char *out = xstrdup(msg ? msg : "");
     for (size_t i = 0; i < d->n_opts; i++) {
         const opt_value *v = &d->opts[i];
-        if (!(v->decl->flags & GP_OPT_SECRET) || !v->has)
+        int file = v->file_secret != NULL;
+        if (!file && (!(v->decl->flags & GP_OPT_SECRET) || !v->has))
             continue;
-        size_t n = v->n_items ? v->n_items : 1;
+        size_t n = !file && v->n_items ? v->n_items : 1;
         for (size_t k = 0; k < n; k++) {
-            const char *secret = v->n_items ? v->items[k] : v->text;
+            const char *secret = file         ? v->file_secret
+                                 : v->n_items ? v->items[k]
+                                              : v->text;
             size_t sl = secret ? strlen(secret) : 0;
             if (sl == 0)
                 continue;

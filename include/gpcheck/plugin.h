@@ -52,7 +52,7 @@ extern "C" {
 #endif
 
 #define GP_ABI_MAJOR 1
-#define GP_ABI_MINOR 0
+#define GP_ABI_MINOR 1
 
 /* Name of the one symbol a plugin exports, for dlsym(). */
 #define GP_PLUGIN_SYMBOL "gpcheck_plugin"
@@ -101,6 +101,12 @@ typedef enum gp_type {
 /* gp_option.flags */
 #define GP_OPT_REQUIRED 0x1u /* the probe must set it (no default) */
 #define GP_OPT_SECRET 0x2u   /* never printed; masked in messages too */
+/* Since ABI 1.1, for GP_TYPE_STRING: the value names a file that holds a
+ * secret (a password file, a token file). gpcheck refuses, at config time
+ * with FILE:LINE, one that is not a regular file or that group or others
+ * may read, and masks the file's content in every message. The plugin
+ * still reads the file itself (gp_sdk_read_secret). */
+#define GP_OPT_FILE 0x4u
 
 /*
  * One option. Every string is owned by the plugin and must live as long as

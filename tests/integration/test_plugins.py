@@ -1,13 +1,23 @@
 """tests/integration/test_plugins.py - loading plugins: the ABI handshake,
 the file-safety checks, the search path, and the tcp probe's options."""
 
+import json
 import os
+import re
 import shutil
 import stat
 import subprocess
 import unittest
 
 from gp import BIN, TEST_PLUGINS, GpTestCase
+
+
+def core_abi():
+    """(major, minor) of the built gpcheck, from `gpcheck version`."""
+    out = subprocess.run([BIN, "version"], capture_output=True, text=True,
+                         check=True).stdout
+    major, minor = re.search(r"plugin ABI (\d+)\.(\d+)", out).groups()
+    return int(major), int(minor)
 
 
 class LoaderTest(GpTestCase):
@@ -19,17 +29,34 @@ class LoaderTest(GpTestCase):
         return self.gp("validate")
 
     def test_different_major_refused_naming_both_versions(self):
+        major, minor = core_abi()
         proc = self.probe_with("badmajor")
         self.assertEqual(proc.returncode, 2)
         self.assertIn("badmajor.so", proc.stderr)
-        self.assertIn("plugin ABI 2.0", proc.stderr)
-        self.assertIn("ABI 1.0", proc.stderr)
+        self.assertIn("plugin ABI %d.%d" % (major + 1, minor), proc.stderr)
+        self.assertIn("(ABI %d.%d" % (major, minor), proc.stderr)
         self.assertIn("conf.d/x.ini:2:", proc.stderr)
 
     def test_newer_minor_refused(self):
+        major, minor = core_abi()
         proc = self.probe_with("newminor")
         self.assertEqual(proc.returncode, 2)
-        self.assertIn("plugin ABI 1.1", proc.stderr)
+        self.assertIn("plugin ABI %d.%d" % (major, minor + 1), proc.stderr)
+
+    def test_older_minor_loads_and_runs(self):
+        self.probe_with("oldminor")
+        proc, doc, _ = self.run_json()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        major, minor = core_abi()
+        self.assertEqual(GpTestCase.probe(doc, "x")["message"],
+                         "an ABI %d.%d plugin ran" % (major, minor - 1))
+
+    def test_extra_exports_refused(self):
+        proc = self.probe_with("leaky")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("leaky.so: exports more than gpcheck_plugin "
+                      "(badabi_leaked_helper", proc.stderr)
+        self.assertIn("-fvisibility=hidden", proc.stderr)
 
     def test_missing_entry_symbol(self):
         proc = self.probe_with("noentry")
@@ -119,6 +146,40 @@ class LoaderTest(GpTestCase):
         proc = self.gp("probe", so, "host=127.0.0.1", "port=%d" % lst.port)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("status:   ok", proc.stdout)
+
+
+class SecretFileTest(GpTestCase):
+    CANARY = "file-canary-7Hq2"
+
+    def secret(self, mode):
+        path = os.path.join(self.tmp, "token")
+        with open(path, "w") as f:
+            f.write(self.CANARY + "\n")
+        os.chmod(path, mode)
+        self.write("conf.d/s.ini", """
+            [leaky]
+            plugin = misbehave
+            mode = leak
+            token_file = %s
+            attempts = 1
+            """ % path)
+
+    def test_group_readable_file_refused_at_config_time(self):
+        self.secret(0o640)
+        proc = self.gp("validate")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("conf.d/s.ini:4: probe 'leaky': token_file:", proc.stderr)
+        self.assertIn("readable or writable by group or others", proc.stderr)
+        self.assertNotIn(self.CANARY, proc.stderr)
+
+    def test_private_file_content_is_masked(self):
+        self.secret(0o600)
+        proc, doc, _ = self.run_json("-v")
+        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(GpTestCase.probe(doc, "leaky")["message"],
+                         "token *** rejected")
+        self.assertNotIn(self.CANARY, proc.stderr + proc.stdout +
+                         json.dumps(doc))
 
 
 class TcpTest(GpTestCase):

@@ -4,7 +4,10 @@
  *
  *   -DBAD_MAJOR    abi_major is GP_ABI_MAJOR + 1 (an incompatible ABI);
  *   -DNEWER_MINOR  abi_minor is GP_ABI_MINOR + 1 (newer than this core);
- *   -DNO_ENTRY     no gpcheck_plugin at all, only a look-alike symbol.
+ *   -DNO_ENTRY     no gpcheck_plugin at all, only a look-alike symbol;
+ *   -DOLD_MINOR    abi_minor is GP_ABI_MINOR - 1: an older plugin, which
+ *                  must still load and run;
+ *   -DEXTRA_EXPORT also exports a helper (linked without the export map).
  *
  * -DBADABI_NAME='"name"' sets the descriptor's name, which must equal the
  * .so file's name for the loader to get as far as the ABI check.
@@ -25,16 +28,32 @@
 
 #if defined(NEWER_MINOR)
 #define BADABI_MINOR (GP_ABI_MINOR + 1)
+#elif defined(OLD_MINOR)
+#define BADABI_MINOR (GP_ABI_MINOR - 1)
 #else
 #define BADABI_MINOR GP_ABI_MINOR
 #endif
 
 static gp_outcome check(gp_ctx *ctx, const gp_api *api)
 {
+#if defined(OLD_MINOR)
+    api->message(ctx, "an ABI %d.%d plugin ran", BADABI_MAJOR, BADABI_MINOR);
+    return GP_READY;
+#else
     api->message(ctx, "%s: the loader should have refused this plugin",
                  BADABI_NAME);
     return GP_UNKNOWN;
+#endif
 }
+
+#if defined(EXTRA_EXPORT)
+GP_PLUGIN_EXPORT int badabi_leaked_helper(void);
+
+GP_PLUGIN_EXPORT int badabi_leaked_helper(void)
+{
+    return 42;
+}
+#endif
 
 static const gp_plugin badabi_plugin = {
     .abi_major = BADABI_MAJOR,

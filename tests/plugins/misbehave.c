@@ -41,6 +41,10 @@ static const gp_option misbehave_options[] = {
      .type = GP_TYPE_STRING,
      .flags = GP_OPT_SECRET,
      .help = "a secret; mode leak puts it in its message and log"},
+    {.key = "token_file",
+     .type = GP_TYPE_STRING,
+     .flags = GP_OPT_FILE,
+     .help = "a secret file; mode leak puts its content in its message"},
     {.key = "sleep",
      .type = GP_TYPE_DURATION,
      .def = "1s",
@@ -199,6 +203,18 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     if (strcmp(mode, "leak") == 0) {
         /* What a careless plugin does; the core must mask it. */
         const char *token = api->opt_string(ctx, "token");
+        const char *file = api->opt_string(ctx, "token_file");
+        char content[256] = "";
+        if (file) {
+            FILE *f = fopen(file, "r");
+            if (f) {
+                if (!fgets(content, sizeof content, f))
+                    content[0] = '\0';
+                content[strcspn(content, "\n")] = '\0';
+                fclose(f);
+            }
+            token = content;
+        }
         api->log(ctx, GP_LOG_INFO, "logging in with token %s", token);
         api->message(ctx, "token %s rejected", token);
         return GP_TRANSIENT;

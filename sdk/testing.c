@@ -1,0 +1,383 @@
+/*
+ * sdk/testing.c - the in-process probe harness of gpcheck/testing.h: a
+ * gp_api over options parsed with the core's own option parser, and
+ * check() called directly. Linked, with core/option.c, value.c and
+ * util.c, into libgpcheck-testing.a, whose only global symbols are the
+ * gp_test_* functions (the build localises the rest).
+ */
+#include "gpcheck/testing.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "option.h"
+#include "util.h"
+
+struct gp_test {
+    const gp_plugin *pl;
+    size_t n_opts, n_metrics;
+    opt_value *opts; /* one per declared option */
+    int64_t timeout_ms;
+    int warmup;
+    unsigned attempt;
+    int64_t deadline_ms; /* of the run in progress */
+    strbuf message;
+    double *values; /* one per declared metric */
+    char *reported;
+    char **logs;
+    size_t n_logs, cap_logs;
+    char *error;
+    double took_ms;
+};
+
+/* The context a check() gets is the harness itself. */
+struct gp_ctx {
+    gp_test t;
+};
+
+static void set_error(gp_test *t, const char *fmt, ...) UTIL_PRINTF(2, 3);
+
+static void set_error(gp_test *t, const char *fmt, ...)
+{
+    if (t->error)
+        return; /* the first problem is the one to fix */
+    strbuf sb = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vappendf(&sb, fmt, ap);
+    va_end(ap);
+    t->error = sb_take(&sb);
+}
+
+static opt_value *find(gp_test *t, const char *key)
+{
+    for (size_t i = 0; key && i < t->n_opts; i++)
+        if (strcmp(t->opts[i].decl->key, key) == 0)
+            return &t->opts[i];
+    return NULL;
+}
+
+static void clear_value(opt_value *v)
+{
+    free(v->text);
+    strv_free(v->items, v->n_items);
+    const gp_option *decl = v->decl;
+    memset(v, 0, sizeof *v);
+    v->decl = decl;
+}
+
+static int assign(gp_test *t, opt_value *v, const char *text, int set)
+{
+    char err[256];
+    opt_value nv = {.decl = v->decl};
+    if (option_parse(v->decl, text, &nv, err, sizeof err) < 0) {
+        set_error(t, "option '%s': %s", v->decl->key, err);
+        return -1;
+    }
+    clear_value(v);
+    *v = nv;
+    v->text = xstrdup(text);
+    v->has = 1;
+    v->set = set;
+    return 0;
+}
+
+gp_test *gp_test_new(const gp_plugin *pl)
+{
+    if (!pl || pl->abi_major != GP_ABI_MAJOR || pl->abi_minor > GP_ABI_MINOR ||
+        pl->size < offsetof(gp_plugin, check) + sizeof pl->check ||
+        !pl->check) {
+        fprintf(stderr, "gp_test_new: not a descriptor gpcheck %d.%d loads\n",
+                GP_ABI_MAJOR, GP_ABI_MINOR);
+        return NULL;
+    }
+    struct gp_ctx *c = xcalloc(1, sizeof *c);
+    gp_test *t = &c->t;
+    t->pl = pl;
+    t->timeout_ms = 5000;
+    t->attempt = 1;
+    while (pl->options && pl->options[t->n_opts].key)
+        t->n_opts++;
+    while (pl->metrics && pl->metrics[t->n_metrics].name)
+        t->n_metrics++;
+    t->opts = xcalloc(t->n_opts + 1, sizeof *t->opts);
+    t->values = xcalloc(t->n_metrics + 1, sizeof *t->values);
+    t->reported = xcalloc(t->n_metrics + 1, 1);
+    for (size_t i = 0; i < t->n_opts; i++) {
+        t->opts[i].decl = &pl->options[i];
+        if (pl->options[i].def &&
+            assign(t, &t->opts[i], pl->options[i].def, 0) < 0) {
+            fprintf(stderr, "gp_test_new: plugin '%s': bad default: %s\n",
+                    pl->name, t->error);
+            gp_test_free(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
+int gp_test_set(gp_test *t, const char *key, const char *value)
+{
+    opt_value *v = find(t, key);
+    if (!v) {
+        set_error(t, "plugin declares no option '%s'", key ? key : "");
+        return -1;
+    }
+    return assign(t, v, value, 1);
+}
+
+void gp_test_timeout_ms(gp_test *t, int64_t ms)
+{
+    t->timeout_ms = ms;
+}
+
+void gp_test_warmup(gp_test *t, int in_warmup)
+{
+    t->warmup = in_warmup;
+}
+
+void gp_test_attempt(gp_test *t, unsigned number)
+{
+    t->attempt = number;
+}
+
+/* ---- the gp_api a plugin sees ------------------------------------------ */
+
+static const opt_value *get(gp_ctx *ctx, const char *key, gp_type type)
+{
+    gp_test *t = &ctx->t;
+    const opt_value *v = find(t, key);
+    if (!v)
+        set_error(t, "plugin asked for undeclared option '%s'",
+                  key ? key : "(null)");
+    else if (v->decl->type != type)
+        set_error(t, "plugin read option '%s' with the wrong type", key);
+    return v && v->decl->type == type && v->has ? v : NULL;
+}
+
+static const char *api_opt_string(gp_ctx *ctx, const char *key)
+{
+    const opt_value *v = get(ctx, key, GP_TYPE_STRING);
+    return v ? v->text : NULL;
+}
+
+static int64_t api_opt_integer(gp_ctx *ctx, const char *key)
+{
+    const opt_value *v = get(ctx, key, GP_TYPE_INTEGER);
+    return v ? v->i : 0;
+}
+
+static int api_opt_boolean(gp_ctx *ctx, const char *key)
+{
+    const opt_value *v = get(ctx, key, GP_TYPE_BOOLEAN);
+    return v ? (int)v->i : 0;
+}
+
+static int64_t api_opt_duration_ms(gp_ctx *ctx, const char *key)
+{
+    const opt_value *v = get(ctx, key, GP_TYPE_DURATION);
+    return v ? v->i : 0;
+}
+
+static double api_opt_percentage(gp_ctx *ctx, const char *key)
+{
+    const opt_value *v = get(ctx, key, GP_TYPE_PERCENTAGE);
+    return v ? v->pct : 0.0;
+}
+
+static size_t api_opt_list(gp_ctx *ctx, const char *key,
+                           const char *const **items)
+{
+    static const char *const none[] = {NULL};
+    const opt_value *v = get(ctx, key, GP_TYPE_LIST);
+    if (items)
+        *items = v && v->items ? (const char *const *)v->items : none;
+    return v ? v->n_items : 0;
+}
+
+static int api_opt_isset(gp_ctx *ctx, const char *key)
+{
+    const opt_value *v = find(&ctx->t, key);
+    if (!v)
+        set_error(&ctx->t, "plugin asked for undeclared option '%s'",
+                  key ? key : "(null)");
+    return v ? v->set : 0;
+}
+
+static int64_t api_deadline_ms(gp_ctx *ctx)
+{
+    return ctx->t.deadline_ms;
+}
+
+static int64_t api_time_left_ms(gp_ctx *ctx)
+{
+    int64_t left = ctx->t.deadline_ms - now_ms();
+    return left > 0 ? left : 0;
+}
+
+static int api_in_warmup(gp_ctx *ctx)
+{
+    return ctx->t.warmup;
+}
+
+static unsigned api_attempt(gp_ctx *ctx)
+{
+    return ctx->t.attempt;
+}
+
+static const char *api_probe_name(gp_ctx *ctx)
+{
+    return ctx->t.pl->name;
+}
+
+static void api_metric(gp_ctx *ctx, const char *name, double value)
+{
+    gp_test *t = &ctx->t;
+    for (size_t i = 0; name && i < t->n_metrics; i++) {
+        if (strcmp(t->pl->metrics[i].name, name) == 0) {
+            t->values[i] = value;
+            t->reported[i] = 1;
+            return;
+        }
+    }
+    set_error(t, "plugin reported undeclared metric '%s'",
+              name ? name : "(null)");
+}
+
+static void api_message(gp_ctx *ctx, const char *fmt, ...)
+{
+    sb_free(&ctx->t.message);
+    if (!fmt)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vappendf(&ctx->t.message, fmt, ap);
+    va_end(ap);
+}
+
+static void api_log(gp_ctx *ctx, gp_log_level level, const char *fmt, ...)
+{
+    gp_test *t = &ctx->t;
+    (void)level;
+    if (!fmt)
+        return;
+    strbuf sb = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vappendf(&sb, fmt, ap);
+    va_end(ap);
+    xgrow(&t->logs, &t->cap_logs, t->n_logs + 2, sizeof *t->logs);
+    t->logs[t->n_logs++] = sb_take(&sb);
+    t->logs[t->n_logs] = NULL;
+}
+
+static const gp_api api = {
+    .size = sizeof(gp_api),
+    .opt_string = api_opt_string,
+    .opt_integer = api_opt_integer,
+    .opt_boolean = api_opt_boolean,
+    .opt_duration_ms = api_opt_duration_ms,
+    .opt_percentage = api_opt_percentage,
+    .opt_list = api_opt_list,
+    .opt_isset = api_opt_isset,
+    .deadline_ms = api_deadline_ms,
+    .time_left_ms = api_time_left_ms,
+    .in_warmup = api_in_warmup,
+    .attempt = api_attempt,
+    .probe_name = api_probe_name,
+    .metric = api_metric,
+    .message = api_message,
+    .log = api_log,
+};
+
+gp_outcome gp_test_run(gp_test *t)
+{
+    sb_free(&t->message);
+    strv_free(t->logs, t->n_logs);
+    t->logs = NULL;
+    t->n_logs = t->cap_logs = 0;
+    memset(t->reported, 0, t->n_metrics + 1);
+    free(t->error);
+    t->error = NULL;
+    for (size_t i = 0; i < t->n_opts; i++) {
+        if ((t->opts[i].decl->flags & GP_OPT_REQUIRED) && !t->opts[i].set) {
+            set_error(t, "missing required option '%s'", t->opts[i].decl->key);
+            return GP_UNKNOWN;
+        }
+    }
+    t->deadline_ms = now_ms() + t->timeout_ms;
+    int64_t start = now_ns();
+    gp_outcome out = t->pl->check((gp_ctx *)t, &api);
+    t->took_ms = (double)(now_ns() - start) / 1e6;
+    if (t->error)
+        return GP_UNKNOWN; /* the plugin misused the API */
+    if (out > GP_UNKNOWN) {
+        set_error(t, "plugin returned an invalid outcome %d", (int)out);
+        return GP_UNKNOWN;
+    }
+    return out;
+}
+
+const char *gp_test_message(const gp_test *t)
+{
+    return t->message.buf ? t->message.buf : "";
+}
+
+int gp_test_metric(const gp_test *t, const char *name, double *value)
+{
+    for (size_t i = 0; i < t->n_metrics; i++) {
+        if (t->reported[i] && strcmp(t->pl->metrics[i].name, name) == 0) {
+            if (value)
+                *value = t->values[i];
+            return 1;
+        }
+    }
+    return 0;
+}
+
+size_t gp_test_logs(const gp_test *t, const char *const **lines)
+{
+    static const char *const none[] = {NULL};
+    if (lines)
+        *lines = t->logs ? (const char *const *)t->logs : none;
+    return t->n_logs;
+}
+
+const char *gp_test_error(const gp_test *t)
+{
+    return t->error;
+}
+
+double gp_test_duration_ms(const gp_test *t)
+{
+    return t->took_ms;
+}
+
+const char *gp_test_outcome_name(gp_outcome o)
+{
+    switch (o) {
+    case GP_READY: return "ready";
+    case GP_TRANSIENT: return "transient";
+    case GP_FATAL: return "fatal";
+    case GP_DEGRADED: return "degraded";
+    case GP_UNKNOWN: return "unknown";
+    }
+    return "invalid";
+}
+
+void gp_test_free(gp_test *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n_opts; i++)
+        clear_value(&t->opts[i]);
+    free(t->opts);
+    free(t->values);
+    free(t->reported);
+    sb_free(&t->message);
+    strv_free(t->logs, t->n_logs);
+    free(t->error);
+    free(t);
+}
