@@ -373,8 +373,11 @@ static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd,
         fcntl(3, F_SETFD, 0);
     }
     close_range(4, ~0U, 0);
+    /* Rounded up: a plugin that gives up when time_left_ms() reaches 0
+     * must not end before the soft deadline, or its timeout would read as
+     * a plain failure. */
     child_attempt a = {.def = pr->def,
-                       .deadline_ms = deadline_ns / NS_PER_MS,
+                       .deadline_ms = (deadline_ns + NS_PER_MS - 1) / NS_PER_MS,
                        .warmup = rec->warmup,
                        .number = rec->number,
                        .fd = 3};
