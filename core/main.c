@@ -469,8 +469,7 @@ static void cmd_list(const gp_config *cfg, const probe_set *ps)
         }
         if (p->group != PROBE_NO_GROUP)
             printf("    group: %s (need %zu of %zu)\n",
-                   ps->groups[p->group].name,
-                   group_need(&ps->groups[p->group]),
+                   ps->groups[p->group].name, group_need(&ps->groups[p->group]),
                    ps->groups[p->group].n_members);
         for (size_t k = 0; k < p->n_conds; k++)
             printf("    %s %s\n", th_level_name(p->conds[k].level),
