@@ -216,7 +216,8 @@ ssize_t gp_sdk_recv(gp_ctx *ctx, const gp_api *api, int fd, void *buf,
 ssize_t gp_sdk_read_secret(const char *path, char *buf, size_t buflen,
                            char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO must not hang gpcheck while it reads its config. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;

@@ -24,7 +24,7 @@ PACKAGES=(
     # real servers and tools the tests drive
     python3 binutils procps openssl tmux perl
     postgresql redis-server dnsmasq-base clickhouse-server
-    monitoring-plugins-basic monitoring-plugins-standard
+    monitoring-plugins-basic monitoring-plugins-standard bind9-dnsutils
     # the consumers that validate each report format
     libxml2-utils prometheus
 )

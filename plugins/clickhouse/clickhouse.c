@@ -1,0 +1,1008 @@
+/*
+ * plugins/clickhouse/clickhouse.c - the `clickhouse` probe: does ClickHouse
+ * answer a query over its HTTP interface, with the configured credentials,
+ * and (optionally) with the expected value?
+ *
+ * One attempt reads top to bottom:
+ *   1. read the options: the base url (credentials in it are refused), the
+ *      password from `password` or `password_file`;
+ *   2. GET <url>/ping, which a ready server answers "Ok.";
+ *   3. POST the query to <url>/ on the same connection, with the user and
+ *      password in X-ClickHouse-User / X-ClickHouse-Key (never in the URL),
+ *      `database` and `max_execution_time` (from the time left) as URL
+ *      parameters;
+ *   4. read the answer: an exception (X-ClickHouse-Exception-Code, or
+ *      "Code: NNN ... DB::Exception" in the body, also in a 200 body) is
+ *      classified by its code; a single value is compared with `expect`
+ *      and, when it is a number, reported as the metric `value`.
+ *
+ * Every request gets CURLOPT_TIMEOUT_MS and CURLOPT_CONNECTTIMEOUT_MS from
+ * the time left (that includes name resolution with curl's threaded
+ * resolver) and CURLOPT_NOSIGNAL; the body is capped at 64 KiB. Credentials
+ * travel only in headers, and nothing read from password_file ever goes
+ * into a message (the core only masks the values it knows about).
+ *
+ * The plugin keeps no state: everything belongs to one check() call.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "gpcheck/plugin.h"
+
+/* A health-check query answers a few bytes; more is a mistake, not data. */
+#define CH_MAX_BODY (64 * 1024)
+/* Longest password read from password_file. */
+#define CH_MAX_PASSWORD 4096
+/* How much server text, query text or value goes into a message. */
+#define CH_SHOW_TEXT 300
+#define CH_SHOW_SHORT 60
+/* Room for CH_SHOW_TEXT bytes after sanitize() (a byte may become \xHH). */
+#define CH_TEXT_BUF (CH_SHOW_TEXT * 4 + 16)
+
+static const gp_option ch_options[] = {
+    {.key = "url",
+     .type = GP_TYPE_STRING,
+     .def = "http://127.0.0.1:8123",
+     .help = "base URL of the HTTP interface (http or https, no credentials "
+             "in it); /ping and the query go below it"},
+    {.key = "user",
+     .type = GP_TYPE_STRING,
+     .help = "user name, sent as X-ClickHouse-User (the server's `default` "
+             "when unset)"},
+    {.key = "password",
+     .type = GP_TYPE_STRING,
+     .flags = GP_OPT_SECRET,
+     .help = "password, sent as X-ClickHouse-Key (never printed)"},
+    {.key = "password_file",
+     .type = GP_TYPE_STRING,
+     .help = "file holding the password (one trailing newline is ignored); "
+             "refused when group- or world-accessible"},
+    {.key = "query",
+     .type = GP_TYPE_STRING,
+     .def = "SELECT 1",
+     .help = "query to run; its single value becomes the metric `value` "
+             "when it is a number"},
+    {.key = "expect",
+     .type = GP_TYPE_STRING,
+     .help = "the single value the query must return (compared as text)"},
+    {.key = "database",
+     .type = GP_TYPE_STRING,
+     .help = "database the query runs in (the user's default when unset)"},
+    {.key = "ca_file",
+     .type = GP_TYPE_STRING,
+     .help = "PEM file of CA certificates to verify an https server with"},
+    {.key = "insecure",
+     .type = GP_TYPE_BOOLEAN,
+     .def = "false",
+     .help = "do not verify the https server's certificate and name"},
+    {.key = NULL},
+};
+
+static const gp_metric ch_metrics[] = {
+    {.name = "ping_time",
+     .unit = GP_UNIT_MS,
+     .help = "GET /ping, connect included"},
+    {.name = "query_time",
+     .unit = GP_UNIT_MS,
+     .help = "the query's request, from sending it to the last byte"},
+    {.name = "value",
+     .unit = GP_UNIT_NONE,
+     .help = "the query's single value, when it is a number"},
+    {.name = NULL},
+};
+
+/* The first 64 KiB of a response body, NUL-terminated. */
+typedef struct body_buf {
+    char *data;
+    size_t len;
+    int overflow; /* more than CH_MAX_BODY arrived: the transfer stopped */
+} body_buf;
+
+/* One attempt's state; lives on check()'s stack. */
+typedef struct probe {
+    gp_ctx *ctx;
+    const gp_api *api;
+    CURL *curl;
+    CURLU *base;    /* the parsed `url` option */
+    char where[96]; /* "host:port", for messages */
+    char errbuf[CURL_ERROR_SIZE];
+    char *password; /* from `password` or `password_file`, or NULL */
+    size_t password_size;
+    int password_from_file;
+    struct curl_slist *headers;
+    body_buf body;
+    long exception_code; /* X-ClickHouse-Exception-Code, or -1 */
+    long status;         /* HTTP status of the last response */
+    double elapsed;      /* ms, of the last request */
+} probe;
+
+/* ------------------------------------------------------------------------ */
+/* Small text helpers.                                                       */
+
+/* Make text safe for a one-line message: printable ASCII as is, the rest
+ * as \xHH, cut at `max` input bytes. */
+static void sanitize(const char *in, size_t len, size_t max, char *out,
+                     size_t outlen)
+{
+    size_t shown = len < max ? len : max;
+    size_t o = 0;
+
+    for (size_t i = 0; i < shown && o + 5 < outlen; i++) {
+        unsigned char c = (unsigned char)in[i];
+
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+            out[o++] = (char)c;
+        } else {
+            snprintf(out + o, outlen - o, "\\x%02x", c);
+            o += 4;
+        }
+    }
+    if (shown < len && o + 4 < outlen) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+/*
+ * "http://user:pass@host/" -> "http://user:***@host/", for the one
+ * message that shows a URL we refuse because it holds credentials.
+ */
+static void mask_url(const char *url, char *out, size_t outlen)
+{
+    const char *auth = strstr(url, "://");
+    const char *at = NULL, *colon, *end;
+
+    auth = auth ? auth + 3 : url;
+    end = auth + strcspn(auth, "/?#");
+    /* The last '@' of the authority ends the user info. */
+    for (const char *q = auth; q < end; q++)
+        if (*q == '@')
+            at = q;
+    colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon) {
+        snprintf(out, outlen, "%s", url);
+        return;
+    }
+    snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
+}
+
+/* Trim blanks and one trailing newline in place; returns the new length. */
+static size_t trim_right(char *s, size_t len)
+{
+    while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' ||
+                       s[len - 1] == ' ' || s[len - 1] == '\t'))
+        s[--len] = '\0';
+    return len;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end = NULL;
+
+    if (!*s || strchr(" \t", *s))
+        return -1;
+    errno = 0;
+    *out = strtod(s, &end);
+    if (errno || !end || *end || !isfinite(*out))
+        return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The password.                                                             */
+
+static void wipe_password(probe *p)
+{
+    if (p->password) {
+        /* volatile: the wipe must not be optimised away before free(). */
+        volatile char *v = p->password;
+
+        for (size_t i = 0; i < p->password_size; i++)
+            v[i] = 0;
+        free(p->password);
+        p->password = NULL;
+    }
+}
+
+/*
+ * Read password_file. It must be a regular file that only its owner may
+ * access, checked on the opened descriptor so that nothing can be swapped
+ * in between. O_NONBLOCK: opening a FIFO must not hang the attempt; it is
+ * then refused as not a regular file.
+ */
+static gp_outcome read_password_file(probe *p, const char *path)
+{
+    gp_ctx *ctx = p->ctx;
+    const gp_api *api = p->api;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+    if (fd < 0) {
+        api->message(ctx, "password_file %s: %s", path, strerror(errno));
+        return GP_FATAL;
+    }
+    if (fstat(fd, &st) < 0) {
+        api->message(ctx, "password_file %s: %s", path, strerror(errno));
+        close(fd);
+        return GP_FATAL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        api->message(ctx, "password_file %s is not a regular file", path);
+        close(fd);
+        return GP_FATAL;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        api->message(ctx,
+                     "password_file %s is accessible by group or others "
+                     "(mode %04o); refusing it (chmod 600)",
+                     path, (unsigned)(st.st_mode & 07777));
+        close(fd);
+        return GP_FATAL;
+    }
+
+    p->password_size = CH_MAX_PASSWORD + 1;
+    p->password = calloc(1, p->password_size);
+    if (!p->password) {
+        close(fd);
+        api->message(ctx, "out of memory");
+        return GP_UNKNOWN;
+    }
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, p->password + len, CH_MAX_PASSWORD + 1 - len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            api->message(ctx, "password_file %s: %s", path, strerror(errno));
+            close(fd);
+            return GP_FATAL;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > CH_MAX_PASSWORD) {
+            api->message(ctx, "password_file %s: longer than %d bytes", path,
+                         CH_MAX_PASSWORD);
+            close(fd);
+            return GP_FATAL;
+        }
+    }
+    close(fd);
+
+    /* One trailing newline is the editor's, not the password's. */
+    if (len > 0 && p->password[len - 1] == '\n')
+        p->password[--len] = '\0';
+    if (len > 0 && p->password[len - 1] == '\r')
+        p->password[--len] = '\0';
+    if (len == 0) {
+        api->message(ctx, "password_file %s is empty", path);
+        return GP_FATAL;
+    }
+    /* A header value cannot hold a line break: it would split the request. */
+    if (strpbrk(p->password, "\r\n")) {
+        api->message(ctx, "password_file %s: the password has a line break",
+                     path);
+        return GP_FATAL;
+    }
+    p->password_from_file = 1;
+    return GP_READY;
+}
+
+static gp_outcome load_password(probe *p)
+{
+    const char *inline_pw = p->api->opt_string(p->ctx, "password");
+    const char *file = p->api->opt_string(p->ctx, "password_file");
+
+    if (inline_pw && *inline_pw && file && *file) {
+        p->api->message(p->ctx, "set password or password_file, not both");
+        return GP_FATAL;
+    }
+    if (file && *file)
+        return read_password_file(p, file);
+    if (inline_pw && *inline_pw) {
+        if (strpbrk(inline_pw, "\r\n")) {
+            p->api->message(p->ctx, "option password has a line break");
+            return GP_FATAL;
+        }
+        p->password_size = strlen(inline_pw);
+        p->password = strdup(inline_pw);
+        if (!p->password) {
+            p->api->message(p->ctx, "out of memory");
+            return GP_UNKNOWN;
+        }
+    }
+    return GP_READY;
+}
+
+/* Any occurrence of a password the core does not know about becomes ***. */
+static void scrub_password(const probe *p, char *text)
+{
+    size_t n = p->password && p->password_from_file ? strlen(p->password) : 0;
+    char *hit;
+
+    if (n == 0)
+        return;
+    while ((hit = strstr(text, p->password)) != NULL) {
+        memcpy(hit, "***", 3);
+        memmove(hit + 3, hit + n, strlen(hit + n) + 1);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The base URL.                                                             */
+
+static gp_outcome parse_url(probe *p, const char *url)
+{
+    gp_ctx *ctx = p->ctx;
+    const gp_api *api = p->api;
+    char shown[512];
+    char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
+    gp_outcome out = GP_READY;
+
+    mask_url(url, shown, sizeof(shown));
+    p->base = curl_url();
+    if (!p->base) {
+        api->message(ctx, "out of memory");
+        return GP_UNKNOWN;
+    }
+    CURLUcode uc = curl_url_set(p->base, CURLUPART_URL, url, 0);
+    if (uc != CURLUE_OK) {
+        api->message(ctx, "option url '%s': %s", shown, curl_url_strerror(uc));
+        return GP_FATAL;
+    }
+    curl_url_get(p->base, CURLUPART_SCHEME, &scheme, 0);
+    curl_url_get(p->base, CURLUPART_HOST, &host, 0);
+    curl_url_get(p->base, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    curl_url_get(p->base, CURLUPART_USER, &user, 0);
+
+    if (!scheme || (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
+        api->message(ctx, "option url '%s': the scheme must be http or https",
+                     shown);
+        out = GP_FATAL;
+    } else if (user) {
+        /* Credentials in a URL end up in logs and process lists; ours go
+         * in headers. */
+        api->message(ctx,
+                     "option url '%s' holds credentials; use user and "
+                     "password (or password_file) instead",
+                     shown);
+        out = GP_FATAL;
+    } else {
+        snprintf(p->where, sizeof(p->where), "%s:%s", host ? host : "?",
+                 port ? port : "?");
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(user);
+    return out;
+}
+
+/*
+ * The URL of one request: the base path with a trailing slash, then `leaf`
+ * ("ping" or ""), and the extra query parameters (each "key=value", the
+ * value URL-encoded by curl). Returns a curl_free() string or NULL.
+ */
+static char *request_url(const probe *p, const char *leaf,
+                         const char *const *params, size_t nparams)
+{
+    CURLU *u = curl_url_dup(p->base);
+    char *path = NULL, *url = NULL;
+    char buf[2048];
+
+    if (!u)
+        return NULL;
+    if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
+        size_t n = strlen(path);
+        int slash = n > 0 && path[n - 1] == '/';
+
+        snprintf(buf, sizeof(buf), "%s%s%s", path, slash ? "" : "/", leaf);
+        curl_free(path);
+        if (curl_url_set(u, CURLUPART_PATH, buf, 0) != CURLUE_OK)
+            goto out;
+    }
+    for (size_t i = 0; i < nparams; i++)
+        if (curl_url_set(u, CURLUPART_QUERY, params[i],
+                         CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK)
+            goto out;
+    curl_url_get(u, CURLUPART_URL, &url, 0);
+out:
+    curl_url_cleanup(u);
+    return url;
+}
+
+/* ------------------------------------------------------------------------ */
+/* libcurl.                                                                  */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    body_buf *b = userdata;
+    size_t n = size * nmemb;
+
+    if (n > CH_MAX_BODY - b->len) {
+        /* Returning less than n makes curl stop with CURLE_WRITE_ERROR. */
+        b->overflow = 1;
+        return 0;
+    }
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    probe *p = userdata;
+    size_t n = size * nmemb;
+    static const char name[] = "X-ClickHouse-Exception-Code:";
+
+    if (n > sizeof(name) - 1 && !strncasecmp(data, name, sizeof(name) - 1)) {
+        char value[32];
+        size_t vlen = n - (sizeof(name) - 1);
+        char *end = NULL;
+
+        if (vlen >= sizeof(value))
+            vlen = sizeof(value) - 1;
+        memcpy(value, data + sizeof(name) - 1, vlen);
+        value[vlen] = '\0';
+        long code = strtol(value, &end, 10);
+        if (end != value && code >= 0)
+            p->exception_code = code;
+    }
+    return n;
+}
+
+static gp_outcome setup_curl(probe *p)
+{
+    const char *ca_file = p->api->opt_string(p->ctx, "ca_file");
+    int insecure = p->api->opt_boolean(p->ctx, "insecure");
+    CURL *c = curl_easy_init();
+
+    if (!c) {
+        p->api->message(p->ctx, "cannot initialise libcurl");
+        return GP_UNKNOWN;
+    }
+    p->curl = c;
+    /* No signals: a timed-out resolve must not longjmp out of check(). */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, p->errbuf);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &p->body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, p);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "gpcheck-clickhouse/0.1.0");
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+    if (ca_file && *ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+    if (insecure) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    return GP_READY;
+}
+
+/* Tell -v readers whether a slow DNS server can hold us past the deadline:
+ * with an asynchronous resolver curl's timeouts cover name resolution. */
+static void log_resolver(const probe *p)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+    p->api->log(p->ctx, GP_LOG_DEBUG, "libcurl %s (%s), %s resolver",
+                v->version, v->ssl_version ? v->ssl_version : "no TLS",
+                v->ares                                  ? "c-ares"
+                : (v->features & CURL_VERSION_ASYNCHDNS) ? "threaded"
+                                                         : "blocking");
+}
+
+/*
+ * One request bounded by the time left. `post` NULL means GET. Fills
+ * p->status, p->body, p->exception_code and p->elapsed; returns curl's
+ * result (CURLE_WRITE_ERROR with body.overflow set when the cap was hit).
+ */
+static CURLcode perform(probe *p, const char *url, const char *post)
+{
+    CURL *c = p->curl;
+    int64_t left = p->api->time_left_ms(p->ctx);
+    curl_off_t us = 0;
+
+    p->status = 0;
+    p->body.len = 0;
+    p->body.data[0] = '\0';
+    p->body.overflow = 0;
+    p->exception_code = -1;
+    p->errbuf[0] = '\0';
+    p->elapsed = 0;
+    if (left <= 0) {
+        snprintf(p->errbuf, sizeof(p->errbuf), "no time left");
+        return CURLE_OPERATION_TIMEDOUT;
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)left);
+    if (post) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, p->headers);
+    } else {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    }
+
+    CURLcode rc = curl_easy_perform(c);
+
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &p->status);
+    if (curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK)
+        p->elapsed = (double)us / 1000.0;
+    return rc;
+}
+
+/*
+ * A failed transfer: refused, timed out, TLS, ... -> outcome and message.
+ * `what` says which step failed ("GET /ping", "the query").
+ */
+static gp_outcome transport_outcome(probe *p, CURLcode rc, const char *what)
+{
+    gp_ctx *ctx = p->ctx;
+    const gp_api *api = p->api;
+    const char *text = p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc);
+    long oserr = 0;
+
+    curl_easy_getinfo(p->curl, CURLINFO_OS_ERRNO, &oserr);
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+        if (oserr == ECONNREFUSED)
+            api->message(ctx, "%s: connection refused by %s", what, p->where);
+        else
+            api->message(ctx, "%s: cannot connect to %s: %s", what, p->where,
+                         text);
+        return GP_TRANSIENT;
+    case CURLE_OPERATION_TIMEDOUT:
+        api->message(ctx, "%s: no answer from %s in time (%s)", what, p->where,
+                     text);
+        return GP_TRANSIENT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        /* A name that is not there yet may appear during warmup (a new
+         * service's record); after it, asking again will not help. */
+        api->message(ctx, "%s: cannot resolve %s: %s", what, p->where, text);
+        return api->in_warmup(ctx) ? GP_TRANSIENT : GP_FATAL;
+    case CURLE_PEER_FAILED_VERIFICATION:
+        api->message(ctx, "%s: TLS verification of %s failed: %s", what,
+                     p->where, text);
+        return GP_FATAL;
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+        api->message(ctx, "%s: %s", what, text);
+        return GP_FATAL;
+    case CURLE_OUT_OF_MEMORY:
+        api->message(ctx, "%s: out of memory", what);
+        return GP_UNKNOWN;
+    default:
+        /* Resets, empty replies, handshakes cut short: a server that is
+         * starting or restarting does all of these. */
+        if (p->errbuf[0])
+            api->message(ctx, "%s: %s: %s (%s)", what, p->where,
+                         curl_easy_strerror(rc), p->errbuf);
+        else
+            api->message(ctx, "%s: %s: %s", what, p->where, text);
+        return GP_TRANSIENT;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* ClickHouse's answers.                                                     */
+
+/* The start of the first line of `body` that begins "Code: <digit>" and
+ * mentions an Exception, or NULL. */
+static const char *exception_line(const char *body)
+{
+    for (const char *line = body; line && *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+
+        if (len > 7 && !strncmp(line, "Code: ", 6) && line[6] >= '0' &&
+            line[6] <= '9' && memmem(line, len, "Exception", 9))
+            return line;
+        line = eol ? eol + 1 : NULL;
+    }
+    return NULL;
+}
+
+/*
+ * Find an exception in the body: ClickHouse writes "Code: NNN, ...
+ * DB::Exception: ..." (18.x) or "Code: NNN. DB::Exception: ..." (newer),
+ * either as the whole body of an error status or, when the error came
+ * after the first rows were sent, as the last line of a 200 body. In a 200
+ * body only a line of that shape counts (a result may well contain the
+ * words "DB::Exception"); in an error status, any line naming
+ * DB::Exception. Copies the line, tidied, into `text`; returns the code, 0
+ * when the line has none, or -1 when there is no exception.
+ */
+static long find_exception(const probe *p, char *text, size_t textlen)
+{
+    const char *body = p->body.data;
+    const char *line = exception_line(body);
+    char raw[CH_SHOW_TEXT * 2];
+    long code = 0;
+
+    if (!line && p->status != 200 && (line = strstr(body, "DB::Exception")))
+        while (line > body && line[-1] != '\n')
+            line--;
+    if (!line)
+        return -1;
+    size_t len = strcspn(line, "\r\n");
+    if (len >= sizeof(raw))
+        len = sizeof(raw) - 1;
+    memcpy(raw, line, len);
+    raw[len] = '\0';
+
+    if (!strncmp(raw, "Code: ", 6))
+        code = strtol(raw + 6, NULL, 10);
+    /* 18.x decorates the text: "e.displayText() = DB::Exception: X, e.what()
+     * = DB::Exception". Keep "Code: NNN, DB::Exception: X". */
+    char *deco = strstr(raw, "e.displayText() = ");
+    if (deco)
+        memmove(deco, deco + 18, strlen(deco + 18) + 1);
+    char *what = strstr(raw, ", e.what() = ");
+    if (what)
+        *what = '\0';
+    len = trim_right(raw, strlen(raw));
+    sanitize(raw, len, CH_SHOW_TEXT, text, textlen);
+    return code;
+}
+
+/* Error codes (ErrorCodes.cpp) that describe a server under load, out of
+ * time or losing a dependency: asking again later may succeed. */
+static int code_is_transient(long code)
+{
+    switch (code) {
+    case 159: /* TIMEOUT_EXCEEDED */
+    case 160: /* TOO_SLOW */
+    case 202: /* TOO_MANY_SIMULTANEOUS_QUERIES */
+    case 203: /* NO_FREE_CONNECTION */
+    case 209: /* SOCKET_TIMEOUT */
+    case 210: /* NETWORK_ERROR */
+    case 241: /* MEMORY_LIMIT_EXCEEDED */
+    case 242: /* TABLE_IS_READ_ONLY */
+    case 279: /* ALL_CONNECTION_TRIES_FAILED */
+    case 394: /* QUERY_WAS_CANCELLED (e.g. the server shuts down) */
+    case 999: /* KEEPER_EXCEPTION */ return 1;
+    default: return 0;
+    }
+}
+
+/* An exception from the query -> outcome and message. */
+static gp_outcome exception_outcome(probe *p, long code, const char *text)
+{
+    gp_ctx *ctx = p->ctx;
+    const gp_api *api = p->api;
+    char shown[CH_TEXT_BUF];
+
+    snprintf(shown, sizeof(shown), "%s", text);
+    scrub_password(p, shown);
+    switch (code) {
+    case 516: /* AUTHENTICATION_FAILED */
+    case 192: /* UNKNOWN_USER */
+    case 193: /* WRONG_PASSWORD */
+    case 194: /* REQUIRED_PASSWORD */
+    case 195: /* IP_ADDRESS_NOT_ALLOWED */
+        api->message(ctx, "authentication failed at %s: %s", p->where, shown);
+        return GP_FATAL;
+    case 81: /* UNKNOWN_DATABASE */
+        api->message(ctx, "unknown database at %s: %s", p->where, shown);
+        return GP_FATAL;
+    case 62: /* SYNTAX_ERROR */
+        api->message(ctx, "syntax error in the query: %s", shown);
+        return GP_FATAL;
+    default: break;
+    }
+    if (code_is_transient(code)) {
+        api->message(ctx, "%s (HTTP %ld): %s", p->where, p->status, shown);
+        return GP_TRANSIENT;
+    }
+    api->message(ctx, "the query failed at %s (HTTP %ld): %s", p->where,
+                 p->status, shown);
+    return GP_FATAL;
+}
+
+/* An HTTP error status without a ClickHouse exception (a proxy, a server
+ * shutting down, something that is not ClickHouse). */
+static gp_outcome status_outcome(probe *p, const char *what)
+{
+    char shown[CH_SHOW_SHORT * 4 + 8];
+    size_t len = trim_right(p->body.data, p->body.len);
+
+    sanitize(p->body.data, len, CH_SHOW_SHORT, shown, sizeof(shown));
+    scrub_password(p, shown);
+    p->api->message(p->ctx, "%s: HTTP %ld from %s: \"%s\"", what, p->status,
+                    p->where, shown);
+    if (p->status >= 500)
+        return GP_TRANSIENT; /* 503 while starting, 502/504 from a proxy */
+    return GP_FATAL;
+}
+
+/* Step 1: GET /ping must answer "Ok.". */
+static gp_outcome ping(probe *p)
+{
+    char *url = request_url(p, "ping", NULL, 0);
+
+    if (!url) {
+        p->api->message(p->ctx, "cannot build the /ping URL");
+        return GP_UNKNOWN;
+    }
+    CURLcode rc = perform(p, url, NULL);
+    curl_free(url);
+
+    if (rc != CURLE_OK && !p->body.overflow)
+        return transport_outcome(p, rc, "GET /ping");
+    p->api->metric(p->ctx, "ping_time", p->elapsed);
+    if (p->status != 200)
+        return status_outcome(p, "GET /ping");
+    size_t len = trim_right(p->body.data, p->body.len);
+    if (p->body.overflow || strcmp(p->body.data, "Ok.") != 0) {
+        char shown[CH_SHOW_SHORT * 4 + 8];
+
+        sanitize(p->body.data, len, CH_SHOW_SHORT, shown, sizeof(shown));
+        p->api->message(p->ctx,
+                        "GET /ping at %s answered \"%s\", not \"Ok.\": not a "
+                        "ClickHouse HTTP interface?",
+                        p->where, shown);
+        return GP_FATAL;
+    }
+    return GP_READY;
+}
+
+/* POST the query with max_execution_time from the time left, or without
+ * it (`limit` 0). */
+static CURLcode post_query(probe *p, const char *query, int limit)
+{
+    const char *database = p->api->opt_string(p->ctx, "database");
+    const char *params[2];
+    size_t n = 0;
+    char db_param[512], time_param[64];
+
+    if (database && *database) {
+        /* ?database=, not X-ClickHouse-Database: 18.x ignores the header. */
+        snprintf(db_param, sizeof(db_param), "database=%s", database);
+        params[n++] = db_param;
+    }
+    if (limit) {
+        /* Whole seconds, rounded down so that the server gives up before
+         * we do, but at least 1 (0 would mean no limit). */
+        int64_t secs = p->api->time_left_ms(p->ctx) / 1000;
+
+        snprintf(time_param, sizeof(time_param), "max_execution_time=%lld",
+                 (long long)(secs < 1 ? 1 : secs));
+        params[n++] = time_param;
+    }
+    char *url = request_url(p, "", params, n);
+    if (!url) {
+        snprintf(p->errbuf, sizeof(p->errbuf), "cannot build the query URL");
+        return CURLE_URL_MALFORMAT;
+    }
+    CURLcode rc = perform(p, url, query);
+    curl_free(url);
+    return rc;
+}
+
+/* Step 2: the query, with credentials in headers. */
+static gp_outcome run_query(probe *p)
+{
+    gp_ctx *ctx = p->ctx;
+    const gp_api *api = p->api;
+    const char *query = api->opt_string(ctx, "query");
+    char text[CH_TEXT_BUF];
+
+    CURLcode rc = post_query(p, query, 1);
+    long code = rc == CURLE_OK ? find_exception(p, text, sizeof(text)) : -1;
+
+    /* A readonly=1 user may not change any setting, max_execution_time
+     * included (code 164, READONLY); curl's timeout still bounds us. */
+    if (code == 164 && strstr(text, "max_execution_time")) {
+        api->log(ctx, GP_LOG_DEBUG,
+                 "the user is readonly: querying without max_execution_time");
+        rc = post_query(p, query, 0);
+        code = rc == CURLE_OK ? find_exception(p, text, sizeof(text)) : -1;
+    }
+    if (rc != CURLE_OK && !p->body.overflow)
+        return transport_outcome(p, rc, "the query");
+    api->metric(ctx, "query_time", p->elapsed);
+    if (p->body.overflow) {
+        api->message(ctx,
+                     "the query returned more than %d KiB; a health-check "
+                     "query should return one value",
+                     CH_MAX_BODY / 1024);
+        return GP_FATAL;
+    }
+    if (p->status == 503)
+        return status_outcome(p, "the query"); /* unavailable: try again */
+    if (p->exception_code >= 0 && code < 0)
+        snprintf(text, sizeof(text), "exception code %ld", p->exception_code);
+    if (p->exception_code >= 0)
+        code = p->exception_code;
+    if (code >= 0)
+        return exception_outcome(p, code, text);
+    if (p->status != 200)
+        return status_outcome(p, "the query");
+    return GP_READY;
+}
+
+/* Step 3: the value against `expect`, and the metric `value`. */
+static gp_outcome judge_value(probe *p, double ping_ms)
+{
+    gp_ctx *ctx = p->ctx;
+    const gp_api *api = p->api;
+    const char *query = api->opt_string(ctx, "query");
+    const char *expect = api->opt_string(ctx, "expect");
+    char *value = p->body.data;
+    /* One trailing newline ends the last row; it is not part of the value. */
+    size_t len = p->body.len;
+    char shown_q[CH_SHOW_SHORT * 4 + 8], shown_v[CH_SHOW_SHORT * 4 + 8];
+    double number;
+
+    if (len > 0 && value[len - 1] == '\n')
+        value[--len] = '\0';
+    int single =
+        len > 0 && !memchr(value, '\n', len) && !memchr(value, '\t', len);
+    if (single && parse_double(value, &number) == 0)
+        api->metric(ctx, "value", number);
+
+    sanitize(query, strlen(query), CH_SHOW_SHORT, shown_q, sizeof(shown_q));
+    sanitize(value, len, CH_SHOW_SHORT, shown_v, sizeof(shown_v));
+    scrub_password(p, shown_v);
+    if (expect && *expect && (!single || strcmp(value, expect) != 0)) {
+        char shown_e[CH_SHOW_SHORT * 4 + 8];
+
+        sanitize(expect, strlen(expect), CH_SHOW_SHORT, shown_e,
+                 sizeof(shown_e));
+        /* The server answers; the data is not there yet (a migration, a
+         * replica catching up): worth asking again. */
+        if (len == 0)
+            api->message(ctx, "\"%s\" returned no rows, expected \"%s\"",
+                         shown_q, shown_e);
+        else if (!single)
+            api->message(ctx,
+                         "\"%s\" returned more than one value (\"%s\"), "
+                         "expected \"%s\"",
+                         shown_q, shown_v, shown_e);
+        else
+            api->message(ctx, "\"%s\" returned \"%s\", expected \"%s\"",
+                         shown_q, shown_v, shown_e);
+        return GP_TRANSIENT;
+    }
+    api->message(ctx, "%s: \"%s\" returned \"%s\" in %.1f ms (ping %.1f ms)",
+                 p->where, shown_q, shown_v, p->elapsed, ping_ms);
+    return GP_READY;
+}
+
+static gp_outcome add_credentials(probe *p)
+{
+    const char *user = p->api->opt_string(p->ctx, "user");
+    struct curl_slist *h = NULL, *next;
+    char line[CH_MAX_PASSWORD + 64];
+
+    if (user && *user) {
+        if (strpbrk(user, "\r\n")) {
+            p->api->message(p->ctx, "option user has a line break");
+            return GP_FATAL;
+        }
+        snprintf(line, sizeof(line), "X-ClickHouse-User: %s", user);
+        if (!(next = curl_slist_append(h, line)))
+            goto oom;
+        h = next;
+    }
+    if (p->password) {
+        snprintf(line, sizeof(line), "X-ClickHouse-Key: %s", p->password);
+        next = curl_slist_append(h, line);
+        /* The copy on the stack goes; curl's copy goes in cleanup(). */
+        volatile char *v = line;
+        for (size_t i = 0; i < sizeof(line); i++)
+            v[i] = 0;
+        if (!next)
+            goto oom;
+        h = next;
+    }
+    /* No "Expect: 100-continue" round trip for long queries. */
+    if (!(next = curl_slist_append(h, "Expect:")))
+        goto oom;
+    p->headers = next;
+    return GP_READY;
+oom:
+    curl_slist_free_all(h);
+    p->api->message(p->ctx, "out of memory");
+    return GP_UNKNOWN;
+}
+
+static void cleanup(probe *p)
+{
+    /* curl_slist_free_all does not wipe: do it for the key's line. */
+    for (struct curl_slist *h = p->headers; h; h = h->next)
+        if (!strncmp(h->data, "X-ClickHouse-Key:", 17)) {
+            volatile char *v = h->data;
+            for (size_t i = 0; h->data[i]; i++)
+                v[i] = 0;
+        }
+    curl_slist_free_all(p->headers);
+    if (p->curl)
+        curl_easy_cleanup(p->curl);
+    if (p->base)
+        curl_url_cleanup(p->base);
+    free(p->body.data);
+    wipe_password(p);
+    curl_global_cleanup();
+}
+
+static gp_outcome check(gp_ctx *ctx, const gp_api *api)
+{
+    probe p = {.ctx = ctx, .api = api, .exception_code = -1};
+    const char *url = api->opt_string(ctx, "url");
+    const char *query = api->opt_string(ctx, "query");
+    gp_outcome out;
+
+    if (!query || !*query) {
+        api->message(ctx, "option query is empty");
+        return GP_FATAL;
+    }
+    /* Every attempt is a fresh process: initialise libcurl (and its TLS
+     * library) here, not when the plugin is loaded before the fork. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        api->message(ctx, "cannot initialise libcurl");
+        return GP_UNKNOWN;
+    }
+    p.body.data = malloc(CH_MAX_BODY + 1);
+    if (!p.body.data) {
+        api->message(ctx, "out of memory");
+        out = GP_UNKNOWN;
+        goto done;
+    }
+    if ((out = parse_url(&p, url ? url : "")) != GP_READY ||
+        (out = load_password(&p)) != GP_READY ||
+        (out = add_credentials(&p)) != GP_READY ||
+        (out = setup_curl(&p)) != GP_READY)
+        goto done;
+    log_resolver(&p);
+
+    if ((out = ping(&p)) != GP_READY)
+        goto done;
+    double ping_ms = p.elapsed;
+    if ((out = run_query(&p)) != GP_READY)
+        goto done;
+    out = judge_value(&p, ping_ms);
+done:
+    cleanup(&p);
+    return out;
+}
+
+static const gp_plugin ch_plugin = {
+    GP_PLUGIN_HEADER,
+    .name = "clickhouse",
+    .version = "0.1.0",
+    .summary = "ClickHouse answers /ping and a query over its HTTP interface",
+    .options = ch_options,
+    .metrics = ch_metrics,
+    .check = check,
+};
+
+GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)
+{
+    return &ch_plugin;
+}

@@ -1,0 +1,682 @@
+/*
+ * plugins/http/http.c - the `http` probe: does an HTTP(S) endpoint answer
+ * a request with an expected status (and, optionally, body text)?
+ *
+ * One attempt reads top to bottom:
+ *   1. read and check the options: the URL (credentials in it are
+ *      refused: they belong in user/password, which stay secret), method
+ *      and body, request headers, the list of expected statuses (codes
+ *      like 301 and classes like 2xx);
+ *   2. one request with libcurl, bounded by the attempt's time left
+ *      (CURLOPT_TIMEOUT_MS / CURLOPT_CONNECTTIMEOUT_MS, name resolution
+ *      included with curl's threaded resolver, CURLOPT_NOSIGNAL), reading
+ *      at most the first 64 KiB of the body;
+ *   3. judge the status and the body: expected status (and text): ready;
+ *      refused, timed out, 5xx: transient; TLS verification failure,
+ *      401/403, a body without the text, any other status: fatal.
+ *
+ * The plugin keeps no state: everything belongs to one check() call.
+ */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpcheck/plugin.h"
+
+/* How much of the body we read: enough for any health page's text; a
+ * longer body ends the transfer there (the status has arrived by then). */
+#define HTTP_MAX_BODY (64 * 1024)
+/* How much body text, URL or expected text goes into a message. */
+#define HTTP_SHOW 60
+#define HTTP_SHOW_BUF (HTTP_SHOW * 4 + 8)
+#define HTTP_URL_BUF 512
+/* How much of the URL goes into a message. */
+#define HTTP_SHOW_URL 120
+
+static const gp_option http_options[] = {
+    {.key = "url",
+     .type = GP_TYPE_STRING,
+     .flags = GP_OPT_REQUIRED,
+     .help = "http:// or https:// URL to request (no credentials in it: use "
+             "user and password)"},
+    {.key = "method",
+     .type = GP_TYPE_STRING,
+     .def = "GET",
+     .choices = "GET|HEAD|POST",
+     .help = "request method"},
+    {.key = "body",
+     .type = GP_TYPE_STRING,
+     .help = "request body, sent as is (method POST only)"},
+    {.key = "header",
+     .type = GP_TYPE_LIST,
+     .help = "request headers, each `Name: value` (a value cannot hold a "
+             "comma: the list splits there)"},
+    {.key = "expect_status",
+     .type = GP_TYPE_LIST,
+     .def = "2xx",
+     .help = "statuses that mean ready: codes (200, 301) and classes "
+             "(2xx, 3xx)"},
+    {.key = "expect_body",
+     .type = GP_TYPE_STRING,
+     .help = "text that must appear in the first 64 KiB of the body"},
+    {.key = "follow_redirects",
+     .type = GP_TYPE_BOOLEAN,
+     .def = "false",
+     .help = "follow up to 10 redirects and judge the last response"},
+    {.key = "ca_file",
+     .type = GP_TYPE_STRING,
+     .help = "PEM file of CA certificates to verify the server with (instead "
+             "of the system's)"},
+    {.key = "cert_file",
+     .type = GP_TYPE_STRING,
+     .help = "PEM client certificate for TLS client authentication"},
+    {.key = "key_file",
+     .type = GP_TYPE_STRING,
+     .help = "PEM private key of cert_file (unencrypted), when not in "
+             "cert_file"},
+    {.key = "insecure",
+     .type = GP_TYPE_BOOLEAN,
+     .def = "false",
+     .help = "do not verify the server's certificate and name"},
+    {.key = "user",
+     .type = GP_TYPE_STRING,
+     .help = "user name for HTTP Basic authentication"},
+    {.key = "password",
+     .type = GP_TYPE_STRING,
+     .flags = GP_OPT_SECRET,
+     .help = "password for HTTP Basic authentication (never printed)"},
+    {.key = NULL},
+};
+
+static const gp_metric http_metrics[] = {
+    {.name = "response_time",
+     .unit = GP_UNIT_MS,
+     .help = "from the start of the request to the last byte read "
+             "(redirects included)"},
+    {.name = "status", .unit = GP_UNIT_NONE, .help = "the HTTP status code"},
+    {.name = "size",
+     .unit = GP_UNIT_BYTES,
+     .help = "body size: bytes received, or Content-Length when the body "
+             "was cut at 64 KiB"},
+    {.name = NULL},
+};
+
+/* The first 64 KiB of the response body. */
+typedef struct body_buf {
+    char *data;
+    size_t len;
+    int truncated; /* more arrived: the transfer stopped at the cap */
+} body_buf;
+
+/* One attempt's state; lives on check()'s stack. */
+typedef struct probe {
+    gp_ctx *ctx;
+    const gp_api *api;
+    CURL *curl;
+    const char *url;
+    char where[96]; /* "host:port", for connection-level messages */
+    char shown_url[HTTP_URL_BUF]; /* the url, cut and made printable */
+    char errbuf[CURL_ERROR_SIZE];
+    char expected[600]; /* expected[code] != 0: that status means ready */
+    char expected_text[256];
+    struct curl_slist *headers;
+    body_buf body;
+} probe;
+
+/* ------------------------------------------------------------------------ */
+/* Small text helpers.                                                       */
+
+/* Make text safe for a one-line message: printable ASCII as is, the rest
+ * as \xHH, cut at `max` input bytes. */
+static void sanitize(const char *in, size_t len, size_t max, char *out,
+                     size_t outlen)
+{
+    size_t shown = len < max ? len : max;
+    size_t o = 0;
+
+    for (size_t i = 0; i < shown && o + 5 < outlen; i++) {
+        unsigned char c = (unsigned char)in[i];
+
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+            out[o++] = (char)c;
+        } else {
+            snprintf(out + o, outlen - o, "\\x%02x", c);
+            o += 4;
+        }
+    }
+    if (shown < len && o + 4 < outlen) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+/* "http://user:pass@host/x" -> "http://user:***@host/x": URLs we print
+ * (a refused url option, a redirect's Location) may carry a password. */
+static void mask_url(const char *url, char *out, size_t outlen)
+{
+    const char *auth = strstr(url, "://");
+    const char *at = NULL, *colon, *end;
+
+    auth = auth ? auth + 3 : url;
+    end = auth + strcspn(auth, "/?#");
+    /* The last '@' of the authority ends the user info. */
+    for (const char *q = auth; q < end; q++)
+        if (*q == '@')
+            at = q;
+    colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon) {
+        snprintf(out, outlen, "%s", url);
+        return;
+    }
+    snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options.                                                                  */
+
+static gp_outcome check_url(probe *p)
+{
+    gp_ctx *ctx = p->ctx;
+    const gp_api *api = p->api;
+    char shown[HTTP_URL_BUF];
+    char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
+    gp_outcome out = GP_READY;
+    CURLU *u = curl_url();
+
+    if (!u) {
+        api->message(ctx, "out of memory");
+        return GP_UNKNOWN;
+    }
+    mask_url(p->url, shown, sizeof(shown));
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, p->url, 0);
+    if (uc != CURLUE_OK) {
+        api->message(ctx, "option url '%s': %s", shown, curl_url_strerror(uc));
+        curl_url_cleanup(u);
+        return GP_FATAL;
+    }
+    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+    curl_url_get(u, CURLUPART_HOST, &host, 0);
+    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    curl_url_get(u, CURLUPART_USER, &user, 0);
+    if (!scheme || (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
+        api->message(ctx, "option url '%s': the scheme must be http or https",
+                     shown);
+        out = GP_FATAL;
+    } else if (user) {
+        /* The url is printed by `gpcheck list` and in reports; a password
+         * belongs in the secret option. */
+        api->message(ctx,
+                     "option url '%s' holds credentials; use user and "
+                     "password instead",
+                     shown);
+        out = GP_FATAL;
+    } else {
+        snprintf(p->where, sizeof(p->where), "%s:%s", host ? host : "?",
+                 port ? port : "?");
+        sanitize(p->url, strlen(p->url), HTTP_SHOW_URL, p->shown_url,
+                 sizeof(p->shown_url));
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(user);
+    curl_url_cleanup(u);
+    return out;
+}
+
+/*
+ * expect_status: "200", "301", "2xx" ... into p->expected. The schema
+ * cannot express this (choices are fixed strings), so check() refuses a
+ * bad entry as a fatal configuration error.
+ */
+static gp_outcome parse_expect_status(probe *p)
+{
+    static const char *const default_status[] = {"2xx"};
+    const char *const *items = NULL;
+    size_t n = p->api->opt_list(p->ctx, "expect_status", &items);
+    size_t o = 0;
+
+    /* An empty list (`expect_status =`) means the default. */
+    if (n == 0) {
+        items = default_status;
+        n = 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *s = items[i];
+        int ok = strlen(s) == 3 && s[0] >= '1' && s[0] <= '5';
+
+        if (ok && tolower((unsigned char)s[1]) == 'x' &&
+            tolower((unsigned char)s[2]) == 'x') {
+            int base = (s[0] - '0') * 100;
+
+            memset(p->expected + base, 1, 100);
+        } else if (ok && isdigit((unsigned char)s[1]) &&
+                   isdigit((unsigned char)s[2])) {
+            p->expected[(s[0] - '0') * 100 + (s[1] - '0') * 10 + s[2] - '0'] =
+                1;
+        } else {
+            char shown[HTTP_SHOW_BUF];
+
+            sanitize(s, strlen(s), HTTP_SHOW, shown, sizeof(shown));
+            p->api->message(p->ctx,
+                            "bad option value: expect_status '%s' is neither "
+                            "a status code (100-599) nor a class (1xx-5xx)",
+                            shown);
+            return GP_FATAL;
+        }
+        /* The list as written, for messages ("expected 2xx, 301"). */
+        int w = snprintf(p->expected_text + o, sizeof(p->expected_text) - o,
+                         "%s%s", i ? ", " : "", s);
+        if (w > 0 && (size_t)w < sizeof(p->expected_text) - o)
+            o += (size_t)w;
+    }
+    return GP_READY;
+}
+
+/* `header`: "Name: value" each, the name an HTTP token. */
+static gp_outcome parse_headers(probe *p)
+{
+    const char *const *items = NULL;
+    size_t n = p->api->opt_list(p->ctx, "header", &items);
+
+    for (size_t i = 0; i < n; i++) {
+        const char *h = items[i];
+        size_t name = strcspn(h, ":");
+        int ok = name > 0 && h[name] == ':' && !strpbrk(h, "\r\n");
+
+        for (size_t k = 0; ok && k < name; k++)
+            ok =
+                isalnum((unsigned char)h[k]) || strchr("!#$%&'*+-.^_`|~", h[k]);
+        if (!ok) {
+            char shown[HTTP_SHOW_BUF];
+
+            sanitize(h, strlen(h), HTTP_SHOW, shown, sizeof(shown));
+            p->api->message(p->ctx,
+                            "bad option value: header '%s' is not `Name: "
+                            "value`",
+                            shown);
+            return GP_FATAL;
+        }
+        struct curl_slist *next = curl_slist_append(p->headers, h);
+        if (!next) {
+            p->api->message(p->ctx, "out of memory");
+            return GP_UNKNOWN;
+        }
+        p->headers = next;
+    }
+    return GP_READY;
+}
+
+/* Options that only make sense together. */
+static gp_outcome check_combinations(probe *p)
+{
+    gp_ctx *ctx = p->ctx;
+    const gp_api *api = p->api;
+    const char *method = api->opt_string(ctx, "method");
+    const char *user = api->opt_string(ctx, "user");
+    const char *cert = api->opt_string(ctx, "cert_file");
+
+    if (api->opt_isset(ctx, "body") && strcmp(method, "POST") != 0) {
+        api->message(ctx, "option body needs method = POST (method is %s)",
+                     method);
+        return GP_FATAL;
+    }
+    if (api->opt_isset(ctx, "expect_body") && strcmp(method, "HEAD") == 0) {
+        api->message(ctx, "option expect_body needs a body; HEAD has none");
+        return GP_FATAL;
+    }
+    if (api->opt_isset(ctx, "key_file") && !(cert && *cert)) {
+        api->message(ctx, "option key_file needs cert_file");
+        return GP_FATAL;
+    }
+    if (api->opt_isset(ctx, "password") && !(user && *user)) {
+        api->message(ctx, "option password needs user");
+        return GP_FATAL;
+    }
+    return GP_READY;
+}
+
+/* ------------------------------------------------------------------------ */
+/* libcurl.                                                                  */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    body_buf *b = userdata;
+    size_t n = size * nmemb;
+    size_t room = HTTP_MAX_BODY - b->len;
+
+    if (n > room) {
+        /* Keep what fits; returning less than n stops the transfer with
+         * CURLE_WRITE_ERROR, which check() knows is ours. */
+        memcpy(b->data + b->len, data, room);
+        b->len += room;
+        b->truncated = 1;
+        return 0;
+    }
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    return n;
+}
+
+static gp_outcome setup_curl(probe *p)
+{
+    gp_ctx *ctx = p->ctx;
+    const gp_api *api = p->api;
+    const char *method = api->opt_string(ctx, "method");
+    const char *opt;
+    CURL *c = curl_easy_init();
+
+    if (!c) {
+        api->message(ctx, "cannot initialise libcurl");
+        return GP_UNKNOWN;
+    }
+    p->curl = c;
+    /* No signals: a timed-out resolve must not longjmp out of check(). */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, p->errbuf);
+    curl_easy_setopt(c, CURLOPT_URL, p->url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &p->body);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "gpcheck-http/0.1.0");
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#endif
+    if (api->opt_boolean(ctx, "follow_redirects")) {
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    }
+    if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(method, "POST") == 0) {
+        const char *body = api->opt_string(ctx, "body");
+
+        body = body ? body : "";
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    if (p->headers)
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, p->headers);
+
+    if ((opt = api->opt_string(ctx, "user")) && *opt) {
+        const char *password = api->opt_string(ctx, "password");
+
+        /* Basic only; curl sends it to the URL's host, not to a host a
+         * redirect leads to. */
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERNAME, opt);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, password ? password : "");
+    }
+    if ((opt = api->opt_string(ctx, "ca_file")) && *opt)
+        curl_easy_setopt(c, CURLOPT_CAINFO, opt);
+    if ((opt = api->opt_string(ctx, "cert_file")) && *opt)
+        curl_easy_setopt(c, CURLOPT_SSLCERT, opt);
+    if ((opt = api->opt_string(ctx, "key_file")) && *opt)
+        curl_easy_setopt(c, CURLOPT_SSLKEY, opt);
+    if (api->opt_boolean(ctx, "insecure")) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    return GP_READY;
+}
+
+/* Tell -v readers whether a slow DNS server can hold us past the deadline:
+ * with an asynchronous resolver curl's timeouts cover name resolution. */
+static void log_resolver(const probe *p)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+    p->api->log(p->ctx, GP_LOG_DEBUG, "libcurl %s (%s), %s resolver",
+                v->version, v->ssl_version ? v->ssl_version : "no TLS",
+                v->ares                                  ? "c-ares"
+                : (v->features & CURL_VERSION_ASYNCHDNS) ? "threaded"
+                                                         : "blocking");
+}
+
+/*
+ * Did the server refuse our client certificate (or the lack of one)? With
+ * TLS 1.3 that arrives as an alert after the handshake, so curl reports a
+ * receive error; OpenSSL's text names the alert.
+ */
+static int client_cert_refused(const char *text)
+{
+    static const char *const alerts[] = {
+        "alert certificate required", "alert bad certificate",
+        "alert unknown ca",           "alert certificate revoked",
+        "alert certificate expired",  "alert certificate unknown",
+    };
+
+    for (size_t i = 0; i < sizeof(alerts) / sizeof(alerts[0]); i++)
+        if (strstr(text, alerts[i]))
+            return 1;
+    return 0;
+}
+
+/* A failed transfer: refused, timed out, TLS, ... -> outcome and message. */
+static gp_outcome transport_outcome(probe *p, CURLcode rc)
+{
+    gp_ctx *ctx = p->ctx;
+    const gp_api *api = p->api;
+    const char *text = p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc);
+    long oserr = 0;
+
+    curl_easy_getinfo(p->curl, CURLINFO_OS_ERRNO, &oserr);
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+        if (oserr == ECONNREFUSED)
+            api->message(ctx, "connection refused by %s", p->where);
+        else
+            api->message(ctx, "cannot connect to %s: %s", p->where, text);
+        return GP_TRANSIENT;
+    case CURLE_OPERATION_TIMEDOUT:
+        api->message(ctx, "no answer from %s in time (%s)", p->where, text);
+        return GP_TRANSIENT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        /* A name that is not there yet may appear during warmup (a new
+         * service's record); after it, asking again will not help. */
+        api->message(ctx, "cannot resolve %s: %s", p->where, text);
+        return api->in_warmup(ctx) ? GP_TRANSIENT : GP_FATAL;
+    case CURLE_PEER_FAILED_VERIFICATION:
+        api->message(ctx, "TLS verification of %s failed: %s", p->where, text);
+        return GP_FATAL;
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_TOO_MANY_REDIRECTS:
+        api->message(ctx, "%s: %s", p->where, text);
+        return GP_FATAL;
+    case CURLE_OUT_OF_MEMORY:
+        api->message(ctx, "out of memory");
+        return GP_UNKNOWN;
+    default:
+        if (client_cert_refused(text)) {
+            api->message(
+                ctx, "%s refused the TLS client certificate%s: %s", p->where,
+                api->opt_isset(ctx, "cert_file") ? "" : " (none was sent)",
+                text);
+            return GP_FATAL;
+        }
+        /* Resets, empty replies, handshakes cut short: a server that is
+         * starting or restarting does all of these. */
+        if (p->errbuf[0])
+            api->message(ctx, "%s: %s (%s)", p->where, curl_easy_strerror(rc),
+                         p->errbuf);
+        else
+            api->message(ctx, "%s: %s", p->where, text);
+        return GP_TRANSIENT;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Judging the response.                                                     */
+
+/* A status outside expect_status -> outcome and message. */
+static gp_outcome unexpected_status(probe *p, long status)
+{
+    gp_ctx *ctx = p->ctx;
+    const gp_api *api = p->api;
+    const char *user = api->opt_string(ctx, "user");
+    char *location = NULL;
+    char shown[HTTP_URL_BUF];
+
+    if (status >= 500 || status == 429 || status == 408) {
+        /* Unavailable, overloaded, a proxy without a backend yet, rate
+         * limited: all of these pass. */
+        api->message(ctx, "HTTP %ld from %s (expected %s)", status,
+                     p->shown_url, p->expected_text);
+        return GP_TRANSIENT;
+    }
+    if (status == 401 || status == 403) {
+        api->message(ctx, "HTTP %ld from %s: %s (expected %s)", status,
+                     p->shown_url,
+                     status == 403     ? "forbidden"
+                     : (user && *user) ? "credentials refused"
+                                       : "authentication required",
+                     p->expected_text);
+        return GP_FATAL;
+    }
+    if (status >= 300 && status < 400 &&
+        curl_easy_getinfo(p->curl, CURLINFO_REDIRECT_URL, &location) ==
+            CURLE_OK &&
+        location) {
+        mask_url(location, shown, sizeof(shown));
+        api->message(ctx,
+                     "HTTP %ld from %s, redirected to %s (expected %s; "
+                     "follow_redirects is %s)",
+                     status, p->shown_url, shown, p->expected_text,
+                     api->opt_boolean(ctx, "follow_redirects") ? "on" : "off");
+        return GP_FATAL;
+    }
+    api->message(ctx, "HTTP %ld from %s (expected %s)", status, p->shown_url,
+                 p->expected_text);
+    return GP_FATAL;
+}
+
+static void report_metrics(probe *p, long status, double *ms, double *size)
+{
+    curl_off_t us = 0, length = -1;
+
+    if (curl_easy_getinfo(p->curl, CURLINFO_TOTAL_TIME_T, &us) != CURLE_OK)
+        us = 0;
+    *ms = (double)us / 1000.0;
+    *size = (double)p->body.len;
+    /* A body cut at the cap: the server's own figure, when it gave one. */
+    if (p->body.truncated &&
+        curl_easy_getinfo(p->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+                          &length) == CURLE_OK &&
+        length >= 0)
+        *size = (double)length;
+    p->api->metric(p->ctx, "response_time", *ms);
+    p->api->metric(p->ctx, "status", (double)status);
+    p->api->metric(p->ctx, "size", *size);
+}
+
+static gp_outcome judge(probe *p)
+{
+    gp_ctx *ctx = p->ctx;
+    const gp_api *api = p->api;
+    const char *expect_body = api->opt_string(ctx, "expect_body");
+    long status = 0;
+    double ms, size;
+
+    curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
+    report_metrics(p, status, &ms, &size);
+    if (status < 100 || status > 599 || !p->expected[status])
+        return unexpected_status(p, status);
+
+    if (expect_body && *expect_body &&
+        !memmem(p->body.data, p->body.len, expect_body, strlen(expect_body))) {
+        char want[HTTP_SHOW_BUF], got[HTTP_SHOW_BUF];
+
+        sanitize(expect_body, strlen(expect_body), HTTP_SHOW, want,
+                 sizeof(want));
+        sanitize(p->body.data, p->body.len, HTTP_SHOW, got, sizeof(got));
+        api->message(ctx,
+                     "HTTP %ld from %s, but \"%s\" is not in the %s%zu "
+                     "bytes of the body (\"%s\")",
+                     status, p->shown_url, want,
+                     p->body.truncated ? "first " : "", p->body.len, got);
+        return GP_FATAL;
+    }
+    api->message(ctx, "HTTP %ld from %s in %.1f ms, %.0f bytes%s", status,
+                 p->shown_url, ms, size,
+                 expect_body && *expect_body ? ", expected text found" : "");
+    return GP_READY;
+}
+
+static gp_outcome check(gp_ctx *ctx, const gp_api *api)
+{
+    probe p = {.ctx = ctx, .api = api, .url = api->opt_string(ctx, "url")};
+    gp_outcome out;
+
+    if (!p.url || !*p.url) {
+        api->message(ctx, "option url is empty");
+        return GP_FATAL;
+    }
+    /* Every attempt is a fresh process: initialise libcurl (and its TLS
+     * library) here, not when the plugin is loaded before the fork. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        api->message(ctx, "cannot initialise libcurl");
+        return GP_UNKNOWN;
+    }
+    p.body.data = malloc(HTTP_MAX_BODY);
+    if (!p.body.data) {
+        api->message(ctx, "out of memory");
+        out = GP_UNKNOWN;
+        goto done;
+    }
+    if ((out = check_url(&p)) != GP_READY ||
+        (out = parse_expect_status(&p)) != GP_READY ||
+        (out = parse_headers(&p)) != GP_READY ||
+        (out = check_combinations(&p)) != GP_READY ||
+        (out = setup_curl(&p)) != GP_READY)
+        goto done;
+    log_resolver(&p);
+
+    int64_t left = api->time_left_ms(ctx);
+    if (left <= 0) {
+        api->message(ctx, "no time left for the request to %s", p.where);
+        out = GP_TRANSIENT;
+        goto done;
+    }
+    curl_easy_setopt(p.curl, CURLOPT_TIMEOUT_MS, (long)left);
+    curl_easy_setopt(p.curl, CURLOPT_CONNECTTIMEOUT_MS, (long)left);
+
+    CURLcode rc = curl_easy_perform(p.curl);
+    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && p.body.truncated))
+        out = transport_outcome(&p, rc);
+    else
+        out = judge(&p);
+done:
+    curl_slist_free_all(p.headers);
+    if (p.curl)
+        curl_easy_cleanup(p.curl);
+    free(p.body.data);
+    curl_global_cleanup();
+    return out;
+}
+
+static const gp_plugin http_plugin = {
+    GP_PLUGIN_HEADER,
+    .name = "http",
+    .version = "0.1.0",
+    .summary = "an HTTP(S) endpoint answers with an expected status and body",
+    .options = http_options,
+    .metrics = http_metrics,
+    .check = check,
+};
+
+GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)
+{
+    return &http_plugin;
+}
