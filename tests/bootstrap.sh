@@ -2,8 +2,10 @@
 # tests/bootstrap.sh - set up a Debian 12 machine for gpcheck, build it, and
 # run either the demo or the whole test suite. The README's two commands:
 #
-#   tests/bootstrap.sh demo   install, build, and gate a command on probes of
-#                             throwaway loopback services it starts and stops
+#   tests/bootstrap.sh demo   install, build, and gate a command on the golden
+#                             path (dns, VPC connector, PostgreSQL, Redis,
+#                             ClickHouse) of throwaway loopback servers it
+#                             starts and stops
 #   tests/bootstrap.sh test   install, build with gcc, clang and ASan/UBSan
 #                             (warnings are errors), check formatting, and run
 #                             every test in each build
@@ -73,7 +75,7 @@ check_format() {
 
 demo() {
     build build gcc
-    exec "$ROOT/tests/demo.sh" "$ROOT/build/gpcheck"
+    exec python3 "$ROOT/tests/demo.py" "$ROOT/build/gpcheck"
 }
 
 test_all() {

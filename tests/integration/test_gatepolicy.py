@@ -381,5 +381,47 @@ class ExplainTest(GpTestCase):
                       "status 0", err)
 
 
+class ShippedConfigTest(GpTestCase):
+    """The configuration in the repository validates and explains itself."""
+
+    ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                        "..")
+
+    def shipped(self, *args, env=None):
+        full = dict(os.environ)
+        for key in ("GPCHECK_ENV", "EMERGENCY_DEVELOPMENT_MODE",
+                    "EMERGENCY_BYPASS_EXPIRY", "EMERGENCY_BYPASS_REASON"):
+            full.pop(key, None)
+        full.update(env or {})
+        import subprocess
+        from gp import BIN
+        return subprocess.run([BIN] + list(args) + [
+            "-c", os.path.join(self.ROOT, "gpcheck.ini")],
+            capture_output=True, text=True, timeout=60, env=full)
+
+    def test_validate_explain(self):
+        proc = self.shipped("validate", "--explain")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        out = proc.stdout
+        for text in ("== probes selected (5)", "[vpc] plugin vpc",
+                     "threshold: fail_if pool_usage >= 90%",
+                     "threshold: fail_if min_instances < 10",
+                     "starts after 'vpc' is ready", "== bypass",
+                     "enabled = false: not applied"):
+            self.assertIn(text, out)
+        proc = self.shipped("validate", "--explain", "--env", "staging")
+        self.assertRegex(proc.stdout, r"warmup += 90s .*staging/"
+                                      r"10-cold-starts.ini:\d+ \(overlay")
+
+    def test_seed_bypass_expired(self):
+        proc = self.shipped("validate", env={
+            "EMERGENCY_DEVELOPMENT_MODE": "true",
+            "EMERGENCY_BYPASS_EXPIRY": "2025-09-18",
+            "EMERGENCY_BYPASS_REASON": "issue 1278"})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("the emergency bypass expired on 2025-09-18",
+                      proc.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
