@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -71,6 +72,22 @@ double ns_to_ms(int64_t ns)
     return (double)ns / 1e6;
 }
 
+int report_make_parents(const char *path)
+{
+    char *dir = xstrdup(path);
+    int rc = 0;
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+            rc = -1;
+        *p = '/';
+    }
+    free(dir);
+    return rc;
+}
+
 int report_write(const char *format, const char *path, const char *text,
                  char *err, size_t errlen)
 {
@@ -85,6 +102,7 @@ int report_write(const char *format, const char *path, const char *text,
         }
         return 0;
     }
+    report_make_parents(path); /* -o junit:reports/x.xml just works */
     char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
     FILE *f = fopen(tmp, "we");
     int ok = f && fputs(text, f) >= 0 && (!nl || fputc('\n', f) != EOF);

@@ -80,6 +80,11 @@ double ns_to_ms(int64_t ns);
 int report_write(const char *format, const char *path, const char *text,
                  char *err, size_t errlen);
 
+/* Create the folders leading to path (mode 0755), as mkdir -p would.
+ * Returns 0, or -1 when one could not be made (the open that follows
+ * then says why). */
+int report_make_parents(const char *path);
+
 /* Append s to sb with XML's five special characters escaped and control
  * characters dropped (XML 1.0 cannot carry them). */
 void sb_append_xml(strbuf *sb, const char *s);

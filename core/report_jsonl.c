@@ -116,6 +116,8 @@ static sink *jsonl_open(const char *path, const report_opts *o, char *err,
 {
     (void)o;
     FILE *f = stdout;
+    if (path)
+        report_make_parents(path);
     if (path && !(f = fopen(path, "we"))) {
         snprintf(err, errlen, "-o jsonl:%s: cannot open: %s", path,
                  strerror(errno));

@@ -252,6 +252,7 @@ static sink *text_open(const char *path, const report_opts *o, char *err,
         t->color = o->color;
     }
     if (path) {
+        report_make_parents(path);
         t->out = fopen(path, "we");
         if (!t->out) {
             snprintf(err, errlen, "-o text:%s: cannot open", path);

@@ -27,8 +27,8 @@ PACKAGES=(
     python3 binutils procps openssl tmux perl
     postgresql redis-server dnsmasq-base clickhouse-server
     monitoring-plugins-basic monitoring-plugins-standard bind9-dnsutils
-    # the consumers that validate each report format
-    libxml2-utils prometheus
+    # the consumers that validate each report format, documentation, package
+    libxml2-utils prometheus scdoc groff-base man-db python3-yaml dpkg-dev
 )
 
 log() { printf '\n== %s\n' "$*" >&2; }
@@ -59,10 +59,12 @@ build() {
     cmake --build "$ROOT/$dir" -j "$JOBS"
 }
 
+# run_tests DIR [ctest args...]
 run_tests() {
     local dir=$1
+    shift
     log "testing $dir"
-    ctest --test-dir "$ROOT/$dir" --output-on-failure -j "$JOBS"
+    ctest --test-dir "$ROOT/$dir" --output-on-failure -j "$JOBS" "$@"
 }
 
 check_format() {
@@ -82,12 +84,13 @@ test_all() {
     check_format
     build build gcc
     run_tests build
+    # The package test builds and installs its own tree: once is enough.
     build build-clang clang
-    run_tests build-clang
+    run_tests build-clang -LE package
     build build-asan gcc -DGPCHECK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        run_tests build-asan
+        run_tests build-asan -LE package
     log "all builds passed"
 }
 

@@ -177,10 +177,19 @@ class ReportTest(GpTestCase):
         proc.communicate(timeout=30)
 
     def test_unwritable_report_fails_the_run(self):
+        blocker = self.write("blocker", "a file where a folder should be\n")
         proc = self.gp("run", "-q", "-p", "web", "-o",
-                       "junit:/nonexistent-dir/r.xml")
+                       "junit:%s/r.xml" % blocker)
         self.assertEqual(proc.returncode, 1)
         self.assertIn("cannot write the report", proc.stderr)
+
+    def test_report_folders_are_created(self):
+        path = os.path.join(self.tmp, "reports", "ci", "gpcheck.xml")
+        proc = self.gp("run", "-q", "-p", "web", "-o", "junit:" + path,
+                       "-o", "jsonl:" + path + "l")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertTrue(os.path.exists(path))
+        self.assertTrue(os.path.exists(path + "l"))
 
 
 @unittest.skipUnless(shutil.which("tmux"), "tmux is needed for a terminal")
