@@ -1,0 +1,119 @@
+"""tests/servers/golden.py - the golden path's servers, all at once: dnsmasq
+with the names, Redis, ClickHouse, PostgreSQL with the application's role
+and database, and the stand-in for Google's VPC Access API (which cannot
+be reached from the test machines). Used by the README demo and by the
+golden path test; env() gives the variables the shipped conf.d reads.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from clickhouse import ClickHouse
+from dns import Dnsmasq
+from postgres import Postgres
+from redis import Redis
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VPCAPI = os.path.join(HERE, "..", "fixtures", "vpcapi.py")
+TOKEN = "golden-token"
+CONNECTOR = "projects/golden-path/locations/us-central1/connectors/" \
+            "staging-connector"
+DB_PASSWORD = "golden-pg"
+REDIS_PASSWORD = "golden-redis"
+
+
+class GoldenPath:
+    """Start with start(); PostgreSQL is left stopped when pg_late is set
+    (start it with start_postgres()); stop() stops everything."""
+
+    def __init__(self):
+        self.servers = []
+        self.vpc = None
+        self.tmp = tempfile.mkdtemp(prefix="gpcheck-golden-")
+
+    def start(self, pg_late=False):
+        try:
+            self.dns = Dnsmasq().start()
+            self.servers.append(self.dns)
+            for name in ("db", "cache", "clickhouse"):
+                self.dns.add_host("%s.gpcheck.test" % name, "127.0.0.1")
+            self.redis = Redis(password=REDIS_PASSWORD).start()
+            self.servers.append(self.redis)
+            self.clickhouse = ClickHouse()
+            self.servers.append(self.clickhouse)
+            self.clickhouse.start()
+            self.pg = Postgres()
+            self.servers.append(self.pg)
+            self.pg.start()
+            self.pg.create_role("app", DB_PASSWORD)
+            self.pg.create_db("app", owner="app")
+            if pg_late:
+                self.pg.stop_server()
+            self.vpc_url = self._start_vpc_api()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_postgres(self):
+        self.pg.start()
+
+    def _start_vpc_api(self):
+        """The connector as the remediation left it: READY, 10..100
+        instances of e2-standard-8."""
+        port_file = os.path.join(self.tmp, "vpcapi.port")
+        self.vpc = subprocess.Popen(
+            [sys.executable, VPCAPI, "--port-file", port_file, "--token",
+             TOKEN, "--connector", CONNECTOR, "--lifetime", "600"],
+            stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while not os.path.exists(port_file):
+            if time.monotonic() > deadline or self.vpc.poll() is not None:
+                raise RuntimeError("the VPC API fixture did not start")
+            time.sleep(0.05)
+        with open(port_file) as f:
+            url = "http://127.0.0.1:%s" % f.read().strip()
+        body = json.dumps({"fields": {"machineType": "e2-standard-8",
+                                      "minInstances": 10,
+                                      "maxInstances": 100,
+                                      "minThroughput": 500,
+                                      "maxThroughput": 2000},
+                           "metadata_token": TOKEN}).encode()
+        urllib.request.urlopen(urllib.request.Request(
+            url + "/_control", data=body, method="POST"), timeout=10).read()
+        return url
+
+    def env(self):
+        """What the shipped conf.d reads, pointed at these servers."""
+        return {
+            "DNS_NAMES": "db.gpcheck.test, cache.gpcheck.test, "
+                         "clickhouse.gpcheck.test",
+            "DNS_SERVER": self.dns.server,
+            "DB_HOST": "127.0.0.1", "DB_PORT": str(self.pg.port),
+            "DB_NAME": "app", "DB_USER": "app", "DB_PASSWORD": DB_PASSWORD,
+            "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(self.redis.port),
+            "REDIS_PASSWORD": REDIS_PASSWORD,
+            "CLICKHOUSE_URL": self.clickhouse.url(),
+            "VPC_API_URL": self.vpc_url,
+            "GCE_TOKEN_URL": self.vpc_url + "/computeMetadata/v1/instance/"
+                                            "service-accounts/default/token",
+        }
+
+    def stop(self):
+        if self.vpc and self.vpc.poll() is None:
+            self.vpc.terminate()
+            try:
+                self.vpc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.vpc.kill()
+                self.vpc.wait(10)
+        for s in reversed(self.servers):
+            s.stop()
+        self.servers = []
+        shutil.rmtree(self.tmp, ignore_errors=True)
