@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -252,18 +253,119 @@ ssize_t gp_sdk_read_secret(const char *path, char *buf, size_t buflen,
     return n;
 }
 
+/* Longest secret gp_sdk_secret() accepts, whatever `max` says: more is a
+ * mistake (the wrong file), not a password. */
+#define SDK_MAX_SECRET (1024 * 1024)
+
+int gp_sdk_secret(gp_ctx *ctx, const gp_api *api, const char *key,
+                  const char *file_key, size_t max, char **secret, char *err,
+                  size_t errlen)
+{
+    const char *value = key ? api->opt_string(ctx, key) : NULL;
+    const char *path = file_key ? api->opt_string(ctx, file_key) : NULL;
+    char why[512];
+    int e = EINVAL;
+
+    *secret = NULL;
+    if (errlen)
+        err[0] = '\0';
+    if (value && *value && path && *path) {
+        snprintf(err, errlen, "set %s or %s, not both", key, file_key);
+        errno = EINVAL;
+        return -1;
+    }
+    if (!(path && *path)) {
+        if (!(value && *value))
+            return 0;
+        if (!(*secret = strdup(value))) {
+            snprintf(err, errlen, "out of memory");
+            errno = ENOMEM;
+            return -1;
+        }
+        return 1;
+    }
+    if (max > SDK_MAX_SECRET)
+        max = SDK_MAX_SECRET;
+    /* Room for the longest secret, a "\r\n" and the terminator. */
+    char *buf = malloc(max + 3);
+    if (!buf) {
+        snprintf(err, errlen, "out of memory");
+        errno = ENOMEM;
+        return -1;
+    }
+    ssize_t n = gp_sdk_read_secret(path, buf, max + 3, why, sizeof why);
+    if (n < 0) {
+        e = errno;
+        snprintf(err, errlen, "%s %s", file_key, why);
+    } else if ((size_t)n > max) {
+        snprintf(err, errlen, "%s %s: longer than %zu bytes", file_key, path,
+                 max);
+    } else if (n == 0) {
+        snprintf(err, errlen, "%s %s is empty", file_key, path);
+    } else if (memchr(buf, '\0', (size_t)n)) {
+        snprintf(err, errlen, "%s %s holds a NUL byte", file_key, path);
+    } else {
+        *secret = buf;
+        return 1;
+    }
+    explicit_bzero(buf, max + 3);
+    free(buf);
+    errno = e;
+    return -1;
+}
+
+void gp_sdk_free_secret(char *secret)
+{
+    if (secret) {
+        explicit_bzero(secret, strlen(secret));
+        free(secret);
+    }
+}
+
 char *gp_sdk_mask_url(const char *url, char *out, size_t outlen)
 {
     const char *scheme = strstr(url, "://");
     const char *start = scheme ? scheme + 3 : url;
-    size_t auth_len = strcspn(start, "/?#");
-    const char *at = memchr(start, '@', auth_len);
+    const char *end = start + strcspn(start, "/?#"), *at = NULL;
+    /* The last '@' of the authority ends the user info: with the first,
+     * "user:p@ss@host" would show "ss". */
+    for (const char *q = start; q < end; q++)
+        if (*q == '@')
+            at = q;
     const char *colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
     if (!colon) {
         snprintf(out, outlen, "%s", url);
         return out;
     }
     snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
+    return out;
+}
+
+char *gp_sdk_mask_secrets(const char *in, const char *const *secrets, size_t n,
+                          char *out, size_t outlen)
+{
+    size_t o = 0;
+
+    if (!outlen)
+        return out;
+    while (*in) {
+        size_t skip = 0;
+        /* The longest secret that starts here: a shorter one that starts
+         * the same way would leave the longer one's tail. */
+        for (size_t i = 0; i < n; i++) {
+            size_t sl = secrets[i] ? strlen(secrets[i]) : 0;
+            if (sl > skip && strncmp(in, secrets[i], sl) == 0)
+                skip = sl;
+        }
+        /* Stop before what does not fit whole: a cut "***" reads as text. */
+        size_t take = skip ? 3 : 1;
+        if (o + take >= outlen)
+            break;
+        memcpy(out + o, skip ? "***" : in, take);
+        o += take;
+        in += skip ? skip : 1;
+    }
+    out[o] = '\0';
     return out;
 }
 

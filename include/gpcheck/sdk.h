@@ -93,9 +93,44 @@ ssize_t gp_sdk_recv(gp_ctx *ctx, const gp_api *api, int fd, void *buf,
 ssize_t gp_sdk_read_secret(const char *path, char *buf, size_t buflen,
                            char *err, size_t errlen);
 
+/*
+ * The secret a probe was configured with: the value of the string option
+ * `key` (declare it GP_OPT_SECRET) or the content of the file named by the
+ * string option `file_key` (declare it GP_OPT_FILE), read with
+ * gp_sdk_read_secret(). Either key may be NULL when the plugin has no such
+ * option; an empty value counts as unset. Refused: both options set, and a
+ * file that is empty, holds a NUL byte or more than `max` bytes (one
+ * trailing newline aside; `max` is at most 1 MiB).
+ *
+ * Returns 1 with *secret a heap copy (the caller frees it with
+ * gp_sdk_free_secret()), 0 with *secret NULL when neither option is set,
+ * or -1 with *secret NULL, errno set (ENOMEM: out of memory, the probe's
+ * trouble rather than the configuration's) and a one-line reason in err
+ * that names the option, never the secret ("set password or
+ * password_file, not both", "password_file /run/pw is empty").
+ */
+int gp_sdk_secret(gp_ctx *ctx, const gp_api *api, const char *key,
+                  const char *file_key, size_t max, char **secret, char *err,
+                  size_t errlen);
+
+/* Wipe a secret (a NUL-terminated heap string, such as gp_sdk_secret()
+ * returns) and free it. NULL is fine. */
+void gp_sdk_free_secret(char *secret);
+
 /* Copy a URL with its password masked: scheme://user:secret@host ->
- * scheme://user:***@host. Returns out. */
+ * scheme://user:***@host (the user info ends at the authority's last '@',
+ * so a password holding an '@' is masked whole). Returns out. */
 char *gp_sdk_mask_url(const char *url, char *out, size_t outlen);
+
+/* Copy text with every occurrence of each of the n `secrets` masked as
+ * ***: for a secret the core cannot mask because the plugin learned it
+ * itself (a token fetched at run time, a value inside a longer option).
+ * NULL and empty secrets are skipped; where two start at the same place,
+ * the longer is masked. What does not fit in out is cut before a whole
+ * character or a whole "***", so no part of a secret survives a cut; the
+ * input is never cut, so give it whole. Returns out. */
+char *gp_sdk_mask_secrets(const char *in, const char *const *secrets, size_t n,
+                          char *out, size_t outlen);
 
 /* Copy a "k1=v1 k2=v2" string (libpq conninfo style; values may be
  * 'quoted') with the values of the given keys masked as ***. `keys` ends

@@ -19,24 +19,22 @@
  * Every request gets CURLOPT_TIMEOUT_MS and CURLOPT_CONNECTTIMEOUT_MS from
  * the time left (that includes name resolution with curl's threaded
  * resolver) and CURLOPT_NOSIGNAL; the body is capped at 64 KiB. Credentials
- * travel only in headers, and nothing read from password_file ever goes
- * into a message (the core only masks the values it knows about).
+ * travel only in headers. password_file is a GP_OPT_FILE: the core refuses
+ * a file others may read when it reads the config, and masks its content
+ * in messages as it masks `password`.
  *
  * The plugin keeps no state: everything belongs to one check() call.
  */
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 #include "gpcheck/plugin.h"
+#include "gpcheck/sdk.h"
 
 /* A health-check query answers a few bytes; more is a mistake, not data. */
 #define CH_MAX_BODY (64 * 1024)
@@ -45,7 +43,7 @@
 /* How much server text, query text or value goes into a message. */
 #define CH_SHOW_TEXT 300
 #define CH_SHOW_SHORT 60
-/* Room for CH_SHOW_TEXT bytes after sanitize() (a byte may become \xHH). */
+/* Room for CH_SHOW_TEXT bytes made printable (a byte may become \xHH). */
 #define CH_TEXT_BUF (CH_SHOW_TEXT * 4 + 16)
 
 static const gp_option ch_options[] = {
@@ -64,6 +62,7 @@ static const gp_option ch_options[] = {
      .help = "password, sent as X-ClickHouse-Key (never printed)"},
     {.key = "password_file",
      .type = GP_TYPE_STRING,
+     .flags = GP_OPT_FILE,
      .help = "file holding the password (one trailing newline is ignored); "
              "refused when group- or world-accessible"},
     {.key = "query",
@@ -116,8 +115,6 @@ typedef struct probe {
     char where[96]; /* "host:port", for messages */
     char errbuf[CURL_ERROR_SIZE];
     char *password; /* from `password` or `password_file`, or NULL */
-    size_t password_size;
-    int password_from_file;
     struct curl_slist *headers;
     body_buf body;
     long exception_code; /* X-ClickHouse-Exception-Code, or -1 */
@@ -127,54 +124,6 @@ typedef struct probe {
 
 /* ------------------------------------------------------------------------ */
 /* Small text helpers.                                                       */
-
-/* Make text safe for a one-line message: printable ASCII as is, the rest
- * as \xHH, cut at `max` input bytes. */
-static void sanitize(const char *in, size_t len, size_t max, char *out,
-                     size_t outlen)
-{
-    size_t shown = len < max ? len : max;
-    size_t o = 0;
-
-    for (size_t i = 0; i < shown && o + 5 < outlen; i++) {
-        unsigned char c = (unsigned char)in[i];
-
-        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-            out[o++] = (char)c;
-        } else {
-            snprintf(out + o, outlen - o, "\\x%02x", c);
-            o += 4;
-        }
-    }
-    if (shown < len && o + 4 < outlen) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
-
-/*
- * "http://user:pass@host/" -> "http://user:***@host/", for the one
- * message that shows a URL we refuse because it holds credentials.
- */
-static void mask_url(const char *url, char *out, size_t outlen)
-{
-    const char *auth = strstr(url, "://");
-    const char *at = NULL, *colon, *end;
-
-    auth = auth ? auth + 3 : url;
-    end = auth + strcspn(auth, "/?#");
-    /* The last '@' of the authority ends the user info. */
-    for (const char *q = auth; q < end; q++)
-        if (*q == '@')
-            at = q;
-    colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    if (!colon) {
-        snprintf(out, outlen, "%s", url);
-        return;
-    }
-    snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
-}
 
 /* Trim blanks and one trailing newline in place; returns the new length. */
 static size_t trim_right(char *s, size_t len)
@@ -201,142 +150,26 @@ static int parse_double(const char *s, double *out)
 /* ------------------------------------------------------------------------ */
 /* The password.                                                             */
 
-static void wipe_password(probe *p)
-{
-    if (p->password) {
-        /* volatile: the wipe must not be optimised away before free(). */
-        volatile char *v = p->password;
-
-        for (size_t i = 0; i < p->password_size; i++)
-            v[i] = 0;
-        free(p->password);
-        p->password = NULL;
-    }
-}
-
-/*
- * Read password_file. It must be a regular file that only its owner may
- * access, checked on the opened descriptor so that nothing can be swapped
- * in between. O_NONBLOCK: opening a FIFO must not hang the attempt; it is
- * then refused as not a regular file.
- */
-static gp_outcome read_password_file(probe *p, const char *path)
-{
-    gp_ctx *ctx = p->ctx;
-    const gp_api *api = p->api;
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-
-    if (fd < 0) {
-        api->message(ctx, "password_file %s: %s", path, strerror(errno));
-        return GP_FATAL;
-    }
-    if (fstat(fd, &st) < 0) {
-        api->message(ctx, "password_file %s: %s", path, strerror(errno));
-        close(fd);
-        return GP_FATAL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        api->message(ctx, "password_file %s is not a regular file", path);
-        close(fd);
-        return GP_FATAL;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        api->message(ctx,
-                     "password_file %s is accessible by group or others "
-                     "(mode %04o); refusing it (chmod 600)",
-                     path, (unsigned)(st.st_mode & 07777));
-        close(fd);
-        return GP_FATAL;
-    }
-
-    p->password_size = CH_MAX_PASSWORD + 1;
-    p->password = calloc(1, p->password_size);
-    if (!p->password) {
-        close(fd);
-        api->message(ctx, "out of memory");
-        return GP_UNKNOWN;
-    }
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fd, p->password + len, CH_MAX_PASSWORD + 1 - len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            api->message(ctx, "password_file %s: %s", path, strerror(errno));
-            close(fd);
-            return GP_FATAL;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > CH_MAX_PASSWORD) {
-            api->message(ctx, "password_file %s: longer than %d bytes", path,
-                         CH_MAX_PASSWORD);
-            close(fd);
-            return GP_FATAL;
-        }
-    }
-    close(fd);
-
-    /* One trailing newline is the editor's, not the password's. */
-    if (len > 0 && p->password[len - 1] == '\n')
-        p->password[--len] = '\0';
-    if (len > 0 && p->password[len - 1] == '\r')
-        p->password[--len] = '\0';
-    if (len == 0) {
-        api->message(ctx, "password_file %s is empty", path);
-        return GP_FATAL;
-    }
-    /* A header value cannot hold a line break: it would split the request. */
-    if (strpbrk(p->password, "\r\n")) {
-        api->message(ctx, "password_file %s: the password has a line break",
-                     path);
-        return GP_FATAL;
-    }
-    p->password_from_file = 1;
-    return GP_READY;
-}
-
+/* From `password` or `password_file` (gpcheck refused, with the config, a
+ * file others may read; the SDK checks the opened file again). */
 static gp_outcome load_password(probe *p)
 {
-    const char *inline_pw = p->api->opt_string(p->ctx, "password");
-    const char *file = p->api->opt_string(p->ctx, "password_file");
+    char err[640];
 
-    if (inline_pw && *inline_pw && file && *file) {
-        p->api->message(p->ctx, "set password or password_file, not both");
+    if (gp_sdk_secret(p->ctx, p->api, "password", "password_file",
+                      CH_MAX_PASSWORD, &p->password, err, sizeof(err)) < 0) {
+        int e = errno;
+
+        p->api->message(p->ctx, "%s", err);
+        return e == ENOMEM ? GP_UNKNOWN : GP_FATAL;
+    }
+    /* A header value cannot hold a line break: it would split the request. */
+    if (p->password && strpbrk(p->password, "\r\n")) {
+        p->api->message(p->ctx, "the password (password or password_file) "
+                                "has a line break");
         return GP_FATAL;
     }
-    if (file && *file)
-        return read_password_file(p, file);
-    if (inline_pw && *inline_pw) {
-        if (strpbrk(inline_pw, "\r\n")) {
-            p->api->message(p->ctx, "option password has a line break");
-            return GP_FATAL;
-        }
-        p->password_size = strlen(inline_pw);
-        p->password = strdup(inline_pw);
-        if (!p->password) {
-            p->api->message(p->ctx, "out of memory");
-            return GP_UNKNOWN;
-        }
-    }
     return GP_READY;
-}
-
-/* Any occurrence of a password the core does not know about becomes ***. */
-static void scrub_password(const probe *p, char *text)
-{
-    size_t n = p->password && p->password_from_file ? strlen(p->password) : 0;
-    char *hit;
-
-    if (n == 0)
-        return;
-    while ((hit = strstr(text, p->password)) != NULL) {
-        memcpy(hit, "***", 3);
-        memmove(hit + 3, hit + n, strlen(hit + n) + 1);
-    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -350,7 +183,7 @@ static gp_outcome parse_url(probe *p, const char *url)
     char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
     gp_outcome out = GP_READY;
 
-    mask_url(url, shown, sizeof(shown));
+    gp_sdk_mask_url(url, shown, sizeof(shown));
     p->base = curl_url();
     if (!p->base) {
         api->message(ctx, "out of memory");
@@ -666,7 +499,7 @@ static long find_exception(const probe *p, char *text, size_t textlen)
     if (what)
         *what = '\0';
     len = trim_right(raw, strlen(raw));
-    sanitize(raw, len, CH_SHOW_TEXT, text, textlen);
+    gp_sdk_printable(raw, len, CH_SHOW_TEXT, text, textlen);
     return code;
 }
 
@@ -691,36 +524,32 @@ static int code_is_transient(long code)
 }
 
 /* An exception from the query -> outcome and message. */
-static gp_outcome exception_outcome(probe *p, long code, const char *text)
+static gp_outcome exception_outcome(const probe *p, long code, const char *text)
 {
     gp_ctx *ctx = p->ctx;
     const gp_api *api = p->api;
-    char shown[CH_TEXT_BUF];
-
-    snprintf(shown, sizeof(shown), "%s", text);
-    scrub_password(p, shown);
     switch (code) {
     case 516: /* AUTHENTICATION_FAILED */
     case 192: /* UNKNOWN_USER */
     case 193: /* WRONG_PASSWORD */
     case 194: /* REQUIRED_PASSWORD */
     case 195: /* IP_ADDRESS_NOT_ALLOWED */
-        api->message(ctx, "authentication failed at %s: %s", p->where, shown);
+        api->message(ctx, "authentication failed at %s: %s", p->where, text);
         return GP_FATAL;
     case 81: /* UNKNOWN_DATABASE */
-        api->message(ctx, "unknown database at %s: %s", p->where, shown);
+        api->message(ctx, "unknown database at %s: %s", p->where, text);
         return GP_FATAL;
     case 62: /* SYNTAX_ERROR */
-        api->message(ctx, "syntax error in the query: %s", shown);
+        api->message(ctx, "syntax error in the query: %s", text);
         return GP_FATAL;
     default: break;
     }
     if (code_is_transient(code)) {
-        api->message(ctx, "%s (HTTP %ld): %s", p->where, p->status, shown);
+        api->message(ctx, "%s (HTTP %ld): %s", p->where, p->status, text);
         return GP_TRANSIENT;
     }
     api->message(ctx, "the query failed at %s (HTTP %ld): %s", p->where,
-                 p->status, shown);
+                 p->status, text);
     return GP_FATAL;
 }
 
@@ -731,8 +560,7 @@ static gp_outcome status_outcome(probe *p, const char *what)
     char shown[CH_SHOW_SHORT * 4 + 8];
     size_t len = trim_right(p->body.data, p->body.len);
 
-    sanitize(p->body.data, len, CH_SHOW_SHORT, shown, sizeof(shown));
-    scrub_password(p, shown);
+    gp_sdk_printable(p->body.data, len, CH_SHOW_SHORT, shown, sizeof(shown));
     p->api->message(p->ctx, "%s: HTTP %ld from %s: \"%s\"", what, p->status,
                     p->where, shown);
     if (p->status >= 500)
@@ -761,7 +589,8 @@ static gp_outcome ping(probe *p)
     if (p->body.overflow || strcmp(p->body.data, "Ok.") != 0) {
         char shown[CH_SHOW_SHORT * 4 + 8];
 
-        sanitize(p->body.data, len, CH_SHOW_SHORT, shown, sizeof(shown));
+        gp_sdk_printable(p->body.data, len, CH_SHOW_SHORT, shown,
+                         sizeof(shown));
         p->api->message(p->ctx,
                         "GET /ping at %s answered \"%s\", not \"Ok.\": not a "
                         "ClickHouse HTTP interface?",
@@ -866,14 +695,14 @@ static gp_outcome judge_value(probe *p, double ping_ms)
     if (single && parse_double(value, &number) == 0)
         api->metric(ctx, "value", number);
 
-    sanitize(query, strlen(query), CH_SHOW_SHORT, shown_q, sizeof(shown_q));
-    sanitize(value, len, CH_SHOW_SHORT, shown_v, sizeof(shown_v));
-    scrub_password(p, shown_v);
+    gp_sdk_printable(query, strlen(query), CH_SHOW_SHORT, shown_q,
+                     sizeof(shown_q));
+    gp_sdk_printable(value, len, CH_SHOW_SHORT, shown_v, sizeof(shown_v));
     if (expect && *expect && (!single || strcmp(value, expect) != 0)) {
         char shown_e[CH_SHOW_SHORT * 4 + 8];
 
-        sanitize(expect, strlen(expect), CH_SHOW_SHORT, shown_e,
-                 sizeof(shown_e));
+        gp_sdk_printable(expect, strlen(expect), CH_SHOW_SHORT, shown_e,
+                         sizeof(shown_e));
         /* The server answers; the data is not there yet (a migration, a
          * replica catching up): worth asking again. */
         if (len == 0)
@@ -947,7 +776,7 @@ static void cleanup(probe *p)
     if (p->base)
         curl_url_cleanup(p->base);
     free(p->body.data);
-    wipe_password(p);
+    gp_sdk_free_secret(p->password);
     curl_global_cleanup();
 }
 

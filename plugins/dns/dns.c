@@ -34,9 +34,9 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 
 #include "gpcheck/plugin.h"
+#include "gpcheck/sdk.h"
 
 /* How many answers per name a message shows, and how long it may get. */
 #define DNS_SHOW_ANSWERS 8
@@ -145,14 +145,6 @@ static void msg_add(msgbuf *m, const char *fmt, ...)
     }
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Record types: how to ask, and how to turn an answer into strings.        */
 
@@ -160,7 +152,9 @@ static double now_ms(void)
  * ARES_ENODATA when the answer holds no record of the type. */
 typedef int (*parse_fn)(const unsigned char *abuf, int alen, strlist *out);
 
-/* Render a printable, bounded copy of bytes that came off the wire. */
+/* Render a printable, bounded copy of bytes that came off the wire. Not
+ * gp_sdk_printable(): a TXT value is compared with `expect` as the text it
+ * is, so quotes and backslashes must stay as they are. */
 static void printable(const unsigned char *in, size_t len, char *out,
                       size_t outlen)
 {
@@ -475,9 +469,7 @@ static void run_channel(gp_ctx *ctx, const gp_api *api, ares_channel ch,
             nfds++;
         }
 
-        struct timeval maxtv = {.tv_sec = (time_t)(left / 1000),
-                                .tv_usec = (suseconds_t)(left % 1000) * 1000};
-        struct timeval tv;
+        struct timeval maxtv = gp_sdk_timeval(ctx, api), tv;
         struct timeval *tvp = ares_timeout(ch, &maxtv, &tv);
         int64_t wait = (int64_t)tvp->tv_sec * 1000 + tvp->tv_usec / 1000;
 
@@ -786,7 +778,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     }
 
     out = open_channel(ctx, api, &ch, servers, sizeof(servers));
-    double start = now_ms(), took = 0;
+    double start = gp_sdk_now_ms(), took = 0;
 
     if (out == GP_READY) {
         for (size_t i = 0; i < n; i++) {
@@ -795,7 +787,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
             ares_search(ch, names[i], ns_c_in, type->type, on_answer, &qs[i]);
         }
         run_channel(ctx, api, ch, qs, n);
-        took = now_ms() - start;
+        took = gp_sdk_now_ms() - start;
 
         /* The worst name decides; the first one that is that bad speaks. */
         msgbuf why = {.len = 0};

@@ -1084,37 +1084,13 @@ static void supervise(gp_ctx *ctx, const gp_api *api, run *r)
  * the option's literal items, not values inside them: that is ours. */
 static char *scrub(const job *j, const char *s)
 {
-    char *out = strdup(s ? s : "");
+    /* A secret shorter than "***" makes the text longer: at most 3 times. */
+    size_t cap = 3 * strlen(s) + 1;
+    char *out = malloc(cap);
 
-    for (size_t i = 0; out && i < j->n_secrets; i++) {
-        const char *secret = j->secrets[i];
-        size_t sl = strlen(secret), hits = 0;
-        const char *p;
-
-        for (p = strstr(out, secret); p; p = strstr(p + sl, secret))
-            hits++;
-        if (hits == 0)
-            continue;
-
-        size_t len = strlen(out) - hits * sl + hits * 3 + 1;
-        char *next = malloc(len), *w = next;
-        const char *r = out;
-
-        if (!next) {
-            free(out);
-            return NULL;
-        }
-        for (p = strstr(r, secret); p; p = strstr(r, secret)) {
-            memcpy(w, r, (size_t)(p - r));
-            w += p - r;
-            memcpy(w, "***", 3);
-            w += 3;
-            r = p + sl;
-        }
-        memcpy(w, r, strlen(r) + 1);
-        free(out);
-        out = next;
-    }
+    if (out)
+        gp_sdk_mask_secrets(s, (const char *const *)j->secrets, j->n_secrets,
+                            out, cap);
     return out;
 }
 

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "gpcheck/plugin.h"
+#include "gpcheck/sdk.h"
 
 /* How much of the body we read: enough for any health page's text; a
  * longer body ends the transfer there (the status has arrived by then). */
@@ -127,55 +128,6 @@ typedef struct probe {
 } probe;
 
 /* ------------------------------------------------------------------------ */
-/* Small text helpers.                                                       */
-
-/* Make text safe for a one-line message: printable ASCII as is, the rest
- * as \xHH, cut at `max` input bytes. */
-static void sanitize(const char *in, size_t len, size_t max, char *out,
-                     size_t outlen)
-{
-    size_t shown = len < max ? len : max;
-    size_t o = 0;
-
-    for (size_t i = 0; i < shown && o + 5 < outlen; i++) {
-        unsigned char c = (unsigned char)in[i];
-
-        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-            out[o++] = (char)c;
-        } else {
-            snprintf(out + o, outlen - o, "\\x%02x", c);
-            o += 4;
-        }
-    }
-    if (shown < len && o + 4 < outlen) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
-
-/* "http://user:pass@host/x" -> "http://user:***@host/x": URLs we print
- * (a refused url option, a redirect's Location) may carry a password. */
-static void mask_url(const char *url, char *out, size_t outlen)
-{
-    const char *auth = strstr(url, "://");
-    const char *at = NULL, *colon, *end;
-
-    auth = auth ? auth + 3 : url;
-    end = auth + strcspn(auth, "/?#");
-    /* The last '@' of the authority ends the user info. */
-    for (const char *q = auth; q < end; q++)
-        if (*q == '@')
-            at = q;
-    colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    if (!colon) {
-        snprintf(out, outlen, "%s", url);
-        return;
-    }
-    snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
-}
-
-/* ------------------------------------------------------------------------ */
 /* Options.                                                                  */
 
 static gp_outcome check_url(probe *p)
@@ -191,7 +143,7 @@ static gp_outcome check_url(probe *p)
         api->message(ctx, "out of memory");
         return GP_UNKNOWN;
     }
-    mask_url(p->url, shown, sizeof(shown));
+    gp_sdk_mask_url(p->url, shown, sizeof(shown));
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, p->url, 0);
     if (uc != CURLUE_OK) {
         api->message(ctx, "option url '%s': %s", shown, curl_url_strerror(uc));
@@ -217,8 +169,8 @@ static gp_outcome check_url(probe *p)
     } else {
         snprintf(p->where, sizeof(p->where), "%s:%s", host ? host : "?",
                  port ? port : "?");
-        sanitize(p->url, strlen(p->url), HTTP_SHOW_URL, p->shown_url,
-                 sizeof(p->shown_url));
+        gp_sdk_printable(p->url, strlen(p->url), HTTP_SHOW_URL, p->shown_url,
+                         sizeof(p->shown_url));
     }
     curl_free(scheme);
     curl_free(host);
@@ -261,7 +213,7 @@ static gp_outcome parse_expect_status(probe *p)
         } else {
             char shown[HTTP_SHOW_BUF];
 
-            sanitize(s, strlen(s), HTTP_SHOW, shown, sizeof(shown));
+            gp_sdk_printable(s, strlen(s), HTTP_SHOW, shown, sizeof(shown));
             p->api->message(p->ctx,
                             "bad option value: expect_status '%s' is neither "
                             "a status code (100-599) nor a class (1xx-5xx)",
@@ -294,7 +246,7 @@ static gp_outcome parse_headers(probe *p)
         if (!ok) {
             char shown[HTTP_SHOW_BUF];
 
-            sanitize(h, strlen(h), HTTP_SHOW, shown, sizeof(shown));
+            gp_sdk_printable(h, strlen(h), HTTP_SHOW, shown, sizeof(shown));
             p->api->message(p->ctx,
                             "bad option value: header '%s' is not `Name: "
                             "value`",
@@ -549,7 +501,7 @@ static gp_outcome unexpected_status(probe *p, long status)
         curl_easy_getinfo(p->curl, CURLINFO_REDIRECT_URL, &location) ==
             CURLE_OK &&
         location) {
-        mask_url(location, shown, sizeof(shown));
+        gp_sdk_mask_url(location, shown, sizeof(shown));
         api->message(ctx,
                      "HTTP %ld from %s, redirected to %s (expected %s; "
                      "follow_redirects is %s)",
@@ -598,9 +550,10 @@ static gp_outcome judge(probe *p)
         !memmem(p->body.data, p->body.len, expect_body, strlen(expect_body))) {
         char want[HTTP_SHOW_BUF], got[HTTP_SHOW_BUF];
 
-        sanitize(expect_body, strlen(expect_body), HTTP_SHOW, want,
-                 sizeof(want));
-        sanitize(p->body.data, p->body.len, HTTP_SHOW, got, sizeof(got));
+        gp_sdk_printable(expect_body, strlen(expect_body), HTTP_SHOW, want,
+                         sizeof(want));
+        gp_sdk_printable(p->body.data, p->body.len, HTTP_SHOW, got,
+                         sizeof(got));
         api->message(ctx,
                      "HTTP %ld from %s, but \"%s\" is not in the %s%zu "
                      "bytes of the body (\"%s\")",

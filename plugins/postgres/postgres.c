@@ -46,7 +46,6 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -153,19 +152,13 @@ typedef struct pg_query {
 /* ------------------------------------------------------------------------ */
 /* Time                                                                      */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* poll()'s timeout until `end` (CLOCK_MONOTONIC ms, like the core's
- * deadline): never negative, never more than an hour. */
+ * deadline): never negative, never more than an hour. Not
+ * gp_sdk_poll_ms(): the metrics query and the cancel request have ends of
+ * their own. */
 static int ms_until(int64_t end)
 {
-    int64_t left = end - mono_ms();
+    int64_t left = end - (int64_t)gp_sdk_now_ms();
 
     if (left <= 0)
         return 0;
@@ -197,46 +190,17 @@ static void buf_add(pg_buf *b, const char *s)
     buf_addn(b, s, strlen(s));
 }
 
-/*
- * Copy `in` to `out`, writing "***" for every secret. When `in` was cut
- * short, a secret may have been cut too: a tail that starts a secret is
- * masked as well. Output that does not fit is dropped at a character
- * boundary, so no partial secret survives.
- */
-static void scrub(const pg_probe *p, const char *in, int cut, char *out,
-                  size_t cap)
-{
-    pg_buf b = {.s = out, .cap = cap};
-    const char *end = in + strlen(in);
-
-    out[0] = '\0';
-    while (*in) {
-        size_t skip = 0, left = (size_t)(end - in);
-
-        for (size_t i = 0; i < p->n_secrets && !skip; i++) {
-            size_t sl = strlen(p->secrets[i]);
-
-            if (sl && strncmp(in, p->secrets[i], sl < left ? sl : left) == 0 &&
-                (sl <= left || cut))
-                skip = sl < left ? sl : left;
-        }
-        if (skip) {
-            buf_add(&b, "***");
-            in += skip;
-        } else {
-            buf_addn(&b, in, 1);
-            in++;
-        }
-    }
-}
-
 static void vsay(pg_probe *p, int is_log, gp_log_level level, const char *fmt,
                  va_list ap)
 {
-    char raw[PG_MSG_LEN], clean[PG_MSG_LEN];
-    int n = vsnprintf(raw, sizeof(raw), fmt, ap);
+    char *raw = NULL, clean[PG_MSG_LEN];
 
-    scrub(p, raw, n >= (int)sizeof(raw), clean, sizeof(clean));
+    /* Whole, so that no secret is cut before it is masked. */
+    if (vasprintf(&raw, fmt, ap) < 0)
+        raw = NULL;
+    gp_sdk_mask_secrets(raw ? raw : "out of memory", p->secrets, p->n_secrets,
+                        clean, sizeof(clean));
+    free(raw);
     if (is_log)
         p->api->log(p->ctx, level, "%s", clean);
     else
@@ -366,42 +330,6 @@ static void redact_quoted(const char *in, char *out, size_t cap)
             in = close + 1;
         }
     }
-}
-
-/* ------------------------------------------------------------------------ */
-/* password_file                                                             */
-
-/*
- * Read the password from `path` into *out (heap; the caller wipes and
- * frees it). gpcheck already refused a file others may read when it read
- * the configuration (GP_OPT_FILE); the SDK checks the opened file again,
- * since it may have changed since: a secret others can read is no secret.
- */
-static gp_outcome read_password_file(pg_probe *p, const char *path, char **out)
-{
-    /* Room for the longest password, a "\r\n" and the terminator. */
-    size_t cap = PG_MAX_PASSWORD + 3;
-    char *buf = malloc(cap), err[512];
-    ssize_t n;
-
-    if (!buf)
-        return say(p, GP_UNKNOWN, "out of memory");
-    n = gp_sdk_read_secret(path, buf, cap, err, sizeof(err));
-    if (n < 0 || n > PG_MAX_PASSWORD || memchr(buf, '\0', (size_t)n)) {
-        explicit_bzero(buf, cap);
-        free(buf);
-        if (n < 0)
-            return say(p, GP_FATAL, "password_file %s", err);
-        return say(p, GP_FATAL, "password_file %s: %s", path,
-                   n > PG_MAX_PASSWORD ? "longer than 4096 bytes"
-                                       : "contains a NUL byte");
-    }
-    if (n == 0) {
-        free(buf);
-        return say(p, GP_FATAL, "password_file %s is empty", path);
-    }
-    *out = buf;
-    return GP_READY;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -558,8 +486,9 @@ static void cancel_query(pg_probe *p, PGconn *conn)
 
     if (!cancel)
         return;
-    rc = run_in_child(cancel_child, cancel, mono_ms() + PG_CANCEL_MS, out,
-                      sizeof(out), &got);
+    rc = run_in_child(cancel_child, cancel,
+                      (int64_t)gp_sdk_now_ms() + PG_CANCEL_MS, out, sizeof(out),
+                      &got);
     PQfreeCancel(cancel);
     if (rc != 0)
         note(p, GP_LOG_DEBUG, "cancel request: no answer in %d ms",
@@ -1198,7 +1127,7 @@ static void read_stats(pg_probe *p, PGconn *conn)
         "CASE WHEN pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE') "
         "THEN (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity "
         "WHERE backend_type = 'client backend') END";
-    int64_t end = mono_ms() + PG_STATS_MS;
+    int64_t end = (int64_t)gp_sdk_now_ms() + PG_STATS_MS;
     long long max, reserved, conns;
     pg_query q;
 
@@ -1446,27 +1375,22 @@ static gp_outcome probe_server(pg_probe *p, PGconn *conn, double t_connect)
 }
 
 /*
- * The password to send, if any: the option, or the file's content (then
- * *file holds it, for the caller to wipe and free). Either is a secret to
- * scrub.
+ * The password to send, if any: the option, or the content of
+ * password_file (gpcheck refused, with the config, a file others may read;
+ * the SDK checks the opened file again, since it may have changed since).
+ * *password is the caller's to free; either way it is a secret to scrub.
  */
-static gp_outcome load_password(pg_probe *p, const char **password, char **file)
+static gp_outcome load_password(pg_probe *p, char **password)
 {
-    const char *path = p->api->opt_string(p->ctx, "password_file");
-    gp_outcome o;
+    char err[640];
 
-    *password = p->api->opt_string(p->ctx, "password");
-    *file = NULL;
+    if (gp_sdk_secret(p->ctx, p->api, "password", "password_file",
+                      PG_MAX_PASSWORD, password, err, sizeof(err)) < 0) {
+        int e = errno;
+
+        return say(p, e == ENOMEM ? GP_UNKNOWN : GP_FATAL, "%s", err);
+    }
     add_secret(p, *password);
-    if (!path)
-        return GP_READY;
-    if (*password)
-        return say(p, GP_FATAL, "set password or password_file, not both");
-    o = read_password_file(p, path, file);
-    if (o != GP_READY)
-        return o;
-    add_secret(p, *file);
-    *password = *file;
     return GP_READY;
 }
 
@@ -1508,8 +1432,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
 {
     pg_probe p = {.ctx = ctx, .api = api, .deadline = api->deadline_ms(ctx)};
     const char *dsn = api->opt_string(ctx, "dsn");
-    const char *password = NULL;
-    char *file_password = NULL;
+    char *password = NULL;
     PQconninfoOption *opts = NULL;
     pg_plan *plan = calloc(1, sizeof(*plan));
     pg_params pp = {0};
@@ -1518,7 +1441,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     gp_outcome o;
 
     snprintf(p.shown, sizeof(p.shown), "not parsed");
-    o = plan ? load_password(&p, &password, &file_password)
+    o = plan ? load_password(&p, &password)
              : say(&p, GP_UNKNOWN, "out of memory");
     if (o == GP_READY)
         o = parse_dsn(&p, dsn ? dsn : "", &opts);
@@ -1537,10 +1460,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     free(pp.values);
     free(plan);
     PQconninfoFree(opts);
-    if (file_password) {
-        explicit_bzero(file_password, strlen(file_password));
-        free(file_password);
-    }
+    gp_sdk_free_secret(password);
     return o;
 }
 

@@ -12,7 +12,7 @@
  * One attempt reads top to bottom:
  *   1. read the options and the password (inline or from a private file);
  *   2. connect (TCP, trying each address of the host, or a unix socket)
- *      within the time left;
+ *      within the time left; hiredis then talks over that connection;
  *   3. AUTH, SELECT (when db is not 0), PING, INFO: every write and read is
  *      bounded by the time left, re-armed (redisSetTimeout) before each
  *      socket call, so a server that accepts and never answers cannot hold
@@ -27,32 +27,29 @@
  * transient during warmup (a failover may be under way) and fatal after.
  *
  * The password never goes into a message or a log line: the core masks the
- * `password` option, and we scrub whatever the server says of a password
- * read from `password_file` (which the core cannot know).
+ * `password` option and the content of `password_file` (a GP_OPT_FILE,
+ * which it also refuses, with the config, when others may read it).
  *
  * The plugin keeps no state: everything belongs to one check() call.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
-#include <netdb.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "gpcheck/plugin.h"
+#include "gpcheck/sdk.h"
 
 /* Longest password we read from password_file. */
 #define REDIS_MAX_PASSWORD 4096
-/* How much of a server error goes into a message. */
+/* How much of a server error goes into a message, and its room once made
+ * printable (a byte may become \xHH). */
 #define REDIS_SHOW_ERROR 200
+#define REDIS_SHOW_BUF (REDIS_SHOW_ERROR * 4 + 8)
 
 static const gp_option redis_options[] = {
     {.key = "host",
@@ -77,6 +74,7 @@ static const gp_option redis_options[] = {
      .help = "password (never printed)"},
     {.key = "password_file",
      .type = GP_TYPE_STRING,
+     .flags = GP_OPT_FILE,
      .help = "file holding the password (one trailing newline is ignored); "
              "refused when group- or world-accessible"},
     {.key = "db",
@@ -120,199 +118,33 @@ typedef struct probe {
     gp_ctx *ctx;
     const gp_api *api;
     redisContext *c;
-    char addr[160];         /* "127.0.0.1:6379", "[::1]:6379" or "unix:/path" */
-    char *password;         /* NULL when none; owned, wiped on free */
-    size_t password_size;   /* bytes of it to wipe */
-    int password_from_file; /* the core cannot mask it: we must */
+    char addr[160]; /* "127.0.0.1:6379", "[::1]:6379" or "unix:/path" */
+    char *password; /* NULL when none; owned, wiped on free */
 } probe;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ------------------------------------------------------------------------ */
 /* The password.                                                             */
 
-static void password_free(probe *p)
-{
-    if (p->password) {
-        /* volatile: the wipe must not be optimised away before free(). */
-        volatile char *v = p->password;
-
-        for (size_t i = 0; i < p->password_size; i++)
-            v[i] = 0;
-        free(p->password);
-        p->password = NULL;
-    }
-}
-
-/*
- * Read password_file. The file must be a regular file that only its owner
- * may access (checked on the opened descriptor, so nothing can swap it in
- * between). O_NONBLOCK: opening a FIFO must not hang the attempt; it is
- * then refused as not a regular file.
- */
-static gp_outcome read_password_file(probe *p, const char *path)
-{
-    gp_ctx *ctx = p->ctx;
-    const gp_api *api = p->api;
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-
-    if (fd < 0) {
-        api->message(ctx, "password_file %s: %s", path, strerror(errno));
-        return GP_FATAL;
-    }
-    if (fstat(fd, &st) < 0) {
-        api->message(ctx, "password_file %s: %s", path, strerror(errno));
-        close(fd);
-        return GP_FATAL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        api->message(ctx, "password_file %s is not a regular file", path);
-        close(fd);
-        return GP_FATAL;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        api->message(ctx,
-                     "password_file %s is accessible by group or others "
-                     "(mode %04o); refusing it (chmod 600)",
-                     path, (unsigned)(st.st_mode & 07777));
-        close(fd);
-        return GP_FATAL;
-    }
-
-    p->password = calloc(1, REDIS_MAX_PASSWORD + 1);
-    if (!p->password) {
-        close(fd);
-        api->message(ctx, "out of memory");
-        return GP_UNKNOWN;
-    }
-    p->password_size = REDIS_MAX_PASSWORD + 1;
-    size_t len = 0;
-
-    for (;;) {
-        ssize_t n = read(fd, p->password + len, REDIS_MAX_PASSWORD + 1 - len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            api->message(ctx, "password_file %s: %s", path, strerror(errno));
-            close(fd);
-            return GP_FATAL;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > REDIS_MAX_PASSWORD) {
-            api->message(ctx, "password_file %s: longer than %d bytes", path,
-                         REDIS_MAX_PASSWORD);
-            close(fd);
-            return GP_FATAL;
-        }
-    }
-    close(fd);
-
-    /* One trailing newline is the editor's, not the password's. */
-    if (len > 0 && p->password[len - 1] == '\n')
-        p->password[--len] = '\0';
-    if (len > 0 && p->password[len - 1] == '\r')
-        p->password[--len] = '\0';
-    if (len == 0) {
-        api->message(ctx, "password_file %s is empty", path);
-        return GP_FATAL;
-    }
-    p->password_from_file = 1;
-    return GP_READY;
-}
-
+/* From `password` or `password_file` (gpcheck refused, with the config, a
+ * file others may read; the SDK checks the opened file again). */
 static gp_outcome load_password(probe *p)
 {
-    gp_ctx *ctx = p->ctx;
-    const gp_api *api = p->api;
-    const char *inline_pw = api->opt_string(ctx, "password");
-    const char *file = api->opt_string(ctx, "password_file");
-    const char *user = api->opt_string(ctx, "username");
+    const char *user = p->api->opt_string(p->ctx, "username");
+    char err[640];
 
-    if (inline_pw && *inline_pw && file && *file) {
-        api->message(ctx, "set password or password_file, not both");
-        return GP_FATAL;
+    if (gp_sdk_secret(p->ctx, p->api, "password", "password_file",
+                      REDIS_MAX_PASSWORD, &p->password, err, sizeof(err)) < 0) {
+        int e = errno;
+
+        p->api->message(p->ctx, "%s", err);
+        return e == ENOMEM ? GP_UNKNOWN : GP_FATAL;
     }
-    if (file && *file)
-        return read_password_file(p, file);
-    if (inline_pw && *inline_pw) {
-        p->password_size = strlen(inline_pw);
-        p->password = strdup(inline_pw);
-        if (!p->password) {
-            api->message(ctx, "out of memory");
-            return GP_UNKNOWN;
-        }
-        return GP_READY;
-    }
-    if (user && *user) {
-        api->message(ctx, "username '%s' needs password or password_file",
-                     user);
+    if (user && *user && !p->password) {
+        p->api->message(p->ctx, "username '%s' needs password or password_file",
+                        user);
         return GP_FATAL;
     }
     return GP_READY;
-}
-
-/*
- * Copy server text into a message-safe buffer: cut to REDIS_SHOW_ERROR,
- * control characters dropped, and any occurrence of a password the core
- * does not know about replaced by "***".
- */
-static void scrub(const probe *p, const char *in, size_t len, char *out,
-                  size_t outlen)
-{
-    const char *pw = p->password_from_file ? p->password : NULL;
-    size_t pwlen = pw ? strlen(pw) : 0;
-    size_t o = 0;
-
-    if (len > REDIS_SHOW_ERROR)
-        len = REDIS_SHOW_ERROR;
-    for (size_t i = 0; i < len && o + 4 < outlen;) {
-        if (pwlen && i + pwlen <= len && memcmp(in + i, pw, pwlen) == 0) {
-            memcpy(out + o, "***", 3);
-            o += 3;
-            i += pwlen;
-            continue;
-        }
-        unsigned char ch = (unsigned char)in[i++];
-
-        out[o++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
-    }
-    out[o] = '\0';
-}
-
-/* ------------------------------------------------------------------------ */
-/* Time.                                                                     */
-
-/* The time left as a timeval, or 0 when there is none left: hiredis would
- * read a zero timeout as "wait forever". */
-static int time_left_tv(const probe *p, struct timeval *tv)
-{
-    int64_t left = p->api->time_left_ms(p->ctx);
-
-    if (left <= 0)
-        return 0;
-    tv->tv_sec = (time_t)(left / 1000);
-    tv->tv_usec = (suseconds_t)(left % 1000) * 1000;
-    return 1;
-}
-
-/* Arm the socket's send and receive timeouts with the time left. */
-static int arm_timeout(probe *p)
-{
-    struct timeval tv;
-
-    if (!time_left_tv(p, &tv))
-        return 0;
-    return redisSetTimeout(p->c, tv) == REDIS_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -330,7 +162,7 @@ static gp_outcome connect_failed(probe *p, int err, double started)
     }
     if (err == ETIMEDOUT || err == EINPROGRESS || api->time_left_ms(ctx) <= 0) {
         api->message(ctx, "connect to %s timed out after %.0f ms", p->addr,
-                     now_ms() - started);
+                     gp_sdk_now_ms() - started);
         return GP_TRANSIENT;
     }
     if (err == EACCES || err == EPERM) {
@@ -345,8 +177,7 @@ static gp_outcome connect_failed(probe *p, int err, double started)
 
 static gp_outcome connect_unix(probe *p, const char *path)
 {
-    struct timeval tv;
-    double started = now_ms();
+    double started = gp_sdk_now_ms();
 
     snprintf(p->addr, sizeof(p->addr), "unix:%s", path);
     /* hiredis would silently cut a longer path and connect elsewhere. */
@@ -355,10 +186,8 @@ static gp_outcome connect_unix(probe *p, const char *path)
                         sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
         return GP_FATAL;
     }
-    if (!time_left_tv(p, &tv))
-        return connect_failed(p, ETIMEDOUT, started);
     errno = 0;
-    p->c = redisConnectUnixWithTimeout(path, tv);
+    p->c = redisConnectUnixWithTimeout(path, gp_sdk_timeval(p->ctx, p->api));
     int err = errno;
 
     if (!p->c) {
@@ -369,68 +198,45 @@ static gp_outcome connect_unix(probe *p, const char *path)
 }
 
 /*
- * Resolve the host ourselves so that every address is tried in turn (hiredis
- * gives up after the first) and a name that does not exist is fatal.
- * getaddrinfo() cannot be bounded by our deadline; the core's kill at the
- * deadline is the backstop, as for the tcp probe.
+ * The SDK resolves the host and tries every address in turn within the
+ * time left (hiredis gives up after the first); a name that does not exist
+ * is fatal. hiredis then talks over the connected socket, made blocking
+ * again so that the timeouts arm_timeout() sets apply.
  */
-static gp_outcome connect_tcp(probe *p, const char *host, int port)
+static gp_outcome connect_tcp(probe *p, const char *host, unsigned port)
 {
-    gp_ctx *ctx = p->ctx;
-    const gp_api *api = p->api;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM};
-    struct addrinfo *res = NULL;
-    int gai = getaddrinfo(host, NULL, &hints, &res);
+    char err[256];
+    gp_sdk_connect_error why;
+    double started = gp_sdk_now_ms();
+    int fd = gp_sdk_tcp_connect(p->ctx, p->api, host, port, &why, p->addr,
+                                sizeof(p->addr), err, sizeof(err));
 
-    if (gai != 0) {
-        api->message(ctx, "cannot resolve %s: %s", host,
-                     gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
-        return gai == EAI_NONAME ? GP_FATAL : GP_TRANSIENT;
+    if (fd < 0 && (why == GP_SDK_NO_SUCH_HOST || why == GP_SDK_RESOLVER)) {
+        p->api->message(p->ctx, "%s", err);
+        return why == GP_SDK_NO_SUCH_HOST ? GP_FATAL : GP_TRANSIENT;
     }
-
-    gp_outcome out = GP_TRANSIENT;
-    double started = now_ms();
-
-    api->message(ctx, "%s has no usable address", host);
-
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        char ip[64]; /* numeric, with an IPv6 scope: fits */
-        struct timeval tv;
-
-        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof(ip), NULL, 0,
-                        NI_NUMERICHOST) != 0)
-            continue;
-        snprintf(p->addr, sizeof(p->addr),
-                 ai->ai_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
-        if (!time_left_tv(p, &tv)) {
-            out = connect_failed(p, ETIMEDOUT, started);
-            break;
-        }
-        if (p->c)
-            redisFree(p->c);
-        errno = 0;
-        p->c = redisConnectWithTimeout(ip, port, tv);
-        int err = errno;
-
-        if (!p->c) {
-            api->message(ctx, "out of memory");
-            out = GP_UNKNOWN;
-            break;
-        }
-        if (!p->c->err) {
-            out = GP_READY;
-            break;
-        }
-        api->log(ctx, GP_LOG_DEBUG, "connect to %s: %s", p->addr, p->c->errstr);
-        out = connect_failed(p, err, started);
+    if (fd < 0)
+        return connect_failed(p, errno, started);
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+        !(p->c = redisConnectFd(fd))) {
+        p->api->message(p->ctx, "cannot hand %s to hiredis: %s", p->addr,
+                        strerror(errno));
+        close(fd);
+        return GP_UNKNOWN;
     }
-    freeaddrinfo(res);
-    return out;
+    return GP_READY;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Commands.                                                                 */
+
+/* Arm the socket's send and receive timeouts with the time left (at least
+ * 1 ms: hiredis reads a zero timeout as "wait forever"). */
+static int arm_timeout(probe *p)
+{
+    return redisSetTimeout(p->c, gp_sdk_timeval(p->ctx, p->api)) == REDIS_OK;
+}
 
 /*
  * Send a command and wait for its reply, every socket call bounded by the
@@ -446,7 +252,7 @@ static redisReply *command(probe *p, int argc, const char **argv, char *why,
     redisContext *c = p->c;
     void *reply = NULL;
     int done = 0;
-    double started = now_ms();
+    double started = gp_sdk_now_ms();
 
     if (redisAppendCommandArgv(c, argc, argv, NULL) != REDIS_OK)
         goto failed;
@@ -491,7 +297,7 @@ failed:
 
 timeout:
     snprintf(why, whylen, "no reply to %s from %s within %.0f ms", argv[0],
-             p->addr, now_ms() - started);
+             p->addr, gp_sdk_now_ms() - started);
     return NULL;
 }
 
@@ -531,18 +337,15 @@ static gp_outcome run(probe *p, const char *what, int argc, const char **argv,
 
     *out = NULL;
     if (!r) {
-        char safe[512];
-
-        scrub(p, why, strlen(why), safe, sizeof(safe));
-        p->api->message(p->ctx, "%s", safe);
+        p->api->message(p->ctx, "%s", why);
         /* Something else listens on the port: waiting will not make it
          * Redis. Everything else (timeouts, resets, closes) may pass. */
         return not_redis ? GP_FATAL : GP_TRANSIENT;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        char err[REDIS_SHOW_ERROR + 16];
+        char err[REDIS_SHOW_BUF];
 
-        scrub(p, r->str, r->len, err, sizeof(err));
+        gp_sdk_printable(r->str, r->len, REDIS_SHOW_ERROR, err, sizeof(err));
         p->api->message(p->ctx, "%s refused by %s: %s%s", what, p->addr, err,
                         error_hint(err));
         gp_outcome o = error_is_transient(err) ? GP_TRANSIENT : GP_FATAL;
@@ -602,17 +405,18 @@ static gp_outcome ping(probe *p, double *ms)
 {
     const char *argv[1] = {"PING"};
     redisReply *r;
-    double t0 = now_ms();
+    double t0 = gp_sdk_now_ms();
     gp_outcome o = run(p, "PING", 1, argv, &r);
 
-    *ms = now_ms() - t0;
+    *ms = gp_sdk_now_ms() - t0;
     if (o != GP_READY)
         return o;
     if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "PONG") != 0) {
-        char got[REDIS_SHOW_ERROR + 16] = "";
+        char got[REDIS_SHOW_BUF] = "";
 
         if (r->str)
-            scrub(p, r->str, r->len, got, sizeof(got));
+            gp_sdk_printable(r->str, r->len, REDIS_SHOW_ERROR, got,
+                             sizeof(got));
         p->api->message(p->ctx, "%s answered PING with '%s', not PONG", p->addr,
                         got);
         o = GP_FATAL;
@@ -793,7 +597,7 @@ static gp_outcome probe_redis(probe *p)
             api->message(ctx, "option host is empty");
             return GP_FATAL;
         }
-        o = connect_tcp(p, host, (int)api->opt_integer(ctx, "port"));
+        o = connect_tcp(p, host, (unsigned)api->opt_integer(ctx, "port"));
     }
     if (o != GP_READY)
         return o;
@@ -817,7 +621,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
 
     if (p.c)
         redisFree(p.c);
-    password_free(&p);
+    gp_sdk_free_secret(p.password);
     return o;
 }
 

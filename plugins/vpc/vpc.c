@@ -34,7 +34,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
-#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -376,20 +375,17 @@ static void connect_all(gp_ctx *ctx, const gp_api *api, sample *s, size_t n,
         if (k == 0)
             return;
 
-        int64_t left = api->time_left_ms(ctx);
-        if (left <= 0) {
+        int wait = gp_sdk_poll_ms(ctx, api);
+        if (wait <= 0) {
             for (size_t i = 0; i < n; i++)
                 if (!s[i].done)
                     sample_fail(&s[i], ETIMEDOUT);
             return;
         }
-        double wait = (double)left;
         if (next > 0 && next - now < wait)
-            wait = next - now + 1;
-        if (wait > INT_MAX)
-            wait = INT_MAX;
+            wait = (int)(next - now) + 1;
 
-        int rc = poll(pfd, (nfds_t)k, (int)wait);
+        int rc = poll(pfd, (nfds_t)k, wait);
         if (rc < 0 && errno != EINTR) {
             int err = errno;
             for (size_t i = 0; i < n; i++)
@@ -572,37 +568,18 @@ out:
  * core knows nothing about, so every text we send out passes here. */
 static void scrub(char *buf, size_t cap, const char *secret)
 {
-    size_t sl = secret ? strlen(secret) : 0;
     char *tmp;
-    size_t o = 0;
 
-    if (sl == 0 || !strstr(buf, secret))
+    if (!secret || !*secret || !strstr(buf, secret))
         return;
     tmp = malloc(cap);
     if (!tmp) {
         snprintf(buf, cap, "(message withheld: it contained the token)");
         return;
     }
-    for (const char *p = buf; *p && o + 1 < cap;) {
-        if (strncmp(p, secret, sl) == 0) {
-            for (const char *m = "***"; *m && o + 1 < cap; m++)
-                tmp[o++] = *m;
-            p += sl;
-        } else {
-            tmp[o++] = *p++;
-        }
-    }
-    tmp[o] = '\0';
-    memcpy(buf, tmp, o + 1);
+    gp_sdk_mask_secrets(buf, &secret, 1, tmp, cap);
+    memcpy(buf, tmp, strlen(tmp) + 1);
     free(tmp);
-}
-
-static void free_secret(char *s)
-{
-    if (s) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
 }
 
 /* An access token is one printable word: anything else would let a file
@@ -615,38 +592,6 @@ static int token_ok(const char *t)
         if (*t <= ' ' || *t >= 0x7f)
             return 0;
     return 1;
-}
-
-/*
- * The token file. GP_OPT_FILE makes the core refuse, at config time, one
- * that is not a regular file or that group or others may read, and mask
- * its content; the SDK checks again on the descriptor it reads from (the
- * file may have changed since) and strips one trailing newline.
- */
-static char *read_token_file(const char *path, part *res)
-{
-    char *buf = calloc(VPC_MAX_TOKEN + 1, 1);
-    char err[512];
-
-    if (!buf) {
-        part_set(res, GP_UNKNOWN, "out of memory");
-        return NULL;
-    }
-    if (gp_sdk_read_secret(path, buf, VPC_MAX_TOKEN + 1, err, sizeof(err)) <
-        0) {
-        part_set(res, GP_FATAL, "token_file %s", err);
-        free_secret(buf);
-        return NULL;
-    }
-    if (!token_ok(buf)) {
-        part_set(res, GP_FATAL,
-                 "token_file %s is empty or has blanks or control characters "
-                 "in it",
-                 path);
-        free_secret(buf);
-        return NULL;
-    }
-    return buf;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -856,13 +801,19 @@ static char *fetch_token(gp_ctx *ctx, const gp_api *api, const char *url,
     return token;
 }
 
+/*
+ * The token from one of its three sources. token_file is a GP_OPT_FILE:
+ * the core refuses, at config time, one that is not a regular file or
+ * that group or others may read, and masks its content; the SDK checks
+ * again on the descriptor it reads from (the file may have changed since).
+ */
 static char *get_token(gp_ctx *ctx, const gp_api *api, http_resp *r, part *res)
 {
     const char *token = api->opt_string(ctx, "token");
     const char *file = api->opt_string(ctx, "token_file");
     const char *meta = api->opt_string(ctx, "metadata_url");
     int n = (token && *token) + (file && *file) + (meta && *meta);
-    char *t = NULL;
+    char *t = NULL, err[640];
 
     if (n == 0) {
         part_set(res, GP_FATAL,
@@ -875,18 +826,24 @@ static char *get_token(gp_ctx *ctx, const gp_api *api, http_resp *r, part *res)
                  "set only one of token, token_file and metadata_url");
         return NULL;
     }
-    if (file && *file)
-        return read_token_file(file, res);
     if (meta && *meta)
         return fetch_token(ctx, api, meta, r, res);
-    if (!token_ok(token)) {
-        part_set(res, GP_FATAL,
-                 "option token has blanks or control characters in it");
+    if (gp_sdk_secret(ctx, api, "token", "token_file", VPC_MAX_TOKEN, &t, err,
+                      sizeof(err)) < 0) {
+        part_set(res, errno == ENOMEM ? GP_UNKNOWN : GP_FATAL, "%s", err);
         return NULL;
     }
-    t = strdup(token);
-    if (!t)
-        part_set(res, GP_UNKNOWN, "out of memory");
+    if (!token_ok(t)) {
+        if (file && *file)
+            part_set(res, GP_FATAL,
+                     "token_file %s has blanks or control characters in it",
+                     file);
+        else
+            part_set(res, GP_FATAL,
+                     "option token has blanks or control characters in it");
+        gp_sdk_free_secret(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -1099,7 +1056,7 @@ static void connector_check(gp_ctx *ctx, const gp_api *api, const char *name,
 out:
     curl_slist_free_all(h);
     free(url);
-    free_secret(auth);
+    gp_sdk_free_secret(auth);
     free(r.body);
 }
 
@@ -1160,7 +1117,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         snprintf(msg, sizeof(msg), "%s", first->text);
     scrub(msg, sizeof(msg), token);
     api->message(ctx, "%s", msg);
-    free_secret(token);
+    gp_sdk_free_secret(token);
     return rank(conn.outcome) >= rank(reach.outcome) ? conn.outcome
                                                      : reach.outcome;
 }

@@ -27,7 +27,8 @@ sys.path.insert(0, FIXTURES)
 from httpd import HttpdProcess  # noqa: E402
 
 CANARY = "canary-Cl1ckH0use-Xq7"
-# A password only a password_file holds: the core cannot mask it.
+# A password only a password_file holds: the core masks it as the content
+# of a GP_OPT_FILE option.
 FILE_CANARY = "canary-F1le-Zk3p"
 
 
@@ -247,11 +248,15 @@ class SharedServerTest(ClickHouseCase):
         self.assertEqual(p["status"], "ok", p["message"])
 
     def test_password_file_readable_by_others_is_refused(self):
+        # GP_OPT_FILE: gpcheck refuses it with the config, nothing probed.
         path = self.secret_file("pw", CANARY + "\n", mode=0o644)
-        _, p, _ = self.run_one("ch", self.server.url(),
-                               "user = app\npassword_file = %s" % path)
-        self.assertEqual(outcomes(p), ["fatal"])
-        self.assertIn("accessible by group or others", p["message"])
+        self.section("ch", self.server.url(),
+                     "user = app\npassword_file = %s" % path)
+        proc = self.gp("validate")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("conf.d/ch.ini:", proc.stderr)
+        self.assertIn("group or others", proc.stderr)
+        self.assertNotIn(CANARY, proc.stderr)
 
     def test_password_and_password_file_together_are_refused(self):
         path = self.secret_file("pw", CANARY)

@@ -388,7 +388,7 @@ class ExamplesTest(unittest.TestCase):
         self.validate(argv, env, self.tmp)
         argv = mount(os.path.join(self.tmp, "fake"), False)
         self.assertEqual(self.selected(argv, env, self.tmp),
-                         {"database", "cache"})
+                         {"database", "cache", "cache-replica"})
         proc = self.run_argv(argv, env, self.tmp)
         self.assert_ok(proc, "gpcheck service")
         self.assertIn("verdict: pass", proc.stderr)

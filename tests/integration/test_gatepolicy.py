@@ -403,7 +403,8 @@ class ShippedConfigTest(GpTestCase):
         proc = self.shipped("validate", "--explain")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         out = proc.stdout
-        for text in ("== probes selected (5)", "[vpc] plugin vpc",
+        for text in ("== probes selected (6)", "[vpc] plugin vpc",
+                     "[group cache]", "need 1 of 2",
                      "threshold: fail_if pool_usage >= 90%",
                      "threshold: fail_if min_instances < 10",
                      "starts after 'vpc' is ready", "== bypass",

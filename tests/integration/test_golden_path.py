@@ -48,7 +48,10 @@ class GoldenPathTest(GpTestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(doc["verdict"], "pass")
         self.assertEqual(sorted(p["name"] for p in doc["probes"]),
-                         ["cache", "clickhouse", "database", "dns", "vpc"])
+                         ["cache", "cache-replica", "clickhouse", "database",
+                          "dns", "vpc"])
+        self.assertEqual(doc["groups"][0]["name"], "cache")
+        self.assertEqual(doc["groups"][0]["status"], "ok")
         vpc = GpTestCase.probe(doc, "vpc")
         self.assertEqual(vpc["metrics"]["min_instances"], 10)
         self.assertEqual(vpc["metrics"]["reachable"], 100)

@@ -1,0 +1,253 @@
+/* tests/unit/test_sdk.c - the SDK helpers (gpcheck/sdk.h) that handle
+ * secrets and text: a secret from an option or a private file, masking
+ * secrets in URLs and in free text, and making server bytes fit for a
+ * message. What these get wrong leaks a secret into a report. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gpcheck/sdk.h"
+#include "unit.h"
+
+static char out[256];
+
+/* ---- gp_sdk_secret: a gp_api that knows two string options -------------- */
+
+static const char *opt_password, *opt_file;
+static char tmpdir[64];
+
+static const char *fake_opt_string(gp_ctx *ctx, const char *key)
+{
+    (void)ctx;
+    if (strcmp(key, "password") == 0)
+        return opt_password;
+    if (strcmp(key, "password_file") == 0)
+        return opt_file;
+    return NULL;
+}
+
+static const gp_api api = {.size = sizeof(gp_api),
+                           .opt_string = fake_opt_string};
+
+static void secret_setup(void)
+{
+    opt_password = opt_file = NULL;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/gpcheck-test-sdk-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void secret_teardown(void)
+{
+    DIR *d = opendir(tmpdir);
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.')
+            ck_assert_int_eq(unlinkat(dirfd(d), e->d_name, 0), 0);
+    closedir(d);
+    ck_assert_int_eq(rmdir(tmpdir), 0);
+}
+
+/* A file in tmpdir with `len` bytes of content and `mode`; its path. */
+static const char *secret_file(const char *name, const char *content,
+                               size_t len, mode_t mode)
+{
+    static char path[128];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(content, 1, len, f), len);
+    fclose(f);
+    ck_assert_int_eq(chmod(path, mode), 0);
+    return path;
+}
+
+static int secret(size_t max, char **s, char *err, size_t errlen)
+{
+    return gp_sdk_secret(NULL, &api, "password", "password_file", max, s, err,
+                         errlen);
+}
+
+START_TEST(secret_from_option_or_file)
+{
+    char *s = (char *)1, err[256];
+
+    ck_assert_int_eq(secret(64, &s, err, sizeof err), 0);
+    ck_assert_ptr_null(s);
+    opt_password = ""; /* empty: unset */
+    ck_assert_int_eq(secret(64, &s, err, sizeof err), 0);
+    opt_password = "s3cret";
+    ck_assert_int_eq(secret(64, &s, err, sizeof err), 1);
+    ck_assert_str_eq(s, "s3cret");
+    ck_assert_ptr_ne(s, opt_password);
+    gp_sdk_free_secret(s);
+
+    opt_password = NULL;
+    opt_file = secret_file("pw", "fr0m-file\r\n", 11, 0600);
+    ck_assert_int_eq(secret(64, &s, err, sizeof err), 1);
+    ck_assert_str_eq(s, "fr0m-file");
+    gp_sdk_free_secret(s);
+    /* a plugin without the inline option */
+    ck_assert_int_eq(gp_sdk_secret(NULL, &api, NULL, "password_file", 64, &s,
+                                   err, sizeof err),
+                     1);
+    ck_assert_str_eq(s, "fr0m-file");
+    gp_sdk_free_secret(s);
+    gp_sdk_free_secret(NULL);
+}
+END_TEST
+
+START_TEST(secret_refusals_name_the_option_not_the_secret)
+{
+    char *s, err[256];
+
+    opt_password = "x";
+    opt_file = secret_file("pw", "hunter2", 7, 0600);
+    ck_assert_int_eq(secret(64, &s, err, sizeof err), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_ptr_null(s);
+    ck_assert_str_eq(err, "set password or password_file, not both");
+
+    opt_password = NULL;
+    opt_file = secret_file("loose", "hunter2", 7, 0640);
+    ck_assert_int_eq(secret(64, &s, err, sizeof err), -1);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(err, "password_file "));
+    ck_assert_ptr_nonnull(strstr(err, "group or others"));
+    ck_assert_ptr_null(strstr(err, "hunter2"));
+
+    opt_file = secret_file("empty", "\n", 1, 0600);
+    ck_assert_int_eq(secret(64, &s, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "is empty"));
+
+    opt_file = secret_file("long", "12345\n", 6, 0600);
+    ck_assert_int_eq(secret(4, &s, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, ": longer than 4 bytes"));
+    ck_assert_ptr_null(strstr(err, "12345"));
+    ck_assert_int_eq(secret(5, &s, err, sizeof err), 1);
+    gp_sdk_free_secret(s);
+
+    opt_file = secret_file("nul", "ab\0cd", 5, 0600);
+    ck_assert_int_eq(secret(64, &s, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "holds a NUL byte"));
+
+    opt_file = "/nonexistent/gpcheck-pw";
+    ck_assert_int_eq(secret(64, &s, err, sizeof err), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_str_eq(err, "password_file /nonexistent/gpcheck-pw: No such "
+                          "file or directory");
+    /* a short err buffer is cut, never overflowed */
+    ck_assert_int_eq(secret(64, &s, err, 8), -1);
+    ck_assert_str_eq(err, "passwor");
+}
+END_TEST
+
+/* ---- masking and messages ----------------------------------------------- */
+
+START_TEST(mask_url_hides_the_password)
+{
+    ck_assert_str_eq(
+        gp_sdk_mask_url("http://app:s3cret@db:8123/x?y=1", out, sizeof out),
+        "http://app:***@db:8123/x?y=1");
+    ck_assert_str_eq(gp_sdk_mask_url("postgresql://u:pw@h/db", out, sizeof out),
+                     "postgresql://u:***@h/db");
+    /* the user info ends at the authority's last '@' */
+    ck_assert_str_eq(
+        gp_sdk_mask_url("http://app:p@ss@word@host/", out, sizeof out),
+        "http://app:***@host/");
+    /* an '@' after the authority is not user info */
+    ck_assert_str_eq(gp_sdk_mask_url("http://host/a:b@c", out, sizeof out),
+                     "http://host/a:b@c");
+    ck_assert_str_eq(gp_sdk_mask_url("http://user@host/", out, sizeof out),
+                     "http://user@host/");
+    ck_assert_str_eq(gp_sdk_mask_url("http://host:80/", out, sizeof out),
+                     "http://host:80/");
+    ck_assert_str_eq(gp_sdk_mask_url("u:pw@host", out, sizeof out),
+                     "u:***@host");
+    /* cut to fit, never overflowed */
+    ck_assert_str_eq(gp_sdk_mask_url("http://u:pw@host/", out, 12),
+                     "http://u:**");
+}
+END_TEST
+
+START_TEST(mask_secrets_replaces_every_occurrence)
+{
+    const char *const one[] = {"tok3n"};
+    ck_assert_str_eq(
+        gp_sdk_mask_secrets("a tok3n, tok3ntok3n.", one, 1, out, sizeof out),
+        "a ***, ******.");
+    ck_assert_str_eq(
+        gp_sdk_mask_secrets("nothing here", one, 1, out, sizeof out),
+        "nothing here");
+    ck_assert_str_eq(gp_sdk_mask_secrets("", one, 1, out, sizeof out), "");
+    /* NULL and empty secrets are skipped, a short one makes text longer */
+    const char *const odd[] = {NULL, "", "x"};
+    ck_assert_str_eq(gp_sdk_mask_secrets("axbx", odd, 3, out, sizeof out),
+                     "a***b***");
+    ck_assert_str_eq(gp_sdk_mask_secrets("abc", odd, 0, out, sizeof out),
+                     "abc");
+}
+END_TEST
+
+START_TEST(mask_secrets_masks_the_longer_of_two)
+{
+    /* listed short first: the long one must still go whole */
+    const char *const two[] = {"pass", "password1"};
+    ck_assert_str_eq(
+        gp_sdk_mask_secrets("pw=password1 p=pass", two, 2, out, sizeof out),
+        "pw=*** p=***");
+}
+END_TEST
+
+START_TEST(mask_secrets_cuts_only_between_whole_pieces)
+{
+    const char *const one[] = {"SECRET"};
+    char small[8];
+    /* 7 usable bytes: "ab", a whole "***", then "cd" */
+    ck_assert_str_eq(
+        gp_sdk_mask_secrets("abSECRETcdef", one, 1, small, sizeof small),
+        "ab***cd");
+    /* a mask that does not fit whole is left out, not cut */
+    ck_assert_str_eq(
+        gp_sdk_mask_secrets("abcdeSECRET", one, 1, small, sizeof small),
+        "abcde");
+    ck_assert_str_eq(gp_sdk_mask_secrets("SECRET", one, 1, small, 3), "");
+    ck_assert_ptr_eq(gp_sdk_mask_secrets("x", one, 1, small, 0), small);
+}
+END_TEST
+
+START_TEST(printable_escapes_and_cuts)
+{
+    ck_assert_str_eq(gp_sdk_printable("OK\r\n", 4, 60, out, sizeof out),
+                     "OK\\x0d\\x0a");
+    ck_assert_str_eq(gp_sdk_printable("say \"hi\"", 8, 60, out, sizeof out),
+                     "say \\x22hi\\x22");
+    ck_assert_str_eq(gp_sdk_printable("abcdef", 6, 3, out, sizeof out),
+                     "abc...");
+    ck_assert_str_eq(gp_sdk_printable("a\0b", 3, 60, out, sizeof out),
+                     "a\\x00b");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("sdk");
+    TCase *sec = tcase_create("secret");
+    tcase_add_checked_fixture(sec, secret_setup, secret_teardown);
+    tcase_add_test(sec, secret_from_option_or_file);
+    tcase_add_test(sec, secret_refusals_name_the_option_not_the_secret);
+    suite_add_tcase(s, sec);
+    TCase *tc = tcase_create("text");
+    tcase_add_test(tc, mask_url_hides_the_password);
+    tcase_add_test(tc, mask_secrets_replaces_every_occurrence);
+    tcase_add_test(tc, mask_secrets_masks_the_longer_of_two);
+    tcase_add_test(tc, mask_secrets_cuts_only_between_whole_pieces);
+    tcase_add_test(tc, printable_escapes_and_cuts);
+    suite_add_tcase(s, tc);
+    return unit_run(s);
+}
