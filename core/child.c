@@ -13,14 +13,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "optapi.h"
 #include "util.h"
 
+/* An optview first: the option getters of core/optapi.c read it. */
 struct gp_ctx {
+    optview ov;
     const child_attempt *a;
     strbuf message;
     double *metric_values; /* one per declared metric */
     char *metric_set;
-    strbuf bug; /* API misuse, reported as status error */
     unsigned logs, logs_dropped;
 };
 
@@ -53,76 +55,6 @@ static void send_json(gp_ctx *ctx, json_t *obj)
     line[n] = '\n'; /* replaces the NUL; length passed explicitly */
     write_all(ctx->a->fd, line, n + 1);
     free(line);
-}
-
-static void bug(gp_ctx *ctx, const char *fmt, const char *what)
-{
-    if (ctx->bug.len == 0)
-        sb_appendf(&ctx->bug, fmt, what ? what : "(null)");
-}
-
-static const opt_value *opt(gp_ctx *ctx, const char *key, gp_type type)
-{
-    const opt_value *v = key ? probe_opt(ctx->a->def, key) : NULL;
-    if (!v) {
-        bug(ctx, "plugin asked for undeclared option '%s'", key);
-        return NULL;
-    }
-    if (v->decl->type != type) {
-        bug(ctx, "plugin read option '%s' with the wrong type", key);
-        return NULL;
-    }
-    return v->has ? v : NULL;
-}
-
-static const char *api_opt_string(gp_ctx *ctx, const char *key)
-{
-    const opt_value *v = opt(ctx, key, GP_TYPE_STRING);
-    return v ? v->text : NULL;
-}
-
-static int64_t api_opt_integer(gp_ctx *ctx, const char *key)
-{
-    const opt_value *v = opt(ctx, key, GP_TYPE_INTEGER);
-    return v ? v->i : 0;
-}
-
-static int api_opt_boolean(gp_ctx *ctx, const char *key)
-{
-    const opt_value *v = opt(ctx, key, GP_TYPE_BOOLEAN);
-    return v ? (int)v->i : 0;
-}
-
-static int64_t api_opt_duration_ms(gp_ctx *ctx, const char *key)
-{
-    const opt_value *v = opt(ctx, key, GP_TYPE_DURATION);
-    return v ? v->i : 0;
-}
-
-static double api_opt_percentage(gp_ctx *ctx, const char *key)
-{
-    const opt_value *v = opt(ctx, key, GP_TYPE_PERCENTAGE);
-    return v ? v->pct : 0.0;
-}
-
-static size_t api_opt_list(gp_ctx *ctx, const char *key,
-                           const char *const **items)
-{
-    static const char *const none[] = {NULL};
-    const opt_value *v = opt(ctx, key, GP_TYPE_LIST);
-    if (items)
-        *items = v && v->items ? (const char *const *)v->items : none;
-    return v ? v->n_items : 0;
-}
-
-static int api_opt_isset(gp_ctx *ctx, const char *key)
-{
-    const opt_value *v = key ? probe_opt(ctx->a->def, key) : NULL;
-    if (!v) {
-        bug(ctx, "plugin asked for undeclared option '%s'", key);
-        return 0;
-    }
-    return v->set;
 }
 
 static int64_t api_deadline_ms(gp_ctx *ctx)
@@ -161,7 +93,7 @@ static void api_metric(gp_ctx *ctx, const char *name, double value)
             return;
         }
     }
-    bug(ctx, "plugin reported undeclared metric '%s'", name);
+    optview_bug(&ctx->ov, "plugin reported undeclared metric '%s'", name);
 }
 
 static void api_message(gp_ctx *ctx, const char *fmt, ...)
@@ -200,13 +132,13 @@ static void api_log(gp_ctx *ctx, gp_log_level level, const char *fmt, ...)
 
 static const gp_api api_table = {
     .size = sizeof(gp_api),
-    .opt_string = api_opt_string,
-    .opt_integer = api_opt_integer,
-    .opt_boolean = api_opt_boolean,
-    .opt_duration_ms = api_opt_duration_ms,
-    .opt_percentage = api_opt_percentage,
-    .opt_list = api_opt_list,
-    .opt_isset = api_opt_isset,
+    .opt_string = optview_string,
+    .opt_integer = optview_integer,
+    .opt_boolean = optview_boolean,
+    .opt_duration_ms = optview_duration_ms,
+    .opt_percentage = optview_percentage,
+    .opt_list = optview_list,
+    .opt_isset = optview_isset,
     .deadline_ms = api_deadline_ms,
     .time_left_ms = api_time_left_ms,
     .in_warmup = api_in_warmup,
@@ -232,7 +164,7 @@ static const char *outcome_name(gp_outcome o)
 _Noreturn void child_run(const child_attempt *a)
 {
     const plugin *pl = a->def->plugin;
-    gp_ctx ctx = {.a = a};
+    gp_ctx ctx = {.ov = {.opts = a->def->opts, .n = a->def->n_opts}, .a = a};
     ctx.metric_values = xcalloc(pl->n_metrics + 1, sizeof(double));
     ctx.metric_set = xcalloc(pl->n_metrics + 1, 1);
 
@@ -242,7 +174,7 @@ _Noreturn void child_run(const child_attempt *a)
     if (!oname) {
         char num[32];
         snprintf(num, sizeof num, "%d", (int)out);
-        bug(&ctx, "plugin returned invalid outcome %s", num);
+        optview_bug(&ctx.ov, "plugin returned invalid outcome %s", num);
         oname = "unknown";
     }
     if (ctx.logs_dropped) {
@@ -262,8 +194,8 @@ _Noreturn void child_run(const child_attempt *a)
     json_t *res = json_pack("{s:s,s:s,s:o}", "outcome", oname, "message", msg,
                             "metrics", metrics);
     free(msg);
-    if (ctx.bug.len)
-        json_object_set_new(res, "bug", json_string(sb_str(&ctx.bug)));
+    if (ctx.ov.bug.len)
+        json_object_set_new(res, "bug", json_string(sb_str(&ctx.ov.bug)));
     send_json(&ctx, json_pack("{s:o}", "result", res));
     _exit(0);
 }

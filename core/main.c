@@ -343,18 +343,6 @@ static const char *type_name(gp_type t)
     return "?";
 }
 
-static const char *unit_name(gp_unit u)
-{
-    switch (u) {
-    case GP_UNIT_NONE: return "none";
-    case GP_UNIT_MS: return "ms";
-    case GP_UNIT_PERCENT: return "percent";
-    case GP_UNIT_COUNT: return "count";
-    case GP_UNIT_BYTES: return "bytes";
-    }
-    return "?";
-}
-
 static void print_schema(const plugin *p)
 {
     const gp_plugin *d = p->desc;

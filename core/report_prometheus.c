@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "report.h"
+#include "threshold.h"
 #include "util.h"
 
 typedef struct prom_sink {
@@ -47,18 +48,6 @@ static void probe_labels(strbuf *sb, const probe_run *pr)
 static void header(strbuf *sb, const char *name, const char *help)
 {
     sb_appendf(sb, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
-}
-
-static const char *unit_label(gp_unit u)
-{
-    switch (u) {
-    case GP_UNIT_MS: return "ms";
-    case GP_UNIT_PERCENT: return "percent";
-    case GP_UNIT_COUNT: return "count";
-    case GP_UNIT_BYTES: return "bytes";
-    case GP_UNIT_NONE: return "none";
-    }
-    return "none";
 }
 
 static void prom_event(sink *s, const event *ev)
@@ -114,7 +103,7 @@ static void prom_event(sink *s, const event *ev)
             sb_append(&sb, ",");
             label(&sb, "metric", m->metrics[k].decl->name);
             sb_append(&sb, ",");
-            label(&sb, "unit", unit_label(m->metrics[k].decl->unit));
+            label(&sb, "unit", unit_name(m->metrics[k].decl->unit));
             sb_appendf(&sb, "} %.17g\n", m->metrics[k].value);
         }
     }

@@ -12,7 +12,7 @@
 
 static const char *const op_text[] = {">", ">=", "<", "<=", "==", "!="};
 
-static const char *unit_word(gp_unit u)
+const char *unit_name(gp_unit u)
 {
     switch (u) {
     case GP_UNIT_MS: return "ms";
@@ -123,7 +123,7 @@ static int parse_value(const gp_metric *m, const char *text, double *out,
             snprintf(err, errlen,
                      "'%s' does not fit metric '%s' (%s): use a "
                      "plain number",
-                     text, m->name, unit_word(m->unit));
+                     text, m->name, unit_name(m->unit));
             return -1;
         }
         *out = num;

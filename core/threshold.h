@@ -56,6 +56,9 @@ void threshold_format(const gp_metric *m, double v, char *buf, size_t n);
 
 const char *th_level_name(th_level l); /* "warn_if" / "fail_if" */
 
+/* A metric unit's name: "ms", "percent", "count", "bytes", "none". */
+const char *unit_name(gp_unit u);
+
 void threshold_free(threshold *v, size_t n);
 
 #endif

@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "optapi.h"
 #include "option.h"
 #include "util.h"
 
 struct gp_test {
+    optview ov; /* first: the core's option getters read it */
     const gp_plugin *pl;
     size_t n_opts, n_metrics;
     opt_value *opts; /* one per declared option */
@@ -103,6 +105,8 @@ gp_test *gp_test_new(const gp_plugin *pl)
     while (pl->metrics && pl->metrics[t->n_metrics].name)
         t->n_metrics++;
     t->opts = xcalloc(t->n_opts + 1, sizeof *t->opts);
+    t->ov.opts = t->opts;
+    t->ov.n = t->n_opts;
     t->values = xcalloc(t->n_metrics + 1, sizeof *t->values);
     t->reported = xcalloc(t->n_metrics + 1, 1);
     for (size_t i = 0; i < t->n_opts; i++) {
@@ -145,67 +149,6 @@ void gp_test_attempt(gp_test *t, unsigned number)
 
 /* ---- the gp_api a plugin sees ------------------------------------------ */
 
-static const opt_value *get(gp_ctx *ctx, const char *key, gp_type type)
-{
-    gp_test *t = &ctx->t;
-    const opt_value *v = find(t, key);
-    if (!v)
-        set_error(t, "plugin asked for undeclared option '%s'",
-                  key ? key : "(null)");
-    else if (v->decl->type != type)
-        set_error(t, "plugin read option '%s' with the wrong type", key);
-    return v && v->decl->type == type && v->has ? v : NULL;
-}
-
-static const char *api_opt_string(gp_ctx *ctx, const char *key)
-{
-    const opt_value *v = get(ctx, key, GP_TYPE_STRING);
-    return v ? v->text : NULL;
-}
-
-static int64_t api_opt_integer(gp_ctx *ctx, const char *key)
-{
-    const opt_value *v = get(ctx, key, GP_TYPE_INTEGER);
-    return v ? v->i : 0;
-}
-
-static int api_opt_boolean(gp_ctx *ctx, const char *key)
-{
-    const opt_value *v = get(ctx, key, GP_TYPE_BOOLEAN);
-    return v ? (int)v->i : 0;
-}
-
-static int64_t api_opt_duration_ms(gp_ctx *ctx, const char *key)
-{
-    const opt_value *v = get(ctx, key, GP_TYPE_DURATION);
-    return v ? v->i : 0;
-}
-
-static double api_opt_percentage(gp_ctx *ctx, const char *key)
-{
-    const opt_value *v = get(ctx, key, GP_TYPE_PERCENTAGE);
-    return v ? v->pct : 0.0;
-}
-
-static size_t api_opt_list(gp_ctx *ctx, const char *key,
-                           const char *const **items)
-{
-    static const char *const none[] = {NULL};
-    const opt_value *v = get(ctx, key, GP_TYPE_LIST);
-    if (items)
-        *items = v && v->items ? (const char *const *)v->items : none;
-    return v ? v->n_items : 0;
-}
-
-static int api_opt_isset(gp_ctx *ctx, const char *key)
-{
-    const opt_value *v = find(&ctx->t, key);
-    if (!v)
-        set_error(&ctx->t, "plugin asked for undeclared option '%s'",
-                  key ? key : "(null)");
-    return v ? v->set : 0;
-}
-
 static int64_t api_deadline_ms(gp_ctx *ctx)
 {
     return ctx->t.deadline_ms;
@@ -242,8 +185,7 @@ static void api_metric(gp_ctx *ctx, const char *name, double value)
             return;
         }
     }
-    set_error(t, "plugin reported undeclared metric '%s'",
-              name ? name : "(null)");
+    optview_bug(&t->ov, "plugin reported undeclared metric '%s'", name);
 }
 
 static void api_message(gp_ctx *ctx, const char *fmt, ...)
@@ -275,13 +217,13 @@ static void api_log(gp_ctx *ctx, gp_log_level level, const char *fmt, ...)
 
 static const gp_api api = {
     .size = sizeof(gp_api),
-    .opt_string = api_opt_string,
-    .opt_integer = api_opt_integer,
-    .opt_boolean = api_opt_boolean,
-    .opt_duration_ms = api_opt_duration_ms,
-    .opt_percentage = api_opt_percentage,
-    .opt_list = api_opt_list,
-    .opt_isset = api_opt_isset,
+    .opt_string = optview_string,
+    .opt_integer = optview_integer,
+    .opt_boolean = optview_boolean,
+    .opt_duration_ms = optview_duration_ms,
+    .opt_percentage = optview_percentage,
+    .opt_list = optview_list,
+    .opt_isset = optview_isset,
     .deadline_ms = api_deadline_ms,
     .time_left_ms = api_time_left_ms,
     .in_warmup = api_in_warmup,
@@ -301,6 +243,7 @@ gp_outcome gp_test_run(gp_test *t)
     memset(t->reported, 0, t->n_metrics + 1);
     free(t->error);
     t->error = NULL;
+    sb_free(&t->ov.bug);
     for (size_t i = 0; i < t->n_opts; i++) {
         if ((t->opts[i].decl->flags & GP_OPT_REQUIRED) && !t->opts[i].set) {
             set_error(t, "missing required option '%s'", t->opts[i].decl->key);
@@ -311,8 +254,10 @@ gp_outcome gp_test_run(gp_test *t)
     int64_t start = now_ns();
     gp_outcome out = t->pl->check((gp_ctx *)t, &api);
     t->took_ms = (double)(now_ns() - start) / 1e6;
-    if (t->error)
+    if (t->ov.bug.len) {
+        set_error(t, "%s", sb_str(&t->ov.bug));
         return GP_UNKNOWN; /* the plugin misused the API */
+    }
     if (out > GP_UNKNOWN) {
         set_error(t, "plugin returned an invalid outcome %d", (int)out);
         return GP_UNKNOWN;
@@ -379,5 +324,6 @@ void gp_test_free(gp_test *t)
     sb_free(&t->message);
     strv_free(t->logs, t->n_logs);
     free(t->error);
+    sb_free(&t->ov.bug);
     free(t);
 }

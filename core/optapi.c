@@ -1,0 +1,76 @@
+/* core/optapi.c - option getters of gp_api; see optapi.h. */
+#include "optapi.h"
+
+#include <string.h>
+
+void optview_bug(optview *v, const char *fmt, const char *what)
+{
+    if (v->bug.len == 0)
+        sb_appendf(&v->bug, fmt, what ? what : "(null)");
+}
+
+static const opt_value *find(optview *v, const char *key)
+{
+    for (size_t i = 0; key && i < v->n; i++)
+        if (strcmp(v->opts[i].decl->key, key) == 0)
+            return &v->opts[i];
+    optview_bug(v, "plugin asked for undeclared option '%s'", key);
+    return NULL;
+}
+
+/* The value of key when declared with this type and set or defaulted. */
+static const opt_value *get(gp_ctx *ctx, const char *key, gp_type type)
+{
+    optview *v = (optview *)ctx;
+    const opt_value *o = find(v, key);
+    if (o && o->decl->type != type) {
+        optview_bug(v, "plugin read option '%s' with the wrong type", key);
+        return NULL;
+    }
+    return o && o->has ? o : NULL;
+}
+
+const char *optview_string(gp_ctx *ctx, const char *key)
+{
+    const opt_value *o = get(ctx, key, GP_TYPE_STRING);
+    return o ? o->text : NULL;
+}
+
+int64_t optview_integer(gp_ctx *ctx, const char *key)
+{
+    const opt_value *o = get(ctx, key, GP_TYPE_INTEGER);
+    return o ? o->i : 0;
+}
+
+int optview_boolean(gp_ctx *ctx, const char *key)
+{
+    const opt_value *o = get(ctx, key, GP_TYPE_BOOLEAN);
+    return o ? (int)o->i : 0;
+}
+
+int64_t optview_duration_ms(gp_ctx *ctx, const char *key)
+{
+    const opt_value *o = get(ctx, key, GP_TYPE_DURATION);
+    return o ? o->i : 0;
+}
+
+double optview_percentage(gp_ctx *ctx, const char *key)
+{
+    const opt_value *o = get(ctx, key, GP_TYPE_PERCENTAGE);
+    return o ? o->pct : 0.0;
+}
+
+size_t optview_list(gp_ctx *ctx, const char *key, const char *const **items)
+{
+    static const char *const none[] = {NULL};
+    const opt_value *o = get(ctx, key, GP_TYPE_LIST);
+    if (items)
+        *items = o && o->items ? (const char *const *)o->items : none;
+    return o ? o->n_items : 0;
+}
+
+int optview_isset(gp_ctx *ctx, const char *key)
+{
+    const opt_value *o = find((optview *)ctx, key);
+    return o ? o->set : 0;
+}
