@@ -18,7 +18,8 @@
  *
  * Every request gets CURLOPT_TIMEOUT_MS and CURLOPT_CONNECTTIMEOUT_MS from
  * the time left (that includes name resolution with curl's threaded
- * resolver) and CURLOPT_NOSIGNAL; the body is capped at 64 KiB. Credentials
+ * resolver) and CURLOPT_NOSIGNAL; the body is capped at 64 KiB (both from
+ * gpcheck/sdk_curl.h, which the http and vpc probes share). Credentials
  * travel only in headers. password_file is a GP_OPT_FILE: the core refuses
  * a file others may read when it reads the config, and masks its content
  * in messages as it masks `password`.
@@ -35,6 +36,7 @@
 
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
+#include "gpcheck/sdk_curl.h"
 
 /* A health-check query answers a few bytes; more is a mistake, not data. */
 #define CH_MAX_BODY (64 * 1024)
@@ -99,13 +101,6 @@ static const gp_metric ch_metrics[] = {
     {.name = NULL},
 };
 
-/* The first 64 KiB of a response body, NUL-terminated. */
-typedef struct body_buf {
-    char *data;
-    size_t len;
-    int overflow; /* more than CH_MAX_BODY arrived: the transfer stopped */
-} body_buf;
-
 /* One attempt's state; lives on check()'s stack. */
 typedef struct probe {
     gp_ctx *ctx;
@@ -116,7 +111,7 @@ typedef struct probe {
     char errbuf[CURL_ERROR_SIZE];
     char *password; /* from `password` or `password_file`, or NULL */
     struct curl_slist *headers;
-    body_buf body;
+    gp_curl_body body;   /* the first CH_MAX_BODY bytes */
     long exception_code; /* X-ClickHouse-Exception-Code, or -1 */
     long status;         /* HTTP status of the last response */
     double elapsed;      /* ms, of the last request */
@@ -175,51 +170,20 @@ static gp_outcome load_password(probe *p)
 /* ------------------------------------------------------------------------ */
 /* The base URL.                                                             */
 
+/* An http(s) URL without credentials: ours go in headers. */
 static gp_outcome parse_url(probe *p, const char *url)
 {
-    gp_ctx *ctx = p->ctx;
-    const gp_api *api = p->api;
-    char shown[512];
-    char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
-    gp_outcome out = GP_READY;
+    char err[640];
 
-    gp_sdk_mask_url(url, shown, sizeof(shown));
-    p->base = curl_url();
-    if (!p->base) {
-        api->message(ctx, "out of memory");
-        return GP_UNKNOWN;
-    }
-    CURLUcode uc = curl_url_set(p->base, CURLUPART_URL, url, 0);
-    if (uc != CURLUE_OK) {
-        api->message(ctx, "option url '%s': %s", shown, curl_url_strerror(uc));
-        return GP_FATAL;
-    }
-    curl_url_get(p->base, CURLUPART_SCHEME, &scheme, 0);
-    curl_url_get(p->base, CURLUPART_HOST, &host, 0);
-    curl_url_get(p->base, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-    curl_url_get(p->base, CURLUPART_USER, &user, 0);
+    if (gp_curl_check_url(
+            "url", url, "use user and password (or password_file) instead",
+            &p->base, p->where, sizeof(p->where), err, sizeof(err)) < 0) {
+        int e = errno;
 
-    if (!scheme || (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
-        api->message(ctx, "option url '%s': the scheme must be http or https",
-                     shown);
-        out = GP_FATAL;
-    } else if (user) {
-        /* Credentials in a URL end up in logs and process lists; ours go
-         * in headers. */
-        api->message(ctx,
-                     "option url '%s' holds credentials; use user and "
-                     "password (or password_file) instead",
-                     shown);
-        out = GP_FATAL;
-    } else {
-        snprintf(p->where, sizeof(p->where), "%s:%s", host ? host : "?",
-                 port ? port : "?");
+        p->api->message(p->ctx, "%s", err);
+        return e == ENOMEM ? GP_UNKNOWN : GP_FATAL;
     }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(user);
-    return out;
+    return GP_READY;
 }
 
 /*
@@ -258,22 +222,6 @@ out:
 /* ------------------------------------------------------------------------ */
 /* libcurl.                                                                  */
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
-{
-    body_buf *b = userdata;
-    size_t n = size * nmemb;
-
-    if (n > CH_MAX_BODY - b->len) {
-        /* Returning less than n makes curl stop with CURLE_WRITE_ERROR. */
-        b->overflow = 1;
-        return 0;
-    }
-    memcpy(b->data + b->len, data, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
-
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
     probe *p = userdata;
@@ -300,24 +248,15 @@ static gp_outcome setup_curl(probe *p)
 {
     const char *ca_file = p->api->opt_string(p->ctx, "ca_file");
     int insecure = p->api->opt_boolean(p->ctx, "insecure");
-    CURL *c = curl_easy_init();
+    CURL *c = gp_curl_easy(p->errbuf, &p->body, "gpcheck-clickhouse/0.1.0");
 
     if (!c) {
         p->api->message(p->ctx, "cannot initialise libcurl");
         return GP_UNKNOWN;
     }
     p->curl = c;
-    /* No signals: a timed-out resolve must not longjmp out of check(). */
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, p->errbuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &p->body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, p);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "gpcheck-clickhouse/0.1.0");
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
     if (ca_file && *ca_file)
         curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
     if (insecure) {
@@ -327,44 +266,25 @@ static gp_outcome setup_curl(probe *p)
     return GP_READY;
 }
 
-/* Tell -v readers whether a slow DNS server can hold us past the deadline:
- * with an asynchronous resolver curl's timeouts cover name resolution. */
-static void log_resolver(const probe *p)
-{
-    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-
-    p->api->log(p->ctx, GP_LOG_DEBUG, "libcurl %s (%s), %s resolver",
-                v->version, v->ssl_version ? v->ssl_version : "no TLS",
-                v->ares                                  ? "c-ares"
-                : (v->features & CURL_VERSION_ASYNCHDNS) ? "threaded"
-                                                         : "blocking");
-}
-
 /*
  * One request bounded by the time left. `post` NULL means GET. Fills
  * p->status, p->body, p->exception_code and p->elapsed; returns curl's
- * result (CURLE_WRITE_ERROR with body.overflow set when the cap was hit).
+ * result (CURLE_WRITE_ERROR with body.truncated set when the cap was hit).
  */
 static CURLcode perform(probe *p, const char *url, const char *post)
 {
     CURL *c = p->curl;
-    int64_t left = p->api->time_left_ms(p->ctx);
-    curl_off_t us = 0;
 
     p->status = 0;
-    p->body.len = 0;
-    p->body.data[0] = '\0';
-    p->body.overflow = 0;
+    gp_curl_body_reset(&p->body);
     p->exception_code = -1;
     p->errbuf[0] = '\0';
     p->elapsed = 0;
-    if (left <= 0) {
+    if (gp_curl_set_deadline(c, p->ctx, p->api) < 0) {
         snprintf(p->errbuf, sizeof(p->errbuf), "no time left");
         return CURLE_OPERATION_TIMEDOUT;
     }
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)left);
     if (post) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
@@ -377,68 +297,8 @@ static CURLcode perform(probe *p, const char *url, const char *post)
     CURLcode rc = curl_easy_perform(c);
 
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &p->status);
-    if (curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK)
-        p->elapsed = (double)us / 1000.0;
+    p->elapsed = gp_curl_total_ms(c);
     return rc;
-}
-
-/*
- * A failed transfer: refused, timed out, TLS, ... -> outcome and message.
- * `what` says which step failed ("GET /ping", "the query").
- */
-static gp_outcome transport_outcome(probe *p, CURLcode rc, const char *what)
-{
-    gp_ctx *ctx = p->ctx;
-    const gp_api *api = p->api;
-    const char *text = p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc);
-    long oserr = 0;
-
-    curl_easy_getinfo(p->curl, CURLINFO_OS_ERRNO, &oserr);
-    switch (rc) {
-    case CURLE_COULDNT_CONNECT:
-        if (oserr == ECONNREFUSED)
-            api->message(ctx, "%s: connection refused by %s", what, p->where);
-        else
-            api->message(ctx, "%s: cannot connect to %s: %s", what, p->where,
-                         text);
-        return GP_TRANSIENT;
-    case CURLE_OPERATION_TIMEDOUT:
-        api->message(ctx, "%s: no answer from %s in time (%s)", what, p->where,
-                     text);
-        return GP_TRANSIENT;
-    case CURLE_COULDNT_RESOLVE_HOST:
-        /* A name that is not there yet may appear during warmup (a new
-         * service's record); after it, asking again will not help. */
-        api->message(ctx, "%s: cannot resolve %s: %s", what, p->where, text);
-        return api->in_warmup(ctx) ? GP_TRANSIENT : GP_FATAL;
-    case CURLE_PEER_FAILED_VERIFICATION:
-        api->message(ctx, "%s: TLS verification of %s failed: %s", what,
-                     p->where, text);
-        return GP_FATAL;
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-    case CURLE_NOT_BUILT_IN:
-        api->message(ctx, "%s: %s", what, text);
-        return GP_FATAL;
-    case CURLE_OUT_OF_MEMORY:
-        api->message(ctx, "%s: out of memory", what);
-        return GP_UNKNOWN;
-    default:
-        /* Resets, empty replies, handshakes cut short: a server that is
-         * starting or restarting does all of these. */
-        if (p->errbuf[0])
-            api->message(ctx, "%s: %s: %s (%s)", what, p->where,
-                         curl_easy_strerror(rc), p->errbuf);
-        else
-            api->message(ctx, "%s: %s: %s", what, p->where, text);
-        return GP_TRANSIENT;
-    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -580,13 +440,14 @@ static gp_outcome ping(probe *p)
     CURLcode rc = perform(p, url, NULL);
     curl_free(url);
 
-    if (rc != CURLE_OK && !p->body.overflow)
-        return transport_outcome(p, rc, "GET /ping");
+    if (rc != CURLE_OK && !p->body.truncated)
+        return gp_curl_outcome(p->ctx, p->api, p->curl, rc, p->errbuf,
+                               "GET /ping", p->where);
     p->api->metric(p->ctx, "ping_time", p->elapsed);
     if (p->status != 200)
         return status_outcome(p, "GET /ping");
     size_t len = trim_right(p->body.data, p->body.len);
-    if (p->body.overflow || strcmp(p->body.data, "Ok.") != 0) {
+    if (p->body.truncated || strcmp(p->body.data, "Ok.") != 0) {
         char shown[CH_SHOW_SHORT * 4 + 8];
 
         gp_sdk_printable(p->body.data, len, CH_SHOW_SHORT, shown,
@@ -652,10 +513,11 @@ static gp_outcome run_query(probe *p)
         rc = post_query(p, query, 0);
         code = rc == CURLE_OK ? find_exception(p, text, sizeof(text)) : -1;
     }
-    if (rc != CURLE_OK && !p->body.overflow)
-        return transport_outcome(p, rc, "the query");
+    if (rc != CURLE_OK && !p->body.truncated)
+        return gp_curl_outcome(p->ctx, p->api, p->curl, rc, p->errbuf,
+                               "the query", p->where);
     api->metric(ctx, "query_time", p->elapsed);
-    if (p->body.overflow) {
+    if (p->body.truncated) {
         api->message(ctx,
                      "the query returned more than %d KiB; a health-check "
                      "query should return one value",
@@ -775,7 +637,7 @@ static void cleanup(probe *p)
         curl_easy_cleanup(p->curl);
     if (p->base)
         curl_url_cleanup(p->base);
-    free(p->body.data);
+    gp_curl_body_free(&p->body);
     gp_sdk_free_secret(p->password);
     curl_global_cleanup();
 }
@@ -797,8 +659,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         api->message(ctx, "cannot initialise libcurl");
         return GP_UNKNOWN;
     }
-    p.body.data = malloc(CH_MAX_BODY + 1);
-    if (!p.body.data) {
+    if (gp_curl_body_init(&p.body, CH_MAX_BODY) < 0) {
         api->message(ctx, "out of memory");
         out = GP_UNKNOWN;
         goto done;
@@ -808,7 +669,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         (out = add_credentials(&p)) != GP_READY ||
         (out = setup_curl(&p)) != GP_READY)
         goto done;
-    log_resolver(&p);
+    gp_curl_log_version(ctx, api);
 
     if ((out = ping(&p)) != GP_READY)
         goto done;

@@ -10,7 +10,7 @@
  *   2. one request with libcurl, bounded by the attempt's time left
  *      (CURLOPT_TIMEOUT_MS / CURLOPT_CONNECTTIMEOUT_MS, name resolution
  *      included with curl's threaded resolver, CURLOPT_NOSIGNAL), reading
- *      at most the first 64 KiB of the body;
+ *      at most the first 64 KiB of the body (gpcheck/sdk_curl.h);
  *   3. judge the status and the body: expected status (and text): ready;
  *      refused, timed out, 5xx: transient; TLS verification failure,
  *      401/403, a body without the text, any other status: fatal.
@@ -26,6 +26,7 @@
 
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
+#include "gpcheck/sdk_curl.h"
 
 /* How much of the body we read: enough for any health page's text; a
  * longer body ends the transfer there (the status has arrived by then). */
@@ -105,13 +106,6 @@ static const gp_metric http_metrics[] = {
     {.name = NULL},
 };
 
-/* The first 64 KiB of the response body. */
-typedef struct body_buf {
-    char *data;
-    size_t len;
-    int truncated; /* more arrived: the transfer stopped at the cap */
-} body_buf;
-
 /* One attempt's state; lives on check()'s stack. */
 typedef struct probe {
     gp_ctx *ctx;
@@ -124,60 +118,28 @@ typedef struct probe {
     char expected[600]; /* expected[code] != 0: that status means ready */
     char expected_text[256];
     struct curl_slist *headers;
-    body_buf body;
+    gp_curl_body body; /* the first HTTP_MAX_BODY bytes */
 } probe;
 
 /* ------------------------------------------------------------------------ */
 /* Options.                                                                  */
 
+/* An http(s) URL without credentials: the url is printed by `gpcheck
+ * list` and in reports; a password belongs in the secret option. */
 static gp_outcome check_url(probe *p)
 {
-    gp_ctx *ctx = p->ctx;
-    const gp_api *api = p->api;
-    char shown[HTTP_URL_BUF];
-    char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
-    gp_outcome out = GP_READY;
-    CURLU *u = curl_url();
+    char err[640];
 
-    if (!u) {
-        api->message(ctx, "out of memory");
-        return GP_UNKNOWN;
+    if (gp_curl_check_url("url", p->url, "use user and password instead", NULL,
+                          p->where, sizeof(p->where), err, sizeof(err)) < 0) {
+        int e = errno;
+
+        p->api->message(p->ctx, "%s", err);
+        return e == ENOMEM ? GP_UNKNOWN : GP_FATAL;
     }
-    gp_sdk_mask_url(p->url, shown, sizeof(shown));
-    CURLUcode uc = curl_url_set(u, CURLUPART_URL, p->url, 0);
-    if (uc != CURLUE_OK) {
-        api->message(ctx, "option url '%s': %s", shown, curl_url_strerror(uc));
-        curl_url_cleanup(u);
-        return GP_FATAL;
-    }
-    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
-    curl_url_get(u, CURLUPART_HOST, &host, 0);
-    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-    curl_url_get(u, CURLUPART_USER, &user, 0);
-    if (!scheme || (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
-        api->message(ctx, "option url '%s': the scheme must be http or https",
-                     shown);
-        out = GP_FATAL;
-    } else if (user) {
-        /* The url is printed by `gpcheck list` and in reports; a password
-         * belongs in the secret option. */
-        api->message(ctx,
-                     "option url '%s' holds credentials; use user and "
-                     "password instead",
-                     shown);
-        out = GP_FATAL;
-    } else {
-        snprintf(p->where, sizeof(p->where), "%s:%s", host ? host : "?",
-                 port ? port : "?");
-        gp_sdk_printable(p->url, strlen(p->url), HTTP_SHOW_URL, p->shown_url,
-                         sizeof(p->shown_url));
-    }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(user);
-    curl_url_cleanup(u);
-    return out;
+    gp_sdk_printable(p->url, strlen(p->url), HTTP_SHOW_URL, p->shown_url,
+                     sizeof(p->shown_url));
+    return GP_READY;
 }
 
 /*
@@ -295,49 +257,20 @@ static gp_outcome check_combinations(probe *p)
 /* ------------------------------------------------------------------------ */
 /* libcurl.                                                                  */
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
-{
-    body_buf *b = userdata;
-    size_t n = size * nmemb;
-    size_t room = HTTP_MAX_BODY - b->len;
-
-    if (n > room) {
-        /* Keep what fits; returning less than n stops the transfer with
-         * CURLE_WRITE_ERROR, which check() knows is ours. */
-        memcpy(b->data + b->len, data, room);
-        b->len += room;
-        b->truncated = 1;
-        return 0;
-    }
-    memcpy(b->data + b->len, data, n);
-    b->len += n;
-    return n;
-}
-
 static gp_outcome setup_curl(probe *p)
 {
     gp_ctx *ctx = p->ctx;
     const gp_api *api = p->api;
     const char *method = api->opt_string(ctx, "method");
     const char *opt;
-    CURL *c = curl_easy_init();
+    CURL *c = gp_curl_easy(p->errbuf, &p->body, "gpcheck-http/0.1.0");
 
     if (!c) {
         api->message(ctx, "cannot initialise libcurl");
         return GP_UNKNOWN;
     }
     p->curl = c;
-    /* No signals: a timed-out resolve must not longjmp out of check(). */
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, p->errbuf);
     curl_easy_setopt(c, CURLOPT_URL, p->url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &p->body);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "gpcheck-http/0.1.0");
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#endif
     if (api->opt_boolean(ctx, "follow_redirects")) {
         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
@@ -376,19 +309,6 @@ static gp_outcome setup_curl(probe *p)
     return GP_READY;
 }
 
-/* Tell -v readers whether a slow DNS server can hold us past the deadline:
- * with an asynchronous resolver curl's timeouts cover name resolution. */
-static void log_resolver(const probe *p)
-{
-    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-
-    p->api->log(p->ctx, GP_LOG_DEBUG, "libcurl %s (%s), %s resolver",
-                v->version, v->ssl_version ? v->ssl_version : "no TLS",
-                v->ares                                  ? "c-ares"
-                : (v->features & CURL_VERSION_ASYNCHDNS) ? "threaded"
-                                                         : "blocking");
-}
-
 /*
  * Did the server refuse our client certificate (or the lack of one)? With
  * TLS 1.3 that arrives as an alert after the handshake, so curl reports a
@@ -408,65 +328,22 @@ static int client_cert_refused(const char *text)
     return 0;
 }
 
-/* A failed transfer: refused, timed out, TLS, ... -> outcome and message. */
+/* A failed transfer: refused, timed out, TLS, ... -> outcome and message.
+ * A refused client certificate looks like any cut-short handshake to
+ * curl; said as it is, it is fatal. */
 static gp_outcome transport_outcome(probe *p, CURLcode rc)
 {
     gp_ctx *ctx = p->ctx;
     const gp_api *api = p->api;
     const char *text = p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc);
-    long oserr = 0;
 
-    curl_easy_getinfo(p->curl, CURLINFO_OS_ERRNO, &oserr);
-    switch (rc) {
-    case CURLE_COULDNT_CONNECT:
-        if (oserr == ECONNREFUSED)
-            api->message(ctx, "connection refused by %s", p->where);
-        else
-            api->message(ctx, "cannot connect to %s: %s", p->where, text);
-        return GP_TRANSIENT;
-    case CURLE_OPERATION_TIMEDOUT:
-        api->message(ctx, "no answer from %s in time (%s)", p->where, text);
-        return GP_TRANSIENT;
-    case CURLE_COULDNT_RESOLVE_HOST:
-        /* A name that is not there yet may appear during warmup (a new
-         * service's record); after it, asking again will not help. */
-        api->message(ctx, "cannot resolve %s: %s", p->where, text);
-        return api->in_warmup(ctx) ? GP_TRANSIENT : GP_FATAL;
-    case CURLE_PEER_FAILED_VERIFICATION:
-        api->message(ctx, "TLS verification of %s failed: %s", p->where, text);
+    if (gp_curl_classify(rc) == GP_CURL_OTHER && client_cert_refused(text)) {
+        api->message(
+            ctx, "%s refused the TLS client certificate%s: %s", p->where,
+            api->opt_isset(ctx, "cert_file") ? "" : " (none was sent)", text);
         return GP_FATAL;
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-    case CURLE_NOT_BUILT_IN:
-    case CURLE_TOO_MANY_REDIRECTS:
-        api->message(ctx, "%s: %s", p->where, text);
-        return GP_FATAL;
-    case CURLE_OUT_OF_MEMORY:
-        api->message(ctx, "out of memory");
-        return GP_UNKNOWN;
-    default:
-        if (client_cert_refused(text)) {
-            api->message(
-                ctx, "%s refused the TLS client certificate%s: %s", p->where,
-                api->opt_isset(ctx, "cert_file") ? "" : " (none was sent)",
-                text);
-            return GP_FATAL;
-        }
-        /* Resets, empty replies, handshakes cut short: a server that is
-         * starting or restarting does all of these. */
-        if (p->errbuf[0])
-            api->message(ctx, "%s: %s (%s)", p->where, curl_easy_strerror(rc),
-                         p->errbuf);
-        else
-            api->message(ctx, "%s: %s", p->where, text);
-        return GP_TRANSIENT;
     }
+    return gp_curl_outcome(ctx, api, p->curl, rc, p->errbuf, NULL, p->where);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -516,11 +393,9 @@ static gp_outcome unexpected_status(probe *p, long status)
 
 static void report_metrics(probe *p, long status, double *ms, double *size)
 {
-    curl_off_t us = 0, length = -1;
+    curl_off_t length = -1;
 
-    if (curl_easy_getinfo(p->curl, CURLINFO_TOTAL_TIME_T, &us) != CURLE_OK)
-        us = 0;
-    *ms = (double)us / 1000.0;
+    *ms = gp_curl_total_ms(p->curl);
     *size = (double)p->body.len;
     /* A body cut at the cap: the server's own figure, when it gave one. */
     if (p->body.truncated &&
@@ -582,8 +457,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         api->message(ctx, "cannot initialise libcurl");
         return GP_UNKNOWN;
     }
-    p.body.data = malloc(HTTP_MAX_BODY);
-    if (!p.body.data) {
+    if (gp_curl_body_init(&p.body, HTTP_MAX_BODY) < 0) {
         api->message(ctx, "out of memory");
         out = GP_UNKNOWN;
         goto done;
@@ -594,16 +468,13 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         (out = check_combinations(&p)) != GP_READY ||
         (out = setup_curl(&p)) != GP_READY)
         goto done;
-    log_resolver(&p);
+    gp_curl_log_version(ctx, api);
 
-    int64_t left = api->time_left_ms(ctx);
-    if (left <= 0) {
+    if (gp_curl_set_deadline(p.curl, ctx, api) < 0) {
         api->message(ctx, "no time left for the request to %s", p.where);
         out = GP_TRANSIENT;
         goto done;
     }
-    curl_easy_setopt(p.curl, CURLOPT_TIMEOUT_MS, (long)left);
-    curl_easy_setopt(p.curl, CURLOPT_CONNECTTIMEOUT_MS, (long)left);
 
     CURLcode rc = curl_easy_perform(p.curl);
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && p.body.truncated))
@@ -614,7 +485,7 @@ done:
     curl_slist_free_all(p.headers);
     if (p.curl)
         curl_easy_cleanup(p.curl);
-    free(p.body.data);
+    gp_curl_body_free(&p.body);
     curl_global_cleanup();
     return out;
 }

@@ -47,6 +47,7 @@
 
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
+#include "gpcheck/sdk_curl.h"
 
 /* Response bodies we accept (a Connector is well under 4 KiB). */
 #define VPC_MAX_BODY (64 * 1024)
@@ -599,70 +600,40 @@ static int token_ok(const char *t)
 
 typedef struct http_resp {
     long status;
-    char *body; /* VPC_MAX_BODY + 1 bytes, NUL-terminated */
-    size_t len;
-    int too_big;
+    gp_curl_body body; /* the first VPC_MAX_BODY bytes */
     CURLcode rc;
     char err[CURL_ERROR_SIZE];
     double ms;
 } http_resp;
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
-{
-    http_resp *r = user;
-    size_t n = size * nmemb;
-
-    if (n > VPC_MAX_BODY - r->len) {
-        r->too_big = 1;
-        return 0; /* curl stops with CURLE_WRITE_ERROR */
-    }
-    memcpy(r->body + r->len, data, n);
-    r->len += n;
-    r->body[r->len] = '\0';
-    return n;
-}
-
 /*
- * One GET, bounded by the time left: curl's total and connect timeouts are
- * set from it, CURLOPT_NOSIGNAL keeps curl's resolver from using signals
- * (the threaded resolver of Debian's libcurl is bounded by the same
- * timeout), redirects are not followed and only http(s) is spoken.
+ * One GET, bounded by the time left (gp_curl_set_deadline(): the threaded
+ * resolver of Debian's libcurl is bounded by the same timeout), redirects
+ * not followed, only http(s) spoken, the body capped.
  */
 static void http_get(gp_ctx *ctx, const gp_api *api, const char *url,
                      struct curl_slist *headers, http_resp *r)
 {
     const char *ca_file = api->opt_string(ctx, "ca_file");
-    int64_t left = api->time_left_ms(ctx);
     CURL *c;
     double t0 = gp_sdk_now_ms();
 
-    r->len = 0;
-    r->too_big = 0;
+    gp_curl_body_reset(&r->body);
     r->status = 0;
     r->err[0] = '\0';
-    r->body[0] = '\0';
-    if (left <= 0) {
-        r->rc = CURLE_OPERATION_TIMEDOUT;
-        return;
-    }
-    c = curl_easy_init();
+    c = gp_curl_easy(r->err, &r->body, "gpcheck-vpc/0.1");
     if (!c) {
         r->rc = CURLE_FAILED_INIT;
         return;
     }
+    if (gp_curl_set_deadline(c, ctx, api) < 0) {
+        curl_easy_cleanup(c);
+        r->rc = CURLE_OPERATION_TIMEDOUT;
+        return;
+    }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)left);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->err);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "gpcheck-vpc/0.1");
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
     if (ca_file && *ca_file)
         curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
     r->rc = curl_easy_perform(c);
@@ -676,31 +647,23 @@ static void transport_failure(part *res, const char *what, const http_resp *r)
 {
     const char *detail = r->err[0] ? r->err : curl_easy_strerror(r->rc);
 
-    switch (r->rc) {
-    case CURLE_OPERATION_TIMEDOUT:
+    if (r->rc == CURLE_WRITE_ERROR && r->body.truncated) {
+        part_set(res, GP_FATAL, "%s: answer larger than %d KiB", what,
+                 VPC_MAX_BODY / 1024);
+        return;
+    }
+    switch (gp_curl_classify(r->rc)) {
+    case GP_CURL_TIMEOUT:
         part_set(res, GP_TRANSIENT, "%s: timed out after %.0f ms", what, r->ms);
         return;
-    case CURLE_WRITE_ERROR:
-        if (r->too_big) {
-            part_set(res, GP_FATAL, "%s: answer larger than %d KiB", what,
-                     VPC_MAX_BODY / 1024);
-            return;
-        }
-        break;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-        part_set(res, GP_FATAL, "%s: %s", what, detail);
-        return;
-    case CURLE_FAILED_INIT:
-    case CURLE_OUT_OF_MEMORY:
+    case GP_CURL_TLS_VERIFY:
+    case GP_CURL_SETUP: part_set(res, GP_FATAL, "%s: %s", what, detail); return;
+    case GP_CURL_LOCAL:
         part_set(res, GP_UNKNOWN, "%s: %s", what, detail);
         return;
-    default: break;
+    case GP_CURL_CONNECT:
+    case GP_CURL_RESOLVE:
+    case GP_CURL_OTHER: break;
     }
     /* Refused, unresolvable (curl cannot tell NXDOMAIN from a resolver in
      * trouble), reset, empty reply: the network may come back. */
@@ -711,7 +674,7 @@ static void transport_failure(part *res, const char *what, const http_resp *r)
  * error body, or the start of whatever else the body is. */
 static void api_error_text(const http_resp *r, char *out, size_t outlen)
 {
-    json_t *root = json_loadb(r->body, r->len, 0, NULL);
+    json_t *root = json_loadb(r->body.data, r->body.len, 0, NULL);
     json_t *e = root ? json_object_get(root, "error") : NULL;
     const char *status = json_string_value(json_object_get(e, "status"));
     const char *msg = json_string_value(json_object_get(e, "message"));
@@ -721,7 +684,7 @@ static void api_error_text(const http_resp *r, char *out, size_t outlen)
         snprintf(out, outlen, "%s%s%.*s", status ? status : "",
                  status ? ": " : "", VPC_SHOW_TEXT, msg);
     else
-        snprintf(out, outlen, "%.*s", VPC_SHOW_TEXT, r->body);
+        snprintf(out, outlen, "%.*s", VPC_SHOW_TEXT, r->body.data);
     json_decref(root);
     /* One line of printable text. */
     for (char *p = out; *p; p++)
@@ -784,7 +747,7 @@ static char *fetch_token(gp_ctx *ctx, const gp_api *api, const char *url,
         return NULL;
     }
 
-    json_t *root = json_loadb(r->body, r->len, 0, NULL);
+    json_t *root = json_loadb(r->body.data, r->body.len, 0, NULL);
     const char *t = json_string_value(json_object_get(root, "access_token"));
 
     if (!t || !token_ok(t))
@@ -797,7 +760,7 @@ static char *fetch_token(gp_ctx *ctx, const gp_api *api, const char *url,
     if (t)
         explicit_bzero((char *)t, strlen(t));
     json_decref(root);
-    explicit_bzero(r->body, r->len);
+    explicit_bzero(r->body.data, r->body.len);
     return token;
 }
 
@@ -918,7 +881,7 @@ static void judge_connector(gp_ctx *ctx, const gp_api *api, const char *name,
                             const http_resp *r, part *res)
 {
     json_error_t jerr;
-    json_t *root = json_loadb(r->body, r->len, 0, &jerr);
+    json_t *root = json_loadb(r->body.data, r->body.len, 0, &jerr);
     const char *state = json_string_value(json_object_get(root, "state"));
     const char *expect = api->opt_string(ctx, "expect_machine_type");
     const char *mt;
@@ -1013,8 +976,7 @@ static void connector_check(gp_ctx *ctx, const gp_api *api, const char *name,
                  "option api_url: not an http:// or https:// URL");
         return;
     }
-    r.body = malloc(VPC_MAX_BODY + 1);
-    if (!r.body) {
+    if (gp_curl_body_init(&r.body, VPC_MAX_BODY) < 0) {
         part_set(res, GP_UNKNOWN, "out of memory");
         return;
     }
@@ -1050,14 +1012,14 @@ static void connector_check(gp_ctx *ctx, const gp_api *api, const char *name,
     api->metric(ctx, "api_time", r.ms);
     /* Before anything of the body is cut to fit a message: a token cut in
      * two would no longer be recognised. */
-    scrub(r.body, VPC_MAX_BODY + 1, *token_out);
-    r.len = strlen(r.body);
+    scrub(r.body.data, r.body.cap + 1, *token_out);
+    r.body.len = strlen(r.body.data);
     judge_answer(ctx, api, name, &r, res);
 out:
     curl_slist_free_all(h);
     free(url);
     gp_sdk_free_secret(auth);
-    free(r.body);
+    gp_curl_body_free(&r.body);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1093,6 +1055,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
             api->message(ctx, "cannot initialise libcurl");
             return GP_UNKNOWN;
         }
+        gp_curl_log_version(ctx, api);
         connector_check(ctx, api, connector, &conn, &token);
         curl_global_cleanup();
     }

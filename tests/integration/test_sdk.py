@@ -56,7 +56,8 @@ class SdkTest(unittest.TestCase):
 
     def test_installed_files(self):
         for rel in ("bin/gpcheck", "include/gpcheck/plugin.h",
-                    "include/gpcheck/sdk.h", "include/gpcheck/testing.h",
+                    "include/gpcheck/sdk.h", "include/gpcheck/sdk_curl.h",
+                    "include/gpcheck/testing.h",
                     "include/gpcheck/version.h", "lib/libgpcheck-sdk.a",
                     "lib/libgpcheck-testing.a",
                     "lib/pkgconfig/gpcheck-plugin.pc",
