@@ -20,6 +20,57 @@ const char *report_formats(void)
     return "text, json, jsonl, junit, tap, prometheus, nagios";
 }
 
+/* The sink of a format that renders one document when the run ends. */
+typedef struct doc_sink {
+    sink base;
+    const sink_ops *fmt; /* the format: its render() */
+    char *path;          /* owned; NULL: stdout */
+    char *text;          /* owned; the document, once rendered */
+    int failed;          /* render() could not encode it */
+} doc_sink;
+
+static void doc_event(sink *s, const event *ev)
+{
+    doc_sink *d = (doc_sink *)s;
+    if (ev->kind != EV_RUN_END)
+        return;
+    free(d->text);
+    d->text = d->fmt->render(ev->run);
+    d->failed = d->text == NULL;
+}
+
+static int doc_close(sink *s, char *err, size_t errlen)
+{
+    doc_sink *d = (doc_sink *)s;
+    int rc = 0;
+    if (d->failed) {
+        snprintf(err, errlen, "-o %s: cannot encode the report",
+                 d->fmt->format);
+        rc = -1;
+    } else if (d->text) {
+        rc = report_write(d->fmt->format, d->path, d->text, err, errlen);
+    }
+    free(d->text);
+    free(d->path);
+    free(d);
+    return rc;
+}
+
+static const sink_ops doc_ops = {
+    .format = "document",
+    .event = doc_event,
+    .close = doc_close,
+};
+
+static sink *doc_open(const sink_ops *fmt, const char *path)
+{
+    doc_sink *d = xcalloc(1, sizeof *d);
+    d->base.ops = &doc_ops;
+    d->fmt = fmt;
+    d->path = path ? xstrdup(path) : NULL;
+    return &d->base;
+}
+
 sink *sink_open(const char *spec, const report_opts *o, char *err,
                 size_t errlen)
 {
@@ -31,9 +82,12 @@ sink *sink_open(const char *spec, const report_opts *o, char *err,
         return NULL;
     }
     for (size_t i = 0; i < ARRAY_LEN(formats); i++) {
-        if (strlen(formats[i]->format) == flen &&
-            strncmp(formats[i]->format, spec, flen) == 0)
-            return formats[i]->open(path, o, err, errlen);
+        if (strlen(formats[i]->format) != flen ||
+            strncmp(formats[i]->format, spec, flen) != 0)
+            continue;
+        if (formats[i]->render)
+            return doc_open(formats[i], path);
+        return formats[i]->open(path, o, err, errlen);
     }
     snprintf(err, errlen, "-o %.*s: unknown format (known: %s)", (int)flen,
              spec, report_formats());

@@ -25,6 +25,12 @@ typedef struct sink sink;
 
 typedef struct sink_ops {
     const char *format; /* "text", "json", ... */
+    /* A format that writes one document when the run ends sets only this:
+     * it returns the document (newly allocated, or NULL when it cannot be
+     * encoded); report.c keeps it and writes it at close, to stdout or
+     * atomically to PATH. */
+    char *(*render)(const run_result *rr);
+    /* A streaming format sets these three instead. */
     /* Create the sink writing to `path` (NULL: the format's default
      * stream). Returns NULL with a reason in err. */
     sink *(*open)(const char *path, const report_opts *o, char *err,

@@ -19,18 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "bypass.h"
 #include "gpcheck/version.h"
 #include "report.h"
 #include "util.h"
-
-typedef struct json_sink {
-    sink base;
-    char *path; /* owned; NULL: stdout */
-    json_t *doc;
-} json_sink;
 
 static json_t *iso_time(int64_t wall)
 {
@@ -138,62 +131,27 @@ static json_t *bypass_json(const run_result *rr)
                      "overridden", over);
 }
 
-static void json_event(sink *s, const event *ev)
+static char *render(const run_result *rr)
 {
-    json_sink *j = (json_sink *)s;
-    if (ev->kind != EV_RUN_END)
-        return;
-    const run_result *rr = ev->run;
     json_t *probes = json_array();
     for (size_t i = 0; i < rr->n; i++)
         json_array_append_new(probes, probe_json(rr, &rr->probes[i]));
-    json_decref(j->doc);
-    j->doc = json_pack(
+    json_t *doc = json_pack(
         "{s:s,s:s,s:s,s:i,s:o,s:f,s:o}", "gpcheck", GPCHECK_VERSION, "env",
         rr->env, "verdict", verdict_name(rr->verdict), "exit_code",
         rr->exit_code, "started_at", iso_time(rr->started_wall_ms),
         "duration_ms", ns_to_ms(rr->end_ns - rr->start_ns), "probes", probes);
-    json_object_set_new(j->doc, "groups", groups_json(rr));
-    json_object_set_new(j->doc, "rule",
+    json_object_set_new(doc, "groups", groups_json(rr));
+    json_object_set_new(doc, "rule",
                         json_string(rr->dec.rule ? rr->dec.rule : ""));
-    json_object_set_new(j->doc, "bypass", bypass_json(rr));
-}
-
-static int json_close(sink *s, char *err, size_t errlen)
-{
-    json_sink *j = (json_sink *)s;
-    int rc = 0;
-    if (j->doc) {
-        char *text = json_dumps(j->doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (!text) {
-            snprintf(err, errlen, "json report: cannot encode");
-            rc = -1;
-        } else {
-            rc = report_write("json", j->path, text, err, errlen);
-        }
-        free(text);
-    }
-    json_decref(j->doc);
-    free(j->path);
-    free(j);
-    return rc;
-}
-
-static sink *json_open(const char *path, const report_opts *o, char *err,
-                       size_t errlen)
-{
-    (void)o;
-    (void)err;
-    (void)errlen;
-    json_sink *j = xcalloc(1, sizeof *j);
-    j->base.ops = &sink_json_ops;
-    j->path = path ? xstrdup(path) : NULL;
-    return &j->base;
+    json_object_set_new(doc, "bypass", bypass_json(rr));
+    char *text =
+        doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    return text;
 }
 
 const sink_ops sink_json_ops = {
     .format = "json",
-    .open = json_open,
-    .event = json_event,
-    .close = json_close,
+    .render = render,
 };

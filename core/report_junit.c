@@ -13,12 +13,6 @@
 #include "report.h"
 #include "util.h"
 
-typedef struct junit_sink {
-    sink base;
-    char *path; /* owned; NULL: stdout */
-    char *text; /* owned; the document, built at the end of the run */
-} junit_sink;
-
 static void property(strbuf *sb, const char *name, const char *value)
 {
     sb_append(sb, "      <property name=\"");
@@ -63,12 +57,8 @@ static void testcase(strbuf *sb, const probe_run *pr)
     sb_free(&hist);
 }
 
-static void junit_event(sink *s, const event *ev)
+static char *render(const run_result *rr)
 {
-    junit_sink *j = (junit_sink *)s;
-    if (ev->kind != EV_RUN_END)
-        return;
-    const run_result *rr = ev->run;
     size_t failures = 0, skipped = 0;
     for (size_t i = 0; i < rr->n; i++) {
         probe_status st = rr->probes[i].status;
@@ -110,33 +100,10 @@ static void junit_event(sink *s, const event *ev)
     for (size_t i = 0; i < rr->n; i++)
         testcase(&sb, &rr->probes[i]);
     sb_append(&sb, "  </testsuite>\n</testsuites>\n");
-    free(j->text);
-    j->text = sb_take(&sb);
-}
-
-static int junit_close(sink *s, char *err, size_t errlen)
-{
-    junit_sink *j = (junit_sink *)s;
-    int rc = j->text ? report_write("junit", j->path, j->text, err, errlen) : 0;
-    free(j->text);
-    free(j->path);
-    free(j);
-    return rc;
-}
-
-static sink *junit_open(const char *path, const report_opts *o, char *err,
-                        size_t errlen)
-{
-    (void)o, (void)err, (void)errlen;
-    junit_sink *j = xcalloc(1, sizeof *j);
-    j->base.ops = &sink_junit_ops;
-    j->path = path ? xstrdup(path) : NULL;
-    return &j->base;
+    return sb_take(&sb);
 }
 
 const sink_ops sink_junit_ops = {
     .format = "junit",
-    .open = junit_open,
-    .event = junit_event,
-    .close = junit_close,
+    .render = render,
 };

@@ -14,12 +14,6 @@
 #include "report.h"
 #include "util.h"
 
-typedef struct nagios_sink {
-    sink base;
-    char *path; /* owned; NULL: stdout */
-    char *text; /* owned */
-} nagios_sink;
-
 static const char *state_name(int code)
 {
     static const char *const names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
@@ -60,12 +54,8 @@ static const char *uom(gp_unit u)
     return "";
 }
 
-static void nagios_event(sink *s, const event *ev)
+static char *render(const run_result *rr)
 {
-    nagios_sink *n = (nagios_sink *)s;
-    if (ev->kind != EV_RUN_END)
-        return;
-    const run_result *rr = ev->run;
     size_t counts[ST_SKIPPED + 1] = {0};
     for (size_t i = 0; i < rr->n; i++)
         counts[rr->probes[i].status]++;
@@ -106,34 +96,10 @@ static void nagios_event(sink *s, const event *ev)
         }
     }
     sb_append(&sb, "\n");
-    free(n->text);
-    n->text = sb_take(&sb);
-}
-
-static int nagios_close(sink *s, char *err, size_t errlen)
-{
-    nagios_sink *n = (nagios_sink *)s;
-    int rc =
-        n->text ? report_write("nagios", n->path, n->text, err, errlen) : 0;
-    free(n->text);
-    free(n->path);
-    free(n);
-    return rc;
-}
-
-static sink *nagios_open(const char *path, const report_opts *o, char *err,
-                         size_t errlen)
-{
-    (void)o, (void)err, (void)errlen;
-    nagios_sink *n = xcalloc(1, sizeof *n);
-    n->base.ops = &sink_nagios_ops;
-    n->path = path ? xstrdup(path) : NULL;
-    return &n->base;
+    return sb_take(&sb);
 }
 
 const sink_ops sink_nagios_ops = {
     .format = "nagios",
-    .open = nagios_open,
-    .event = nagios_event,
-    .close = nagios_close,
+    .render = render,
 };

@@ -17,12 +17,6 @@
 #include "threshold.h"
 #include "util.h"
 
-typedef struct prom_sink {
-    sink base;
-    char *path; /* owned; NULL: stdout */
-    char *text; /* owned */
-} prom_sink;
-
 /* A label value: backslash, double quote and newline escaped. */
 static void label(strbuf *sb, const char *name, const char *value)
 {
@@ -50,12 +44,8 @@ static void header(strbuf *sb, const char *name, const char *help)
     sb_appendf(sb, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
-static void prom_event(sink *s, const event *ev)
+static char *render(const run_result *rr)
 {
-    prom_sink *p = (prom_sink *)s;
-    if (ev->kind != EV_RUN_END)
-        return;
-    const run_result *rr = ev->run;
     strbuf sb = {0};
 
     header(&sb, "gpcheck_probe_up", "1 when the probe is ready (ok or warn).");
@@ -121,34 +111,10 @@ static void prom_event(sink *s, const event *ev)
     header(&sb, "gpcheck_run_duration_seconds", "How long the run took.");
     sb_appendf(&sb, "gpcheck_run_duration_seconds %.6f\n",
                (double)(rr->end_ns - rr->start_ns) / 1e9);
-    free(p->text);
-    p->text = sb_take(&sb);
-}
-
-static int prom_close(sink *s, char *err, size_t errlen)
-{
-    prom_sink *p = (prom_sink *)s;
-    int rc =
-        p->text ? report_write("prometheus", p->path, p->text, err, errlen) : 0;
-    free(p->text);
-    free(p->path);
-    free(p);
-    return rc;
-}
-
-static sink *prom_open(const char *path, const report_opts *o, char *err,
-                       size_t errlen)
-{
-    (void)o, (void)err, (void)errlen;
-    prom_sink *p = xcalloc(1, sizeof *p);
-    p->base.ops = &sink_prometheus_ops;
-    p->path = path ? xstrdup(path) : NULL;
-    return &p->base;
+    return sb_take(&sb);
 }
 
 const sink_ops sink_prometheus_ops = {
     .format = "prometheus",
-    .open = prom_open,
-    .event = prom_event,
-    .close = prom_close,
+    .render = render,
 };

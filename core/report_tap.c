@@ -12,12 +12,6 @@
 #include "report.h"
 #include "util.h"
 
-typedef struct tap_sink {
-    sink base;
-    char *path; /* owned; NULL: stdout */
-    char *text; /* owned */
-} tap_sink;
-
 /* A YAML double-quoted scalar. */
 static void yaml_str(strbuf *sb, const char *s)
 {
@@ -43,12 +37,8 @@ static int forgiven(const run_result *rr, size_t i)
            u->sev == SEV_OPTIONAL || u->overridden;
 }
 
-static void tap_event(sink *s, const event *ev)
+static char *render(const run_result *rr)
 {
-    tap_sink *t = (tap_sink *)s;
-    if (ev->kind != EV_RUN_END)
-        return;
-    const run_result *rr = ev->run;
     strbuf sb = {0};
     sb_appendf(&sb, "TAP version 13\n1..%zu\n", rr->n);
     for (size_t i = 0; i < rr->n; i++) {
@@ -91,33 +81,10 @@ static void tap_event(sink *s, const event *ev)
         sb_append(&sb, "\n  ...\n");
     }
     sb_appendf(&sb, "# verdict: %s\n", verdict_name(rr->verdict));
-    free(t->text);
-    t->text = sb_take(&sb);
-}
-
-static int tap_close(sink *s, char *err, size_t errlen)
-{
-    tap_sink *t = (tap_sink *)s;
-    int rc = t->text ? report_write("tap", t->path, t->text, err, errlen) : 0;
-    free(t->text);
-    free(t->path);
-    free(t);
-    return rc;
-}
-
-static sink *tap_open(const char *path, const report_opts *o, char *err,
-                      size_t errlen)
-{
-    (void)o, (void)err, (void)errlen;
-    tap_sink *t = xcalloc(1, sizeof *t);
-    t->base.ops = &sink_tap_ops;
-    t->path = path ? xstrdup(path) : NULL;
-    return &t->base;
+    return sb_take(&sb);
 }
 
 const sink_ops sink_tap_ops = {
     .format = "tap",
-    .open = tap_open,
-    .event = tap_event,
-    .close = tap_close,
+    .render = render,
 };

@@ -582,11 +582,6 @@ static char *describe_exit(int wstatus)
                      WEXITSTATUS(wstatus));
 }
 
-static void format_ms(char *buf, size_t n, int64_t ms)
-{
-    fmt_duration(buf, n, ms);
-}
-
 /* The attempt's process is gone (or never was): record it, apply policy. */
 static void complete(runner *r, slot *s, int wstatus, int64_t now)
 {
@@ -621,7 +616,8 @@ static void complete(runner *r, slot *s, int wstatus, int64_t now)
         s->metrics = NULL;
     } else if (s->killed) {
         rec->res = RES_TIMEOUT;
-        format_ms(tbuf, sizeof tbuf, (s->soft_ns - rec->start_ns) / NS_PER_MS);
+        fmt_duration(tbuf, sizeof tbuf,
+                     (s->soft_ns - rec->start_ns) / NS_PER_MS);
         rec->message = xasprintf("attempt timed out after %s (killed)", tbuf);
     } else {
         rec->res = RES_ERROR;

@@ -8,7 +8,6 @@ report. Every wait here is bounded in count and time.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,42 +26,23 @@ FIXTURES = os.environ.get(
     os.path.join(HERE, "..", "fixtures"),
 )
 
+sys.path.insert(0, FIXTURES)
+from fixture import FixtureProcess  # noqa: E402
+
 # Scheduling slack allowed on top of a deadline on a loaded 2-core CI box.
 GRACE = 1.5
 
 
-class Listener:
+class Listener(FixtureProcess):
     """A fixture server from listen.py, stopped by stop() or the test's cleanup."""
 
     def __init__(self, tmp, mode, **opts):
-        self.port_file = os.path.join(tmp, "port-%s-%d" % (mode, id(self)))
+        port_file = os.path.join(tmp, "port-%s-%d" % (mode, id(self)))
         args = [sys.executable, os.path.join(FIXTURES, "listen.py"), mode,
-                "--port-file", self.port_file, "--lifetime", "120"]
+                "--port-file", port_file, "--lifetime", "120"]
         for key, value in opts.items():
             args += ["--" + key.replace("_", "-"), str(value)]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
-        self.port = self._wait_port()
-
-    def _wait_port(self):
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if os.path.exists(self.port_file):
-                with open(self.port_file) as f:
-                    return int(f.read().strip())
-            if self.proc.poll() is not None:
-                raise RuntimeError("fixture exited with %s" % self.proc.returncode)
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError("fixture did not start within 15 s")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        super().__init__(args, port_file, "listen.py " + mode)
 
 
 class GpTestCase(unittest.TestCase):

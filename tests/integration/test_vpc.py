@@ -21,15 +21,14 @@ server echoes it back.
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 
 from gp import FIXTURES, GRACE, GpTestCase
+from fixture import FixtureProcess  # noqa: E402 (gp puts it on the path)
 
 CONNECTOR = "projects/seed/locations/us-central1/connectors/seed-connector"
 TOKEN = "ya29.test-token-0123456789"
@@ -40,24 +39,16 @@ CANARY = "ya29.Canary-vpc-9b4f2e" + "-0123456789abcdef" * 10
 NO_PROXY = {"no_proxy": "*", "NO_PROXY": "*"}
 
 
-class VpcApi:
+class VpcApi(FixtureProcess):
     """tests/fixtures/vpcapi.py on a free loopback port."""
 
     def __init__(self, tmp, token=TOKEN, lifetime=300):
-        self.port_file = os.path.join(tmp, "vpcapi-%d.port" % id(self))
-        self.proc = subprocess.Popen(
+        port_file = os.path.join(tmp, "vpcapi-%d.port" % id(self))
+        super().__init__(
             [sys.executable, os.path.join(FIXTURES, "vpcapi.py"),
-             "--port-file", self.port_file, "--token", token,
+             "--port-file", port_file, "--token", token,
              "--connector", CONNECTOR, "--lifetime", str(lifetime)],
-            stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while not os.path.exists(self.port_file):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("vpcapi.py did not start")
-            time.sleep(0.02)
-        with open(self.port_file) as f:
-            self.port = int(f.read())
+            port_file, "vpcapi.py", seconds=15, quiet=True)
         self.url = "http://127.0.0.1:%d" % self.port
         self.metadata_url = (self.url + "/computeMetadata/v1/instance/"
                              "service-accounts/default/token")
@@ -74,15 +65,6 @@ class VpcApi:
     def counters(self):
         with self.opener.open(self.url + "/_control", timeout=10) as r:
             return json.load(r)["counters"]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
 
 
 def start_api(cls):

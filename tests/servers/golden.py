@@ -8,10 +8,8 @@ golden path test; env() gives the variables the shipped conf.d reads.
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 from clickhouse import ClickHouse
@@ -21,6 +19,8 @@ from redis import Redis
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VPCAPI = os.path.join(HERE, "..", "fixtures", "vpcapi.py")
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+from fixture import FixtureProcess  # noqa: E402
 TOKEN = "golden-token"
 CONNECTOR = "projects/golden-path/locations/us-central1/connectors/" \
             "staging-connector"
@@ -68,17 +68,11 @@ class GoldenPath:
         """The connector as the remediation left it: READY, 10..100
         instances of e2-standard-8."""
         port_file = os.path.join(self.tmp, "vpcapi.port")
-        self.vpc = subprocess.Popen(
+        self.vpc = FixtureProcess(
             [sys.executable, VPCAPI, "--port-file", port_file, "--token",
              TOKEN, "--connector", CONNECTOR, "--lifetime", "600"],
-            stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while not os.path.exists(port_file):
-            if time.monotonic() > deadline or self.vpc.poll() is not None:
-                raise RuntimeError("the VPC API fixture did not start")
-            time.sleep(0.05)
-        with open(port_file) as f:
-            url = "http://127.0.0.1:%s" % f.read().strip()
+            port_file, "vpcapi.py", seconds=15, quiet=True)
+        url = "http://127.0.0.1:%d" % self.vpc.port
         body = json.dumps({"fields": {"machineType": "e2-standard-8",
                                       "minInstances": 10,
                                       "maxInstances": 100,
@@ -106,13 +100,8 @@ class GoldenPath:
         }
 
     def stop(self):
-        if self.vpc and self.vpc.poll() is None:
-            self.vpc.terminate()
-            try:
-                self.vpc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.vpc.kill()
-                self.vpc.wait(10)
+        if self.vpc:
+            self.vpc.stop()
         for s in reversed(self.servers):
             s.stop()
         self.servers = []
