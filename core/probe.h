@@ -60,8 +60,6 @@ typedef struct opt_value {
 
 #define PROBE_NO_GROUP ((size_t)-1)
 
-#define PROBE_NO_GROUP ((size_t)-1)
-
 typedef struct probe_def {
     char *name;           /* owned */
     const plugin *plugin; /* owned by the loader */
@@ -77,6 +75,12 @@ typedef struct probe_def {
     size_t n_conds;
     int retry_on_threshold; /* a breach counts as a transient not-ready */
     size_t group;           /* index into probe_set.groups, or PROBE_NO_GROUP */
+    /* Every text to mask wherever this probe's values or results are
+     * shown: secret option values, secret files' content, and the secret
+     * parts of other values (added with probe_add_secret()). Owned, each
+     * string and the array; no duplicates, no empty strings. */
+    char **secrets;
+    size_t n_secrets;
 } probe_def;
 
 typedef enum need_kind {
@@ -111,5 +115,8 @@ typedef struct probe_set {
 /* Look up an option value by key; NULL when the schema has no such key. */
 const opt_value *probe_opt(const probe_def *p, const char *key);
 void probe_set_free(probe_set *s);
+/* Add a copy of text to p's secrets (nothing for NULL, "" or a text
+ * already there). */
+void probe_add_secret(probe_def *p, const char *text);
 
 #endif

@@ -67,9 +67,25 @@ const opt_value *probe_opt(const probe_def *p, const char *key)
     return NULL;
 }
 
+void probe_add_secret(probe_def *p, const char *text)
+{
+    if (!text || !*text)
+        return;
+    for (size_t i = 0; i < p->n_secrets; i++)
+        if (strcmp(p->secrets[i], text) == 0)
+            return;
+    p->secrets = xrealloc(p->secrets, (p->n_secrets + 1) * sizeof *p->secrets);
+    p->secrets[p->n_secrets++] = xstrdup(text);
+}
+
 static void probe_def_free(probe_def *p)
 {
     free(p->name);
+    for (size_t i = 0; i < p->n_secrets; i++) {
+        explicit_bzero(p->secrets[i], strlen(p->secrets[i]));
+        free(p->secrets[i]);
+    }
+    free(p->secrets);
     for (size_t i = 0; i < p->n_opts; i++) {
         free(p->opts[i].text);
         strv_free(p->opts[i].items, p->opts[i].n_items);
