@@ -255,7 +255,8 @@ static cfg_section *add_section(gp_config *cfg, const char *name, origin at)
 
 /* Set key in s; a key already there keeps its place and takes the new
  * value and origin (env overlays). `value` is taken over (may be NULL). */
-static void section_set(cfg_section *s, const char *key, char *value, origin at)
+static cfg_entry *section_set(cfg_section *s, const char *key, char *value,
+                              origin at)
 {
     for (size_t i = 0; i < s->n; i++) {
         if (strcmp(s->entries[i].key, key) == 0) {
@@ -263,7 +264,7 @@ static void section_set(cfg_section *s, const char *key, char *value, origin at)
             s->entries[i].value = value;
             s->entries[i].replaced = s->entries[i].at;
             s->entries[i].at = at;
-            return;
+            return &s->entries[i];
         }
     }
     xgrow(&s->entries, &s->cap, s->n + 1, sizeof *s->entries);
@@ -272,6 +273,9 @@ static void section_set(cfg_section *s, const char *key, char *value, origin at)
     e->value = value;
     e->at = at;
     e->replaced = (origin){NULL, 0};
+    e->vars = NULL;
+    e->n_vars = 0;
+    return e;
 }
 
 static void section_free(cfg_section *s)
@@ -279,6 +283,7 @@ static void section_free(cfg_section *s)
     for (size_t i = 0; i < s->n; i++) {
         free(s->entries[i].key);
         free(s->entries[i].value);
+        strv_free(s->entries[i].vars, s->entries[i].n_vars);
     }
     free(s->entries);
     free(s->name);
@@ -308,32 +313,76 @@ static int valid_var_name(const char *s, size_t n)
     return 1;
 }
 
-static const char *lookup_var(void *ud, const char *name)
+/* The --env-file variable `name`: its index in cfg->vars, or -1. */
+static ssize_t file_var(const gp_config *cfg, const char *name)
 {
-    const gp_config *cfg = ud;
-    const char *v = getenv(name);
     size_t n = strlen(name);
-
-    if (v)
-        return v;
     for (size_t i = 0; i < cfg->n_vars; i++)
         if (strncmp(cfg->vars[i], name, n) == 0 && cfg->vars[i][n] == '=')
-            return cfg->vars[i] + n + 1;
-    return NULL;
+            return (ssize_t)i;
+    return -1;
+}
+
+int config_var_source(const gp_config *cfg, const char *name,
+                      const char **value, origin *at)
+{
+    const char *v = getenv(name);
+    ssize_t i = v ? -1 : file_var(cfg, name);
+
+    if (value)
+        *value = v ? v : i >= 0 ? strchr(cfg->vars[i], '=') + 1 : NULL;
+    if (v)
+        return 1;
+    if (i < 0)
+        return 0;
+    if (at)
+        *at = cfg->var_at[i];
+    return 2;
+}
+
+static const char *lookup_var(void *ud, const char *name)
+{
+    const char *v;
+    config_var_source(ud, name, &v, NULL);
+    return v;
+}
+
+/* value_interpolate's lookup while reading an entry: also notes which
+ * variables the entry used, for --explain. */
+typedef struct var_note {
+    const gp_config *cfg;
+    char **names;
+    size_t n, cap;
+} var_note;
+
+static const char *note_var(void *ud, const char *name)
+{
+    var_note *vn = ud;
+    size_t i = 0;
+    while (i < vn->n && strcmp(vn->names[i], name) != 0)
+        i++;
+    if (i == vn->n) {
+        xgrow(&vn->names, &vn->cap, vn->n + 1, sizeof *vn->names);
+        vn->names[vn->n++] = xstrdup(name);
+    }
+    return lookup_var((void *)vn->cfg, name);
 }
 
 static void set_var(gp_config *cfg, const char *key, size_t klen,
-                    const char *value)
+                    const char *value, origin at)
 {
     char *kv = xasprintf("%.*s=%s", (int)klen, key, value);
     for (size_t i = 0; i < cfg->n_vars; i++) {
         if (strncmp(cfg->vars[i], kv, klen + 1) == 0) {
             free(cfg->vars[i]);
             cfg->vars[i] = kv;
+            cfg->var_at[i] = at;
             return;
         }
     }
     xgrow(&cfg->vars, &cfg->cap_vars, cfg->n_vars + 1, sizeof(char *));
+    xgrow(&cfg->var_at, &cfg->cap_var_at, cfg->n_vars + 1, sizeof(origin));
+    cfg->var_at[cfg->n_vars] = at;
     cfg->vars[cfg->n_vars++] = kv;
 }
 
@@ -412,6 +461,8 @@ static int env_line(const char *s, const char **key, size_t *klen, strbuf *val,
     return 1;
 }
 
+static const char *intern(gp_config *cfg, const char *file);
+
 static void load_env_file(gp_config *cfg, const char *path, diag *d)
 {
     FILE *fp = fopen(path, "r");
@@ -424,6 +475,9 @@ static void load_env_file(gp_config *cfg, const char *path, diag *d)
         diag_add(d, path, 0, "cannot open env file: %s", strerror(errno));
         return;
     }
+    cfg->env_files = xrealloc(cfg->env_files,
+                              (cfg->n_env_files + 1) * sizeof *cfg->env_files);
+    cfg->env_files[cfg->n_env_files++] = intern(cfg, path);
     while ((n = getline(&line, &cap, fp)) >= 0) {
         lineno++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -436,7 +490,8 @@ static void load_env_file(gp_config *cfg, const char *path, diag *d)
         if (rc < 0)
             diag_add(d, path, lineno, "%s", err);
         else if (rc > 0)
-            set_var(cfg, key, klen, sb_str(&val));
+            set_var(cfg, key, klen, sb_str(&val),
+                    (origin){intern(cfg, path), lineno});
         sb_free(&val);
     }
     if (ferror(fp))
@@ -779,14 +834,17 @@ static void add_key(loadctx *c, const char *key, const char *raw)
 
     char *value = NULL;
     char err[256];
-    if (value_interpolate(raw, lookup_var, c->cfg, &value, err, sizeof err) <
-        0) {
+    var_note vn = {.cfg = c->cfg};
+    if (value_interpolate(raw, note_var, &vn, &value, err, sizeof err) < 0) {
         char *label = c->kind == SEC_GROUP ? xasprintf("group '%s'", s->name)
                                            : section_label(s->name);
         diag_add(c->d, c->file, line, "%s: %s: %s", label, key, err);
         free(label);
     }
-    section_set(s, key, value, (origin){c->file, line});
+    cfg_entry *e = section_set(s, key, value, (origin){c->file, line});
+    strv_free(e->vars, e->n_vars);
+    e->vars = vn.names;
+    e->n_vars = vn.n;
 }
 
 /* ini_handler: the section comes from our reader, not from inih (which
@@ -1124,6 +1182,37 @@ static void choose_conf_dir(loadctx *c, const config_opts *o)
     cfg->conf_dir = dir;
 }
 
+/* An overlay section that matches no probe defined before the overlays
+ * and does not define one itself (no `plugin =`) is a typo, not a probe
+ * missing its plugin: say so, with the closest probe name, and drop it so
+ * that resolving does not report it a second time. */
+static void check_overlay_sections(loadctx *c, size_t first)
+{
+    gp_config *cfg = c->cfg;
+    const char **names = xcalloc(first + 1, sizeof *names);
+    size_t kept = first;
+
+    for (size_t i = 0; i < first; i++)
+        names[i] = cfg->sections[i].name;
+    for (size_t i = first; i < cfg->n_sections; i++) {
+        cfg_section *s = &cfg->sections[i];
+        if (special_get(s, "plugin")) {
+            cfg->sections[kept++] = *s;
+            continue;
+        }
+        const char *near = config_did_you_mean(s->name, names, first);
+        diag_add(c->d, s->at.file, s->at.line,
+                 "[%s] overlays no probe: none of that name is defined "
+                 "outside the environment's folder%s%s%s (a probe defined "
+                 "here needs 'plugin =')",
+                 s->name, near ? " (did you mean '" : "", near ? near : "",
+                 near ? "'?)" : "");
+        section_free(s);
+    }
+    cfg->n_sections = kept;
+    free(names);
+}
+
 static void read_conf_dirs(loadctx *c)
 {
     const char *dir = c->cfg->conf_dir;
@@ -1131,9 +1220,97 @@ static void read_conf_dirs(loadctx *c)
         return;
     read_dir(c, dir, 0);
     char *envdir = path_join(dir, c->cfg->env);
-    if (!dir_problem(envdir))
+    if (!dir_problem(envdir)) {
+        size_t first = c->cfg->n_sections;
         read_dir(c, envdir, 1);
+        check_overlay_sections(c, first);
+    }
     free(envdir);
+}
+
+/* The environments this configuration knows: "default", the folders
+ * under conf.d/ and every name an `envs =` lists. Newly allocated. */
+static char **known_envs(const gp_config *cfg, size_t *n)
+{
+    char **v = NULL;
+    size_t cap = 0;
+    *n = 0;
+#define ADD_ENV(name)                                                          \
+    do {                                                                       \
+        xgrow(&v, &cap, *n + 1, sizeof *v);                                    \
+        v[(*n)++] = xstrdup(name);                                             \
+    } while (0)
+    ADD_ENV("default");
+    DIR *dp = cfg->conf_dir ? opendir(cfg->conf_dir) : NULL;
+    for (struct dirent *e; dp && (e = readdir(dp));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *sub = path_join(cfg->conf_dir, e->d_name);
+        if (!dir_problem(sub) && valid_env(e->d_name))
+            ADD_ENV(e->d_name);
+        free(sub);
+    }
+    if (dp)
+        closedir(dp);
+    for (size_t i = 0; i < cfg->n_sections; i++) {
+        const cfg_entry *e = special_get(&cfg->sections[i], "envs");
+        char **items = NULL;
+        size_t k = 0;
+        char err[128];
+        if (!e || !e->value ||
+            value_list(e->value, &items, &k, err, sizeof err) < 0)
+            continue;
+        for (size_t j = 0; j < k; j++)
+            ADD_ENV(items[j]);
+        strv_free(items, k);
+    }
+#undef ADD_ENV
+    return v;
+}
+
+/* `-e stagin` must not run the base configuration without the staging
+ * overlay and call it a pass: an environment nothing defines is an error,
+ * named where it was chosen. */
+static void check_env_known(loadctx *c, const config_opts *o)
+{
+    const gp_config *cfg = c->cfg;
+    size_t n;
+    char **envs = known_envs(cfg, &n);
+    int known = 0;
+
+    for (size_t i = 0; i < n && !known; i++)
+        known = strcmp(envs[i], cfg->env) == 0;
+    if (!known) {
+        const char *near =
+            config_did_you_mean(cfg->env, (const char *const *)envs, n);
+        strbuf list = {0};
+        for (size_t i = 0; i < n; i++) {
+            int dup = 0;
+            for (size_t k = 0; k < i && !dup; k++)
+                dup = strcmp(envs[k], envs[i]) == 0;
+            if (!dup)
+                sb_appendf(&list, "%s%s", list.len ? ", " : "", envs[i]);
+        }
+        const cfg_entry *e = special_get(&c->special[0], "env");
+        const char *genv = getenv("GPCHECK_ENV");
+        const char *file = NULL;
+        int line = 0;
+        const char *what = "--env";
+        if (!o->env && genv && *genv) {
+            what = "$GPCHECK_ENV";
+        } else if (!o->env && e) {
+            file = e->at.file;
+            line = e->at.line;
+            what = "[gpcheck]: env";
+        }
+        diag_add(c->d, file, line,
+                 "%s: unknown environment '%s'%s%s%s: no conf.d/%s/ folder "
+                 "and no probe's 'envs' names it (known: %s)",
+                 what, cfg->env, near ? " (did you mean '" : "",
+                 near ? near : "", near ? "'?)" : "", cfg->env, sb_str(&list));
+        sb_free(&list);
+    }
+    strv_free(envs, n);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1168,6 +1345,8 @@ int config_load(gp_config *cfg, const config_opts *o, diag *d)
     choose_env(&c, o);
     choose_conf_dir(&c, o);
     read_conf_dirs(&c);
+    if (strcmp(cfg->env, "default") != 0)
+        check_env_known(&c, o);
 
     section_free(&cfg->bypass);
     cfg->bypass = c.special[2];
@@ -1231,5 +1410,7 @@ void config_free(gp_config *cfg)
     free(cfg->env_source);
     strv_free(cfg->files, cfg->n_files);
     strv_free(cfg->vars, cfg->n_vars);
+    free(cfg->var_at);
+    free(cfg->env_files);
     memset(cfg, 0, sizeof *cfg);
 }

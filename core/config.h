@@ -32,6 +32,9 @@ typedef struct cfg_entry {
     origin at;
     origin replaced; /* the definition an env overlay replaced; file NULL
                         when none (for --explain) */
+    char **vars;     /* owned; the names its ${VAR}s looked up, in order,
+                        once each (for --explain and list) */
+    size_t n_vars;
 } cfg_entry;
 
 typedef struct cfg_section {
@@ -76,8 +79,12 @@ typedef struct gp_config {
     size_t n_files, cap_files;
 
     /* Variables from --env-file (the process environment wins). */
-    char **vars; /* owned; "KEY=VALUE" */
-    size_t n_vars, cap_vars;
+    char **vars;    /* owned; "KEY=VALUE" */
+    origin *var_at; /* owned; where vars[i] was set, in an env file */
+    size_t n_vars, cap_vars, cap_var_at;
+    const char **env_files; /* owned array of interned names: the --env-file
+                               files read, in order */
+    size_t n_env_files;
 } gp_config;
 
 /* Built-in policy defaults (timeout 5s, warmup 0, ...). */
@@ -120,6 +127,15 @@ int config_resolve(const gp_config *cfg, plugin_lookup_fn lookup, void *ud,
                    const selection *sel, probe_set *out, diag *d);
 
 void config_free(gp_config *cfg);
+
+/*
+ * Where the variable `name` that an entry interpolated comes from: 1 from
+ * the process environment, 2 from an --env-file (*at: its FILE:LINE), 0
+ * set nowhere (it expanded to a default or failed). *value (may be NULL)
+ * receives its value, owned by the environment or cfg, or NULL.
+ */
+int config_var_source(const gp_config *cfg, const char *name,
+                      const char **value, origin *at);
 
 /*
  * 1 for every key the core reserves in a probe section (plugin, the policy

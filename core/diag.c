@@ -2,41 +2,68 @@
 #include "diag.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-void diag_add(diag *d, const char *file, int line, const char *fmt, ...)
+static void add_item(diag_item **items, size_t *n, size_t *cap,
+                     const char *file, int line, const char *fmt, va_list ap)
 {
-    xgrow(&d->items, &d->cap, d->n + 1, sizeof *d->items);
-    diag_item *it = &d->items[d->n++];
+    xgrow(items, cap, *n + 1, sizeof **items);
+    diag_item *it = &(*items)[(*n)++];
     it->file = file ? xstrdup(file) : NULL;
     it->line = line;
     strbuf sb = {0};
+    sb_vappendf(&sb, fmt, ap);
+    it->msg = sb_take(&sb);
+}
+
+void diag_add(diag *d, const char *file, int line, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    sb_vappendf(&sb, fmt, ap);
+    add_item(&d->items, &d->n, &d->cap, file, line, fmt, ap);
     va_end(ap);
-    it->msg = sb_take(&sb);
+}
+
+void diag_warn(diag *d, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_item(&d->warns, &d->n_warns, &d->cap_warns, file, line, fmt, ap);
+    va_end(ap);
+}
+
+static void print_items(const diag_item *items, size_t n, const char *kind,
+                        FILE *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const diag_item *it = &items[i];
+        if (it->file && it->line > 0)
+            fprintf(out, "%s:%d: %s%s\n", it->file, it->line, kind, it->msg);
+        else if (it->file)
+            fprintf(out, "%s: %s%s\n", it->file, kind, it->msg);
+        else
+            fprintf(out, "gpcheck: %s%s\n", kind, it->msg);
+    }
 }
 
 void diag_print(const diag *d, FILE *out)
 {
-    for (size_t i = 0; i < d->n; i++) {
-        const diag_item *it = &d->items[i];
-        if (it->file && it->line > 0)
-            fprintf(out, "%s:%d: %s\n", it->file, it->line, it->msg);
-        else if (it->file)
-            fprintf(out, "%s: %s\n", it->file, it->msg);
-        else
-            fprintf(out, "gpcheck: %s\n", it->msg);
+    print_items(d->warns, d->n_warns, "warning: ", out);
+    print_items(d->items, d->n, "", out);
+}
+
+static void free_items(diag_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(items[i].file);
+        free(items[i].msg);
     }
+    free(items);
 }
 
 void diag_free(diag *d)
 {
-    for (size_t i = 0; i < d->n; i++) {
-        free(d->items[i].file);
-        free(d->items[i].msg);
-    }
-    free(d->items);
-    d->items = NULL;
-    d->n = d->cap = 0;
+    free_items(d->items, d->n);
+    free_items(d->warns, d->n_warns);
+    memset(d, 0, sizeof *d);
 }

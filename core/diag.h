@@ -19,15 +19,21 @@ typedef struct diag_item {
 } diag_item;
 
 typedef struct diag {
-    diag_item *items;
+    diag_item *items; /* errors: any one means exit 2 */
     size_t n, cap;
+    diag_item *warns; /* warnings: printed, never fatal */
+    size_t n_warns, cap_warns;
 } diag;
 
 /* Record one error. `file` may be NULL; `line` 0 for "the whole file". */
 void diag_add(diag *d, const char *file, int line, const char *fmt, ...)
     UTIL_PRINTF(4, 5);
-/* Print every error, one per line: "FILE:LINE: msg", "FILE: msg" or
- * "gpcheck: msg". */
+/* Record one warning, the same way: something that works but probably
+ * not as the user meant (it does not count in d->n). */
+void diag_warn(diag *d, const char *file, int line, const char *fmt, ...)
+    UTIL_PRINTF(4, 5);
+/* Print every warning, then every error, one per line: "FILE:LINE: msg",
+ * "FILE: msg" or "gpcheck: msg" (warnings with "warning: " before msg). */
 void diag_print(const diag *d, FILE *out);
 void diag_free(diag *d);
 

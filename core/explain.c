@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gate.h"
+#include "gpcheck/sdk.h"
 #include "policy.h"
 #include "report.h"
 #include "util.h"
@@ -32,6 +33,43 @@ static void print_where(FILE *out, const origin *at)
         fprintf(out, "%s:%d", at->file, at->line);
     else
         fputs(at->file, out);
+}
+
+void explain_var_sources(FILE *out, const gp_config *cfg, const probe_def *p,
+                         const char *key, const char *indent)
+{
+    const cfg_section *s = section_of(cfg, p->name);
+    const cfg_entry *e = NULL;
+    for (size_t i = 0; s && i < s->n && !e; i++)
+        if (strcmp(s->entries[i].key, key) == 0)
+            e = &s->entries[i];
+    for (size_t i = 0; e && i < e->n_vars; i++) {
+        const char *value;
+        origin at;
+        int src = config_var_source(cfg, e->vars[i], &value, &at);
+        fprintf(out, "%s${%s}", indent, e->vars[i]);
+        if (src == 0) {
+            fputs(" is not set\n", out);
+            continue;
+        }
+        if (is_secret(p, key)) {
+            fputs(" = ***", out);
+        } else {
+            size_t n = strlen(value) + 1;
+            char *masked = xmalloc(n + 3 * n);
+            gp_sdk_mask_secrets(value, (const char *const *)p->secrets,
+                                p->n_secrets, masked, n + 3 * n);
+            fprintf(out, " = %s", masked);
+            free(masked);
+        }
+        if (src == 1) {
+            fputs(" from the environment\n", out);
+        } else {
+            fputs(" from ", out);
+            print_where(out, &at);
+            fputc('\n', out);
+        }
+    }
 }
 
 static void policy_line(FILE *out, const policy *p)
@@ -62,6 +100,7 @@ static void explain_probe(FILE *out, const gp_config *cfg, const probe_set *ps,
             fputc(')', out);
         }
         fputc('\n', out);
+        explain_var_sources(out, cfg, p, e->key, "      ");
     }
     for (size_t i = 0; i < p->n_opts; i++) {
         const opt_value *v = &p->opts[i];
@@ -158,9 +197,20 @@ void explain_config(FILE *out, const gp_config *cfg, const probe_set *ps,
     if (strcmp(src, "default") == 0)
         src = "nothing set it: the built-in default";
     fprintf(out, "  env:       %s (from %s)\n", cfg->env, src);
+    fputs("  env files read, in order (the environment wins over them):", out);
+    if (!cfg->n_env_files)
+        fputs(" none", out);
+    fputc('\n', out);
+    for (size_t i = 0; i < cfg->n_env_files; i++)
+        fprintf(out, "    %zu. %s\n", i + 1, cfg->env_files[i]);
     fputs("  files read, in order (later keys win in env overlays):\n", out);
-    for (size_t i = 0; i < cfg->n_files; i++)
-        fprintf(out, "    %zu. %s\n", i + 1, cfg->files[i]);
+    for (size_t i = 0, k = 0; i < cfg->n_files; i++) {
+        int env_file = 0;
+        for (size_t j = 0; j < cfg->n_env_files && !env_file; j++)
+            env_file = cfg->env_files[j] == cfg->files[i];
+        if (!env_file)
+            fprintf(out, "    %zu. %s\n", ++k, cfg->files[i]);
+    }
     fprintf(out, "== probes selected (%zu)\n", ps->n);
     for (size_t i = 0; i < ps->n; i++)
         explain_probe(out, cfg, ps, &ps->probes[i]);

@@ -24,4 +24,14 @@ void explain_config(FILE *out, const gp_config *cfg, const probe_set *ps,
                     const bypass *b, int64_t now_ms);
 void explain_run(FILE *out, const run_result *rr);
 
+/*
+ * Where the ${VAR}s in the value of key (a key of p's section in cfg) came
+ * from, one line each after `indent`: "${DB_TIMEOUT} = 600 from
+ * .env.staging:7", "... from the environment", "... is not set". A value
+ * is shown masked with p's secrets, and not at all for a secret option.
+ * Prints nothing when the value interpolates nothing.
+ */
+void explain_var_sources(FILE *out, const gp_config *cfg, const probe_def *p,
+                         const char *key, const char *indent);
+
 #endif

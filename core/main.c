@@ -434,6 +434,26 @@ static void print_policy(const policy *p)
     free(text);
 }
 
+/* The policy keys of p's section whose value interpolates a variable:
+ * `timeout = ${DB_TIMEOUT}` shows where 600 came from. */
+static void print_policy_sources(const gp_config *cfg, const probe_def *p)
+{
+    for (size_t i = 0; i < cfg->n_sections; i++) {
+        const cfg_section *s = &cfg->sections[i];
+        if (strcmp(s->name, p->name) != 0)
+            continue;
+        for (size_t k = 0; k < s->n; k++) {
+            const cfg_entry *e = &s->entries[k];
+            if (!e->n_vars || probe_opt(p, e->key))
+                continue;
+            printf("    %s = %s", e->key, e->value ? e->value : "?");
+            print_origin(&e->at);
+            printf("\n");
+            explain_var_sources(stdout, cfg, p, e->key, "      ");
+        }
+    }
+}
+
 static void cmd_list(const gp_config *cfg, const probe_set *ps)
 {
     printf("env '%s': %zu probe%s\n", cfg->env, ps->n, ps->n == 1 ? "" : "s");
@@ -470,7 +490,9 @@ static void cmd_list(const gp_config *cfg, const probe_set *ps)
             printf("    %s = %s", v->decl->key, secret ? "***" : v->text);
             print_origin(&v->at);
             printf("\n");
+            explain_var_sources(stdout, cfg, p, v->decl->key, "      ");
         }
+        print_policy_sources(cfg, p);
     }
 }
 
@@ -723,6 +745,7 @@ int main(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
+    diag_print(&d, stderr); /* the warnings */
     if (ps.n == 0 && c.cmd != CMD_LIST) {
         fprintf(stderr, "gpcheck: no probe selected for env '%s'%s\n", cfg.env,
                 cfg.conf_dir ? "" : " (no conf.d found)");

@@ -700,6 +700,40 @@ static void build_groups(rctx *rc, const size_t *map, probe_set *out)
     }
 }
 
+/* A timeout or warmup longer than the run's deadline is legal (the
+ * deadline cuts it short) but rarely meant: `timeout = ${DB_TIMEOUT}` with
+ * 600 in an env file and `deadline = 2m`. Warn where the value was set. */
+static void warn_deadline(rctx *rc)
+{
+    int64_t deadline = rc->cfg->deadline_ms;
+    static const char *const keys[] = {"timeout", "warmup"};
+    char dl[32], v[32];
+
+    if (deadline <= 0)
+        return;
+    fmt_duration(dl, sizeof dl, deadline);
+    for (size_t i = 0; i < rc->n; i++) {
+        const rprobe *r = &rc->rp[i];
+        if (!r->selected)
+            continue;
+        for (size_t k = 0; k < ARRAY_LEN(keys); k++) {
+            int64_t ms = k == 0 ? r->def.pol.timeout_ms : r->def.pol.warmup_ms;
+            if (ms <= deadline)
+                continue;
+            const cfg_entry *e = find_entry(&rc->cfg->sections[i], keys[k]);
+            origin at = e ? e->at : r->def.at;
+            fmt_duration(v, sizeof v, ms);
+            diag_warn(rc->d, at.file, at.line,
+                      "probe '%s': %s %s%s is longer than the run's deadline "
+                      "%s: %s",
+                      r->def.name, keys[k], v, e ? "" : " (from [defaults])",
+                      dl,
+                      k == 0 ? "an attempt may outlast the whole run"
+                             : "the run ends before the warmup does");
+        }
+    }
+}
+
 /* Move the selected probes to out, renumbering `after` and dropping edges
  * to probes that do not run. */
 static void build_set(rctx *rc, probe_set *out)
@@ -768,8 +802,10 @@ int config_resolve(const gp_config *cfg, plugin_lookup_fn lookup, void *ud,
     link_after(&rc);
     find_cycles(&rc);
     select_probes(&rc, sel ? sel : &all);
-    if (d->n == n0)
+    if (d->n == n0) {
+        warn_deadline(&rc);
         build_set(&rc, out);
+    }
     rctx_free(&rc);
     return d->n > n0 ? -1 : 0;
 }

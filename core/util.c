@@ -184,25 +184,33 @@ size_t str_distance(const char *a, const char *b, size_t cap)
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64)
         return cap;
-    size_t row[65];
+    /* Optimal string alignment: Levenshtein plus the swap of two adjacent
+     * characters as one edit, so "hots" is one edit from "host". Rows i-2,
+     * i-1 and i of the table. */
+    size_t rows[3][65];
+    size_t *two = rows[0], *prev = rows[1], *cur = rows[2];
     for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
+        prev[j] = j;
     for (size_t i = 1; i <= la; i++) {
-        size_t prev = row[0];
-        row[0] = i;
+        cur[0] = i;
         for (size_t j = 1; j <= lb; j++) {
-            size_t cur = row[j];
             size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            size_t best = prev + cost;
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            prev = cur;
+            size_t best = prev[j - 1] + cost;
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+                a[i - 2] == b[j - 1] && two[j - 2] + 1 < best)
+                best = two[j - 2] + 1;
+            cur[j] = best;
         }
+        size_t *t = two;
+        two = prev;
+        prev = cur;
+        cur = t;
     }
-    return row[lb] < cap ? row[lb] : cap;
+    return prev[lb] < cap ? prev[lb] : cap;
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 when invalid. */

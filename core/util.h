@@ -64,7 +64,8 @@ char *str_trim(char *s);
 /* Free a NULL-terminated or counted array of strings and the array. */
 void strv_free(char **v, size_t n);
 
-/* Levenshtein distance, capped at `cap` (returns cap when larger). */
+/* Edit distance (Levenshtein, with a swap of two adjacent characters
+ * counting as one edit), capped at `cap` (returns cap when larger). */
 size_t str_distance(const char *a, const char *b, size_t cap);
 
 /*

@@ -630,6 +630,7 @@ START_TEST(env_precedence)
     config_free(&cfg);
 
     o.env = NULL;
+    put("conf.d/fromvar/README", ""); /* a known env with no overlay files */
     ck_assert_int_eq(config_load(&cfg, &o, &d), 0);
     ck_assert_str_eq(cfg.env, "fromvar");
     ck_assert_uint_eq(cfg.n_sections, 0);
@@ -670,6 +671,126 @@ START_TEST(env_name_errors)
         "gpcheck: --env: invalid environment name '..'\n"
         "gpcheck: $GPCHECK_ENV: invalid environment name 'x y'\n"
         "gpcheck.ini:2: [gpcheck]: env: invalid environment name 'bad env'\n");
+}
+END_TEST
+
+/* Swapped neighbours are one typo ("hots" for "host"), as people make
+ * them; unrelated short names are not. */
+START_TEST(did_you_mean_transpositions)
+{
+    const char *const keys[] = {"host", "port", "timeout", "db"};
+    ck_assert_str_eq(config_did_you_mean("hots", keys, 4), "host");
+    ck_assert_str_eq(config_did_you_mean("prot", keys, 4), "port");
+    ck_assert_str_eq(config_did_you_mean("tiemout", keys, 4), "timeout");
+    ck_assert_str_eq(config_did_you_mean("bd", keys, 4), "db");
+    ck_assert_ptr_null(config_did_you_mean("xy", keys, 4));
+    ck_assert_uint_eq(str_distance("ab", "ba", 9), 1);
+    ck_assert_uint_eq(str_distance("abc", "ca", 9), 3);
+    ck_assert_uint_eq(str_distance("kitten", "sitting", 9), 3);
+}
+END_TEST
+
+/* A typo in the environment must not run the base configuration without
+ * its overlay and call it a pass. */
+START_TEST(env_unknown)
+{
+    put("gpcheck.ini", "[db]\nplugin = fake\nhost = h\nenvs = prod, qa\n");
+    put("conf.d/staging/a.ini", "[db]\nport = 5433\n");
+    config_opts o = {.config_path = "gpcheck.ini", .env = "stagin"};
+    ck_assert_int_eq(config_load(&cfg, &o, &d), -1);
+    config_free(&cfg);
+    o.env = "qa"; /* named only by an `envs =` */
+    ck_assert_int_eq(config_load(&cfg, &o, &d), 0);
+    config_free(&cfg);
+    o.env = NULL;
+    setenv("GPCHECK_ENV", "prd", 1);
+    ck_assert_int_eq(config_load(&cfg, &o, &d), -1);
+    config_free(&cfg);
+    unsetenv("GPCHECK_ENV");
+    put("gpcheck.ini", "[gpcheck]\nenv = nowhere\n");
+    ck_assert_int_eq(config_load(&cfg, &o, &d), -1);
+    ck_assert_diags(
+        "gpcheck: --env: unknown environment 'stagin' (did you mean "
+        "'staging'?): no conf.d/stagin/ folder and no probe's 'envs' names "
+        "it (known: default, staging, prod, qa)\n"
+        "gpcheck: $GPCHECK_ENV: unknown environment 'prd' (did you mean "
+        "'prod'?): no conf.d/prd/ folder and no probe's 'envs' names it "
+        "(known: default, staging, prod, qa)\n"
+        "gpcheck.ini:2: [gpcheck]: env: unknown environment 'nowhere': no "
+        "conf.d/nowhere/ folder and no probe's 'envs' names it (known: "
+        "default, staging)\n");
+}
+END_TEST
+
+/* An overlay section that matches no probe is a typo of a probe's name. */
+START_TEST(overlay_matches_no_probe)
+{
+    put("gpcheck.ini", "[postgres]\nplugin = fake\nhost = h\n");
+    put("conf.d/staging/a.ini", "[postgre]\nport = 5433\n\n"
+                                "[extra]\nplugin = fake\nhost = e\n");
+    config_opts o = {.config_path = "gpcheck.ini", .env = "staging"};
+    ck_assert_int_eq(config_load(&cfg, &o, &d), -1);
+    ck_assert_uint_eq(cfg.n_sections, 2); /* postgres, extra */
+    ck_assert_int_eq(resolve(NULL), 0);   /* reported once, not again */
+    ck_assert_diags("conf.d/staging/a.ini:1: [postgre] overlays no probe: "
+                    "none of that name is defined outside the environment's "
+                    "folder (did you mean 'postgres'?) (a probe defined here "
+                    "needs 'plugin =')\n");
+}
+END_TEST
+
+/* Where each interpolated variable came from, for --explain and list. */
+START_TEST(var_sources)
+{
+    put("t.env", "# timeouts\nDB_TIMEOUT=600\nFROM_ENV=shadowed\n");
+    put("gpcheck.ini", "[db]\nplugin = fake\nhost = ${FROM_ENV}\n"
+                       "timeout = ${DB_TIMEOUT}\nmode = ${NOPE:-a}\n");
+    setenv("FROM_ENV", "real", 1);
+    const char *files[] = {"t.env"};
+    config_opts o = {
+        .config_path = "gpcheck.ini", .env_files = files, .n_env_files = 1};
+    ck_assert_int_eq(config_load(&cfg, &o, &d), 0);
+    unsetenv("FROM_ENV");
+    ck_assert_uint_eq(cfg.n_env_files, 1);
+    ck_assert_str_eq(cfg.env_files[0], "t.env");
+
+    const cfg_entry *e = entry("db", "timeout");
+    ck_assert_uint_eq(e->n_vars, 1);
+    ck_assert_str_eq(e->vars[0], "DB_TIMEOUT");
+    const char *v;
+    origin at;
+    ck_assert_int_eq(config_var_source(&cfg, "DB_TIMEOUT", &v, &at), 2);
+    ck_assert_str_eq(v, "600");
+    ck_assert_str_eq(at.file, "t.env");
+    ck_assert_int_eq(at.line, 2);
+    setenv("FROM_ENV", "real", 1);
+    ck_assert_int_eq(config_var_source(&cfg, "FROM_ENV", &v, NULL), 1);
+    ck_assert_str_eq(v, "real");
+    unsetenv("FROM_ENV");
+    ck_assert_str_eq(entry("db", "mode")->vars[0], "NOPE");
+    ck_assert_int_eq(config_var_source(&cfg, "NOPE", &v, NULL), 0);
+    ck_assert_ptr_null(v);
+    ck_assert_uint_eq(entry("db", "host")->n_vars, 1);
+}
+END_TEST
+
+/* A timeout or warmup longer than the run's deadline: a warning where the
+ * value was set, not an error. */
+START_TEST(deadline_warnings)
+{
+    put("gpcheck.ini", "[gpcheck]\ndeadline = 2m\n[defaults]\nwarmup = 3m\n"
+                       "[db]\nplugin = fake\nhost = h\ntimeout = 10m\n"
+                       "[ok]\nplugin = fake\nhost = h\nwarmup = 1m\n");
+    ck_assert_int_eq(load_main(), 0);
+    ck_assert_int_eq(resolve(NULL), 0);
+    ck_assert_uint_eq(d.n, 0);
+    ck_assert_uint_eq(set.n, 2);
+    ck_assert_diags(
+        "gpcheck.ini:8: warning: probe 'db': timeout 10m00s is longer than "
+        "the run's deadline 2m00s: an attempt may outlast the whole run\n"
+        "gpcheck.ini:5: warning: probe 'db': warmup 3m00s (from [defaults]) "
+        "is longer than the run's deadline 2m00s: the run ends before the "
+        "warmup does\n");
 }
 END_TEST
 
@@ -1272,6 +1393,11 @@ static Suite *config_suite(void)
     tcase_add_test(tc, gpcheck_section_errors);
     tcase_add_test(tc, env_precedence);
     tcase_add_test(tc, env_name_errors);
+    tcase_add_test(tc, did_you_mean_transpositions);
+    tcase_add_test(tc, env_unknown);
+    tcase_add_test(tc, overlay_matches_no_probe);
+    tcase_add_test(tc, var_sources);
+    tcase_add_test(tc, deadline_warnings);
     tcase_add_test(tc, env_files);
     tcase_add_test(tc, env_file_errors);
     tcase_add_test(tc, interpolation_everywhere);
