@@ -92,16 +92,15 @@ static void build_units(run_result *rr)
     }
 }
 
+/* The verdict of the units (verdict_of_unit's rule), leaving out those a
+ * bypass overrides when skip_overridden. */
 static verdict units_verdict(const decision *dc, int skip_overridden)
 {
     verdict v = V_PASS;
     for (size_t i = 0; i < dc->n_units; i++) {
         const unit_result *u = &dc->units[i];
-        if (u->status == ST_OK || (skip_overridden && u->overridden))
-            continue;
-        if (u->sev == SEV_REQUIRED && u->status != ST_WARN)
-            return V_FAIL;
-        v = V_DEGRADED;
+        if (!(skip_overridden && u->overridden))
+            v = verdict_worst(v, verdict_of_unit(u->sev, u->status));
     }
     return v;
 }
@@ -131,7 +130,7 @@ static const unit_result *culprit(const decision *dc, int required_only,
         const unit_result *u = &dc->units[i];
         if (u->status == ST_OK || (skip_overridden && u->overridden))
             continue;
-        if (!required_only || (u->sev == SEV_REQUIRED && u->status != ST_WARN))
+        if (!required_only || verdict_of_unit(u->sev, u->status) == V_FAIL)
             return u;
     }
     return NULL;

@@ -25,17 +25,19 @@ const char *verdict_name(verdict v)
     return "?";
 }
 
-verdict verdict_of(const severity *sev, const probe_status *st, size_t n)
+verdict verdict_of_unit(severity sev, probe_status st)
 {
-    verdict v = V_PASS;
-    for (size_t i = 0; i < n; i++) {
-        if (st[i] == ST_OK)
-            continue;
-        if (sev[i] == SEV_REQUIRED && st[i] != ST_WARN)
-            return V_FAIL;
-        v = V_DEGRADED;
-    }
-    return v;
+    if (st == ST_OK)
+        return V_PASS;
+    if (st == ST_WARN || sev == SEV_OPTIONAL)
+        return V_DEGRADED;
+    return V_FAIL;
+}
+
+verdict verdict_worst(verdict a, verdict b)
+{
+    /* The enum's values are in the combining order for these three. */
+    return a > b ? a : b;
 }
 
 int verdict_exit_code(verdict v, int required_cut, int signo)

@@ -38,8 +38,26 @@ enum {
 const char *status_name(probe_status s);
 const char *verdict_name(verdict v);
 
-/* Verdict of n probes given each one's severity and status. */
-verdict verdict_of(const severity *sev, const probe_status *st, size_t n);
+/*
+ * The one rule that turns the units of a run (probes, and groups in place
+ * of their members) into its verdict; core/gate.c folds it over the units.
+ * What one unit contributes:
+ *
+ *     ok                                      -> pass
+ *     warn, required or optional              -> degraded
+ *     fail, timeout, error, skipped: optional -> degraded
+ *                                    required -> fail
+ *
+ * and contributions combine as the worst of them, in the order
+ *
+ *     pass < degraded < fail
+ *
+ * (no unit: pass). `bypassed` is never a contribution: the gate turns a
+ * fail into it when every unit that fails lies inside an active bypass.
+ */
+verdict verdict_of_unit(severity sev, probe_status st);
+/* The worse of a and b in the order above; neither may be V_BYPASSED. */
+verdict verdict_worst(verdict a, verdict b);
 
 /*
  * Exit status: EXIT_PASS for pass / degraded / bypassed, EXIT_FAIL for

@@ -1,4 +1,5 @@
-/* tests/unit/test_verdict.c - the verdict table and exit statuses. */
+/* tests/unit/test_verdict.c - the verdict rule gate_decide() folds over a
+ * run's units (verdict_of_unit, verdict_worst), and exit statuses. */
 #include <check.h>
 #include <stdlib.h>
 
@@ -8,9 +9,13 @@
 #define R SEV_REQUIRED
 #define O SEV_OPTIONAL
 
+/* The fold core/gate.c makes over a run's units. */
 static verdict of(const severity *sev, const probe_status *st, size_t n)
 {
-    return verdict_of(sev, st, n);
+    verdict v = V_PASS;
+    for (size_t i = 0; i < n; i++)
+        v = verdict_worst(v, verdict_of_unit(sev[i], st[i]));
+    return v;
 }
 
 START_TEST(test_all_ok_is_pass)
@@ -52,6 +57,20 @@ START_TEST(test_required_failures_fail)
 }
 END_TEST
 
+/* The combining order, pass < degraded < fail, whatever the order of the
+ * units. */
+START_TEST(test_worst_is_order_free)
+{
+    verdict all[] = {V_PASS, V_DEGRADED, V_FAIL};
+    for (size_t a = 0; a < 3; a++)
+        for (size_t b = 0; b < 3; b++) {
+            verdict w = verdict_worst(all[a], all[b]);
+            ck_assert_int_eq(w, verdict_worst(all[b], all[a]));
+            ck_assert_int_eq(w, all[a > b ? a : b]);
+        }
+}
+END_TEST
+
 START_TEST(test_exit_codes)
 {
     ck_assert_int_eq(verdict_exit_code(V_PASS, 0, 0), 0);
@@ -88,6 +107,7 @@ int main(void)
     tcase_add_test(tc, test_required_warn_is_degraded);
     tcase_add_test(tc, test_optional_failures_degrade);
     tcase_add_test(tc, test_required_failures_fail);
+    tcase_add_test(tc, test_worst_is_order_free);
     tcase_add_test(tc, test_exit_codes);
     tcase_add_test(tc, test_names);
     suite_add_tcase(s, tc);
