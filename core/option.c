@@ -1,4 +1,11 @@
-/* core/option.c - one option value against its declaration; see option.h. */
+/*
+ * core/option.c - one option value against its declaration; see option.h.
+ *
+ * Shared code: compiled into the core and into the SDK's test harness
+ * (libgpcheck-testing.a, sdk/CMakeLists.txt). It may use only libc, the
+ * public headers and the other shared files (util, value, option, optapi);
+ * never the loader, the config reader, the runner or the reports.
+ */
 #include "option.h"
 
 #include <stdio.h>

@@ -1,4 +1,11 @@
-/* core/util.c - allocation, clocks and string buffers for the core. */
+/*
+ * core/util.c - allocation, clocks and string buffers for the core.
+ *
+ * Shared code: compiled into the core and into the SDK's test harness
+ * (libgpcheck-testing.a, sdk/CMakeLists.txt). It may use only libc, the
+ * public headers and the other shared files (util, value, option, optapi);
+ * never the loader, the config reader, the runner or the reports.
+ */
 #include "util.h"
 
 #include <ctype.h>

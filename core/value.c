@@ -5,6 +5,11 @@
  * The parsers are strict on purpose: a health gate that silently reads
  * "5x" as 5 seconds, or "1,,2" as two items, hides configuration mistakes
  * until the day the gate is needed.
+ *
+ * Shared code: compiled into the core and into the SDK's test harness
+ * (libgpcheck-testing.a, sdk/CMakeLists.txt). It may use only libc, the
+ * public headers and the other shared files (util, value, option, optapi);
+ * never the loader, the config reader, the runner or the reports.
  */
 #include "value.h"
 
