@@ -202,9 +202,43 @@ int config_valid_name(const char *s)
     return 1;
 }
 
+/* Words people bring from other tools for what gpcheck names otherwise:
+ * a hint only when the name on the right is one of the candidates. */
+static const struct {
+    const char *alias, *name;
+} aliases[] = {
+    {"retries", "attempts"},
+    {"retry", "attempts"},
+    {"max_retries", "attempts"},
+    {"tries", "attempts"},
+    {"depends_on", "after"},
+    {"requires", "after"},
+    {"env", "envs"},
+    {"environments", "envs"},
+    {"optional", "severity"},
+    {"required", "severity"},
+    {"postgresql", "postgres"},
+    {"pg", "postgres"},
+    {"pgsql", "postgres"},
+    {"psql", "postgres"},
+    {"https", "http"},
+    {"hostname", "host"},
+    {"username", "user"},
+    {"passwd", "password"},
+    {"pass", "password"},
+    {"password_path", "password_file"},
+};
+
 const char *config_did_you_mean(const char *key, const char *const *cands,
                                 size_t n)
 {
+    for (size_t a = 0; a < ARRAY_LEN(aliases); a++) {
+        if (strcmp(key, aliases[a].alias) != 0)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(cands[i], aliases[a].name) == 0)
+                return cands[i];
+    }
     /* Up to 2 edits, fewer for short keys: "ab" is not a typo of "cd". */
     size_t len = strlen(key);
     size_t limit = len / 3 < 1 ? 1 : len / 3 > 2 ? 2 : len / 3;

@@ -164,7 +164,9 @@ int config_policy_set(policy *p, const char *key, const char *value, char *err,
 int config_valid_name(const char *s);
 
 /* The candidate closest to key when it is close enough to be a likely
- * typo, else NULL. */
+ * typo (a swap of neighbours is one edit), or the one a common alias from
+ * other tools names ("retries" -> "attempts", "postgresql" -> "postgres");
+ * else NULL. */
 const char *config_did_you_mean(const char *key, const char *const *cands,
                                 size_t n);
 

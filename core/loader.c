@@ -411,8 +411,14 @@ const plugin *loader_get(loader *l, const char *name, char *err, size_t errlen)
     strbuf sb = {0};
     for (size_t i = 0; i < l->n_dirs; i++)
         sb_appendf(&sb, "%s%s", i ? ":" : "", l->dirs[i]);
-    snprintf(err, errlen, "unknown plugin '%s' (no %s.so in %s)", name, name,
+    char **names;
+    size_t n = loader_list(l, &names);
+    const char *near = config_did_you_mean(name, (const char *const *)names, n);
+    snprintf(err, errlen, "unknown plugin '%s'%s%s%s (no %s.so in %s)", name,
+             near ? " (did you mean '" : "", near ? near : "",
+             near ? "'?)" : "", name,
              l->n_dirs ? sb_str(&sb) : "an empty search path");
+    strv_free(names, n);
     sb_free(&sb);
     return NULL;
 }

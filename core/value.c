@@ -61,6 +61,9 @@ static int64_t unit_ms(const char *u, size_t n)
     return 0;
 }
 
+/* Every duration error says what would have been right. */
+#define DURATION_HINT " (units: ms, s, m, h; e.g. 250ms, 45s, 1m30s)"
+
 /*
  * One "<number><unit>" component starting at t[*i]. Integer arithmetic
  * throughout, so that "0.1s" is exactly 100ms. Fractions finer than a
@@ -73,7 +76,7 @@ static int duration_part(const char *t, size_t *i, int only, int64_t *out,
     size_t p = *i;
 
     if (!isdigit((unsigned char)t[p])) {
-        set_err(err, errlen, "invalid duration '%s'", t);
+        set_err(err, errlen, "invalid duration '%s'" DURATION_HINT, t);
         return -1;
     }
     while (isdigit((unsigned char)t[p])) {
@@ -85,7 +88,7 @@ static int duration_part(const char *t, size_t *i, int only, int64_t *out,
     if (t[p] == '.') {
         p++;
         if (!isdigit((unsigned char)t[p])) {
-            set_err(err, errlen, "invalid duration '%s'", t);
+            set_err(err, errlen, "invalid duration '%s'" DURATION_HINT, t);
             return -1;
         }
         for (; isdigit((unsigned char)t[p]); p++) {
@@ -104,14 +107,15 @@ static int duration_part(const char *t, size_t *i, int only, int64_t *out,
         /* A bare number is seconds, but only on its own: "1m30" is more
          * likely a typo than 1m30s. */
         if (!only || t[p] != '\0') {
-            set_err(err, errlen, "missing unit after '%.*s' in '%s'",
+            set_err(err, errlen,
+                    "missing unit after '%.*s' in '%s'" DURATION_HINT,
                     (int)(p - *i), t + *i, t);
             return -1;
         }
         mult = 1000;
     } else if (!(mult = unit_ms(t + u, p - u))) {
-        set_err(err, errlen, "unknown unit '%.*s' in '%s'", (int)(p - u), t + u,
-                t);
+        set_err(err, errlen, "unknown unit '%.*s' in '%s'" DURATION_HINT,
+                (int)(p - u), t + u, t);
         return -1;
     }
 

@@ -601,7 +601,8 @@ START_TEST(gpcheck_section_errors)
     ck_assert_int_eq(load_main(), -1);
     ck_assert_diags(
         "gpcheck.ini:2: [gpcheck]: jobs: must be between 1 and 4096\n"
-        "gpcheck.ini:3: [gpcheck]: deadline: invalid duration 'soon'\n"
+        "gpcheck.ini:3: [gpcheck]: deadline: invalid duration 'soon' "
+        "(units: ms, s, m, h; e.g. 250ms, 45s, 1m30s)\n"
         "gpcheck.ini:4: unknown key 'job' in [gpcheck] (did you mean "
         "'jobs'?)\n"
         "gpcheck.ini:5: [gpcheck]: plugin_path: empty item in list 'a,,b'\n"
@@ -687,6 +688,11 @@ START_TEST(did_you_mean_transpositions)
     ck_assert_uint_eq(str_distance("ab", "ba", 9), 1);
     ck_assert_uint_eq(str_distance("abc", "ca", 9), 3);
     ck_assert_uint_eq(str_distance("kitten", "sitting", 9), 3);
+    /* aliases from other tools, only toward a candidate */
+    const char *const more[] = {"attempts", "postgres", "redis"};
+    ck_assert_str_eq(config_did_you_mean("retries", more, 3), "attempts");
+    ck_assert_str_eq(config_did_you_mean("postgresql", more, 3), "postgres");
+    ck_assert_ptr_null(config_did_you_mean("retries", keys, 4));
 }
 END_TEST
 
@@ -945,7 +951,8 @@ START_TEST(validation_messages)
     ck_assert_diags(
         "gpcheck.ini:4: unknown key 'timout' in probe 'db' (did you mean "
         "'timeout'?)\n"
-        "gpcheck.ini:5: probe 'db': delay: unknown unit 'x' in '5x'\n"
+        "gpcheck.ini:5: probe 'db': delay: unknown unit 'x' in '5x' (units: "
+        "ms, s, m, h; e.g. 250ms, 45s, 1m30s)\n"
         "gpcheck.ini:6: probe 'db': port: '70000' is out of range "
         "(1..65535)\n"
         "gpcheck.ini:7: probe 'db': mode: 'c' is not one of: a, b\n"
@@ -1166,7 +1173,8 @@ START_TEST(policy_errors)
         "(expected required or optional)\n"
         "gpcheck.ini:10: probe 'p': jitter: percentage out of range "
         "(0..100) '150%'\n"
-        "gpcheck.ini:11: probe 'p': max_delay: invalid duration 'forever'\n");
+        "gpcheck.ini:11: probe 'p': max_delay: invalid duration "
+        "'forever' (units: ms, s, m, h; e.g. 250ms, 45s, 1m30s)\n");
 }
 END_TEST
 

@@ -137,15 +137,29 @@ START_TEST(duration_errors)
     ck_assert_str_eq(dur_err(""), "empty duration");
     ck_assert_str_eq(dur_err("   "), "empty duration");
     ck_assert_str_eq(dur_err("-5s"), "negative duration '-5s'");
-    ck_assert_str_eq(dur_err("5x"), "unknown unit 'x' in '5x'");
-    ck_assert_str_eq(dur_err("5sec"), "unknown unit 'sec' in '5sec'");
-    ck_assert_str_eq(dur_err("1m30"), "missing unit after '30' in '1m30'");
-    ck_assert_str_eq(dur_err("5s!"), "invalid duration '5s!'");
-    ck_assert_str_eq(dur_err("5 s"), "missing unit after '5' in '5 s'");
-    ck_assert_str_eq(dur_err("s"), "invalid duration 's'");
-    ck_assert_str_eq(dur_err("1.s"), "invalid duration '1.s'");
-    ck_assert_str_eq(dur_err(".5s"), "invalid duration '.5s'");
-    ck_assert_str_eq(dur_err("1e3s"), "unknown unit 'e' in '1e3s'");
+    ck_assert_str_eq(dur_err("5x"), "unknown unit 'x' in '5x' (units: ms, s, "
+                                    "m, h; e.g. 250ms, 45s, 1m30s)");
+    ck_assert_str_eq(dur_err("5sec"), "unknown unit 'sec' in '5sec' (units: "
+                                      "ms, s, m, h; e.g. 250ms, 45s, 1m30s)");
+    ck_assert_str_eq(dur_err("1m30"),
+                     "missing unit after '30' in '1m30' (units: ms, s, m, h; "
+                     "e.g. 250ms, 45s, 1m30s)");
+    ck_assert_str_eq(
+        dur_err("5s!"),
+        "invalid duration '5s!' (units: ms, s, m, h; e.g. 250ms, 45s, 1m30s)");
+    ck_assert_str_eq(dur_err("5 s"), "missing unit after '5' in '5 s' (units: "
+                                     "ms, s, m, h; e.g. 250ms, 45s, 1m30s)");
+    ck_assert_str_eq(
+        dur_err("s"),
+        "invalid duration 's' (units: ms, s, m, h; e.g. 250ms, 45s, 1m30s)");
+    ck_assert_str_eq(
+        dur_err("1.s"),
+        "invalid duration '1.s' (units: ms, s, m, h; e.g. 250ms, 45s, 1m30s)");
+    ck_assert_str_eq(
+        dur_err(".5s"),
+        "invalid duration '.5s' (units: ms, s, m, h; e.g. 250ms, 45s, 1m30s)");
+    ck_assert_str_eq(dur_err("1e3s"), "unknown unit 'e' in '1e3s' (units: ms, "
+                                      "s, m, h; e.g. 250ms, 45s, 1m30s)");
 }
 END_TEST
 
