@@ -18,20 +18,19 @@ _gpcheck_policy_keys="timeout warmup warmup_interval attempts delay backoff
     max_delay jitter success_threshold severity warn_if fail_if
     retry_on_threshold"
 
-# The options each command makes use of (every command accepts all of
-# them, and ignores the rest).
+# The options each command takes (the table cli_opts in core/main.c: a
+# command refuses the others).
 _gpcheck_options() {
     local config="-c --config --conf-dir -e --env --env-file --plugin-dir"
     local select="-p --probe --tag --skip-tag"
     local bypass="--bypass-reason --bypass-expires"
-    local report="-o --output --nagios --no-progress -q --quiet -v --verbose
-        --explain"
+    local report="--deadline -o --output --nagios --exit-codes --no-progress
+        -q --quiet -v --verbose --explain"
     case $1 in
-    run) echo "$config $select -j --jobs --deadline $report $bypass -h --help" ;;
-    validate) echo "$config $select --explain $bypass -h --help" ;;
+    run | validate) echo "$config $select -j --jobs $report $bypass -h --help" ;;
     list) echo "$config $select -h --help" ;;
-    plugins) echo "$config -h --help" ;;
-    probe) echo "--plugin-dir -e --env --deadline $report -h --help" ;;
+    plugins) echo "-c --config --plugin-dir -h --help" ;;
+    probe) echo "--plugin-dir -e --env $report -h --help" ;;
     *) echo "-h --help" ;;
     esac
 }
@@ -149,9 +148,25 @@ _gpcheck_tags() {
         sed -n 's/^ *tags: *//p' | tr ',' '\n' | tr -d ' ' | sort -u
 }
 
+# The configuration options `gpcheck plugins` takes, of those given, into
+# the caller's `plugin_args`.
+_gpcheck_plugin_args() {
+    local i
+    plugin_args=()
+    for ((i = 0; i < ${#cfg_args[@]}; i += 2)); do
+        case ${cfg_args[i]} in
+        -c | --config | --plugin-dir)
+            plugin_args+=("${cfg_args[i]}" "${cfg_args[i + 1]}")
+            ;;
+        esac
+    done
+}
+
 # Plugin names: the first column of `gpcheck plugins`.
 _gpcheck_plugin_names() {
-    _gpcheck_query plugins "${cfg_args[@]}" | awk '{ print $1 }'
+    local -a plugin_args
+    _gpcheck_plugin_args
+    _gpcheck_query plugins "${plugin_args[@]}" | awk '{ print $1 }'
 }
 
 # Environments: the subfolders of the conf.d folder the command line uses.
@@ -181,7 +196,9 @@ _gpcheck_envs() {
 # the values of a KEY with choices or of a boolean one.
 _gpcheck_probe_keys() {
     local plugin=$1 cur=$2 schema
-    schema=$(_gpcheck_query plugins "${cfg_args[@]}" "$plugin")
+    local -a plugin_args
+    _gpcheck_plugin_args
+    schema=$(_gpcheck_query plugins "${plugin_args[@]}" "$plugin")
     if [[ $cur == *=* ]]; then
         local key=${cur%%=*} values=""
         case $key in
@@ -299,6 +316,9 @@ _gpcheck() {
             _gpcheck_reply "$value" "$_gpcheck_formats"
         fi
         ;;
+    --exit-codes)
+        _gpcheck_reply "$value" "gpcheck docker"
+        ;;
     -j | --jobs | --deadline | --bypass-reason | --bypass-expires)
         return 0
         ;;
@@ -330,7 +350,7 @@ _gpcheck() {
         case ${words[i]} in
         -c | --config | --conf-dir | -e | --env | --env-file | --plugin-dir | \
             -p | --probe | --tag | --skip-tag | -j | --jobs | --deadline | \
-            -o | --output | --bypass-reason | --bypass-expires)
+            -o | --output | --bypass-reason | --bypass-expires | --exit-codes)
             ((i++))
             ;;
         -*) ;;

@@ -1358,7 +1358,7 @@ int config_load(gp_config *cfg, const config_opts *o, diag *d)
     if (!o)
         o = &none;
     init_defaults(cfg);
-    for (size_t i = 0; i < o->n_env_files; i++)
+    for (size_t i = 0; i < o->n_env_files && !o->main_only; i++)
         load_env_file(cfg, o->env_files[i], d);
 
     char *main_file = find_main(o);
@@ -1377,10 +1377,12 @@ int config_load(gp_config *cfg, const config_opts *o, diag *d)
     if (o->deadline_ms)
         cfg->deadline_ms = o->deadline_ms;
     choose_env(&c, o);
-    choose_conf_dir(&c, o);
-    read_conf_dirs(&c);
-    if (strcmp(cfg->env, "default") != 0)
-        check_env_known(&c, o);
+    if (!o->main_only) {
+        choose_conf_dir(&c, o);
+        read_conf_dirs(&c);
+        if (strcmp(cfg->env, "default") != 0)
+            check_env_known(&c, o);
+    }
 
     section_free(&cfg->bypass);
     cfg->bypass = c.special[2];

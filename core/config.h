@@ -54,6 +54,8 @@ typedef struct config_opts {
     size_t n_env_files;
     unsigned jobs;       /* -j; 0: not given */
     int64_t deadline_ms; /* --deadline; 0: not given */
+    int main_only;       /* read only the main file (plugins): no conf.d,
+                            no env files, no environment check */
 } config_opts;
 
 typedef struct gp_config {

@@ -58,6 +58,7 @@ typedef struct cli {
     config_opts copts;
     strvec env_files, plugin_dirs, probes, tags, skip_tags, outputs;
     int quiet, verbose, explain, nagios, no_progress;
+    int docker_exit; /* --exit-codes docker: 0 or 1 only */
     bypass_cli bypass;
     char **args; /* positional arguments (before --) */
     int n_args;
@@ -88,78 +89,12 @@ static const struct {
     {"version", CMD_VERSION, "version", "Print the version and plugin ABI."},
 };
 
-static void usage(FILE *out, const char *cmd)
-{
-    for (size_t i = 0; cmd && i < ARRAY_LEN(commands); i++) {
-        if (strcmp(commands[i].name, cmd) == 0) {
-            fprintf(out, "usage: gpcheck %s\n\n%s\n\n", commands[i].usage,
-                    commands[i].what);
-            goto options;
-        }
-    }
-    fputs("usage: gpcheck COMMAND [OPTIONS]\n\n"
-          "A health-check gate: probes infrastructure in parallel under "
-          "warmup and\nretry policies and decides whether a test run may "
-          "start.\n\ncommands:\n",
-          out);
-    for (size_t i = 0; i < ARRAY_LEN(commands); i++)
-        fprintf(out, "  %-44s\n", commands[i].usage);
-    fputs("\n", out);
-options:
-    fputs(
-        "options:\n"
-        "  -c, --config PATH       main config file (default: "
-        "$GPCHECK_CONFIG,\n"
-        "                          ./gpcheck.ini, " GP_SYSCONFDIR
-        "/gpcheck/gpcheck.ini)\n"
-        "      --conf-dir DIR      probe definitions (default: conf.d beside "
-        "the\n"
-        "                          main file, or ./conf.d)\n"
-        "  -e, --env ENV           environment (default: $GPCHECK_ENV, env in\n"
-        "                          [gpcheck], or 'default')\n"
-        "      --env-file FILE     KEY=VALUE variables for ${VAR} "
-        "(repeatable)\n"
-        "      --plugin-dir DIR    search plugins here first (repeatable)\n"
-        "  -p, --probe NAME        only this probe and its 'after' "
-        "dependencies\n"
-        "                          (repeatable)\n"
-        "      --tag TAG           only probes with this tag (repeatable)\n"
-        "      --skip-tag TAG      not probes with this tag (repeatable)\n"
-        "  -j, --jobs N            attempts in flight at most (default 32)\n"
-        "      --deadline DUR      the whole run lasts at most DUR (e.g. 2m)\n"
-        "  -o, --output FMT[:PATH] report format, repeatable: text (stderr),\n"
-        "                          json, jsonl, junit, tap, prometheus, "
-        "nagios\n"
-        "                          (stdout unless a PATH is given)\n"
-        "      --nagios            print the Nagios line and exit 0/1/2/3 as\n"
-        "                          a Nagios check "
-        "(OK/WARNING/CRITICAL/UNKNOWN)\n"
-        "      --no-progress       plain lines on a terminal too\n"
-        "  -q, --quiet             only the verdict and what is not ok\n"
-        "  -v, --verbose           plugin log lines and plugin stderr\n"
-        "      --explain           print the decision trace (files, keys "
-        "and\n"
-        "                          overlays, policy, attempts, thresholds,\n"
-        "                          groups, bypass, the rule of the verdict)\n"
-        "      --bypass-reason TEXT, --bypass-expires WHEN\n"
-        "                          emergency bypass for this run: failures "
-        "do\n"
-        "                          not fail the gate until WHEN (at most\n"
-        "                          max_days ahead); always announced\n"
-        "  -h, --help              this help\n"
-        "\nexit status: 0 pass or degraded, 1 fail, 2 usage or config error,\n"
-        "124 run deadline passed, 130/143 interrupted.\n",
-        out);
-}
-
-static int usage_error(const char *cmd, const char *fmt, const char *arg)
-{
-    fputs("gpcheck: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'gpcheck %s%s--help'.\n", cmd ? cmd : "",
-            cmd ? " " : "");
-    return EXIT_USAGE;
-}
+/* Which commands an option applies to. */
+#define ON(c) (1u << (c))
+#define ON_CONFIG (ON(CMD_RUN) | ON(CMD_VALIDATE) | ON(CMD_LIST))
+/* validate takes every option run takes, so that swapping the word checks
+ * a run's whole command line without probing. */
+#define ON_RUNS (ON(CMD_RUN) | ON(CMD_PROBE) | ON(CMD_VALIDATE))
 
 enum {
     OPT_CONF_DIR = 256,
@@ -173,31 +108,167 @@ enum {
     OPT_BYPASS_EXPIRES,
     OPT_NAGIOS,
     OPT_NO_PROGRESS,
+    OPT_EXIT_CODES,
 };
 
-static const struct option long_opts[] = {
-    {"config", required_argument, NULL, 'c'},
-    {"conf-dir", required_argument, NULL, OPT_CONF_DIR},
-    {"env", required_argument, NULL, 'e'},
-    {"env-file", required_argument, NULL, OPT_ENV_FILE},
-    {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
-    {"probe", required_argument, NULL, 'p'},
-    {"tag", required_argument, NULL, OPT_TAG},
-    {"skip-tag", required_argument, NULL, OPT_SKIP_TAG},
-    {"jobs", required_argument, NULL, 'j'},
-    {"deadline", required_argument, NULL, OPT_DEADLINE},
-    {"explain", no_argument, NULL, OPT_EXPLAIN},
-    {"bypass-reason", required_argument, NULL, OPT_BYPASS_REASON},
-    {"bypass-expires", required_argument, NULL, OPT_BYPASS_EXPIRES},
-    {"nagios", no_argument, NULL, OPT_NAGIOS},
-    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-    {"output", required_argument, NULL, 'o'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+/*
+ * Every option, once: its getopt form, the commands it applies to, and its
+ * help (lines after the first continue under it). `gpcheck CMD --help`
+ * shows only CMD's options, and an option given to a command it does not
+ * apply to is an error rather than silently ignored.
+ */
+static const struct cli_opt {
+    const char *name; /* long name */
+    int has_arg;
+    int val;       /* the short letter, or an OPT_* */
+    unsigned cmds; /* ON(...) */
+    const char *arg;
+    const char *help;
+} cli_opts[] = {
+    {"config", 1, 'c', ON_CONFIG | ON(CMD_PLUGINS), "PATH",
+     "main config file (default: "
+     "$GPCHECK_CONFIG,\n./gpcheck.ini, " GP_SYSCONFDIR "/gpcheck/gpcheck.ini)"},
+    {"conf-dir", 1, OPT_CONF_DIR, ON_CONFIG, "DIR",
+     "probe definitions (default: conf.d beside the\nmain file, or ./conf.d)"},
+    {"env", 1, 'e', ON_CONFIG | ON(CMD_PROBE), "ENV",
+     "environment (default: $GPCHECK_ENV, env in\n[gpcheck], or 'default')"},
+    {"env-file", 1, OPT_ENV_FILE, ON_CONFIG, "FILE",
+     "KEY=VALUE variables for ${VAR} (repeatable)"},
+    {"plugin-dir", 1, OPT_PLUGIN_DIR,
+     ON_CONFIG | ON(CMD_PLUGINS) | ON(CMD_PROBE), "DIR",
+     "search plugins here first (repeatable)"},
+    {"probe", 1, 'p', ON_CONFIG, "NAME",
+     "only this probe and its 'after' dependencies\n(repeatable)"},
+    {"tag", 1, OPT_TAG, ON_CONFIG, "TAG",
+     "only probes with this tag (repeatable)"},
+    {"skip-tag", 1, OPT_SKIP_TAG, ON_CONFIG, "TAG",
+     "not probes with this tag (repeatable)"},
+    {"jobs", 1, 'j', ON(CMD_RUN) | ON(CMD_VALIDATE), "N",
+     "attempts in flight at most (default 32)"},
+    {"deadline", 1, OPT_DEADLINE, ON_RUNS, "DUR",
+     "the whole run lasts at most DUR (e.g. 2m)"},
+    {"output", 1, 'o', ON_RUNS, "FMT[:PATH]",
+     "report format, repeatable: text (stderr),\njson, jsonl, junit, tap, "
+     "prometheus, nagios\n(stdout unless a PATH is given)"},
+    {"nagios", 0, OPT_NAGIOS, ON_RUNS, NULL,
+     "print the Nagios line and exit 0/1/2/3 as\na Nagios check "
+     "(OK/WARNING/CRITICAL/UNKNOWN)"},
+    {"exit-codes", 1, OPT_EXIT_CODES, ON_RUNS, "STYLE",
+     "gpcheck (the statuses below) or docker: 0\nwhen the gate passes, else "
+     "1 (a Docker\nHEALTHCHECK reserves 2)"},
+    {"no-progress", 0, OPT_NO_PROGRESS, ON_RUNS, NULL,
+     "plain lines on a terminal too"},
+    {"quiet", 0, 'q', ON_RUNS, NULL, "only the verdict and what is not ok"},
+    {"verbose", 0, 'v', ON_RUNS, NULL, "plugin log lines and plugin stderr"},
+    {"explain", 0, OPT_EXPLAIN, ON_RUNS, NULL,
+     "print the decision trace (files, keys and\noverlays, policy, attempts, "
+     "thresholds,\ngroups, bypass, the rule of the verdict)"},
+    {"bypass-reason", 1, OPT_BYPASS_REASON, ON(CMD_RUN) | ON(CMD_VALIDATE),
+     "TEXT",
+     "emergency bypass for this run, with\n--bypass-expires: failures do not "
+     "fail the\ngate until then; always announced"},
+    {"bypass-expires", 1, OPT_BYPASS_EXPIRES, ON(CMD_RUN) | ON(CMD_VALIDATE),
+     "WHEN", "when the bypass ends (at most max_days\nahead)"},
+    {"help", 0, 'h', ~0u, NULL, "this help"},
+    {"version", 0, 'V', ~0u, NULL, "print the version and plugin ABI"},
 };
+
+static const struct cli_opt *opt_by_val(int val)
+{
+    for (size_t i = 0; i < ARRAY_LEN(cli_opts); i++)
+        if (cli_opts[i].val == val)
+            return &cli_opts[i];
+    return NULL;
+}
+
+static void print_option(FILE *out, const struct cli_opt *o)
+{
+    char head[64];
+    if (o->val < 256)
+        snprintf(head, sizeof head, "-%c, --%s%s%s", o->val, o->name,
+                 o->arg ? " " : "", o->arg ? o->arg : "");
+    else
+        snprintf(head, sizeof head, "    --%s%s%s", o->name, o->arg ? " " : "",
+                 o->arg ? o->arg : "");
+    fprintf(out, "  %-22s", head);
+    if (strlen(head) > 22)
+        fprintf(out, "\n  %-22s", "");
+    for (const char *h = o->help; *h;) {
+        size_t n = strcspn(h, "\n");
+        fprintf(out, " %.*s\n", (int)n, h);
+        h += n;
+        if (*h == '\n' && *++h)
+            fprintf(out, "  %-22s", "");
+    }
+}
+
+static void usage(FILE *out, const char *cmd)
+{
+    size_t c = ARRAY_LEN(commands);
+    for (size_t i = 0; cmd && i < ARRAY_LEN(commands); i++)
+        if (strcmp(commands[i].name, cmd) == 0)
+            c = i;
+    if (c == ARRAY_LEN(commands)) {
+        fputs("usage: gpcheck COMMAND [OPTIONS]\n\n"
+              "A health-check gate: probes infrastructure in parallel under "
+              "warmup and\nretry policies and decides whether a test run may "
+              "start.\n\ncommands:\n",
+              out);
+        for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+            fprintf(out, "  %-44s\n", commands[i].usage);
+        fputs("\n'gpcheck COMMAND --help' shows the options of COMMAND.\n",
+              out);
+    } else {
+        fprintf(out, "usage: gpcheck %s\n\n%s\n\noptions:\n", commands[c].usage,
+                commands[c].what);
+        for (size_t i = 0; i < ARRAY_LEN(cli_opts); i++)
+            if ((cli_opts[i].cmds & ON(commands[c].cmd)) &&
+                cli_opts[i].val != 'V')
+                print_option(out, &cli_opts[i]);
+    }
+    fputs("\nexit status: 0 pass or degraded, 1 fail, 2 usage or config "
+          "error,\n124 run deadline passed, 130/143 interrupted (with "
+          "--exit-codes\ndocker: 0 pass, 1 anything else).\n",
+          out);
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fputs("gpcheck: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'gpcheck %s%s--help'.\n", cmd ? cmd : "",
+            cmd ? " " : "");
+    return EXIT_USAGE;
+}
+
+/* The closest of names to what the user typed, for a did-you-mean. */
+static const char *closest(const char *typed, const char *const *names,
+                           size_t n)
+{
+    while (*typed == '-')
+        typed++;
+    char *bare = xstrndup(typed, strcspn(typed, "="));
+    const char *near = config_did_you_mean(bare, names, n);
+    free(bare);
+    return near;
+}
+
+/* "unknown option '--verbsoe' (did you mean '--verbose'?)" */
+static int unknown_option(const char *cmd, const char *arg)
+{
+    const char *names[ARRAY_LEN(cli_opts)];
+    for (size_t i = 0; i < ARRAY_LEN(cli_opts); i++)
+        names[i] = cli_opts[i].name;
+    const char *near = strncmp(arg, "--", 2) == 0
+                           ? closest(arg, names, ARRAY_LEN(cli_opts))
+                           : NULL;
+    if (!near)
+        return usage_error(cmd, "unknown option '%s'", arg);
+    char *fmt = xasprintf("unknown option '%%s' (did you mean '--%s'?)", near);
+    int rc = usage_error(cmd, fmt, arg);
+    free(fmt);
+    return rc;
+}
 
 /* Returns -1 to go on, or an exit status. */
 static int parse_cli(cli *c, int argc, char **argv)
@@ -211,13 +282,40 @@ static int parse_cli(cli *c, int argc, char **argv)
     if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0)
         name = "version";
     size_t i;
+    const char *names[ARRAY_LEN(commands)];
+    for (i = 0; i < ARRAY_LEN(commands); i++)
+        names[i] = commands[i].name;
     for (i = 0; i < ARRAY_LEN(commands); i++)
         if (strcmp(commands[i].name, name) == 0)
             break;
-    if (i == ARRAY_LEN(commands))
-        return usage_error(NULL, "unknown command '%s'", name);
+    if (i == ARRAY_LEN(commands)) {
+        const char *near = closest(name, names, ARRAY_LEN(commands));
+        if (!near)
+            return usage_error(NULL, "unknown command '%s'", name);
+        char *fmt =
+            xasprintf("unknown command '%%s' (did you mean '%s'?)", near);
+        int rc = usage_error(NULL, fmt, name);
+        free(fmt);
+        return rc;
+    }
     c->cmd = commands[i].cmd;
     c->cmd_name = commands[i].name;
+
+    /* getopt's tables, from cli_opts. */
+    struct option long_opts[ARRAY_LEN(cli_opts) + 1];
+    char shorts[2 * ARRAY_LEN(cli_opts) + 2] = ":";
+    size_t ns = 1;
+    for (i = 0; i < ARRAY_LEN(cli_opts); i++) {
+        const struct cli_opt *o = &cli_opts[i];
+        long_opts[i] = (struct option){o->name, o->has_arg, NULL, o->val};
+        if (o->val < 256) {
+            shorts[ns++] = (char)o->val;
+            if (o->has_arg)
+                shorts[ns++] = ':';
+        }
+    }
+    long_opts[i] = (struct option){NULL, 0, NULL, 0};
+    shorts[ns] = '\0';
 
     /* argv[1] is the command: getopt sees it as argv[0]. */
     argc--;
@@ -225,10 +323,17 @@ static int parse_cli(cli *c, int argc, char **argv)
     optind = 1;
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, ":c:e:p:j:o:qvhV", long_opts, NULL)) !=
-           -1) {
+    while ((ch = getopt_long(argc, argv, shorts, long_opts, NULL)) != -1) {
         char err[256];
         int64_t v;
+        const struct cli_opt *o = opt_by_val(ch);
+        if (o && !(o->cmds & ON(c->cmd))) {
+            char *fmt = xasprintf("--%s does not apply to '%s'%s", o->name,
+                                  c->cmd_name, "%s");
+            int rc = usage_error(c->cmd_name, fmt, "");
+            free(fmt);
+            return rc;
+        }
         switch (ch) {
         case 'c': c->copts.config_path = optarg; break;
         case OPT_CONF_DIR: c->copts.conf_dir = optarg; break;
@@ -246,6 +351,14 @@ static int parse_cli(cli *c, int argc, char **argv)
         case OPT_NO_PROGRESS: c->no_progress = 1; break;
         case OPT_BYPASS_REASON: c->bypass.reason = optarg; break;
         case OPT_BYPASS_EXPIRES: c->bypass.expires = optarg; break;
+        case OPT_EXIT_CODES:
+            if (strcmp(optarg, "docker") != 0 && strcmp(optarg, "gpcheck") != 0)
+                return usage_error(c->cmd_name,
+                                   "--exit-codes %s: expected gpcheck or "
+                                   "docker",
+                                   optarg);
+            c->docker_exit = strcmp(optarg, "docker") == 0;
+            break;
         case 'h': usage(stdout, c->cmd_name); return EXIT_PASS;
         case 'V': c->cmd = CMD_VERSION; break;
         case 'j':
@@ -268,9 +381,7 @@ static int parse_cli(cli *c, int argc, char **argv)
         case ':':
             return usage_error(c->cmd_name, "option '%s' needs a value",
                                argv[optind - 1]);
-        default:
-            return usage_error(c->cmd_name, "unknown option '%s'",
-                               argv[optind - 1]);
+        default: return unknown_option(c->cmd_name, argv[optind - 1]);
         }
     }
     c->has_dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
@@ -300,6 +411,10 @@ static int parse_cli(cli *c, int argc, char **argv)
         return usage_error(c->cmd_name, "%s",
                            "--nagios reports to Nagios; it runs no command "
                            "after --");
+    if (c->nagios && c->docker_exit)
+        return usage_error(c->cmd_name, "%s",
+                           "--nagios and --exit-codes docker each set the "
+                           "exit status: choose one");
     if (c->nagios) {
         int have = 0;
         for (size_t k = 0; k < c->outputs.n; k++)
@@ -695,7 +810,7 @@ int main(int argc, char **argv)
     int rc = parse_cli(&c, argc, argv);
     if (rc >= 0) {
         cli_free(&c);
-        return rc;
+        return c.docker_exit && rc != EXIT_PASS ? EXIT_FAIL : rc;
     }
     if (c.cmd == CMD_VERSION) {
         printf("gpcheck %s (plugin ABI %d.%d)\n", GPCHECK_VERSION, GP_ABI_MAJOR,
@@ -716,10 +831,20 @@ int main(int argc, char **argv)
         setup_loader(&l, &c, NULL);
         loaded = build_cli_probe(&c, &cfg, &l, &d) == 0;
     } else {
-        loaded = config_load(&cfg, &c.copts, &d) == 0;
+        config_opts o = c.copts;
+        o.main_only = c.cmd == CMD_PLUGINS;
+        loaded = config_load(&cfg, &o, &d) == 0;
         setup_loader(&l, &c, &cfg);
     }
-    if (loaded && c.cmd == CMD_PLUGINS) {
+    if (c.cmd == CMD_PLUGINS) {
+        /* Documentation works where the configuration does not: it only
+         * lends its plugin_path. */
+        if (!loaded) {
+            fputs("gpcheck: warning: the main file has errors; 'plugins' "
+                  "ignores them:\n",
+                  stderr);
+            diag_print(&d, stderr);
+        }
         rc = cmd_plugins(&c, &l);
         goto out;
     }
@@ -778,6 +903,8 @@ int main(int argc, char **argv)
     default: rc = run_probes(&c, &cfg, &ps, &byp); break;
     }
 out:
+    if (c.docker_exit && rc != EXIT_PASS)
+        rc = EXIT_FAIL; /* a Docker HEALTHCHECK reserves 2 */
     bypass_free(&byp);
     probe_set_free(&ps);
     config_free(&cfg);

@@ -71,10 +71,14 @@ class GpTestCase(unittest.TestCase):
         return lst
 
     def base_args(self, cmd):
-        args = [BIN, cmd, "--conf-dir", self.confd]
-        if os.path.exists(self.main):
+        # Each command takes only the options it uses: probe reads no
+        # configuration, plugins only the main file.
+        args = [BIN, cmd]
+        if cmd in ("run", "validate", "list"):
+            args += ["--conf-dir", self.confd]
+        if os.path.exists(self.main) and cmd != "probe":
             args += ["-c", self.main]
-        if TEST_PLUGINS:
+        if TEST_PLUGINS and cmd != "version":
             args += ["--plugin-dir", TEST_PLUGINS]
         return args
 

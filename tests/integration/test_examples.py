@@ -564,7 +564,7 @@ class ManPagesTest(unittest.TestCase):
             self.skipTest("the build has no man pages (man/ not configured)")
         text = self.render("gpcheck.1")
         # The default main file `gpcheck --help` prints, and the version.
-        m = re.search(r"(/\S+/gpcheck/gpcheck\.ini)", gp_help())
+        m = re.search(r"(/\S+/gpcheck/gpcheck\.ini)", gp_help("run"))
         self.assertTrue(m.group(1) in text, "gpcheck(1) lacks " + m.group(1))
         version = subprocess.run([BIN, "version"], capture_output=True,
                                  text=True, timeout=30).stdout.split()[1]

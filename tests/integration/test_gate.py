@@ -297,8 +297,8 @@ class SecretTest(GpTestCase):
         outputs += [proc.stdout, proc.stderr, json.dumps(doc)]
         self.assertIn("token *** rejected", self.probe(doc, "leaky")["message"])
         self.assertIn("logging in with token ***", proc.stderr)
-        for cmd in ("list", "validate"):
-            p = self.gp(cmd, "-v", env=env)
+        for cmd in ("list", "validate -v"):
+            p = self.gp(*cmd.split(), env=env)
             self.assertEqual(p.returncode, 0, p.stderr)
             outputs += [p.stdout, p.stderr]
         p = self.gp("probe", "misbehave", "mode=leak", "token=" + self.CANARY)

@@ -403,8 +403,8 @@ class PostgresTest(PgTestCase):
         proc, doc, _ = self.run_json("-v", "-j", "3", *extra, env=env)
         self.assertIsNotNone(doc, proc.stderr)
         out = [proc.stdout, proc.stderr, json.dumps(doc)]
-        for cmd in ("list", "validate"):
-            p = self.gp(cmd, "-v", env=env)
+        for cmd in ("list", "validate -v"):
+            p = self.gp(*cmd.split(), env=env)
             self.assertEqual(p.returncode, 0, p.stderr)
             out += [p.stdout, p.stderr]
         p = self.gp("run", "-j", "3", "-o", "json", env=env)

@@ -396,8 +396,8 @@ class SecretTest(RedisCase):
                              ("inline_bad", "fail"), ("file_bad", "fail"),
                              ("inline_down", "fail"), ("file_down", "fail")):
             self.assertEqual(self.probe(doc, name)["status"], status, name)
-        for cmd in ("list", "validate"):
-            p = self.gp(cmd, "-v", env=env)
+        for cmd in ("list", "validate -v"):
+            p = self.gp(*cmd.split(), env=env)
             self.assertEqual(p.returncode, 0, p.stderr)
             outputs += [p.stdout, p.stderr]
         p = self.gp("run", "-o", "text", "-o", "json", env=env)
