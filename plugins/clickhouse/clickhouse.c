@@ -16,9 +16,10 @@
  *      classified by its code; a single value is compared with `expect`
  *      and, when it is a number, reported as the metric `value`.
  *
- * Every request gets CURLOPT_TIMEOUT_MS and CURLOPT_CONNECTTIMEOUT_MS from
- * the time left (that includes name resolution with curl's threaded
- * resolver) and CURLOPT_NOSIGNAL; the body is capped at 64 KiB (both from
+ * The url's host is resolved once within the time left (gp_curl_pin_host(),
+ * a helper process killed at the deadline) and every request gets
+ * CURLOPT_TIMEOUT_MS and CURLOPT_CONNECTTIMEOUT_MS from the time left and
+ * CURLOPT_NOSIGNAL; the body is capped at 64 KiB (all from
  * gpcheck/sdk_curl.h, which the http and vpc probes share). Credentials
  * travel only in headers. password_file is a GP_OPT_FILE: the core refuses
  * a file others may read when it reads the config, and masks its content
@@ -111,10 +112,11 @@ typedef struct probe {
     char errbuf[CURL_ERROR_SIZE];
     char *password; /* from `password` or `password_file`, or NULL */
     struct curl_slist *headers;
-    gp_curl_body body;   /* the first CH_MAX_BODY bytes */
-    long exception_code; /* X-ClickHouse-Exception-Code, or -1 */
-    long status;         /* HTTP status of the last response */
-    double elapsed;      /* ms, of the last request */
+    struct curl_slist *pins; /* the url's host -> addresses, for curl */
+    gp_curl_body body;       /* the first CH_MAX_BODY bytes */
+    long exception_code;     /* X-ClickHouse-Exception-Code, or -1 */
+    long status;             /* HTTP status of the last response */
+    double elapsed;          /* ms, of the last request */
 } probe;
 
 /* ------------------------------------------------------------------------ */
@@ -635,6 +637,7 @@ static void cleanup(probe *p)
     curl_slist_free_all(p->headers);
     if (p->curl)
         curl_easy_cleanup(p->curl);
+    curl_slist_free_all(p->pins);
     if (p->base)
         curl_url_cleanup(p->base);
     gp_curl_body_free(&p->body);
@@ -671,6 +674,14 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         goto done;
     gp_curl_log_version(ctx, api);
 
+    /* Once: both requests go to the url's host. */
+    gp_sdk_connect_error why;
+    char err[300];
+    if (gp_curl_pin_host(p.curl, ctx, api, url, &p.pins, &why, err,
+                         sizeof(err)) < 0) {
+        out = gp_curl_pin_outcome(ctx, api, why, err, "GET /ping");
+        goto done;
+    }
     if ((out = ping(&p)) != GP_READY)
         goto done;
     double ping_ms = p.elapsed;

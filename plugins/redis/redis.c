@@ -211,7 +211,8 @@ static gp_outcome connect_tcp(probe *p, const char *host, unsigned port)
     int fd = gp_sdk_tcp_connect(p->ctx, p->api, host, port, &why, p->addr,
                                 sizeof(p->addr), err, sizeof(err));
 
-    if (fd < 0 && (why == GP_SDK_NO_SUCH_HOST || why == GP_SDK_RESOLVER)) {
+    if (fd < 0 && (why == GP_SDK_NO_SUCH_HOST || why == GP_SDK_RESOLVER ||
+                   why == GP_SDK_RESOLVE_TIMEOUT)) {
         p->api->message(p->ctx, "%s", err);
         return why == GP_SDK_NO_SUCH_HOST ? GP_FATAL : GP_TRANSIENT;
     }
