@@ -236,6 +236,13 @@ int gp_sdk_resolve(gp_ctx *ctx, const gp_api *api, const char *host,
         return 1;
     if (max_ms > 0 && max_ms < left)
         left = max_ms;
+    if (left <= 0) {
+        /* No helper for no time: the answer could not be used. */
+        *why = GP_SDK_RESOLVE_TIMEOUT;
+        snprintf(err, errlen, "resolving %s timed out after 0.0s", host);
+        errno = ETIMEDOUT;
+        return -1;
+    }
     /* +1: room for the terminator gp_sdk_run_bounded() adds. */
     char *buf = malloc(sizeof a + 1);
     if (!buf) {
