@@ -11,7 +11,7 @@
  *      how long we wait, so a silent server cannot hold the probe past its
  *      deadline;
  *   4. parse each answer with c-ares' parsers into printable values, and
- *      check that every expected value is among them.
+ *      check that every expected value is among them (answer.c).
  *
  * A truncated UDP answer (TC bit) is asked again over TCP by c-ares; when
  * that fails, the message says the answer was truncated and why the TCP

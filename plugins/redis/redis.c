@@ -12,11 +12,15 @@
  * One attempt reads top to bottom:
  *   1. read the options and the password (inline or from a private file);
  *   2. connect (TCP, trying each address of the host, or a unix socket)
- *      within the time left; hiredis then talks over that connection;
+ *      within the time left, the host name resolved by the SDK in a helper
+ *      process killed when the time is up; hiredis then talks over that
+ *      connection;
  *   3. AUTH, SELECT (when db is not 0), PING, INFO: every write and read is
  *      bounded by the time left, re-armed (redisSetTimeout) before each
  *      socket call, so a server that accepts and never answers cannot hold
- *      the attempt past its deadline;
+ *      the attempt past its deadline; every reply is bounded in size and
+ *      element count before hiredis allocates it (reply.c), so a server
+ *      that answers "*2147483647" is refused at once;
  *   4. report INFO's clients, memory and replication figures as metrics and
  *      compare the role with the expected one.
  *

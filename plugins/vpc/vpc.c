@@ -34,7 +34,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
