@@ -487,10 +487,43 @@ class ClickHouseFaultTest(WebCase):
         self.assert_fault(p, "timeout", ["no answer from 127.0.0.1"])
         self.assertLess(took, 1 + GRACE)
 
+    def test_reset_on_connect(self):
+        lst = self.listener("reset")
+        p, took = self.clickhouse("http://127.0.0.1:%d/" % lst.port)
+        self.assertEqual(p["status"], "fail", p["message"])
+        # The RST may come before or after connect() returns.
+        self.assertIn("GET /ping: ", p["message"])
+        self.assertIn("127.0.0.1:%d" % lst.port, p["message"])
+        self.assertLess(took, 1)
+
+    def test_not_clickhouse(self):
+        p, took = self.clickhouse(self.web.url("/status/200/"))
+        self.assert_fault(p, "fail", ["not a ClickHouse HTTP interface"])
+        self.assertLess(took, 1)
+
     def test_tls_untrusted_certificate(self):
         p, took = self.clickhouse(self.tls.url("/clickhouse/"))
         self.assert_fault(p, "fail", ["TLS verification of 127.0.0.1"])
         self.assertLess(took, 1)
+
+
+# --------------------------------------------------------------------------
+# vpc reachability against dead targets
+
+
+class VpcFaultTest(NetFaultCase):
+
+    def test_blackholed_and_refused_targets(self):
+        hole, closed = self.listener("blackhole"), self.listener("closed")
+        self.section("v", "vpc", "targets = 127.0.0.1:%d, 127.0.0.1:%d\n"
+                     "samples = 2\nconnect_timeout = 300ms"
+                     % (hole.port, closed.port), timeout="2s")
+        p, took = self.run_probe("v")
+        self.assert_fault(p, "fail", [
+            "no target reachable (0/4 connects)",
+            "127.0.0.1:%d timed out 2/2" % hole.port,
+            "127.0.0.1:%d refused 2/2" % closed.port])
+        self.assertLess(took, 1.5)
 
 
 # --------------------------------------------------------------------------
@@ -536,6 +569,38 @@ class PostgresFailoverTest(NetFaultCase):
         p, took = self.run_probe("pg")
         self.assert_fault(p, "timeout", ["no answer from"])
         self.assertLess(took, 2 + GRACE)
+
+    def single(self, port, extra="", timeout="2s"):
+        self.section("pg", "postgres",
+                     "dsn = host=127.0.0.1 port=%d dbname=appdb user=app%s\n"
+                     "password = %s" % (port, extra, PG_PASSWORD),
+                     timeout=timeout)
+        return self.run_probe("pg")
+
+    def test_silent_server(self):
+        p, took = self.single(self.listener("hang").port, timeout="1s")
+        self.assert_fault(p, "timeout", ["no answer from", "waiting for"])
+        self.assertLess(took, 1 + GRACE)
+
+    def test_not_postgres(self):
+        lst = self.listener("banner", banner="HTTP/1.1 400 Bad\r\n\r\n")
+        p, took = self.single(lst.port, " sslmode=disable")
+        self.assertEqual(p["status"], "fail", p["message"])
+        self.assertIn("127.0.0.1", p["message"])
+        self.assertLess(took, 1)
+
+    def test_reset_on_connect(self):
+        p, took = self.single(self.listener("reset").port,
+                              " sslmode=disable")
+        self.assertEqual(p["status"], "fail", p["message"])
+        self.assertIn("127.0.0.1", p["message"])
+        self.assertLess(took, 1)
+
+    def test_tls_required_by_a_server_without_it(self):
+        p, took = self.single(self.pg.port, " sslmode=require")
+        self.assert_fault(p, "fail", ["server does not support SSL"])
+        self.assertEqual(p["history"][-1]["outcome"], "fatal")
+        self.assertLess(took, 1)
 
     def test_wrong_password_on_the_live_host_is_fatal(self):
         # A reason that will not pass ends the attempt, as libpq stops
