@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -148,12 +149,14 @@ int gp_sdk_run_bounded(void (*fn)(int fd, void *arg), void *arg,
  * GP_SDK_MAX_ADDRS addresses. One write() of less than PIPE_BUF bytes, so
  * the parent reads all of it or nothing. */
 typedef struct resolve_answer {
-    int gai, err, n;
+    int gai, err, n; /* getaddrinfo()'s code, errno for EAI_SYSTEM, addrs */
     struct {
         socklen_t len;
         struct sockaddr_storage sa;
     } addr[GP_SDK_MAX_ADDRS];
 } resolve_answer;
+_Static_assert(sizeof(resolve_answer) < PIPE_BUF,
+               "the resolver's answer must fit one atomic pipe write");
 
 static void resolve_child(int fd, void *arg)
 {
@@ -178,6 +181,8 @@ static void resolve_child(int fd, void *arg)
     }
     if (res)
         freeaddrinfo(res);
+    /* One write, shorter than PIPE_BUF: whole or not at all. If it fails
+     * the parent has stopped listening and there is no one to tell. */
     (void)!write(fd, &a, sizeof a);
 }
 
