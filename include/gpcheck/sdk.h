@@ -9,7 +9,8 @@
  * outside author does.
  *
  * Every helper that waits is bounded by the attempt's time left
- * (api->time_left_ms): none can hold a probe past its deadline.
+ * (api->time_left_ms), or by the timeout it is given: none can hold a
+ * probe past its deadline.
  *
  * Return conventions, for every function here: 0 or a non-negative
  * result on success; -1 on failure with errno set and, where there is an
