@@ -234,17 +234,18 @@ static const char *parse_target(const char *spec, target *t)
 
 /*
  * gp_sdk_resolve(): numeric addresses as they are, names in a helper
- * process bounded by the time left. A name that does not exist is fatal
+ * process killed after `max_ms`. A name that does not exist is fatal
  * (asking again gives the same answer); a resolver in trouble or out of
  * time fails that target's samples, with the reason.
  */
-static int resolve(target *t, gp_ctx *ctx, const gp_api *api, part *res)
+static int resolve(target *t, gp_ctx *ctx, const gp_api *api, int64_t max_ms,
+                   part *res)
 {
     gp_sdk_connect_error why;
     char err[sizeof(t->resolve_error)];
-    int n =
-        gp_sdk_resolve(ctx, api, t->host, (unsigned)strtoul(t->port, NULL, 10),
-                       0, t->addrs, GP_SDK_MAX_ADDRS, &why, err, sizeof(err));
+    int n = gp_sdk_resolve(ctx, api, t->host,
+                           (unsigned)strtoul(t->port, NULL, 10), max_ms,
+                           t->addrs, GP_SDK_MAX_ADDRS, &why, err, sizeof(err));
 
     if (n > 0) {
         t->naddrs = n;
@@ -508,8 +509,12 @@ static void reachability(gp_ctx *ctx, const gp_api *api, part *res)
             goto out;
         }
     }
+    /* Each name gets its share of the time left, and the connects one
+     * share too: a resolver that hangs on one name leaves time to resolve
+     * the others and to say what their connects did. */
     for (size_t i = 0; i < n; i++)
-        if (resolve(&t[i], ctx, api, res) < 0)
+        if (resolve(&t[i], ctx, api,
+                    api->time_left_ms(ctx) / (int64_t)(n - i + 1), res) < 0)
             goto out;
 
     /* Every sample starts now, so they measure the connector under the
