@@ -266,6 +266,17 @@ class DnsServerTest(NetFaultCase):
         self.assertNotIn("truncated", p["message"])
         self.assertLess(took, 1 + GRACE)
 
+    def test_tcp_to_a_silent_server(self):
+        lst = self.listener("hang")
+        self.section("d", "dns", "name = api.test\nserver = 127.0.0.1:%d\n"
+                     "tcp = true" % lst.port)
+        p, took = self.run_probe("d")
+        # c-ares 1.18 gives a silent TCP server up after its first try
+        # (a seventh of the time left) instead of retrying: a transient
+        # failure early, not a timeout at the deadline.
+        self.assert_fault(p, "fail", ["no answer for api.test A"])
+        self.assertLess(took, 1 + GRACE)
+
     def test_tcp_to_a_server_without_tcp(self):
         p, took, dns = self.ask("silent", timeout="3s", tcp=True)
         self.assert_fault(p, "fail", ["connection refused or closed by"])
@@ -516,6 +527,27 @@ class ClickHouseFaultTest(WebCase):
 
 
 class VpcFaultTest(NetFaultCase):
+
+    CONNECTOR = "projects/p/locations/l/connectors/c"
+
+    def connector(self, api_url, timeout="2s"):
+        self.section("v", "vpc", "connector = %s\napi_url = %s\ntoken = t0k"
+                     % (self.CONNECTOR, api_url), timeout=timeout)
+        return self.run_probe("v")
+
+    def test_api_with_an_untrusted_certificate(self):
+        web = HttpdProcess(self.tmp, tls=True)
+        self.addCleanup(web.stop)
+        p, took = self.connector(web.url(""))
+        self.assert_fault(p, "fail", ["connector API", "SSL certificate"])
+        self.assertEqual(p["history"][-1]["outcome"], "fatal")
+        self.assertLess(took, 1)
+
+    def test_api_silent(self):
+        p, took = self.connector("http://127.0.0.1:%d"
+                                 % self.listener("hang").port, timeout="1s")
+        self.assert_fault(p, "timeout", ["connector API", "timed out"])
+        self.assertLess(took, 1 + GRACE)
 
     def test_blackholed_and_refused_targets(self):
         hole, closed = self.listener("blackhole"), self.listener("closed")
