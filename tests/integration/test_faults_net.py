@@ -197,6 +197,20 @@ class ResolverTest(NetFaultCase):
                   "connector = projects/p/locations/l/connectors/c\n"
                   "api_url = http://%s:9/\ntoken = t0k" % HUNG)
 
+    def test_dns_with_the_system_configuration(self):
+        # dns reads resolv.conf itself (c-ares) and drives its own loop.
+        self.section("d", "dns", "name = %s" % HUNG)
+        p, took = self.run_probe("d", resolver=self.resolver("silent"))
+        self.assert_fault(p, "timeout", ["no answer for %s A from 127." % HUNG,
+                                         ":53 within"])
+        self.assertLess(took, 1 + GRACE)
+
+    def test_dns_servfail_with_the_system_configuration(self):
+        self.section("d", "dns", "name = %s" % HUNG, timeout="3s")
+        p, took = self.run_probe("d", resolver=self.resolver("servfail"))
+        self.assert_fault(p, "fail", ["SERVFAIL for %s A" % HUNG])
+        self.assertLess(took, 1)
+
     def test_servfail_is_a_resolver_failure_at_once(self):
         self.section("t", "tcp", "host = %s\nport = 80" % HUNG, timeout="5s")
         p, took = self.run_probe("t", resolver=self.resolver("servfail"))
