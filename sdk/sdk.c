@@ -1,6 +1,7 @@
 /*
  * sdk/sdk.c - the probe author's helpers declared in gpcheck/sdk.h:
- * deadline-bounded sockets, the time left in the forms libraries want,
+ * deadline-bounded name resolution (a killable helper process),
+ * sockets and helper processes, the time left in the forms libraries want,
  * secret files and masking. Built as the static, position-independent
  * libgpcheck-sdk.a that plugins link in (hidden: nothing here is exported
  * from a plugin).
@@ -9,14 +10,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,28 +69,266 @@ int gp_sdk_wait(gp_ctx *ctx, const gp_api *api, int fd, short events)
     }
 }
 
+/* ---- helper processes and names ----------------------------------------- */
+
+static int64_t ms_since(double t0)
+{
+    return (int64_t)(gp_sdk_now_ms() - t0);
+}
+
+int gp_sdk_run_bounded(void (*fn)(int fd, void *arg), void *arg,
+                       int64_t timeout_ms, char *out, size_t cap, size_t *got)
+{
+    int fds[2], rc = 0;
+    size_t n = 0;
+    double t0 = gp_sdk_now_ms();
+
+    *got = 0;
+    if (cap)
+        out[0] = '\0';
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        errno = e;
+        return -1;
+    }
+    if (pid == 0) {
+        /* A probe killed at its hard deadline takes its helpers along. */
+#ifdef __linux__
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+        close(fds[0]);
+        fn(fds[1], arg);
+        _exit(0);
+    }
+    close(fds[1]);
+    for (;;) {
+        struct pollfd p = {.fd = fds[0], .events = POLLIN};
+        int64_t left = timeout_ms - ms_since(t0);
+        int pr =
+            left > 0 ? poll(&p, 1, left > 3600000 ? 3600000 : (int)left) : 0;
+        char chunk[512];
+
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0) {
+            rc = pr == 0 ? 1 : -1;
+            break;
+        }
+        ssize_t r = read(fds[0], chunk, sizeof chunk);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r <= 0) {
+            rc = r == 0 ? 0 : -1;
+            break;
+        }
+        if (n + 1 < cap) {
+            size_t take = (size_t)r < cap - 1 - n ? (size_t)r : cap - 1 - n;
+            memcpy(out + n, chunk, take);
+            n += take;
+        }
+    }
+    int e = errno;
+    close(fds[0]);
+    /* Not reaped yet, so the pid cannot name anyone else. */
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    if (cap)
+        out[n] = '\0';
+    *got = n;
+    errno = e;
+    return rc;
+}
+
+/* What the resolver child writes: its getaddrinfo() result, then up to
+ * GP_SDK_MAX_ADDRS addresses. One write() of less than PIPE_BUF bytes, so
+ * the parent reads all of it or nothing. */
+typedef struct resolve_answer {
+    int gai, err, n; /* getaddrinfo()'s code, errno for EAI_SYSTEM, addrs */
+    struct {
+        socklen_t len;
+        struct sockaddr_storage sa;
+    } addr[GP_SDK_MAX_ADDRS];
+} resolve_answer;
+_Static_assert(sizeof(resolve_answer) < PIPE_BUF,
+               "the resolver's answer must fit one atomic pipe write");
+
+static void resolve_child(int fd, void *arg)
+{
+    /* No AI_ADDRCONFIG: it would hide 127.0.0.1 and ::1 on a host whose
+     * only interface is loopback. */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_protocol = IPPROTO_TCP};
+    struct addrinfo *res = NULL;
+    resolve_answer a = {0};
+
+    a.gai = getaddrinfo(arg, NULL, &hints, &res);
+    a.err = a.gai == EAI_SYSTEM ? errno : 0;
+    for (const struct addrinfo *ai = res; ai && a.n < GP_SDK_MAX_ADDRS;
+         ai = ai->ai_next) {
+        if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+            ai->ai_addrlen > sizeof a.addr[0].sa)
+            continue;
+        a.addr[a.n].len = ai->ai_addrlen;
+        memcpy(&a.addr[a.n].sa, ai->ai_addr, ai->ai_addrlen);
+        a.n++;
+    }
+    if (res)
+        freeaddrinfo(res);
+    /* One write, shorter than PIPE_BUF: whole or not at all. If it fails
+     * the parent has stopped listening and there is no one to tell. */
+    (void)!write(fd, &a, sizeof a);
+}
+
+/* Fill one gp_sdk_addr from a socket address; 0 or -1 (not IP). */
+static int set_addr(gp_sdk_addr *out, const struct sockaddr *sa, socklen_t len,
+                    unsigned port)
+{
+    if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
+        len > sizeof out->sa)
+        return -1;
+    memset(out, 0, sizeof *out);
+    memcpy(&out->sa, sa, len);
+    out->len = len;
+    out->family = sa->sa_family;
+    if (out->family == AF_INET)
+        ((struct sockaddr_in *)&out->sa)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)&out->sa)->sin6_port = htons((uint16_t)port);
+    if (getnameinfo((struct sockaddr *)&out->sa, len, out->text,
+                    sizeof out->text, NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(out->text, sizeof out->text, "?");
+    return 0;
+}
+
+/* A literal address, converted without a resolver: 1, or 0 for a name. */
+static int resolve_literal(const char *host, unsigned port, gp_sdk_addr *out)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST};
+    struct addrinfo *res = NULL;
+
+    if (getaddrinfo(host, NULL, &hints, &res) != 0)
+        return 0;
+    int ok = set_addr(out, res->ai_addr, res->ai_addrlen, port) == 0;
+    freeaddrinfo(res);
+    return ok;
+}
+
+int gp_sdk_resolve(gp_ctx *ctx, const gp_api *api, const char *host,
+                   unsigned port, int64_t max_ms, gp_sdk_addr *addrs,
+                   size_t max, gp_sdk_connect_error *why, char *err,
+                   size_t errlen)
+{
+    int64_t left = api->time_left_ms(ctx);
+    resolve_answer a;
+    size_t got = 0;
+    double t0 = gp_sdk_now_ms();
+
+    if (max == 0) {
+        *why = GP_SDK_OTHER;
+        snprintf(err, errlen, "no room for an address");
+        errno = EINVAL;
+        return -1;
+    }
+    if (resolve_literal(host, port, &addrs[0]))
+        return 1;
+    if (max_ms > 0 && max_ms < left)
+        left = max_ms;
+    if (left <= 0) {
+        /* No helper for no time: the answer could not be used. */
+        *why = GP_SDK_RESOLVE_TIMEOUT;
+        snprintf(err, errlen, "resolving %s timed out after 0.0s", host);
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    /* +1: room for the terminator gp_sdk_run_bounded() adds. */
+    char *buf = malloc(sizeof a + 1);
+    if (!buf) {
+        *why = GP_SDK_RESOLVER;
+        snprintf(err, errlen, "cannot resolve %s: out of memory", host);
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = gp_sdk_run_bounded(resolve_child, (void *)host, left, buf,
+                                sizeof a + 1, &got);
+    int e = errno;
+    if (got == sizeof a)
+        memcpy(&a, buf, sizeof a);
+    free(buf);
+    if (rc < 0) {
+        *why = GP_SDK_RESOLVER;
+        snprintf(err, errlen,
+                 "cannot resolve %s: cannot start the resolver: %s", host,
+                 strerror(e));
+        errno = EAGAIN;
+        return -1;
+    }
+    if (rc > 0 || got != sizeof a) {
+        /* Cut off, or (got short) the child died: both are the time or the
+         * resolver running out; the probe may ask again. */
+        *why = rc > 0 ? GP_SDK_RESOLVE_TIMEOUT : GP_SDK_RESOLVER;
+        if (rc > 0)
+            snprintf(err, errlen, "resolving %s timed out after %.1fs", host,
+                     (gp_sdk_now_ms() - t0) / 1000.0);
+        else
+            snprintf(err, errlen, "cannot resolve %s: the resolver died", host);
+        errno = rc > 0 ? ETIMEDOUT : EAGAIN;
+        return -1;
+    }
+    if (a.gai != 0) {
+        int nohost = a.gai == EAI_NONAME
+#ifdef EAI_NODATA
+                     || a.gai == EAI_NODATA
+#endif
+            ;
+        *why = nohost ? GP_SDK_NO_SUCH_HOST : GP_SDK_RESOLVER;
+        snprintf(err, errlen, "cannot resolve %s: %s", host,
+                 a.gai == EAI_SYSTEM ? strerror(a.err) : gai_strerror(a.gai));
+        errno = nohost ? ENOENT : EAGAIN;
+        return -1;
+    }
+    size_t n = 0;
+    for (int i = 0; i < a.n && i < GP_SDK_MAX_ADDRS && n < max; i++)
+        if (set_addr(&addrs[n], (struct sockaddr *)&a.addr[i].sa, a.addr[i].len,
+                     port) == 0)
+            n++;
+    api->log(ctx, GP_LOG_DEBUG, "resolved %s to %zu address%s in %.1f ms", host,
+             n, n == 1 ? "" : "es", gp_sdk_now_ms() - t0);
+    if (n == 0) {
+        *why = GP_SDK_NO_SUCH_HOST;
+        snprintf(err, errlen, "cannot resolve %s: no IPv4 or IPv6 address",
+                 host);
+        errno = ENOENT;
+        return -1;
+    }
+    return (int)n;
+}
+
+/* ---- sockets ------------------------------------------------------------- */
+
 /* "127.0.0.1:80" or "[::1]:80". */
-static void format_addr(const struct addrinfo *ai, unsigned port, char *out,
+static void format_addr(const gp_sdk_addr *a, unsigned port, char *out,
                         size_t outlen)
 {
-    char host[NI_MAXHOST];
-    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, NULL, 0,
-                    NI_NUMERICHOST) != 0)
-        snprintf(host, sizeof host, "?");
-    snprintf(out, outlen, ai->ai_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host,
+    snprintf(out, outlen, a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a->text,
              port);
 }
 
 /* One non-blocking connect bounded by the time left; fd or -1 (errno). */
-static int connect_one(gp_ctx *ctx, const gp_api *api,
-                       const struct addrinfo *ai)
+static int connect_one(gp_ctx *ctx, const gp_api *api, const gp_sdk_addr *a)
 {
-    int fd =
-        socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-               ai->ai_protocol);
+    int fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    IPPROTO_TCP);
     if (fd < 0)
         return -1;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+    if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0)
         return fd;
     if (errno != EINPROGRESS) {
         int e = errno;
@@ -112,43 +355,29 @@ int gp_sdk_tcp_connect(gp_ctx *ctx, const gp_api *api, const char *host,
                        unsigned port, gp_sdk_connect_error *why, char *addr,
                        size_t addrlen, char *err, size_t errlen)
 {
-    char service[16], last[NI_MAXHOST + 16] = "";
-    snprintf(service, sizeof service, "%u", port);
-    /* No AI_ADDRCONFIG: it would hide 127.0.0.1 and ::1 on a host whose
-     * only interface is loopback. */
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_protocol = IPPROTO_TCP,
-                             .ai_flags = AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    int gai = getaddrinfo(host, service, &hints, &res);
-    if (gai != 0) {
-        int nohost = gai == EAI_NONAME
-#ifdef EAI_NODATA
-                     || gai == EAI_NODATA
-#endif
-            ;
-        *why = nohost ? GP_SDK_NO_SUCH_HOST : GP_SDK_RESOLVER;
-        snprintf(err, errlen, "cannot resolve %s: %s", host,
-                 gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
-        errno = nohost ? ENOENT : EAGAIN;
+    gp_sdk_addr addrs[GP_SDK_MAX_ADDRS];
+    char last[sizeof addrs[0].text + 16] = "";
+    int n = gp_sdk_resolve(ctx, api, host, port, 0, addrs, GP_SDK_MAX_ADDRS,
+                           why, err, errlen);
+
+    if (addr && addrlen)
+        addr[0] = '\0';
+    if (n < 0)
         return -1;
-    }
     int fd = -1, last_err = 0;
-    for (const struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+    for (int i = 0; i < n && fd < 0; i++) {
         if (api->time_left_ms(ctx) <= 0 && last[0]) {
             last_err = ETIMEDOUT;
             break;
         }
-        format_addr(ai, port, last, sizeof last);
-        fd = connect_one(ctx, api, ai);
+        format_addr(&addrs[i], port, last, sizeof last);
+        fd = connect_one(ctx, api, &addrs[i]);
         if (fd < 0) {
             last_err = errno;
             api->log(ctx, GP_LOG_DEBUG, "connect to %s: %s", last,
                      strerror(last_err));
         }
     }
-    freeaddrinfo(res);
     if (addr)
         snprintf(addr, addrlen, "%s", last);
     if (fd >= 0) {

@@ -9,7 +9,8 @@
  * outside author does.
  *
  * Every helper that waits is bounded by the attempt's time left
- * (api->time_left_ms): none can hold a probe past its deadline.
+ * (api->time_left_ms), or by the timeout it is given: none can hold a
+ * probe past its deadline.
  *
  * Return conventions, for every function here: 0 or a non-negative
  * result on success; -1 on failure with errno set and, where there is an
@@ -21,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/types.h>
 
@@ -44,25 +46,80 @@ long gp_sdk_seconds(gp_ctx *ctx, const gp_api *api);
 /* CLOCK_MONOTONIC in milliseconds, as a double (for *_time metrics). */
 double gp_sdk_now_ms(void);
 
-/* ---- sockets bounded by the deadline ----------------------------------- */
+/* ---- why a connection failed ------------------------------------------- */
 
 typedef enum gp_sdk_connect_error {
     GP_SDK_OK = 0,
-    GP_SDK_NO_SUCH_HOST, /* the name does not exist: fatal for a probe */
-    GP_SDK_RESOLVER,     /* the resolver failed; may clear up: transient */
-    GP_SDK_REFUSED,      /* connection refused: transient */
-    GP_SDK_TIMEOUT,      /* the time ran out: transient */
-    GP_SDK_OTHER,        /* any other socket error: transient */
+    GP_SDK_NO_SUCH_HOST,    /* the name does not exist: fatal for a probe */
+    GP_SDK_RESOLVER,        /* the resolver failed; may clear up: transient */
+    GP_SDK_REFUSED,         /* connection refused: transient */
+    GP_SDK_TIMEOUT,         /* the time ran out: transient */
+    GP_SDK_OTHER,           /* any other socket error: transient */
+    GP_SDK_RESOLVE_TIMEOUT, /* resolving the name ran out of time:
+                               transient */
 } gp_sdk_connect_error;
 
+/* ---- names and helper processes bounded by the deadline ---------------- */
+
 /*
- * Resolve host (a name, an IPv4 or IPv6 literal) and connect to port over
- * TCP, trying each address in turn, bounded by the time left. Returns a
- * connected, non-blocking, close-on-exec socket, or -1 with *why set and a
- * message naming the address in err ("connection refused by
- * 127.0.0.1:5432"). `addr` (may be NULL) receives the address tried last,
- * as "127.0.0.1:5432" or "[::1]:5432". Name resolution uses getaddrinfo(),
- * which cannot be interrupted; the runner's hard kill is the backstop.
+ * Run fn(fd, arg) in a helper child process, for a blocking call that
+ * takes no timeout of its own (getaddrinfo, a library's cancel request):
+ * what the child writes to fd (up to cap - 1 bytes) is collected into out,
+ * NUL-terminated, *got bytes, until the child exits or timeout_ms passes.
+ * The child is then SIGKILLed and reaped before this returns, so nothing
+ * outlives the call; it also dies with the probe (PR_SET_PDEATHSIG) and
+ * stays in the attempt's process group. fn runs after fork() in a copy of
+ * the probe: it must not return into the probe's own state (the child
+ * _exits when fn returns). Returns 0 when the child finished, 1 when the
+ * time ran out, -1 when no child could be started (errno set).
+ */
+int gp_sdk_run_bounded(void (*fn)(int fd, void *arg), void *arg,
+                       int64_t timeout_ms, char *out, size_t cap, size_t *got);
+
+/* One address gp_sdk_resolve() found, ready for socket() and connect(). */
+typedef struct gp_sdk_addr {
+    struct sockaddr_storage sa; /* with the port set */
+    socklen_t len;              /* of sa */
+    int family;                 /* AF_INET or AF_INET6 */
+    char text[64];              /* numeric: "127.0.0.1", "::1" */
+} gp_sdk_addr;
+
+/* The most addresses of one name gp_sdk_resolve() returns. */
+#define GP_SDK_MAX_ADDRS 8
+
+/*
+ * Resolve host (a name, an IPv4 or IPv6 literal) to TCP addresses with
+ * `port` set, in getaddrinfo()'s order, at most `max` (and at most
+ * GP_SDK_MAX_ADDRS). A literal is converted at once. A name is looked up
+ * with getaddrinfo() (so /etc/hosts, nsswitch.conf and resolv.conf apply
+ * as for every other program on the host) in a helper process
+ * (gp_sdk_run_bounded()) killed when the time is up: when max_ms > 0 after
+ * max_ms, and never later than the attempt's time left.
+ *
+ * Returns the number of addresses (at least 1), or -1 with *why, errno and
+ * a message in err:
+ *   GP_SDK_NO_SUCH_HOST    ENOENT     "cannot resolve db.test: Name or
+ *                                      service not known"
+ *   GP_SDK_RESOLVER        EAGAIN     "cannot resolve db.test: Temporary
+ *                                      failure in name resolution" (or the
+ *                                      helper process could not start)
+ *   GP_SDK_RESOLVE_TIMEOUT ETIMEDOUT  "resolving db.test timed out after
+ *                                      1.0s"
+ */
+int gp_sdk_resolve(gp_ctx *ctx, const gp_api *api, const char *host,
+                   unsigned port, int64_t max_ms, gp_sdk_addr *addrs,
+                   size_t max, gp_sdk_connect_error *why, char *err,
+                   size_t errlen);
+
+/* ---- sockets bounded by the deadline ----------------------------------- */
+
+/*
+ * Resolve host with gp_sdk_resolve() and connect to port over TCP, trying
+ * each address in turn, all bounded by the time left. Returns a connected,
+ * non-blocking, close-on-exec socket, or -1 with *why set and a message
+ * naming the address in err ("connection refused by 127.0.0.1:5432") or
+ * the name (see gp_sdk_resolve()). `addr` (may be NULL) receives the
+ * address tried last, as "127.0.0.1:5432" or "[::1]:5432".
  */
 int gp_sdk_tcp_connect(gp_ctx *ctx, const gp_api *api, const char *host,
                        unsigned port, gp_sdk_connect_error *why, char *addr,

@@ -8,9 +8,14 @@
  * curl_global_init(): do that in check(), in the attempt's own process.
  *
  * A request made with these is bounded by the attempt's time left: call
- * gp_curl_set_deadline() before every curl_easy_perform(). Name resolution
- * is bounded too when libcurl has an asynchronous resolver (threaded or
- * c-ares, as Debian's has); gp_curl_log_version() says which one it has.
+ * gp_curl_pin_host() once per handle and host, and gp_curl_set_deadline()
+ * before every curl_easy_perform(). gp_curl_pin_host() resolves the URL's
+ * host with gp_sdk_resolve() (bounded, and killed when the time is up) and
+ * hands curl the addresses, so that curl's own resolver is not asked:
+ * Debian's libcurl 7.88 resolves in a thread that curl_easy_cleanup() would
+ * wait for, however long the resolver hangs. What curl still resolves
+ * itself (a redirect to another host, a proxy from the environment) is cut
+ * by its timeouts, and CURLOPT_QUICK_EXIT keeps cleanup from waiting.
  *
  * Return conventions, as in gpcheck/sdk.h: 0 on success; -1 on failure
  * with errno set and, where there is an `err` buffer, a one-line reason in
@@ -136,7 +141,119 @@ static inline CURL *gp_curl_easy(char *errbuf, gp_curl_body *body,
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #endif
+#if LIBCURL_VERSION_NUM >= 0x075700
+    /* A resolver thread curl started (see gp_curl_pin_host()) that has not
+     * finished by the timeout is left behind, not waited for: it ends with
+     * the attempt's process. */
+    curl_easy_setopt(c, CURLOPT_QUICK_EXIT, 1L);
+#endif
     return c;
+}
+
+/* ---- the name, resolved within the deadline ---------------------------- */
+
+/* Is a proxy set in the environment? Then curl resolves the proxy, not the
+ * URL's host, which may not even resolve here. */
+static inline int gp_curl_env_proxy(void)
+{
+    static const char *const names[] = {
+        "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *v = getenv(names[i]);
+
+        if (v && *v)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * Resolve the host of `url` with gp_sdk_resolve() (at most the time left;
+ * the message on failure names the host: "resolving db.test timed out
+ * after 1.0s") and pin handle c to the addresses found (CURLOPT_RESOLVE),
+ * so that curl does not resolve it again. *pins receives the list that
+ * CURLOPT_RESOLVE reads: keep it until curl_easy_cleanup(c), then free it
+ * with curl_slist_free_all(). Nothing is pinned (*pins NULL, returns 0) for
+ * a literal address, or with a proxy in the environment (curl resolves the
+ * proxy itself, bounded by its timeouts and CURLOPT_QUICK_EXIT).
+ *
+ * Returns 0, or -1 with *why, errno and err as gp_sdk_resolve() sets them
+ * (GP_SDK_NO_SUCH_HOST: the name does not exist; GP_SDK_RESOLVER and
+ * GP_SDK_RESOLVE_TIMEOUT: the resolver failed or ran out of time), or
+ * errno ENOMEM or EINVAL (a URL curl cannot parse) with *why GP_SDK_OTHER.
+ */
+static inline int gp_curl_pin_host(CURL *c, gp_ctx *ctx, const gp_api *api,
+                                   const char *url, struct curl_slist **pins,
+                                   gp_sdk_connect_error *why, char *err,
+                                   size_t errlen)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL;
+    gp_sdk_addr addrs[GP_SDK_MAX_ADDRS];
+    char entry[512];
+    int n, rc = -1;
+
+    *pins = NULL;
+    *why = GP_SDK_OTHER;
+    err[0] = '\0';
+    if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+            CURLUE_OK) {
+        snprintf(err, errlen, "cannot read the host of the URL");
+        errno = u ? EINVAL : ENOMEM;
+        goto out;
+    }
+    if (host[0] == '[' || gp_curl_env_proxy()) {
+        rc = 0; /* a literal IPv6 address, or the proxy's business */
+        goto out;
+    }
+    n = gp_sdk_resolve(ctx, api, host, (unsigned)strtoul(port, NULL, 10), 0,
+                       addrs, GP_SDK_MAX_ADDRS, why, err, errlen);
+    if (n < 0)
+        goto out;
+    /* "host:port:addr[,addr]...", IPv6 addresses in brackets. */
+    size_t len = (size_t)snprintf(entry, sizeof(entry), "%s:%s:", host, port);
+    for (int i = 0; i < n && len < sizeof(entry); i++)
+        len += (size_t)snprintf(entry + len, sizeof(entry) - len,
+                                addrs[i].family == AF_INET6 ? "%s[%s]" : "%s%s",
+                                i ? "," : "", addrs[i].text);
+    if (len >= sizeof(entry) || !(*pins = curl_slist_append(NULL, entry))) {
+        snprintf(err, errlen, "cannot pin %s to its addresses", host);
+        *why = GP_SDK_OTHER;
+        errno = len >= sizeof(entry) ? EINVAL : ENOMEM;
+        goto out;
+    }
+    curl_easy_setopt(c, CURLOPT_RESOLVE, *pins);
+    rc = 0;
+out:
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/*
+ * A failed gp_curl_pin_host() -> outcome, with the message set: prefixed
+ * with "<what>: " (what may be NULL). A name that does not exist is
+ * GP_TRANSIENT during warmup (a new service's record may appear) and
+ * GP_FATAL after it, as in gp_curl_outcome(); a resolver in trouble or out
+ * of time is GP_TRANSIENT; anything else (out of memory, a URL curl cannot
+ * read) is the probe's trouble, GP_UNKNOWN.
+ */
+static inline gp_outcome gp_curl_pin_outcome(gp_ctx *ctx, const gp_api *api,
+                                             gp_sdk_connect_error why,
+                                             const char *err, const char *what)
+{
+    api->message(ctx, "%s%s%s", what ? what : "", what ? ": " : "", err);
+    switch (why) {
+    case GP_SDK_NO_SUCH_HOST:
+        return api->in_warmup(ctx) ? GP_TRANSIENT : GP_FATAL;
+    case GP_SDK_RESOLVER:
+    case GP_SDK_RESOLVE_TIMEOUT: return GP_TRANSIENT;
+    default: return GP_UNKNOWN;
+    }
 }
 
 /*

@@ -16,9 +16,10 @@
  *      classified by its code; a single value is compared with `expect`
  *      and, when it is a number, reported as the metric `value`.
  *
- * Every request gets CURLOPT_TIMEOUT_MS and CURLOPT_CONNECTTIMEOUT_MS from
- * the time left (that includes name resolution with curl's threaded
- * resolver) and CURLOPT_NOSIGNAL; the body is capped at 64 KiB (both from
+ * The url's host is resolved once within the time left (gp_curl_pin_host(),
+ * a helper process killed at the deadline) and every request gets
+ * CURLOPT_TIMEOUT_MS and CURLOPT_CONNECTTIMEOUT_MS from the time left and
+ * CURLOPT_NOSIGNAL; the body is capped at 64 KiB (all from
  * gpcheck/sdk_curl.h, which the http and vpc probes share). Credentials
  * travel only in headers. password_file is a GP_OPT_FILE: the core refuses
  * a file others may read when it reads the config, and masks its content
@@ -111,10 +112,11 @@ typedef struct probe {
     char errbuf[CURL_ERROR_SIZE];
     char *password; /* from `password` or `password_file`, or NULL */
     struct curl_slist *headers;
-    gp_curl_body body;   /* the first CH_MAX_BODY bytes */
-    long exception_code; /* X-ClickHouse-Exception-Code, or -1 */
-    long status;         /* HTTP status of the last response */
-    double elapsed;      /* ms, of the last request */
+    struct curl_slist *pins; /* the url's host -> addresses, for curl */
+    gp_curl_body body;       /* the first CH_MAX_BODY bytes */
+    long exception_code;     /* X-ClickHouse-Exception-Code, or -1 */
+    long status;             /* HTTP status of the last response */
+    double elapsed;          /* ms, of the last request */
 } probe;
 
 /* ------------------------------------------------------------------------ */
@@ -304,36 +306,45 @@ static CURLcode perform(probe *p, const char *url, const char *post)
 /* ------------------------------------------------------------------------ */
 /* ClickHouse's answers.                                                     */
 
-/* The start of the first line of `body` that begins "Code: <digit>" and
- * mentions an Exception, or NULL. */
-static const char *exception_line(const char *body)
-{
-    for (const char *line = body; line && *line;) {
-        const char *eol = strchr(line, '\n');
-        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+/* How far from the end of a 200 body an exception is looked for: it comes
+ * last, and a longer exception text is cut by ClickHouse itself. */
+#define CH_EXCEPTION_TAIL 4096
 
-        if (len > 7 && !strncmp(line, "Code: ", 6) && line[6] >= '0' &&
-            line[6] <= '9' && memmem(line, len, "Exception", 9))
-            return line;
-        line = eol ? eol + 1 : NULL;
+/* The last "Code: <digit>" in the last CH_EXCEPTION_TAIL bytes of `body`
+ * whose line goes on to name an Exception, or NULL. With row formats
+ * ClickHouse writes the exception right after the last bytes of a row it
+ * had begun, so it need not start a line ("1\n2Code: 395. DB::Exception:
+ * ..."). */
+static const char *exception_start(const char *body, size_t len)
+{
+    const char *tail =
+        body + (len > CH_EXCEPTION_TAIL ? len - CH_EXCEPTION_TAIL : 0);
+    const char *found = NULL;
+
+    for (const char *c = tail; (c = strstr(c, "Code: ")) != NULL; c++) {
+        size_t line = strcspn(c, "\n");
+
+        if (c[6] >= '0' && c[6] <= '9' && memmem(c, line, "Exception", 9))
+            found = c;
     }
-    return NULL;
+    return found;
 }
 
 /*
  * Find an exception in the body: ClickHouse writes "Code: NNN, ...
  * DB::Exception: ..." (18.x) or "Code: NNN. DB::Exception: ..." (newer),
  * either as the whole body of an error status or, when the error came
- * after the first rows were sent, as the last line of a 200 body. In a 200
- * body only a line of that shape counts (a result may well contain the
- * words "DB::Exception"); in an error status, any line naming
- * DB::Exception. Copies the line, tidied, into `text`; returns the code, 0
- * when the line has none, or -1 when there is no exception.
+ * after the first rows were sent, at the end of a 200 body, glued to the
+ * row it interrupted. In a 200 body only text of that shape in the tail
+ * counts (a result may well contain the words "DB::Exception"); in an
+ * error status, any line naming DB::Exception. Copies the line, tidied, into
+ * `text`; returns the code, 0 when the line has none, or -1 when there is no
+ * exception.
  */
 static long find_exception(const probe *p, char *text, size_t textlen)
 {
     const char *body = p->body.data;
-    const char *line = exception_line(body);
+    const char *line = exception_start(body, p->body.len);
     char raw[CH_SHOW_TEXT * 2];
     long code = 0;
 
@@ -635,6 +646,7 @@ static void cleanup(probe *p)
     curl_slist_free_all(p->headers);
     if (p->curl)
         curl_easy_cleanup(p->curl);
+    curl_slist_free_all(p->pins);
     if (p->base)
         curl_url_cleanup(p->base);
     gp_curl_body_free(&p->body);
@@ -671,6 +683,14 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         goto done;
     gp_curl_log_version(ctx, api);
 
+    /* Once: both requests go to the url's host. */
+    gp_sdk_connect_error why;
+    char err[300];
+    if (gp_curl_pin_host(p.curl, ctx, api, url, &p.pins, &why, err,
+                         sizeof(err)) < 0) {
+        out = gp_curl_pin_outcome(ctx, api, why, err, "GET /ping");
+        goto done;
+    }
     if ((out = ping(&p)) != GP_READY)
         goto done;
     double ping_ms = p.elapsed;

@@ -11,7 +11,11 @@
  *      how long we wait, so a silent server cannot hold the probe past its
  *      deadline;
  *   4. parse each answer with c-ares' parsers into printable values, and
- *      check that every expected value is among them.
+ *      check that every expected value is among them (answer.c).
+ *
+ * A truncated UDP answer (TC bit) is asked again over TCP by c-ares; when
+ * that fails, the message says the answer was truncated and why the TCP
+ * retry failed, not just "connection refused".
  *
  * A name that does not exist (NXDOMAIN) or has no record of the type is
  * expected while a zone is still being provisioned, so it is transient in
@@ -35,14 +39,13 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include "answer.h"
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
 
 /* How many answers per name a message shows, and how long it may get. */
 #define DNS_SHOW_ANSWERS 8
 #define DNS_MSG_MAX 1024
-/* Longest single answer we render (a TXT record may be long). */
-#define DNS_ANSWER_MAX 512
 
 static const gp_option dns_options[] = {
     {.key = "name",
@@ -82,39 +85,7 @@ static const gp_metric dns_metrics[] = {
 };
 
 /* ------------------------------------------------------------------------ */
-/* Small helpers: a list of strings and a bounded message buffer.           */
-
-typedef struct strlist {
-    char **items;
-    size_t n, cap;
-} strlist;
-
-static int strlist_add(strlist *l, const char *s)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        char **items = realloc(l->items, cap * sizeof(*items));
-
-        if (!items)
-            return -1;
-        l->items = items;
-        l->cap = cap;
-    }
-    l->items[l->n] = strdup(s);
-    if (!l->items[l->n])
-        return -1;
-    l->n++;
-    return 0;
-}
-
-static void strlist_free(strlist *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->items[i]);
-    free(l->items);
-    l->items = NULL;
-    l->n = l->cap = 0;
-}
+/* A bounded message buffer.                                                 */
 
 /* A fixed buffer that truncates with "..." instead of failing. */
 typedef struct msgbuf {
@@ -146,262 +117,14 @@ static void msg_add(msgbuf *m, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Record types: how to ask, and how to turn an answer into strings.        */
-
-/* Parse a successful answer into printable values. Returns an ARES_* status:
- * ARES_ENODATA when the answer holds no record of the type. */
-typedef int (*parse_fn)(const unsigned char *abuf, int alen, strlist *out);
-
-/* Render a printable, bounded copy of bytes that came off the wire. Not
- * gp_sdk_printable(): a TXT value is compared with `expect` as the text it
- * is, so quotes and backslashes must stay as they are. */
-static void printable(const unsigned char *in, size_t len, char *out,
-                      size_t outlen)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < len && o + 5 < outlen; i++) {
-        unsigned char c = in[i];
-
-        if (c >= 0x20 && c < 0x7f) {
-            out[o++] = (char)c;
-        } else {
-            snprintf(out + o, outlen - o, "\\x%02x", c);
-            o += 4;
-        }
-    }
-    out[o] = '\0';
-}
-
-static int add_addresses(const struct hostent *h, strlist *out)
-{
-    char text[INET6_ADDRSTRLEN];
-
-    for (char **a = h->h_addr_list; a && *a; a++) {
-        if (!inet_ntop(h->h_addrtype, *a, text, sizeof(text)))
-            continue;
-        if (strlist_add(out, text))
-            return ARES_ENOMEM;
-    }
-    return out->n ? ARES_SUCCESS : ARES_ENODATA;
-}
-
-static int parse_a(const unsigned char *abuf, int alen, strlist *out)
-{
-    struct hostent *h = NULL;
-    int rc = ares_parse_a_reply(abuf, alen, &h, NULL, NULL);
-
-    if (rc == ARES_SUCCESS)
-        rc = add_addresses(h, out);
-    if (h)
-        ares_free_hostent(h);
-    return rc;
-}
-
-static int parse_aaaa(const unsigned char *abuf, int alen, strlist *out)
-{
-    struct hostent *h = NULL;
-    int rc = ares_parse_aaaa_reply(abuf, alen, &h, NULL, NULL);
-
-    if (rc == ARES_SUCCESS)
-        rc = add_addresses(h, out);
-    if (h)
-        ares_free_hostent(h);
-    return rc;
-}
-
-/*
- * For a CNAME question, c-ares' address parser follows the CNAME and puts
- * its target in h_name (the question name becomes an alias); with no CNAME
- * in the answer h_name is just the question name, which is "no data".
- */
-static int parse_cname(const unsigned char *abuf, int alen, strlist *out)
-{
-    struct hostent *h = NULL;
-    int rc = ares_parse_a_reply(abuf, alen, &h, NULL, NULL);
-
-    if (rc == ARES_SUCCESS || rc == ARES_ENODATA) {
-        if (h && h->h_name && h->h_aliases && h->h_aliases[0])
-            rc = strlist_add(out, h->h_name) ? ARES_ENOMEM : ARES_SUCCESS;
-        else
-            rc = ARES_ENODATA;
-    }
-    if (h)
-        ares_free_hostent(h);
-    return rc;
-}
-
-static int parse_mx(const unsigned char *abuf, int alen, strlist *out)
-{
-    struct ares_mx_reply *mx = NULL;
-    int rc = ares_parse_mx_reply(abuf, alen, &mx);
-    char text[DNS_ANSWER_MAX];
-
-    for (struct ares_mx_reply *r = mx; rc == ARES_SUCCESS && r; r = r->next) {
-        snprintf(text, sizeof(text), "%u %s", r->priority, r->host);
-        if (strlist_add(out, text))
-            rc = ARES_ENOMEM;
-    }
-    if (mx)
-        ares_free_data(mx);
-    return rc == ARES_SUCCESS && out->n == 0 ? ARES_ENODATA : rc;
-}
-
-/* A TXT record may come in several character-strings; they are one value. */
-static int parse_txt(const unsigned char *abuf, int alen, strlist *out)
-{
-    struct ares_txt_ext *txt = NULL;
-    int rc = ares_parse_txt_reply_ext(abuf, alen, &txt);
-    char text[DNS_ANSWER_MAX] = "";
-    size_t len = 0;
-    int open = 0;
-
-    for (struct ares_txt_ext *r = txt; rc == ARES_SUCCESS && r; r = r->next) {
-        if (r->record_start && open) {
-            if (strlist_add(out, text))
-                rc = ARES_ENOMEM;
-            len = 0;
-            text[0] = '\0';
-        }
-        open = 1;
-        printable(r->txt, r->length, text + len, sizeof(text) - len);
-        len = strlen(text);
-    }
-    if (rc == ARES_SUCCESS && open && strlist_add(out, text))
-        rc = ARES_ENOMEM;
-    if (txt)
-        ares_free_data(txt);
-    return rc == ARES_SUCCESS && out->n == 0 ? ARES_ENODATA : rc;
-}
-
-static int parse_srv(const unsigned char *abuf, int alen, strlist *out)
-{
-    struct ares_srv_reply *srv = NULL;
-    int rc = ares_parse_srv_reply(abuf, alen, &srv);
-    char text[DNS_ANSWER_MAX];
-
-    for (struct ares_srv_reply *r = srv; rc == ARES_SUCCESS && r; r = r->next) {
-        snprintf(text, sizeof(text), "%u %u %u %s", r->priority, r->weight,
-                 r->port, r->host);
-        if (strlist_add(out, text))
-            rc = ARES_ENOMEM;
-    }
-    if (srv)
-        ares_free_data(srv);
-    return rc == ARES_SUCCESS && out->n == 0 ? ARES_ENODATA : rc;
-}
-
-/* c-ares returns the NS host names as the aliases of a hostent. */
-static int parse_ns(const unsigned char *abuf, int alen, strlist *out)
-{
-    struct hostent *h = NULL;
-    int rc = ares_parse_ns_reply(abuf, alen, &h);
-
-    for (char **a = h ? h->h_aliases : NULL; rc == ARES_SUCCESS && a && *a;
-         a++) {
-        if (strlist_add(out, *a))
-            rc = ARES_ENOMEM;
-    }
-    if (h)
-        ares_free_hostent(h);
-    return rc == ARES_SUCCESS && out->n == 0 ? ARES_ENODATA : rc;
-}
-
-typedef struct rrtype {
-    const char *name;
-    int type;
-    parse_fn parse;
-} rrtype;
-
-static const rrtype rrtypes[] = {
-    {"A", ns_t_a, parse_a},
-    {"AAAA", ns_t_aaaa, parse_aaaa},
-    {"CNAME", ns_t_cname, parse_cname},
-    {"MX", ns_t_mx, parse_mx},
-    {"TXT", ns_t_txt, parse_txt},
-    {"SRV", ns_t_srv, parse_srv},
-    {"NS", ns_t_ns, parse_ns},
-};
-
-static const rrtype *rrtype_find(const char *name)
-{
-    for (size_t i = 0; i < sizeof(rrtypes) / sizeof(rrtypes[0]); i++) {
-        if (strcmp(rrtypes[i].name, name) == 0)
-            return &rrtypes[i];
-    }
-    return NULL;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Matching expected values against answers.                                 */
-
-/* DNS names compare case-insensitively, with or without the final dot. */
-static int name_eq(const char *a, size_t alen, const char *b, size_t blen)
-{
-    if (alen && a[alen - 1] == '.')
-        alen--;
-    if (blen && b[blen - 1] == '.')
-        blen--;
-    return alen == blen && strncasecmp(a, b, alen) == 0;
-}
-
-static int addr_eq(const char *expect, const char *answer)
-{
-    unsigned char x[sizeof(struct in6_addr)], y[sizeof(struct in6_addr)];
-    int family = strchr(answer, ':') ? AF_INET6 : AF_INET;
-
-    /* Compare parsed addresses so that ::1 matches 0:0::1. */
-    if (inet_pton(family, expect, x) == 1 && inet_pton(family, answer, y) == 1)
-        return memcmp(x, y, family == AF_INET ? 4 : 16) == 0;
-    return strcmp(expect, answer) == 0;
-}
-
-/*
- * MX answers are "PRIO HOST", SRV answers "PRIO WEIGHT PORT HOST": an
- * expected value may be the whole answer, the host alone, or (SRV)
- * HOST:PORT.
- */
-static int answer_matches(const rrtype *t, const char *expect,
-                          const char *answer)
-{
-    size_t elen = strlen(expect);
-
-    switch (t->type) {
-    case ns_t_a:
-    case ns_t_aaaa: return addr_eq(expect, answer);
-    case ns_t_txt: return strcmp(expect, answer) == 0;
-    case ns_t_cname:
-    case ns_t_ns: return name_eq(expect, elen, answer, strlen(answer));
-    default: break;
-    }
-
-    const char *host = strrchr(answer, ' ');
-
-    host = host ? host + 1 : answer;
-    if (name_eq(expect, elen, answer, strlen(answer)) ||
-        name_eq(expect, elen, host, strlen(host)))
-        return 1;
-    if (t->type == ns_t_srv) {
-        unsigned prio, weight, port;
-        const char *colon = strrchr(expect, ':');
-
-        if (colon && sscanf(answer, "%u %u %u", &prio, &weight, &port) == 3 &&
-            strtoul(colon + 1, NULL, 10) == port &&
-            name_eq(expect, (size_t)(colon - expect), host, strlen(host)))
-            return 1;
-    }
-    return 0;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Queries and the event loop.                                               */
 
 typedef struct query {
     const char *name;
-    const rrtype *type;
+    const answer_type *type;
     int done;
     int status; /* ARES_* once done */
-    strlist answers;
+    answer_list answers;
 } query;
 
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
@@ -639,11 +362,36 @@ static void add_answers(msgbuf *m, const query *q)
         msg_add(m, " (+%zu more)", q->answers.n - DNS_SHOW_ANSWERS);
 }
 
-/* Outcome of one name's query, with a message when it is not ready. */
+/* c-ares opens a TCP socket on a UDP channel only to retry a truncated
+ * answer (TC bit): note that it did, so that a failure says so. */
+static int on_socket(ares_socket_t fd, int type, void *arg)
+{
+    (void)fd;
+    if (type == SOCK_STREAM)
+        *(int *)arg = 1;
+    return 0;
+}
+
+/* Outcome of one name's query, with a message when it is not ready.
+ * `tc_retry`: c-ares retried a truncated UDP answer over TCP. */
 static gp_outcome judge_query(gp_ctx *ctx, const gp_api *api, const query *q,
-                              const char *servers, int64_t waited, msgbuf *m)
+                              const char *servers, int64_t waited, int tc_retry,
+                              msgbuf *m)
 {
     const char *t = q->type->name;
+
+    if (tc_retry && q->done && q->status != ARES_SUCCESS &&
+        q->status != ARES_ENOTFOUND && q->status != ARES_ENODATA) {
+        msg_add(m, "answer for %s %s truncated (TC) and the TCP retry failed: ",
+                q->name, t);
+        if (q->status == ARES_ECONNREFUSED) {
+            msg_add(m, "connection refused or closed by %s", servers);
+            return GP_TRANSIENT;
+        }
+    } else if (tc_retry && !q->done) {
+        msg_add(m, "answer for %s %s truncated (TC) and the TCP retry failed: ",
+                q->name, t);
+    }
 
     if (!q->done) {
         msg_add(m, "no answer for %s %s from %s within %lld ms", q->name, t,
@@ -750,7 +498,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     const char *const *names = NULL;
     size_t n = api->opt_list(ctx, "name", &names);
     const char *type_name = api->opt_string(ctx, "type");
-    const rrtype *type = rrtype_find(type_name ? type_name : "A");
+    const answer_type *type = answer_type_find(type_name ? type_name : "A");
     char servers[512];
     ares_channel ch = NULL;
     msgbuf m = {.len = 0};
@@ -779,8 +527,11 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
 
     out = open_channel(ctx, api, &ch, servers, sizeof(servers));
     double start = gp_sdk_now_ms(), took = 0;
+    int tc_retry = 0;
 
     if (out == GP_READY) {
+        if (!api->opt_boolean(ctx, "tcp"))
+            ares_set_socket_callback(ch, on_socket, &tc_retry);
         for (size_t i = 0; i < n; i++) {
             qs[i].name = names[i];
             qs[i].type = type;
@@ -795,8 +546,8 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
 
         for (size_t i = 0; i < n; i++) {
             msgbuf one = {.len = 0};
-            gp_outcome o =
-                judge_query(ctx, api, &qs[i], servers, (int64_t)took, &one);
+            gp_outcome o = judge_query(ctx, api, &qs[i], servers, (int64_t)took,
+                                       tc_retry, &one);
 
             answers += qs[i].answers.n;
             if (rank(o) > rank(out)) {
@@ -822,7 +573,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         ares_destroy(ch);
     ares_library_cleanup();
     for (size_t i = 0; i < n; i++)
-        strlist_free(&qs[i].answers);
+        answer_list_free(&qs[i].answers);
     free(qs);
     return out;
 }

@@ -118,7 +118,8 @@ typedef struct probe {
     char expected[600]; /* expected[code] != 0: that status means ready */
     char expected_text[256];
     struct curl_slist *headers;
-    gp_curl_body body; /* the first HTTP_MAX_BODY bytes */
+    struct curl_slist *pins; /* the url's host -> addresses, for curl */
+    gp_curl_body body;       /* the first HTTP_MAX_BODY bytes */
 } probe;
 
 /* ------------------------------------------------------------------------ */
@@ -470,6 +471,13 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         goto done;
     gp_curl_log_version(ctx, api);
 
+    gp_sdk_connect_error why;
+    char err[300];
+    if (gp_curl_pin_host(p.curl, ctx, api, p.url, &p.pins, &why, err,
+                         sizeof(err)) < 0) {
+        out = gp_curl_pin_outcome(ctx, api, why, err, NULL);
+        goto done;
+    }
     if (gp_curl_set_deadline(p.curl, ctx, api) < 0) {
         api->message(ctx, "no time left for the request to %s", p.where);
         out = GP_TRANSIENT;
@@ -485,6 +493,7 @@ done:
     curl_slist_free_all(p.headers);
     if (p.curl)
         curl_easy_cleanup(p.curl);
+    curl_slist_free_all(p.pins);
     gp_curl_body_free(&p.body);
     curl_global_cleanup();
     return out;

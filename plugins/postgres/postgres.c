@@ -9,11 +9,14 @@
  *
  *   1. read the password (option or private file) and parse `dsn` with
  *      libpq's own parser, which also says which fields are secret;
- *   2. resolve every host name within the time left, in a child process
- *      we can kill, and give libpq numeric `hostaddr`s, so that libpq never
- *      blocks in the resolver;
+ *   2. resolve every host name with gp_sdk_resolve() (a helper process
+ *      killed when the time is up), each within its share of the time
+ *      left, and give libpq numeric `hostaddr`s, so that libpq never blocks
+ *      in the resolver;
  *   3. connect with PQconnectStartParams / PQconnectPoll, poll()ing the
- *      socket with the time left;
+ *      socket; with several hosts one at a time, each within its share of
+ *      the time left (libpq's rule for connect_timeout), so a dead first
+ *      host cannot hide a live second one;
  *   4. refuse a hot standby unless allow_recovery; run `query` with
  *      PQsendQuery in the same kind of loop and compare with `expect`;
  *   5. read the connection metrics with a second, short query, skipped
@@ -34,18 +37,14 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -64,7 +63,6 @@
 #define PG_SHOW_BYTES 80     /* bytes of a query's value in a message */
 #define PG_STATS_MS 2000     /* the metrics query gets this much, at most */
 #define PG_CANCEL_MS 50      /* a cancel request after the deadline */
-#define PG_RESOLVE_OUT 4096  /* what the resolver child may write */
 
 static const gp_option pg_options[] = {
     {.key = "dsn",
@@ -127,7 +125,8 @@ typedef struct pg_probe {
     int64_t deadline;                    /* CLOCK_MONOTONIC ms */
     const char *secrets[PG_MAX_SECRETS]; /* scrubbed from what we send */
     size_t n_secrets;
-    char shown[1024]; /* the dsn with its secret fields masked */
+    char shown[1024];      /* the dsn with its secret fields masked */
+    char said[PG_MSG_LEN]; /* the message set last, masked */
 } pg_probe;
 
 /* One host entry for libpq: a name (or socket directory), the numeric
@@ -203,8 +202,10 @@ static void vsay(pg_probe *p, int is_log, gp_log_level level, const char *fmt,
     free(raw);
     if (is_log)
         p->api->log(p->ctx, level, "%s", clean);
-    else
+    else {
         p->api->message(p->ctx, "%s", clean);
+        memcpy(p->said, clean, sizeof(clean));
+    }
 }
 
 /* Set the attempt's message and return `outcome`, for `return say(...)`. */
@@ -333,82 +334,7 @@ static void redact_quoted(const char *in, char *out, size_t cap)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Helper processes: name resolution and cancel requests                     */
-
-typedef void (*pg_child_fn)(int fd, void *arg);
-
-/*
- * Run fn(fd, arg) in a child process and collect what it writes to fd until
- * it exits or `end` passes. Blocking calls that take no timeout
- * (getaddrinfo, PQcancel) are bounded this way: the child is SIGKILLed and
- * reaped before we return, so nothing outlives check(), and it stays in the
- * attempt's process group, which the core kills at the deadline anyway.
- * Returns 0 when the child finished, 1 when the time ran out, -1 on error
- * (errno set).
- */
-static int run_in_child(pg_child_fn fn, void *arg, int64_t end, char *out,
-                        size_t cap, size_t *got)
-{
-    int fds[2], rc = 0;
-    size_t n = 0;
-    pid_t pid;
-
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return -1;
-    pid = fork();
-    if (pid < 0) {
-        int err = errno;
-        close(fds[0]);
-        close(fds[1]);
-        errno = err;
-        return -1;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        fn(fds[1], arg);
-        _exit(0);
-    }
-    close(fds[1]);
-    for (;;) {
-        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-        int budget = ms_until(end);
-        int pr = budget > 0 ? poll(&pfd, 1, budget) : 0;
-        char chunk[512];
-        ssize_t r;
-
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0) {
-            rc = pr == 0 ? 1 : -1;
-            break;
-        }
-        r = read(fds[0], chunk, sizeof(chunk));
-        if (r < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (r <= 0) {
-            rc = r == 0 ? 0 : -1;
-            break;
-        }
-        if (n + 1 < cap) {
-            size_t take = (size_t)r < cap - 1 - n ? (size_t)r : cap - 1 - n;
-            memcpy(out + n, chunk, take);
-            n += take;
-        }
-    }
-    {
-        int err = errno;
-
-        close(fds[0]);
-        /* Not reaped yet, so the pid cannot name anyone else. */
-        kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        errno = err;
-    }
-    out[n] = '\0';
-    *got = n;
-    return rc;
-}
+/* Cancel requests                                                           */
 
 static void write_all(int fd, const char *s, size_t n)
 {
@@ -424,48 +350,8 @@ static void write_all(int fd, const char *s, size_t n)
     }
 }
 
-typedef struct pg_names {
-    const char *const *names;
-    size_t n;
-} pg_names;
-
-/* In the resolver child: one line per name, "GAI_CODE ERRNO ADDR...". */
-static void resolve_child(int fd, void *arg)
-{
-    const pg_names *w = arg;
-
-    for (size_t i = 0; i < w->n; i++) {
-        struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                                 .ai_socktype = SOCK_STREAM,
-                                 .ai_protocol = IPPROTO_TCP};
-        struct addrinfo *res = NULL;
-        int gai = getaddrinfo(w->names[i], NULL, &hints, &res);
-        char line[PG_MAX_ADDRS * PG_ADDR_LEN + 32];
-        pg_buf b = {.s = line, .cap = sizeof(line)};
-        int kept = 0;
-
-        snprintf(line, sizeof(line), "%d %d", gai,
-                 gai == EAI_SYSTEM ? errno : 0);
-        b.len = strlen(line);
-        for (struct addrinfo *ai = res; ai && kept < PG_MAX_ADDRS;
-             ai = ai->ai_next) {
-            char host[NI_MAXHOST];
-
-            if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host),
-                            NULL, 0, NI_NUMERICHOST) != 0 ||
-                strlen(host) >= PG_ADDR_LEN)
-                continue;
-            buf_add(&b, " ");
-            buf_add(&b, host);
-            kept++;
-        }
-        if (res)
-            freeaddrinfo(res);
-        buf_add(&b, "\n");
-        write_all(fd, line, b.len);
-    }
-}
-
+/* In a helper process (gp_sdk_run_bounded()): PQcancel() connects with no
+ * timeout of its own. */
 static void cancel_child(int fd, void *arg)
 {
     char err[256];
@@ -475,8 +361,7 @@ static void cancel_child(int fd, void *arg)
 }
 
 /* Ask the server to stop our query. Called after the deadline, so it gets
- * a few milliseconds of the core's grace period in a child we can kill:
- * PQcancel() connects with no timeout of its own. */
+ * a few milliseconds of the core's grace period in a child we can kill. */
 static void cancel_query(pg_probe *p, PGconn *conn)
 {
     PGcancel *cancel = PQgetCancel(conn);
@@ -486,9 +371,8 @@ static void cancel_query(pg_probe *p, PGconn *conn)
 
     if (!cancel)
         return;
-    rc = run_in_child(cancel_child, cancel,
-                      (int64_t)gp_sdk_now_ms() + PG_CANCEL_MS, out, sizeof(out),
-                      &got);
+    rc = gp_sdk_run_bounded(cancel_child, cancel, PG_CANCEL_MS, out,
+                            sizeof(out), &got);
     PQfreeCancel(cancel);
     if (rc != 0)
         note(p, GP_LOG_DEBUG, "cancel request: no answer in %d ms",
@@ -534,130 +418,59 @@ static int add_target(pg_target *t, int *n, const char *host, const char *addr,
     return 0;
 }
 
-/* Why a name did not resolve, and whether asking again may help. */
-static gp_outcome resolve_failure(int gai, int err, char *why, size_t cap)
+/* A socket directory, an abstract socket, or empty for libpq's default
+ * socket: no address to resolve. */
+static int is_socket(const char *host)
 {
-    snprintf(why, cap, "%s",
-             gai == EAI_SYSTEM ? strerror(err) : gai_strerror(gai));
-    switch (gai) {
-    case EAI_NONAME:
-#ifdef EAI_NODATA
-    case EAI_NODATA:
-#endif
-        return GP_FATAL;          /* the name does not exist */
-    default: return GP_TRANSIENT; /* the resolver failed, not the name */
-    }
-}
-
-enum { HOST_SOCKET, HOST_NUMERIC, HOST_NAME };
-
-/* What a host entry needs: nothing (a socket directory, an abstract
- * socket, or empty for libpq's default socket), no resolver (a numeric
- * address, canonical text in addr), or the resolver (a name). */
-static int host_kind(const char *host, char *addr, size_t cap)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICHOST};
-    struct addrinfo *res = NULL;
-    int ok;
-
-    addr[0] = '\0';
-    if (!host[0] || host[0] == '/' || host[0] == '@')
-        return HOST_SOCKET;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0)
-        return HOST_NAME;
-    ok = getnameinfo(res->ai_addr, res->ai_addrlen, addr, (socklen_t)cap, NULL,
-                     0, NI_NUMERICHOST) == 0;
-    freeaddrinfo(res);
-    return ok ? HOST_NUMERIC : HOST_NAME;
-}
-
-/* Resolve names[] in one helper process bounded by the deadline; out gets
- * one line per name, see resolve_child(). */
-static gp_outcome resolve_names(pg_probe *p, const char *const *names, size_t n,
-                                char *out, size_t cap)
-{
-    pg_names w = {.names = names, .n = n};
-    double t0 = gp_sdk_now_ms();
-    size_t got = 0;
-    int rc = run_in_child(resolve_child, &w, p->deadline, out, cap, &got);
-
-    if (rc < 0)
-        return say(p, GP_TRANSIENT, "cannot start the resolver: %s",
-                   strerror(errno));
-    if (rc > 0)
-        return say(p, GP_TRANSIENT,
-                   "resolving %s%s timed out after %.0f ms (dsn %s)", names[0],
-                   n > 1 ? " and other names" : "", gp_sdk_now_ms() - t0,
-                   p->shown);
-    note(p, GP_LOG_DEBUG, "resolved %zu name%s in %.1f ms", n,
-         n == 1 ? "" : "s", gp_sdk_now_ms() - t0);
-    return GP_READY;
+    return !host[0] || host[0] == '/' || host[0] == '@';
 }
 
 /*
- * Fill targets in host order, resolving the names among hosts[] first: one
- * entry per address, so that libpq still tries every address of a name as
- * it would have itself. A name that does not resolve is skipped while
- * another host is left; with none left, the attempt is fatal only when
- * every name is known not to exist.
+ * Fill targets in host order with the addresses gp_sdk_resolve() finds
+ * (numeric ones as they are, names in its helper process): one entry per
+ * address, so that libpq still tries every address of a name as it would
+ * have itself. Each name gets its share of the time left, as each host
+ * gets its share of the connection time (connect_hosts()), so a resolver
+ * that hangs on one name cannot use up the time of the others. A name that
+ * does not resolve is skipped while another host is left; with none left,
+ * the attempt is fatal only when every name is known not to exist.
  */
 static gp_outcome plan_targets(pg_probe *p, char **hosts, int nh, char **ports,
                                int np, pg_target *t, int *nt)
 {
-    const char *names[PG_MAX_TARGETS];
-    size_t n_names = 0;
-    char out[PG_RESOLVE_OUT], *line = out, why[256] = "";
-    char addr[PG_ADDR_LEN];
-    const char *failed = NULL;
-    gp_outcome fail = GP_FATAL, o;
-
-    for (int i = 0; i < nh; i++)
-        if (host_kind(hosts[i], addr, sizeof(addr)) == HOST_NAME)
-            names[n_names++] = hosts[i];
-    out[0] = '\0';
-    if (n_names > 0 &&
-        (o = resolve_names(p, names, n_names, out, sizeof(out))) != GP_READY)
-        return o;
+    char why[300] = "";
+    gp_outcome fail = GP_FATAL;
 
     *nt = 0;
     for (int i = 0; i < nh; i++) {
         const char *port = np == 0 ? "" : np == 1 ? ports[0] : ports[i];
-        int gai = 0, err = 0, used = 0, added = 0;
-        char *next, *tok, *save = NULL;
+        gp_sdk_addr addrs[PG_MAX_ADDRS];
+        gp_sdk_connect_error how;
+        int n;
 
-        if (host_kind(hosts[i], addr, sizeof(addr)) != HOST_NAME) {
-            if (add_target(t, nt, hosts[i], addr, port) < 0)
+        if (is_socket(hosts[i])) {
+            if (add_target(t, nt, hosts[i], "", port) < 0)
                 return say(p, GP_FATAL, "dsn: too many hosts (at most %d)",
                            PG_MAX_TARGETS);
             continue;
         }
-        /* The resolver answered the names in order, one line each. */
-        next = strchr(line, '\n');
-        if (!next)
-            return say(p, GP_UNKNOWN, "resolver output cut short");
-        *next = '\0';
-        if (sscanf(line, "%d %d%n", &gai, &err, &used) < 2)
-            return say(p, GP_UNKNOWN, "resolver output unreadable");
-        for (tok = strtok_r(line + used, " ", &save); tok;
-             tok = strtok_r(NULL, " ", &save))
-            if (add_target(t, nt, hosts[i], tok, port) == 0)
-                added++;
-        line = next + 1;
-        if (added == 0) {
-            o = gai ? resolve_failure(gai, err, why, sizeof(why))
-                    : GP_TRANSIENT;
-            if (!gai)
-                snprintf(why, sizeof(why), "no usable address");
-            note(p, GP_LOG_DEBUG, "cannot resolve %s: %s", hosts[i], why);
-            if (o == GP_TRANSIENT)
-                fail = o;
-            failed = hosts[i];
+        n = gp_sdk_resolve(p->ctx, p->api, hosts[i], 0,
+                           p->api->time_left_ms(p->ctx) / (nh - i), addrs,
+                           PG_MAX_ADDRS, &how, why, sizeof(why));
+        /* Past PG_MAX_TARGETS entries a name's further addresses are left
+         * out; a name with none left in is too many. */
+        for (int k = 0; k < n; k++)
+            if (add_target(t, nt, hosts[i], addrs[k].text, port) < 0 && k == 0)
+                return say(p, GP_FATAL, "dsn: too many hosts (at most %d)",
+                           PG_MAX_TARGETS);
+        if (n < 0) {
+            note(p, GP_LOG_INFO, "%s", why);
+            if (how != GP_SDK_NO_SUCH_HOST)
+                fail = GP_TRANSIENT; /* the resolver failed, not the name */
         }
     }
     if (*nt == 0)
-        return say(p, fail, "cannot resolve %s: %s (dsn %s)",
-                   failed ? failed : "?", why, p->shown);
+        return say(p, fail, "%s (dsn %s)", why, p->shown);
     return GP_READY;
 }
 
@@ -912,10 +725,11 @@ static void where(PGconn *conn, char *out, size_t cap)
                  port ? port : "?");
 }
 
-/* Connect within the deadline. On success *out is the connection. */
+/* Connect before `end` (at the latest the deadline). On success *out is the
+ * connection. */
 static gp_outcome connect_db(pg_probe *p, const char *const *keys,
-                             const char *const *values, PGconn **out,
-                             double *took)
+                             const char *const *values, int64_t end,
+                             PGconn **out, double *took)
 {
     double t0 = gp_sdk_now_ms();
     PGconn *conn = PQconnectStartParams(keys, values, 0);
@@ -941,7 +755,7 @@ static gp_outcome connect_db(pg_probe *p, const char *const *keys,
             return o;
         }
         w = wait_socket(conn, st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                        p->deadline);
+                        end);
         if (w == 0) {
             char at[PG_HOST_LEN + PG_ADDR_LEN + 32];
 
@@ -1320,6 +1134,43 @@ static gp_outcome build_params(pg_probe *p, const PQconninfoOption *opts,
     return GP_READY;
 }
 
+/*
+ * Connect to the planned hosts one at a time, each within its share of the
+ * time left: libpq's rule for several hosts (connect_timeout applies to
+ * each host and address in turn), which its asynchronous API leaves to the
+ * caller. A host that cannot be reached, times out or is not ready yet (a
+ * transient failure) hands over to the next one, so a dead first host
+ * cannot hide a live second one; a reason that will not pass (a bad
+ * password) ends the attempt, as libpq stops after a failed login. Without
+ * a plan (hostaddr given, a service, the default socket) libpq gets its own
+ * lists and the whole time.
+ */
+static gp_outcome connect_hosts(pg_probe *p, pg_plan *plan, const pg_params *pp,
+                                PGconn **conn, double *took)
+{
+    gp_outcome o = GP_TRANSIENT;
+
+    if (!plan->planned || plan->nt < 2)
+        return connect_db(p, pp->keys, pp->values, p->deadline, conn, took);
+    for (int i = 0; i < plan->nt; i++) {
+        const pg_target *t = &plan->targets[i];
+        int64_t now = (int64_t)gp_sdk_now_ms();
+        int64_t end = now + (p->deadline - now) / (plan->nt - i);
+
+        /* build_params() pointed host / hostaddr / port at these. */
+        snprintf(plan->hosts, sizeof(plan->hosts), "%s", t->host);
+        snprintf(plan->addrs, sizeof(plan->addrs), "%s", t->addr);
+        snprintf(plan->ports, sizeof(plan->ports), "%s", t->port);
+        o = connect_db(p, pp->keys, pp->values, end, conn, took);
+        if (o != GP_TRANSIENT)
+            return o;
+        if (i + 1 < plan->nt)
+            note(p, GP_LOG_INFO, "host %d of %d: %s; trying the next one",
+                 i + 1, plan->nt, p->said);
+    }
+    return o;
+}
+
 /* 150018 is 15.18; before 10 the numbers had three parts: 90624 is
  * 9.6.24. */
 static void format_version(int v, char *out, size_t cap)
@@ -1450,7 +1301,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     if (o == GP_READY)
         o = build_params(&p, opts, plan, password, &pp);
     if (o == GP_READY)
-        o = connect_db(&p, pp.keys, pp.values, &conn, &t_connect);
+        o = connect_hosts(&p, plan, &pp, &conn, &t_connect);
     if (o == GP_READY) {
         o = probe_server(&p, conn, t_connect);
         PQfinish(conn);

@@ -12,11 +12,15 @@
  * One attempt reads top to bottom:
  *   1. read the options and the password (inline or from a private file);
  *   2. connect (TCP, trying each address of the host, or a unix socket)
- *      within the time left; hiredis then talks over that connection;
+ *      within the time left, the host name resolved by the SDK in a helper
+ *      process killed when the time is up; hiredis then talks over that
+ *      connection;
  *   3. AUTH, SELECT (when db is not 0), PING, INFO: every write and read is
  *      bounded by the time left, re-armed (redisSetTimeout) before each
  *      socket call, so a server that accepts and never answers cannot hold
- *      the attempt past its deadline;
+ *      the attempt past its deadline; every reply is bounded in size and
+ *      element count before hiredis allocates it (reply.c), so a server
+ *      that answers "*2147483647" is refused at once;
  *   4. report INFO's clients, memory and replication figures as metrics and
  *      compare the role with the expected one.
  *
@@ -43,6 +47,7 @@
 
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
+#include "reply.h"
 
 /* Longest password we read from password_file. */
 #define REDIS_MAX_PASSWORD 4096
@@ -118,8 +123,9 @@ typedef struct probe {
     gp_ctx *ctx;
     const gp_api *api;
     redisContext *c;
-    char addr[160]; /* "127.0.0.1:6379", "[::1]:6379" or "unix:/path" */
-    char *password; /* NULL when none; owned, wiped on free */
+    reply_guard guard; /* c's reader's limits, installed once connected */
+    char addr[160];    /* "127.0.0.1:6379", "[::1]:6379" or "unix:/path" */
+    char *password;    /* NULL when none; owned, wiped on free */
 } probe;
 
 /* ------------------------------------------------------------------------ */
@@ -211,7 +217,8 @@ static gp_outcome connect_tcp(probe *p, const char *host, unsigned port)
     int fd = gp_sdk_tcp_connect(p->ctx, p->api, host, port, &why, p->addr,
                                 sizeof(p->addr), err, sizeof(err));
 
-    if (fd < 0 && (why == GP_SDK_NO_SUCH_HOST || why == GP_SDK_RESOLVER)) {
+    if (fd < 0 && (why == GP_SDK_NO_SUCH_HOST || why == GP_SDK_RESOLVER ||
+                   why == GP_SDK_RESOLVE_TIMEOUT)) {
         p->api->message(p->ctx, "%s", err);
         return why == GP_SDK_NO_SUCH_HOST ? GP_FATAL : GP_TRANSIENT;
     }
@@ -262,6 +269,7 @@ static redisReply *command(probe *p, int argc, const char **argv, char *why,
         if (redisBufferWrite(c, &done) != REDIS_OK)
             goto failed;
     }
+    reply_guard_start(&p->guard);
     if (redisGetReplyFromReader(c, &reply) != REDIS_OK)
         goto failed;
     while (!reply) {
@@ -269,12 +277,25 @@ static redisReply *command(probe *p, int argc, const char **argv, char *why,
             goto timeout;
         if (redisBufferRead(c) != REDIS_OK)
             goto failed;
+        if (!reply_guard_ok(&p->guard, c->reader))
+            goto too_large;
         if (redisGetReplyFromReader(c, &reply) != REDIS_OK)
             goto failed;
     }
     return reply;
 
+too_large:
+    snprintf(why, whylen,
+             "%s sent a reply too large for %s (over %d MiB or %d elements): "
+             "not Redis answering a health check",
+             p->addr, argv[0], REPLY_MAX_BYTES / (1024 * 1024),
+             REPLY_MAX_ELEMENTS);
+    *not_redis = 1;
+    return NULL;
+
 failed:
+    if (p->guard.too_large)
+        goto too_large;
     /* SO_RCVTIMEO/SO_SNDTIMEO expiring shows as EAGAIN. */
     if (c->err == REDIS_ERR_IO &&
         (errno == EAGAIN || errno == EWOULDBLOCK || errno == ETIMEDOUT))
@@ -301,28 +322,6 @@ timeout:
     return NULL;
 }
 
-/* Error replies that clear up by themselves. */
-static int error_is_transient(const char *err)
-{
-    static const char *const codes[] = {"LOADING ", "BUSY ", "MASTERDOWN ",
-                                        "TRYAGAIN ", "CLUSTERDOWN "};
-
-    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-        if (strncmp(err, codes[i], strlen(codes[i])) == 0)
-            return 1;
-    }
-    /* Sent on connect when maxclients is reached. */
-    return strstr(err, "max number of clients reached") != NULL;
-}
-
-/* A hint where Redis' own words do not say what to do. */
-static const char *error_hint(const char *err)
-{
-    if (strncmp(err, "NOAUTH ", 7) == 0)
-        return " (set password or password_file)";
-    return "";
-}
-
 /*
  * Run one command that must not fail. On a transport failure or an error
  * reply, sets the message and returns the outcome; on success returns
@@ -347,8 +346,8 @@ static gp_outcome run(probe *p, const char *what, int argc, const char **argv,
 
         gp_sdk_printable(r->str, r->len, REDIS_SHOW_ERROR, err, sizeof(err));
         p->api->message(p->ctx, "%s refused by %s: %s%s", what, p->addr, err,
-                        error_hint(err));
-        gp_outcome o = error_is_transient(err) ? GP_TRANSIENT : GP_FATAL;
+                        reply_error_hint(err));
+        gp_outcome o = reply_error_is_transient(err) ? GP_TRANSIENT : GP_FATAL;
 
         freeReplyObject(r);
         return o;
@@ -428,53 +427,14 @@ static gp_outcome ping(probe *p, double *ms)
 /* ------------------------------------------------------------------------ */
 /* INFO.                                                                     */
 
-/* Copy the value of "key:value" from INFO text; 1 when found. */
-static int info_field(const char *info, const char *key, char *out,
-                      size_t outlen)
-{
-    size_t klen = strlen(key);
-
-    for (const char *line = info; line && *line;) {
-        const char *end = strpbrk(line, "\r\n");
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-
-        if (len > klen && line[klen] == ':' && strncmp(line, key, klen) == 0) {
-            size_t vlen = len - klen - 1;
-
-            if (vlen >= outlen)
-                vlen = outlen - 1;
-            memcpy(out, line + klen + 1, vlen);
-            out[vlen] = '\0';
-            return 1;
-        }
-        line = end ? end + strspn(end, "\r\n") : NULL;
-    }
-    return 0;
-}
-
-/* A non-negative integer field of INFO, or -1. */
-static double info_number(const char *info, const char *key)
-{
-    char text[64], *end;
-
-    if (!info_field(info, key, text, sizeof(text)))
-        return -1;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-
-    if (errno || end == text || *end || v < 0)
-        return -1;
-    return (double)v;
-}
-
 static void report_metrics(probe *p, const char *info)
 {
     gp_ctx *ctx = p->ctx;
     const gp_api *api = p->api;
-    double clients = info_number(info, "connected_clients");
-    double maxclients = info_number(info, "maxclients");
-    double used = info_number(info, "used_memory");
-    double maxmemory = info_number(info, "maxmemory");
+    double clients = reply_info_number(info, "connected_clients");
+    double maxclients = reply_info_number(info, "maxclients");
+    double used = reply_info_number(info, "used_memory");
+    double maxmemory = reply_info_number(info, "maxmemory");
 
     if (clients >= 0)
         api->metric(ctx, "connected_clients", clients);
@@ -488,24 +448,6 @@ static void report_metrics(probe *p, const char *info)
         api->metric(ctx, "maxmemory", maxmemory);
     if (used >= 0 && maxmemory > 0)
         api->metric(ctx, "memory_usage", used * 100.0 / maxmemory);
-}
-
-/* "master" or "replica of HOST:PORT, link up" for messages. */
-static void describe_role(const char *info, const char *role, char *out,
-                          size_t outlen)
-{
-    char host[64], port[16], link[16];
-
-    if (strcmp(role, "slave") != 0) {
-        snprintf(out, outlen, "%s", role);
-        return;
-    }
-    if (info_field(info, "master_host", host, sizeof(host)) &&
-        info_field(info, "master_port", port, sizeof(port)) &&
-        info_field(info, "master_link_status", link, sizeof(link)))
-        snprintf(out, outlen, "replica of %s:%s, link %s", host, port, link);
-    else
-        snprintf(out, outlen, "replica");
 }
 
 /*
@@ -543,13 +485,13 @@ static gp_outcome info(probe *p, double ping_ms)
     const char *text = r->str;
     char version[32] = "?", role[16] = "?", role_text[128];
 
-    info_field(text, "redis_version", version, sizeof(version));
-    info_field(text, "role", role, sizeof(role));
-    describe_role(text, role, role_text, sizeof(role_text));
+    reply_info_field(text, "redis_version", version, sizeof(version));
+    reply_info_field(text, "role", role, sizeof(role));
+    reply_describe_role(text, role, role_text, sizeof(role_text));
     report_metrics(p, text);
 
-    double clients = info_number(text, "connected_clients");
-    double maxclients = info_number(text, "maxclients");
+    double clients = reply_info_number(text, "connected_clients");
+    double maxclients = reply_info_number(text, "maxclients");
 
     if (want && *want) {
         /* INFO says "slave"; the option says "replica". */
@@ -601,6 +543,8 @@ static gp_outcome probe_redis(probe *p)
     }
     if (o != GP_READY)
         return o;
+    reply_guard_init(&p->guard, p->c->reader, REPLY_MAX_BYTES,
+                     REPLY_MAX_ELEMENTS);
     o = authenticate(p);
     if (o != GP_READY)
         return o;

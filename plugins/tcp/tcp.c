@@ -5,8 +5,9 @@
  * One attempt reads top to bottom:
  *   1. read and decode the options (send/expect take C-style escapes);
  *   2. connect to host:port within the time left (the SDK resolves the
- *      name and tries each address in turn);
- *   4. if `send` is set, send it; if `expect` is set, read until the text
+ *      name in a helper process it kills when the time is up, and tries
+ *      each address in turn);
+ *   3. if `send` is set, send it; if `expect` is set, read until the text
  *      appears, the peer closes, 64 KiB arrive or the time is up.
  *
  * Everything that may clear up by itself (refused, timed out, reset, wrong

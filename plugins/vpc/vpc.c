@@ -34,7 +34,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -171,15 +170,16 @@ typedef struct target {
     const char *spec; /* as configured, for messages */
     char host[256];
     char port[8];
-    struct addrinfo *addrs;
-    const char *resolve_error; /* the samples fail with this */
+    gp_sdk_addr addrs[GP_SDK_MAX_ADDRS];
+    int naddrs;
+    char resolve_error[300]; /* the samples fail with this, when set */
     unsigned ok, refused, timed_out, other;
     int other_errno;
 } target;
 
 typedef struct sample {
     target *t;
-    const struct addrinfo *ai; /* address being tried */
+    int ai; /* index of the address being tried in t->addrs */
     int fd;
     int done, connected;
     double start, t_connect;
@@ -233,44 +233,31 @@ static const char *parse_target(const char *spec, target *t)
 }
 
 /*
- * Numeric addresses are taken as they are (no resolver involved). Names go
- * through getaddrinfo(), which cannot be bounded by our deadline: a slow
- * DNS server can use up the attempt, and the core's hard kill is the
- * backstop. A name that does not exist is fatal (asking again gives the
- * same answer); a resolver in trouble fails that target's samples.
+ * gp_sdk_resolve(): numeric addresses as they are, names in a helper
+ * process killed after `max_ms`. A name that does not exist is fatal
+ * (asking again gives the same answer); a resolver in trouble or out of
+ * time fails that target's samples, with the reason.
  */
-static int resolve(target *t, gp_ctx *ctx, const gp_api *api, part *res)
+static int resolve(target *t, gp_ctx *ctx, const gp_api *api, int64_t max_ms,
+                   part *res)
 {
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC,
-        .ai_socktype = SOCK_STREAM,
-        .ai_protocol = IPPROTO_TCP,
-        .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
-    };
-    int gai = getaddrinfo(t->host, t->port, &hints, &t->addrs);
+    gp_sdk_connect_error why;
+    char err[sizeof(t->resolve_error)];
+    int n = gp_sdk_resolve(ctx, api, t->host,
+                           (unsigned)strtoul(t->port, NULL, 10), max_ms,
+                           t->addrs, GP_SDK_MAX_ADDRS, &why, err, sizeof(err));
 
-    if (gai == EAI_NONAME) {
-        hints.ai_flags = AI_NUMERICSERV;
-        gai = getaddrinfo(t->host, t->port, &hints, &t->addrs);
-    }
-    if (gai == 0)
+    if (n > 0) {
+        t->naddrs = n;
         return 0;
-    t->addrs = NULL;
-    switch (gai) {
-    case EAI_NONAME:
-#ifdef EAI_NODATA
-    case EAI_NODATA:
-#endif
-        part_set(res, GP_FATAL, "cannot resolve target %s: %s", t->spec,
-                 gai_strerror(gai));
+    }
+    if (why == GP_SDK_NO_SUCH_HOST) {
+        part_set(res, GP_FATAL, "target %s: %s", t->spec, err);
         return -1;
-    default:
-        t->resolve_error =
-            gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai);
-        api->log(ctx, GP_LOG_INFO, "cannot resolve %s: %s", t->spec,
-                 t->resolve_error);
-        return 0;
     }
+    snprintf(t->resolve_error, sizeof(t->resolve_error), "%s", err);
+    api->log(ctx, GP_LOG_INFO, "target %s: %s", t->spec, err);
+    return 0;
 }
 
 static void sample_close(sample *s)
@@ -311,15 +298,16 @@ static void sample_start(sample *s)
 {
     int err = 0;
 
-    for (; s->ai; s->ai = s->ai->ai_next) {
-        s->fd = socket(s->ai->ai_family,
-                       s->ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                       s->ai->ai_protocol);
+    for (; s->ai < s->t->naddrs; s->ai++) {
+        const gp_sdk_addr *a = &s->t->addrs[s->ai];
+
+        s->fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                       IPPROTO_TCP);
         if (s->fd < 0) {
             err = errno;
             continue;
         }
-        if (connect(s->fd, s->ai->ai_addr, s->ai->ai_addrlen) == 0) {
+        if (connect(s->fd, (const struct sockaddr *)&a->sa, a->len) == 0) {
             sample_ok(s);
             return;
         }
@@ -344,8 +332,8 @@ static void sample_finish(sample *s)
         return;
     }
     sample_close(s);
-    if (s->ai && s->ai->ai_next) {
-        s->ai = s->ai->ai_next;
+    if (s->ai + 1 < s->t->naddrs) {
+        s->ai++;
         sample_start(s);
         return;
     }
@@ -416,12 +404,12 @@ static void describe_failures(const target *t, size_t n, unsigned samples,
     out[0] = '\0';
     for (size_t i = 0; i < n && o + 1 < outlen; i++) {
         const target *x = &t[i];
-        char why[160];
+        char why[320];
 
         if (x->ok == samples)
             continue;
-        if (x->resolve_error)
-            snprintf(why, sizeof(why), "cannot resolve: %s", x->resolve_error);
+        if (x->resolve_error[0])
+            snprintf(why, sizeof(why), "%s", x->resolve_error);
         else if (x->refused && !x->timed_out && !x->other)
             snprintf(why, sizeof(why), "refused %u/%u", x->refused, samples);
         else if (x->timed_out && !x->refused && !x->other)
@@ -521,8 +509,12 @@ static void reachability(gp_ctx *ctx, const gp_api *api, part *res)
             goto out;
         }
     }
+    /* Each name gets its share of the time left, and the connects one
+     * share too: a resolver that hangs on one name leaves time to resolve
+     * the others and to say what their connects did. */
     for (size_t i = 0; i < n; i++)
-        if (resolve(&t[i], ctx, api, res) < 0)
+        if (resolve(&t[i], ctx, api,
+                    api->time_left_ms(ctx) / (int64_t)(n - i + 1), res) < 0)
             goto out;
 
     /* Every sample starts now, so they measure the connector under the
@@ -532,10 +524,10 @@ static void reachability(gp_ctx *ctx, const gp_api *api, part *res)
         sample *x = &s[i];
 
         x->t = &t[i / samples];
-        x->ai = x->t->addrs;
+        x->ai = 0;
         x->start = start;
         x->give_up = per_connect > 0 ? start + (double)per_connect : 0;
-        if (x->t->resolve_error) {
+        if (x->t->resolve_error[0]) {
             x->done = 1;
             continue;
         }
@@ -549,9 +541,6 @@ static void reachability(gp_ctx *ctx, const gp_api *api, part *res)
     qsort(times, ok, sizeof(double), cmp_double);
     report_reachability(ctx, api, res, t, n, samples, ok, times, need);
 out:
-    for (size_t i = 0; t && i < n; i++)
-        if (t[i].addrs)
-            freeaddrinfo(t[i].addrs);
     for (size_t i = 0; s && i < total; i++)
         sample_close(&s[i]);
     free(t);
@@ -603,31 +592,44 @@ typedef struct http_resp {
     gp_curl_body body; /* the first VPC_MAX_BODY bytes */
     CURLcode rc;
     char err[CURL_ERROR_SIZE];
+    int resolve_failed;               /* gp_curl_pin_host() failed: err says */
+    gp_sdk_connect_error resolve_why; /* ... why */
     double ms;
 } http_resp;
 
 /*
- * One GET, bounded by the time left (gp_curl_set_deadline(): the threaded
- * resolver of Debian's libcurl is bounded by the same timeout), redirects
- * not followed, only http(s) spoken, the body capped.
+ * One GET, bounded by the time left (gp_curl_pin_host() resolves the host
+ * within it, gp_curl_set_deadline() bounds the rest), redirects not
+ * followed, only http(s) spoken, the body capped.
  */
 static void http_get(gp_ctx *ctx, const gp_api *api, const char *url,
                      struct curl_slist *headers, http_resp *r)
 {
     const char *ca_file = api->opt_string(ctx, "ca_file");
     CURL *c;
+    struct curl_slist *pins = NULL; /* must outlive c */
     double t0 = gp_sdk_now_ms();
 
     gp_curl_body_reset(&r->body);
     r->status = 0;
+    r->resolve_failed = 0;
     r->err[0] = '\0';
     c = gp_curl_easy(r->err, &r->body, "gpcheck-vpc/0.1");
     if (!c) {
         r->rc = CURLE_FAILED_INIT;
         return;
     }
+    if (gp_curl_pin_host(c, ctx, api, url, &pins, &r->resolve_why, r->err,
+                         sizeof(r->err)) < 0) {
+        curl_easy_cleanup(c);
+        r->rc = CURLE_COULDNT_RESOLVE_HOST;
+        r->resolve_failed = 1;
+        r->ms = gp_sdk_now_ms() - t0;
+        return;
+    }
     if (gp_curl_set_deadline(c, ctx, api) < 0) {
         curl_easy_cleanup(c);
+        curl_slist_free_all(pins);
         r->rc = CURLE_OPERATION_TIMEDOUT;
         return;
     }
@@ -639,6 +641,7 @@ static void http_get(gp_ctx *ctx, const gp_api *api, const char *url,
     r->rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     curl_easy_cleanup(c);
+    curl_slist_free_all(pins);
     r->ms = gp_sdk_now_ms() - t0;
 }
 
@@ -650,6 +653,14 @@ static void transport_failure(part *res, const char *what, const http_resp *r)
     if (r->rc == CURLE_WRITE_ERROR && r->body.truncated) {
         part_set(res, GP_FATAL, "%s: answer larger than %d KiB", what,
                  VPC_MAX_BODY / 1024);
+        return;
+    }
+    if (r->resolve_failed) {
+        part_set(res,
+                 r->resolve_why == GP_SDK_NO_SUCH_HOST ? GP_FATAL
+                 : r->resolve_why == GP_SDK_OTHER      ? GP_UNKNOWN
+                                                       : GP_TRANSIENT,
+                 "%s: %s", what, r->err);
         return;
     }
     switch (gp_curl_classify(r->rc)) {

@@ -180,7 +180,7 @@ class PostgresTest(PgTestCase):
         self.pg_ini("db", dsn, password=APP_PASSWORD)
         proc, p, _ = self.run_one("db", "-v")
         self.assert_outcome(p, "ok", "ready", "host=localhost")
-        self.assertIn("resolved 1 name", proc.stderr)
+        self.assertIn("resolved localhost to", proc.stderr)
 
     def test_several_hosts_tried_in_turn(self):
         dsn = "host=127.0.0.1,localhost port=1,%d dbname=appdb user=app" \
