@@ -4,14 +4,16 @@
  * plugins / probe / version.
  *
  * Exit status: 0 pass or degraded, 1 fail, 2 usage or config error, 124
- * the run deadline passed before the verdict was known, 130 / 143
- * interrupted. `run -- CMD` execs CMD on pass or degraded.
+ * the run deadline passed before the verdict was known, 129 / 130 / 143
+ * interrupted by SIGHUP / SIGINT / SIGTERM. `run -- CMD` execs CMD on pass or
+ * degraded.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +150,7 @@ options:
         "                          max_days ahead); always announced\n"
         "  -h, --help              this help\n"
         "\nexit status: 0 pass or degraded, 1 fail, 2 usage or config error,\n"
-        "124 run deadline passed, 130/143 interrupted.\n",
+        "124 run deadline passed, 129/130/143 interrupted (HUP/INT/TERM).\n",
         out);
 }
 
@@ -605,6 +607,9 @@ static int run_probes(const cli *c, const gp_config *cfg, const probe_set *ps,
     if (c->cmd == CMD_RUN && c->exec_argv && code == EXIT_PASS && !signo) {
         setenv("GPCHECK_VERDICT", verdict_name(v), 1);
         fflush(NULL);
+        /* An ignored signal stays ignored across exec: CMD gets the
+         * default back, as if the shell had started it. */
+        signal(SIGPIPE, SIG_DFL);
         execvp(c->exec_argv[0], c->exec_argv);
         int e = errno;
         fprintf(stderr, "gpcheck: cannot run '%s': %s\n", c->exec_argv[0],
@@ -666,9 +671,24 @@ static void ensure_std_fds(void)
     }
 }
 
+/* stdout could not take what was printed (EPIPE from `| head -1`,
+ * ENOSPC): say so, and do not exit 0 as if the output had arrived. */
+static int check_stdout(int rc)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return rc;
+    int e = errno ? errno : EIO;
+    fprintf(stderr, "gpcheck: cannot write to stdout: %s\n", strerror(e));
+    return rc == EXIT_PASS ? EXIT_FAIL : rc;
+}
+
 int main(int argc, char **argv)
 {
     ensure_std_fds();
+    /* A closed stdout or stderr (`gpcheck run -- make e2e 2>&1 | head -1`)
+     * must not kill the gate: writes fail with EPIPE instead, a report
+     * error for reports asked for, and the gated command still runs. */
+    signal(SIGPIPE, SIG_IGN);
     cli c = {0};
     int rc = parse_cli(&c, argc, argv);
     if (rc >= 0) {
@@ -679,7 +699,7 @@ int main(int argc, char **argv)
         printf("gpcheck %s (plugin ABI %d.%d)\n", GPCHECK_VERSION, GP_ABI_MAJOR,
                GP_ABI_MINOR);
         cli_free(&c);
-        return EXIT_PASS;
+        return check_stdout(EXIT_PASS);
     }
 
     gp_config cfg;
@@ -755,6 +775,7 @@ int main(int argc, char **argv)
     default: rc = run_probes(&c, &cfg, &ps, &byp); break;
     }
 out:
+    rc = check_stdout(rc);
     bypass_free(&byp);
     probe_set_free(&ps);
     config_free(&cfg);

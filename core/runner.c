@@ -75,6 +75,8 @@ typedef struct runner {
     size_t n_waiting;  /* probes in PS_WAITING: only then scan dependents */
     int64_t next_tick; /* EV_TICK due; 0: no ticks */
     pid_t self;
+    pid_t guardian;  /* 0: none */
+    int guardian_fd; /* write end of its pipe, -1: none */
 } runner;
 
 const char *attempt_res_name(attempt_res r)
@@ -346,6 +348,91 @@ static attempt_rec *push_attempt(probe_run *pr, int64_t now)
     return rec;
 }
 
+/* ------------------------------------------------------------------------ */
+/* The guardian                                                              */
+
+/*
+ * An attempt's child gets PR_SET_PDEATHSIG(SIGKILL), so it dies with a
+ * SIGKILLed supervisor; what the attempt started in its process group
+ * would not (the signal goes to the child alone, and the subreaper that
+ * would have swept the orphans is the dead supervisor). The guardian is
+ * a process forked before any attempt that holds the read end of a pipe:
+ * the supervisor writes +PGID when an attempt starts and -PGID once it
+ * has killed and reaped the group; EOF (the supervisor is gone, however
+ * it went) makes the guardian SIGKILL every group still listed and exit.
+ * Signals reach it blocked (the supervisor's mask), so a Ctrl-C to the
+ * terminal's group cannot end it early. What still escapes a SIGKILLed
+ * supervisor: processes that left the attempt's group (setsid, setpgid),
+ * which only the supervisor's sweep at the end of a run catches, and a
+ * group started in the instant between fork() and the +PGID message.
+ */
+static _Noreturn void guardian_main(int rfd, unsigned n_slots)
+{
+    close_range(3, (unsigned)rfd - 1, 0);
+    close_range((unsigned)rfd + 1, ~0U, 0);
+    pid_t *groups = calloc(n_slots ? n_slots : 1, sizeof *groups);
+    if (!groups)
+        _exit(1);
+    int32_t msg;
+    ssize_t n;
+    while ((n = read(rfd, &msg, sizeof msg)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != (ssize_t)sizeof msg)
+            break;
+        pid_t want = msg > 0 ? 0 : (pid_t)-msg, put = msg > 0 ? msg : 0;
+        for (unsigned i = 0; i < n_slots; i++) {
+            if (groups[i] == want) {
+                groups[i] = put;
+                break;
+            }
+        }
+    }
+    for (unsigned i = 0; i < n_slots; i++)
+        if (groups[i] > 0)
+            kill(-groups[i], SIGKILL);
+    _exit(0);
+}
+
+static void guardian_start(runner *r)
+{
+    int p[2];
+    r->guardian_fd = -1;
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return; /* run without: PR_SET_PDEATHSIG still covers attempts */
+    pid_t pid = fork();
+    if (pid == 0)
+        guardian_main(p[0], r->n_slots);
+    close(p[0]);
+    if (pid < 0) {
+        close(p[1]);
+        return;
+    }
+    r->guardian = pid;
+    r->guardian_fd = p[1];
+}
+
+/* Tell the guardian about a group: +pgid when it starts, -pgid once it is
+ * gone. A 4-byte write to a pipe is atomic; the guardian reads at once. */
+static void guardian_tell(runner *r, int32_t msg)
+{
+    if (r->guardian_fd < 0)
+        return;
+    while (write(r->guardian_fd, &msg, sizeof msg) < 0 && errno == EINTR)
+        ;
+}
+
+static void guardian_stop(runner *r)
+{
+    if (r->guardian_fd >= 0)
+        close(r->guardian_fd);
+    r->guardian_fd = -1;
+    if (r->guardian > 0)
+        while (waitpid(r->guardian, NULL, 0) < 0 && errno == EINTR)
+            ;
+    r->guardian = 0;
+}
+
 static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd,
                                int64_t deadline_ns, const attempt_rec *rec)
 {
@@ -358,6 +445,7 @@ static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd,
     sigemptyset(&none);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
     /* Writes to a closed socket must fail with EPIPE, not kill the probe. */
     signal(SIGPIPE, SIG_IGN);
@@ -393,6 +481,14 @@ static void slot_reset(slot *s)
     sb_free(&s->in);
     memset(s, 0, sizeof *s);
     s->fd = -1;
+}
+
+/* The slot's group is killed and reaped: forget it, and tell the guardian. */
+static void slot_release(runner *r, slot *s)
+{
+    if (s->pid > 0)
+        guardian_tell(r, -(int32_t)s->pid);
+    slot_reset(s);
 }
 
 static void complete(runner *r, slot *s, int wstatus, int64_t now);
@@ -438,6 +534,7 @@ static void spawn(runner *r, probe_run *pr, int64_t now)
     }
     /* Also here, so the group exists before anyone signals it. */
     setpgid(pid, pid);
+    guardian_tell(r, (int32_t)pid);
     fcntl(p[0], F_SETFL, O_NONBLOCK);
     s->pid = pid;
     s->fd = p[0];
@@ -623,7 +720,7 @@ static void complete(runner *r, slot *s, int wstatus, int64_t now)
         rec->res = RES_ERROR;
         rec->message = describe_exit(wstatus);
     }
-    slot_reset(s);
+    slot_release(r, s);
     r->busy--;
 
     probe_status st = ST_ERROR;
@@ -716,7 +813,7 @@ static void stop_all(runner *r, int signo)
                   : xstrdup("cut by the run deadline");
         if (s->fd >= 0)
             close(s->fd);
-        slot_reset(s);
+        slot_release(r, s);
         r->busy--;
         emit(r, EV_ATTEMPT_END, pr, rec, 0);
     }
@@ -805,7 +902,9 @@ static int handle_signals(runner *r)
     struct signalfd_siginfo si;
     int stop = 0;
     while (read(r->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+        /* SIGHUP: a closed terminal, a cancelled CI job. */
+        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
+            si.ssi_signo == SIGHUP)
             stop = (int)si.ssi_signo;
     }
     reap(r);
@@ -893,6 +992,7 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
     sigaddset(&mask, SIGCHLD);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, &old);
     runner r = {.o = o, .ss = ss, .rr = out, .self = getpid()};
     r.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -912,6 +1012,7 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
     r.slots = xcalloc(r.n_slots, sizeof *r.slots);
     for (unsigned i = 0; i < r.n_slots; i++)
         r.slots[i].fd = -1;
+    guardian_start(&r);
 
     out->started_wall_ms = wall_ms();
     out->start_ns = now_ns();
@@ -929,6 +1030,7 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
         }
     }
     loop(&r);
+    guardian_stop(&r);
     sweep_strays();
     prctl(PR_SET_CHILD_SUBREAPER, 0);
     out->end_ns = now_ns();
