@@ -320,16 +320,45 @@ static const plugin *lookup_plugin(void *ud, const char *name, char *err,
     return loader_get(ud, name, err, errlen);
 }
 
-static void setup_loader(loader *l, const cli *c, const gp_config *cfg)
+/*
+ * The plugin search path. Relative folders: --plugin-dir is a command-line
+ * path (the current folder's); plugin_path entries are the main file's,
+ * as conf_dir is; $GPCHECK_PLUGIN_PATH must be absolute, or which code
+ * runs would depend on the folder gpcheck happens to start in (the "." in
+ * $PATH problem). Returns 0, or -1 after printing why.
+ */
+static int setup_loader(loader *l, const cli *c, const gp_config *cfg)
 {
     for (size_t i = 0; i < c->plugin_dirs.n; i++)
         loader_add_dir(l, c->plugin_dirs.v[i]);
     const char *env = getenv("GPCHECK_PLUGIN_PATH");
+    for (const char *p = env; p && *p;) {
+        size_t n = strcspn(p, ":");
+        if (n && *p != '/') {
+            fprintf(stderr,
+                    "gpcheck: GPCHECK_PLUGIN_PATH: '%.*s' is not an absolute "
+                    "path\n",
+                    (int)n, p);
+            return -1;
+        }
+        p += n + (p[n] == ':');
+    }
     if (env)
         loader_add_path(l, env);
-    for (size_t i = 0; cfg && i < cfg->n_plugin_path; i++)
-        loader_add_dir(l, cfg->plugin_path[i]);
+    for (size_t i = 0; cfg && i < cfg->n_plugin_path; i++) {
+        const char *dir = cfg->plugin_path[i];
+        const char *slash = cfg->main_file ? strrchr(cfg->main_file, '/') : 0;
+        if (dir[0] == '/' || !slash) {
+            loader_add_dir(l, dir);
+            continue;
+        }
+        char *joined = xasprintf("%.*s/%s", (int)(slash - cfg->main_file),
+                                 cfg->main_file, dir);
+        loader_add_dir(l, joined);
+        free(joined);
+    }
     loader_add_default_dirs(l);
+    return 0;
 }
 
 static const char *type_name(gp_type t)
@@ -711,11 +740,17 @@ int main(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     int loaded;
     if (c.cmd == CMD_PROBE) {
-        setup_loader(&l, &c, NULL);
+        if (setup_loader(&l, &c, NULL) < 0) {
+            rc = EXIT_USAGE;
+            goto out;
+        }
         loaded = build_cli_probe(&c, &cfg, &l, &d) == 0;
     } else {
         loaded = config_load(&cfg, &c.copts, &d) == 0;
-        setup_loader(&l, &c, &cfg);
+        if (setup_loader(&l, &c, &cfg) < 0) {
+            rc = EXIT_USAGE;
+            goto out;
+        }
     }
     if (loaded && c.cmd == CMD_PLUGINS) {
         rc = cmd_plugins(&c, &l);
