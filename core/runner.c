@@ -11,9 +11,11 @@
  */
 #include "runner.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +70,8 @@ typedef struct runner {
     run_result *rr;
     slot *slots;
     unsigned n_slots, busy;
+    unsigned budget; /* attempts in flight at most: jobs, capped by fds */
+    unsigned cap;    /* at most budget; lowered while fds run short */
     int sfd, devnull;
     int64_t deadline_ns; /* 0: none */
     uint64_t rng;
@@ -493,14 +498,37 @@ static void slot_release(runner *r, slot *s)
 
 static void complete(runner *r, slot *s, int wstatus, int64_t now);
 
+/*
+ * Out of descriptors or processes for the moment (EMFILE, ENFILE, EAGAIN)
+ * while other attempts are in flight: one of them ending frees what this
+ * one needs, so the attempt waits for it instead of failing its probe.
+ * The cap on attempts in flight drops to those running and creeps back up
+ * as they end (complete()). With nothing in flight, nothing would free
+ * up: the attempt fails with the reason.
+ */
+static int wait_for_room(runner *r, int e)
+{
+    if (r->busy == 0 || (e != EMFILE && e != ENFILE && e != EAGAIN))
+        return 0;
+    r->cap = r->busy;
+    return 1;
+}
+
 static void spawn(runner *r, probe_run *pr, int64_t now)
 {
+    int p[2], e = 0;
+    const char *fail = NULL;
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        e = errno;
+        if (wait_for_room(r, e))
+            return; /* still PS_SCHEDULED, due now */
+        fail = "cannot create a pipe";
+    }
     slot *s = NULL;
     for (unsigned i = 0; i < r->n_slots && !s; i++)
         if (r->slots[i].pid == 0)
             s = &r->slots[i];
     attempt_rec *rec = push_attempt(pr, now);
-    pr->state = PS_RUNNING;
     slot_reset(s);
     s->pr = pr;
     s->rec = pr->n_history - 1;
@@ -510,23 +538,31 @@ static void spawn(runner *r, probe_run *pr, int64_t now)
     if (s->soft_ns < now)
         s->soft_ns = now;
     s->deadline_ns = s->soft_ns + KILL_GRACE_NS;
-    emit(r, EV_ATTEMPT_START, pr, rec, 0);
 
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        s->garbage = xasprintf("cannot create a pipe: %s", strerror(errno));
-        s->pid = -1;
-        r->busy++;
-        complete(r, s, 0, now);
-        return;
+    pid_t pid = -1;
+    if (!fail) {
+        pid = fork();
+        if (pid == 0)
+            in_child(r, pr, p[1], s->soft_ns, rec);
+        e = errno;
+        close(p[1]);
+        if (pid < 0) {
+            close(p[0]);
+            if (wait_for_room(r, e)) {
+                /* Not started after all: take the record back. */
+                if (!rec->warmup)
+                    pr->counted--;
+                pr->n_history--;
+                slot_reset(s);
+                return;
+            }
+            fail = "cannot fork";
+        }
     }
-    pid_t pid = fork();
-    if (pid == 0)
-        in_child(r, pr, p[1], s->soft_ns, rec);
-    close(p[1]);
-    if (pid < 0) {
-        close(p[0]);
-        s->garbage = xasprintf("cannot fork: %s", strerror(errno));
+    pr->state = PS_RUNNING;
+    emit(r, EV_ATTEMPT_START, pr, rec, 0);
+    if (fail) {
+        s->garbage = xasprintf("%s: %s", fail, strerror(e));
         s->pid = -1;
         r->busy++;
         complete(r, s, 0, now);
@@ -722,6 +758,8 @@ static void complete(runner *r, slot *s, int wstatus, int64_t now)
     }
     slot_release(r, s);
     r->busy--;
+    if (r->cap < r->budget)
+        r->cap++;
 
     probe_status st = ST_ERROR;
     char *why = NULL;
@@ -870,7 +908,7 @@ static int64_t start_due(runner *r, int64_t now)
                 next_future = pr->next_ns;
             }
         }
-        if (!best || r->busy >= r->n_slots)
+        if (!best || r->busy >= r->cap)
             return best ? 0 : next_future;
         spawn(r, best, now);
         now = now_ns();
@@ -880,7 +918,7 @@ static int64_t start_due(runner *r, int64_t now)
 static int poll_timeout(runner *r, int64_t now, int64_t next_start)
 {
     int64_t wake = r->next_tick;
-    if (next_start && r->busy < r->n_slots && (!wake || next_start < wake))
+    if (next_start && r->busy < r->cap && (!wake || next_start < wake))
         wake = next_start;
     for (unsigned i = 0; i < r->n_slots; i++) {
         slot *s = &r->slots[i];
@@ -973,6 +1011,41 @@ static void loop(runner *r)
     free(owner);
 }
 
+/* Descriptors kept free beside the attempts' pipes: the reports written
+ * at the end, /proc reads, a plugin file or two. */
+#define FD_RESERVE 8
+
+static unsigned open_fds(unsigned long limit)
+{
+    unsigned n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        for (struct dirent *e; (e = readdir(d)) != NULL;)
+            n += e->d_name[0] != '.';
+        closedir(d);
+        return n > 0 ? n - 1 : 0; /* not the listing's own */
+    }
+    for (unsigned long fd = 0; fd < limit && fd < 65536; fd++)
+        n += fcntl((int)fd, F_GETFD) >= 0;
+    return n;
+}
+
+/*
+ * How many attempts may be in flight by the descriptor limit: each holds
+ * the read end of its result pipe, and while it is started the write end
+ * too (the child's descriptors count against its own table). -j 200 under
+ * ulimit -n 64 then queues attempts instead of failing them.
+ */
+static unsigned fd_budget(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return UINT_MAX;
+    long room = (long)rl.rlim_cur - (long)open_fds(rl.rlim_cur) - FD_RESERVE -
+                1 /* the write end while starting */;
+    return room < 1 ? 1 : room > UINT_MAX ? UINT_MAX : (unsigned)room;
+}
+
 int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
                run_result *out)
 {
@@ -1013,6 +1086,18 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
     for (unsigned i = 0; i < r.n_slots; i++)
         r.slots[i].fd = -1;
     guardian_start(&r);
+    r.budget = r.n_slots;
+    unsigned fds = fd_budget();
+    if (fds < r.budget) {
+        struct rlimit rl;
+        getrlimit(RLIMIT_NOFILE, &rl);
+        fprintf(stderr,
+                "gpcheck: warning: %u attempts in flight at most, not %u: "
+                "the descriptor limit (ulimit -n) is %lu\n",
+                fds, r.budget, (unsigned long)rl.rlim_cur);
+        r.budget = fds;
+    }
+    r.cap = r.budget;
 
     out->started_wall_ms = wall_ms();
     out->start_ns = now_ns();
