@@ -8,6 +8,20 @@
  * the group is killed again (anything the child left behind), the child
  * reaped, and complete() records the attempt and applies the policy:
  * ready ends the probe, transient schedules a retry, fatal ends it at once.
+ *
+ * Signals: SIGINT, SIGTERM and SIGHUP arrive on the signalfd and stop the
+ * run (every group killed and reaped, the report of what is known kept);
+ * SIGPIPE is ignored by main(), so a closed stdout or stderr is EPIPE. If
+ * the supervisor itself is SIGKILLed it can do nothing: each attempt has
+ * PR_SET_PDEATHSIG(SIGKILL), and the guardian (below) kills the attempts'
+ * process groups. What still escapes then: processes that left their
+ * attempt's group (setsid, setpgid), which only the end-of-run sweep of
+ * reparented orphans catches, and a group in the instant between fork()
+ * and the guardian hearing of it.
+ *
+ * Descriptors: each attempt in flight holds one (its result pipe), so the
+ * attempts in flight are capped by what RLIMIT_NOFILE leaves room for, and
+ * an attempt that still meets EMFILE waits for another to end.
  */
 #include "runner.h"
 
