@@ -176,10 +176,40 @@ void report_target_free(report_target *t)
  * device, FIFO or socket is written in place; a regular file or a new
  * name is replaced atomically.
  */
+/* The descriptor of ours that PATH names, or -1: /dev/stdout means this
+ * process's standard output (a pipe, a terminal, a shell's `>> log`),
+ * whatever /dev holds, and is written through the descriptor itself. */
+static int named_fd(const char *path)
+{
+    if (strcmp(path, "/dev/stdout") == 0)
+        return 1;
+    if (strcmp(path, "/dev/stderr") == 0)
+        return 2;
+    const char *n = NULL;
+    if (strncmp(path, "/dev/fd/", 8) == 0)
+        n = path + 8;
+    else if (strncmp(path, "/proc/self/fd/", 14) == 0)
+        n = path + 14;
+    if (!n || !*n || strspn(n, "0123456789") != strlen(n) || strlen(n) > 6)
+        return -1;
+    return (int)strtol(n, NULL, 10);
+}
+
 int report_target_resolve(const char *format, const char *path,
                           report_target *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
+    t->fd = named_fd(path);
+    if (t->fd >= 0) {
+        if (fcntl(t->fd, F_GETFD) < 0) {
+            snprintf(err, errlen, "-o %s:%s: descriptor %d is not open", format,
+                     path, t->fd);
+            return -1;
+        }
+        t->in_place = 1;
+        t->path = xstrdup(path);
+        return 0;
+    }
     make_parents(path); /* -o junit:reports/x.xml just works */
     struct stat st;
     char *real = NULL;
@@ -191,17 +221,23 @@ int report_target_resolve(const char *format, const char *path,
                      format, path, (unsigned)st.st_uid);
             return -1;
         }
-        real = realpath(path, NULL);
-        if (!real) {
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+            !S_ISDIR(st.st_mode)) {
+            /* A device or FIFO behind the user's own symlink. */
+            t->in_place = t->follow = 1;
+        } else if (!(real = realpath(path, NULL))) {
             snprintf(err, errlen, "-o %s:%s: cannot follow the symlink: %s",
                      format, path, strerror(errno));
             return -1;
+        } else {
+            path = real;
         }
-        path = real;
     }
     const char *what = NULL;
     int e = 0;
-    if (lstat(path, &st) == 0) {
+    if (t->follow) {
+        /* looked at above */
+    } else if (lstat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode))
             what = "is a folder";
         else if (!S_ISREG(st.st_mode))
@@ -230,12 +266,15 @@ int report_target_resolve(const char *format, const char *path,
     return 0;
 }
 
-/* Open a device or FIFO to write in place: never created, never followed,
- * never blocking on a FIFO nobody reads (that is an error, ENXIO). */
-static int open_in_place(const char *path)
+/* Open a device or FIFO to write in place: never created, not followed
+ * unless it is the user's own symlink, never blocking on a FIFO nobody
+ * reads (that is an error, ENXIO); or a descriptor of ours PATH named. */
+static int open_in_place(const report_target *t)
 {
-    int fd =
-        open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (t->fd >= 0)
+        return fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
+    int fd = open(t->path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+                               (t->follow ? 0 : O_NOFOLLOW));
     if (fd < 0)
         return -1;
     struct stat st;
@@ -299,7 +338,7 @@ int report_open_stream(const char *format, const char *path, char *err,
     int fd;
     char *tmp = NULL;
     if (t.in_place) {
-        fd = open_in_place(t.path);
+        fd = open_in_place(&t);
     } else if ((fd = open_temp(t.path, &tmp)) >= 0 &&
                replace(tmp, t.path) != 0) {
         int e = errno;
@@ -349,7 +388,7 @@ int report_write(const char *format, const char *path, const char *text,
     if (report_target_resolve(format, path, &t, err, errlen) < 0)
         return -1;
     char *tmp = NULL;
-    int fd = t.in_place ? open_in_place(t.path) : open_temp(t.path, &tmp);
+    int fd = t.in_place ? open_in_place(&t) : open_temp(t.path, &tmp);
     int ok = fd >= 0 && write_all(fd, text, n) == 0 &&
              (!nl || write_all(fd, "\n", 1) == 0);
     int e = errno;

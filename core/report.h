@@ -78,7 +78,9 @@ double ns_to_ms(int64_t ns);
 
 /*
  * Where a report PATH is written (the rules are README's "Security
- * notes"): a symlink as PATH's last component is followed only when it
+ * notes"): /dev/stdout, /dev/stderr and /dev/fd/N are this process's
+ * descriptors, written through; a symlink as PATH's last component is
+ * followed only when it
  * belongs to the running user or root; a folder is refused; an existing
  * device, FIFO or socket is written in place and never replaced; anything
  * else (a regular file, a new name) is replaced by rename() of a file
@@ -87,6 +89,9 @@ double ns_to_ms(int64_t ns);
 typedef struct report_target {
     char *path;   /* owned; PATH, or the file a symlink PATH names */
     int in_place; /* not a regular file: written through, never replaced */
+    int follow;   /* in place through the user's own symlink */
+    int fd;       /* >= 0: PATH names this descriptor of ours (/dev/stdout,
+                     /dev/stderr, /dev/fd/N): written through it */
 } report_target;
 
 /* Create PATH's folders and decide where it goes, checking it can be

@@ -233,6 +233,33 @@ class ReportFileTest(FaultCase):
         self.assertEqual(json.loads(os.read(reader, 1 << 16))["verdict"],
                          "pass")
 
+    def test_a_descriptor_path_is_written_through(self):
+        # /dev/stdout, /dev/stderr, /dev/fd/N: this process's descriptors,
+        # written through (a pipe, or a shell's `>> log`), never replaced.
+        # /dev/fd/1 stands in for /dev/stdout here: the code before this
+        # fix, run as root, replaced /dev/stdout itself for every process.
+        self.ok_probe()
+        proc = self.timed("run", "-q", "-o", "json:/dev/fd/1", limit=2 + GRACE)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(json.loads(proc.stdout)["verdict"], "pass")
+        log = self.write("log", "earlier line\n")
+        with open(log, "a") as out:
+            t0 = time.monotonic()
+            proc = subprocess.run(self.base_args("run") +
+                                  ["-q", "-o", "jsonl:/dev/fd/1"], stdout=out,
+                                  stderr=subprocess.PIPE, text=True,
+                                  timeout=10, cwd=self.tmp)
+        self.assertLess(time.monotonic() - t0, 2 + GRACE)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(log) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "earlier line")
+        self.assertEqual(json.loads(lines[-1])["event"], "run_end")
+        proc = self.timed("run", "-q", "-o", "json:/dev/fd/9", limit=2 + GRACE)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("-o json:/dev/fd/9: descriptor 9 is not open",
+                      proc.stderr)
+
     def test_fifo_without_reader_fails_at_once(self):
         self.ok_probe()
         fifo = os.path.join(self.tmp, "report.fifo")
