@@ -923,16 +923,6 @@ static char *path_join(const char *dir, const char *name)
     return xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
 }
 
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return xstrdup(".");
-    if (slash == path)
-        return xstrdup("/");
-    return xstrndup(path, (size_t)(slash - path));
-}
-
 /* lstat(): a dangling symlink "exists", so reading it reports it. */
 static int file_exists(const char *path)
 {
@@ -1155,14 +1145,14 @@ static void choose_conf_dir(loadctx *c, const config_opts *o)
             diag_add(c->d, NULL, 0, "--conf-dir: cannot open '%s': %s", dir,
                      why);
     } else if (e && *e->value) {
-        char *base = dir_of(cfg->main_file);
+        char *base = path_dir(cfg->main_file);
         dir = path_join(base, e->value);
         free(base);
         if ((why = dir_problem(dir)))
             diag_add(c->d, e->at.file, e->at.line,
                      "[gpcheck]: conf_dir: cannot open '%s': %s", dir, why);
     } else {
-        char *base = cfg->main_file ? dir_of(cfg->main_file) : xstrdup(".");
+        char *base = cfg->main_file ? path_dir(cfg->main_file) : xstrdup(".");
         dir = path_join(base, "conf.d");
         free(base);
         if (dir_problem(dir)) {

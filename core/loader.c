@@ -280,17 +280,6 @@ static char *extra_exports(void *handle)
     return sb_take(&sb);
 }
 
-/* The folder part of path ("." when it has none); newly allocated. */
-static char *folder_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return xstrdup(".");
-    if (slash == path)
-        return xstrdup("/");
-    return xstrndup(path, (size_t)(slash - path));
-}
-
 /*
  * Could anyone but root or us replace what lies under `dir` (a path with
  * no symlinks)? As OpenSSH's safe_path() and sudo do, every folder from
@@ -329,7 +318,7 @@ static int check_folders(const char *path, const char *dir,
         }
         if (strcmp(d, "/") == 0)
             break;
-        char *up = folder_of(d);
+        char *up = path_dir(d);
         free(d);
         d = up;
     }
@@ -368,9 +357,9 @@ static int check_file(int fd, const char *path, char *err, size_t errlen)
         free(real);
         return -1;
     }
-    char *found = folder_of(path);
+    char *found = path_dir(path);
     char *found_real = realpath(found, NULL);
-    char *real_dir = folder_of(real);
+    char *real_dir = path_dir(real);
     int rc;
     if (!found_real) {
         snprintf(err, errlen, "%s: %s: %s", path, found, strerror(errno));

@@ -347,15 +347,15 @@ static int setup_loader(loader *l, const cli *c, const gp_config *cfg)
         loader_add_path(l, env);
     for (size_t i = 0; cfg && i < cfg->n_plugin_path; i++) {
         const char *dir = cfg->plugin_path[i];
-        const char *slash = cfg->main_file ? strrchr(cfg->main_file, '/') : 0;
-        if (dir[0] == '/' || !slash) {
+        if (dir[0] == '/' || !cfg->main_file) {
             loader_add_dir(l, dir);
             continue;
         }
-        char *joined = xasprintf("%.*s/%s", (int)(slash - cfg->main_file),
-                                 cfg->main_file, dir);
+        char *base = path_dir(cfg->main_file);
+        char *joined = xasprintf("%s/%s", base, dir);
         loader_add_dir(l, joined);
         free(joined);
+        free(base);
     }
     loader_add_default_dirs(l);
     return 0;

@@ -151,17 +151,6 @@ static void make_parents(const char *path)
     free(dir);
 }
 
-/* The folder part of path ("." when it has none); newly allocated. */
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return xstrdup(".");
-    if (slash == path)
-        return xstrdup("/");
-    return xstrndup(path, (size_t)(slash - path));
-}
-
 void report_target_free(report_target *t)
 {
     free(t->path);
@@ -246,7 +235,7 @@ int report_target_resolve(const char *format, const char *path,
         what = "cannot be examined";
         e = errno;
     }
-    char *dir = dir_of(path);
+    char *dir = path_dir(path);
     if (!what && t->in_place && access(path, W_OK) != 0) {
         what = "cannot be written";
         e = errno;
@@ -293,7 +282,7 @@ static int open_in_place(const report_target *t)
  * Prometheus collector running as another user can read it. */
 static int open_temp(const char *path, char **tmp)
 {
-    char *dir = dir_of(path);
+    char *dir = path_dir(path);
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     *tmp = xasprintf("%s/.%s.XXXXXX", dir, base);
