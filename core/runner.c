@@ -379,14 +379,17 @@ static attempt_rec *push_attempt(probe_run *pr, int64_t now)
  * the supervisor writes +PGID when an attempt starts and -PGID once it
  * has killed and reaped the group; EOF (the supervisor is gone, however
  * it went) makes the guardian SIGKILL every group still listed and exit.
- * Signals reach it blocked (the supervisor's mask), so a Ctrl-C to the
- * terminal's group cannot end it early. What still escapes a SIGKILLed
+ * Signals reach it blocked (the supervisor's mask), and it has a process
+ * group of its own, so neither a Ctrl-C to the terminal's group nor a
+ * SIGKILL of gpcheck's whole group (a CI job cancelled) ends it before it
+ * has done its job. What still escapes a SIGKILLed
  * supervisor: processes that left the attempt's group (setsid, setpgid),
  * which only the supervisor's sweep at the end of a run catches, and a
  * group started in the instant between fork() and the +PGID message.
  */
 static _Noreturn void guardian_main(int rfd, unsigned n_slots)
 {
+    setpgid(0, 0);
     close_range(3, (unsigned)rfd - 1, 0);
     close_range((unsigned)rfd + 1, ~0U, 0);
     pid_t *groups = calloc(n_slots ? n_slots : 1, sizeof *groups);
