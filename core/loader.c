@@ -298,18 +298,21 @@ static int check_folders(const char *path, const char *dir,
     for (int own = 1;; own = 0) {
         struct stat st;
         const char *why = NULL;
-        if (lstat(d, &st) < 0)
+        char owner[48];
+        if (lstat(d, &st) < 0) {
             why = strerror(errno);
-        else if (!S_ISDIR(st.st_mode))
+        } else if (!S_ISDIR(st.st_mode)) {
             why = "not a directory (changed while being checked?)";
-        else if (st.st_uid != 0 && st.st_uid != geteuid())
-            why = "owned by another user";
-        else if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
-                 (own || !(st.st_mode & S_ISVTX) || st.st_uid != 0))
-            why =
-                own ? "group- or world-writable"
-                    : "group- or world-writable (and not a sticky directory of "
-                      "root's)";
+        } else if (st.st_uid != 0 && st.st_uid != geteuid()) {
+            snprintf(owner, sizeof owner, "owned by another user (uid %u)",
+                     (unsigned)st.st_uid);
+            why = owner;
+        } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+                   (own || !(st.st_mode & S_ISVTX) || st.st_uid != 0)) {
+            why = own ? "group- or world-writable"
+                      : "group- or world-writable (and not a sticky "
+                        "directory of root's)";
+        }
         if (why) {
             snprintf(err, errlen, "%s: refusing to load: %s %s is %s", path,
                      own ? own_name : "the directory", d, why);

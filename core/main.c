@@ -704,11 +704,12 @@ static void ensure_std_fds(void)
  * ENOSPC): say so, and do not exit 0 as if the output had arrived. */
 static int check_stdout(int rc)
 {
-    if (fflush(stdout) == 0 && !ferror(stdout))
+    /* A run's reports have said so already, and failed it. */
+    if ((fflush(stdout) == 0 && !ferror(stdout)) || rc != EXIT_PASS)
         return rc;
     int e = errno ? errno : EIO;
     fprintf(stderr, "gpcheck: cannot write to stdout: %s\n", strerror(e));
-    return rc == EXIT_PASS ? EXIT_FAIL : rc;
+    return EXIT_FAIL;
 }
 
 int main(int argc, char **argv)

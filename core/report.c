@@ -157,14 +157,6 @@ void report_target_free(report_target *t)
     t->path = NULL;
 }
 
-/*
- * The rules of README's "Security notes": PATH's last component may be a
- * symlink only when the symlink belongs to the running user or root (in a
- * shared folder, somebody else's symlink is a trap, as the kernel's
- * protected_symlinks says for sticky folders); a folder is refused; a
- * device, FIFO or socket is written in place; a regular file or a new
- * name is replaced atomically.
- */
 /* The descriptor of ours that PATH names, or -1: /dev/stdout means this
  * process's standard output (a pipe, a terminal, a shell's `>> log`),
  * whatever /dev holds, and is written through the descriptor itself. */
@@ -184,6 +176,15 @@ static int named_fd(const char *path)
     return (int)strtol(n, NULL, 10);
 }
 
+/*
+ * The rules of README's "Security notes": a descriptor PATH names is
+ * written through; PATH's last component may be a symlink only when the
+ * symlink belongs to the running user or root (in a shared folder,
+ * somebody else's symlink is a trap, as the kernel's protected_symlinks
+ * says for sticky folders); a folder is refused; a device, FIFO or socket
+ * is written in place; a regular file or a new name is replaced
+ * atomically.
+ */
 int report_target_resolve(const char *format, const char *path,
                           report_target *t, char *err, size_t errlen)
 {

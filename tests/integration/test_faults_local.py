@@ -375,6 +375,18 @@ class PluginFileTest(FaultCase):
             proc = self.plugins_cmd(plugins, "misbehave")
             self.assertEqual(proc.returncode, 0, proc.stderr)
 
+    def test_parent_folder_of_another_user_is_refused(self):
+        if not ROOT:
+            self.skipTest("needs root to give a folder to nobody")
+        parent = os.path.join(self.tmp, "theirs")
+        plugins = os.path.join(parent, "plugins")
+        self.plugin_copy(plugins)
+        os.chown(parent, NOBODY, NOBODY)  # nobody may rename plugins/
+        proc = self.plugins_cmd(plugins, "misbehave")
+        self.assertEqual(proc.returncode, 2, proc.stdout)
+        self.assertIn("the directory %s is owned by another user (uid %d)"
+                      % (parent, NOBODY), proc.stderr)
+
     def test_fifo_named_like_a_plugin_does_not_hang(self):
         plugins = os.path.join(self.tmp, "plugins")
         os.mkdir(plugins)
