@@ -1009,9 +1009,20 @@ static void loop(runner *r)
                     (struct pollfd){.fd = r->slots[i].fd, .events = POLLIN};
             }
         }
-        int rc = poll(pfd, n, poll_timeout(r, now, next_start));
-        if (rc < 0 && errno != EINTR)
-            break;
+        int timeout = poll_timeout(r, now, next_start);
+        int rc = poll(pfd, n, timeout);
+        if (rc < 0 && errno != EINTR) {
+            /* EINVAL: more descriptors than RLIMIT_NOFILE allows now (it
+             * was lowered under us); ENOMEM. Never end the run on it (the
+             * probes left would read as ok): watch the signalfd alone a
+             * moment, and read every pipe without waiting. SIGCHLD still
+             * says when each attempt ends. */
+            rc = poll(pfd, 1, timeout < 0 || timeout > 10 ? 10 : timeout);
+            for (unsigned i = 0; i < r->n_slots; i++)
+                if (r->slots[i].pid > 0 && r->slots[i].fd >= 0)
+                    drain(r, &r->slots[i]);
+            n = 1;
+        }
         for (nfds_t i = 1; rc > 0 && i < n; i++)
             if (pfd[i].revents && owner[i]->pid > 0)
                 drain(r, owner[i]);
@@ -1132,6 +1143,15 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
         }
     }
     loop(&r);
+    /* A gate must never pass on a probe that did not end: should the loop
+     * ever stop early, what is left is an error, not the zeroed "ok". */
+    r.stopping = 1;
+    for (size_t i = 0; i < out->n; i++)
+        if (out->probes[i].state != PS_DONE)
+            finish(&r, &out->probes[i], ST_ERROR,
+                   "internal error: the supervisor stopped before this probe "
+                   "ended",
+                   now_ns());
     guardian_stop(&r);
     sweep_strays();
     prctl(PR_SET_CHILD_SUBREAPER, 0);

@@ -626,6 +626,37 @@ class ResourceLimitTest(FaultCase):
         self.assertLess(took, 5 + GRACE)
         self.assert_nothing_left()
 
+    def test_descriptors_lost_mid_run_requeue_attempts(self):
+        # The limit drops under a running gpcheck (prlimit), after it sized
+        # its cap: pipe() then fails with EMFILE, and the attempt must wait
+        # for one in flight to end instead of failing its probe.
+        self.write("conf.d/x.ini", "".join("""
+            [p%d]
+            plugin = misbehave
+            mode = slow
+            sleep = 400ms
+            """ % i for i in range(150)))
+        report = os.path.join(self.tmp, "report.json")
+        proc = subprocess.Popen(self.base_args("run") +
+                                ["-q", "-j", "100", "-o", "json:" + report],
+                                stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, cwd=self.tmp)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        t0 = time.monotonic()
+        fds = "/proc/%d/fd" % proc.pid
+        self.assertTrue(wait_until(lambda: len(os.listdir(fds)) >= 100, 5))
+        resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (40, 40))
+        _, err = proc.communicate(timeout=30)
+        self.assertLess(time.monotonic() - t0, 6 + GRACE)
+        self.assertEqual(proc.returncode, 0, err)
+        with open(report) as f:
+            doc = json.load(f)
+        bad = [p["message"] for p in doc["probes"] if p["status"] != "ok"]
+        self.assertEqual(bad, [])
+        self.assertEqual({p["attempts"] for p in doc["probes"]}, {1})
+        self.assert_nothing_left()
+
     def test_memory_limit_fails_one_probe_precisely(self):
         # ulimit -v: an attempt whose work cannot get memory fails with its
         # reason; the supervisor and the other probes carry on.
