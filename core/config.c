@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "value.h"
 
@@ -496,17 +498,67 @@ static int env_line(const char *s, const char **key, size_t *klen, strbuf *val,
 }
 
 static const char *intern(gp_config *cfg, const char *file);
+/* What a non-regular file is, for messages. */
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m))
+        return "a directory, not a regular file";
+    if (S_ISFIFO(m))
+        return "a FIFO, not a regular file";
+    if (S_ISSOCK(m))
+        return "a socket, not a regular file";
+    if (S_ISCHR(m) || S_ISBLK(m))
+        return "a device, not a regular file";
+    return "not a regular file";
+}
+
+/*
+ * Open a configuration or env file for reading: only a regular file.
+ * O_NONBLOCK so that a FIFO cannot block the open (fstat then refuses it
+ * before any read); a directory or device is refused the same way.
+ * Returns the stream, or NULL with the reason in why (static or errno's).
+ */
+static FILE *open_regular(const char *path, const char **why)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        int e = errno;
+        *why = e == ENOENT && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
+                   ? "a dangling symlink"
+                   : strerror(e);
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0) {
+        *why = strerror(errno);
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *why = file_kind(st.st_mode);
+        close(fd);
+        return NULL;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *fp = fdopen(fd, "r");
+    if (!fp) {
+        *why = strerror(errno);
+        close(fd);
+    }
+    return fp;
+}
 
 static void load_env_file(gp_config *cfg, const char *path, diag *d)
 {
-    FILE *fp = fopen(path, "r");
+    const char *why = NULL;
+    FILE *fp = open_regular(path, &why);
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     int lineno = 0;
 
     if (!fp) {
-        diag_add(d, path, 0, "cannot open env file: %s", strerror(errno));
+        diag_add(d, path, 0, "cannot open env file: %s", why);
         return;
     }
     cfg->env_files = xrealloc(cfg->env_files,
@@ -917,17 +969,12 @@ static int already_reported(const diag *d, size_t from, const char *file,
 /* Returns -1 when the file could not be opened at all. */
 static int parse_file(loadctx *c, const char *path, int is_main, int overlay)
 {
-    struct stat st;
     size_t n0 = c->d->n;
 
-    c->fp = fopen(path, "r");
+    const char *why = NULL;
+    c->fp = open_regular(path, &why);
     if (!c->fp) {
-        diag_add(c->d, path, 0, "cannot open: %s", strerror(errno));
-        return -1;
-    }
-    if (fstat(fileno(c->fp), &st) < 0 || !S_ISREG(st.st_mode)) {
-        diag_add(c->d, path, 0, "not a regular file");
-        fclose(c->fp);
+        diag_add(c->d, path, 0, "cannot open: %s", why);
         return -1;
     }
     c->file = intern(c->cfg, path);
@@ -967,20 +1014,11 @@ static char *path_join(const char *dir, const char *name)
     return xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
 }
 
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return xstrdup(".");
-    if (slash == path)
-        return xstrdup("/");
-    return xstrndup(path, (size_t)(slash - path));
-}
-
+/* lstat(): a dangling symlink "exists", so reading it reports it. */
 static int file_exists(const char *path)
 {
     struct stat st;
-    return stat(path, &st) == 0;
+    return lstat(path, &st) == 0;
 }
 
 /* The main file to read, or NULL; an explicit one that is missing is
@@ -1022,10 +1060,11 @@ static void read_dir(loadctx *c, const char *dir, int overlay)
         return;
     }
     for (int i = 0; i < n; i++) {
+        /* Every *.ini entry is read: one that is not a readable regular
+         * file (a dangling symlink, a directory, a FIFO) is an error
+         * naming it, or the gate would pass without its probes. */
         char *path = path_join(dir, list[i]->d_name);
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-            parse_file(c, path, 0, overlay);
+        parse_file(c, path, 0, overlay);
         free(path);
         free(list[i]);
     }
@@ -1197,14 +1236,14 @@ static void choose_conf_dir(loadctx *c, const config_opts *o)
             diag_add(c->d, NULL, 0, "--conf-dir: cannot open '%s': %s", dir,
                      why);
     } else if (e && *e->value) {
-        char *base = dir_of(cfg->main_file);
+        char *base = path_dir(cfg->main_file);
         dir = path_join(base, e->value);
         free(base);
         if ((why = dir_problem(dir)))
             diag_add(c->d, e->at.file, e->at.line,
                      "[gpcheck]: conf_dir: cannot open '%s': %s", dir, why);
     } else {
-        char *base = cfg->main_file ? dir_of(cfg->main_file) : xstrdup(".");
+        char *base = cfg->main_file ? path_dir(cfg->main_file) : xstrdup(".");
         dir = path_join(base, "conf.d");
         free(base);
         if (dir_problem(dir)) {

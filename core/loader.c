@@ -280,7 +280,58 @@ static char *extra_exports(void *handle)
     return sb_take(&sb);
 }
 
-/* Refuse a file anyone but root or us could have written. */
+/*
+ * Could anyone but root or us replace what lies under `dir` (a path with
+ * no symlinks)? As OpenSSH's safe_path() and sudo do, every folder from
+ * dir up to / must be owned by root or the running user and writable by
+ * no group or other. One exception, for /tmp and its kind: a folder above
+ * the plugin's own may be world-writable when it is sticky and owned by
+ * root, since nobody else can then rename or remove what we own in it.
+ * The plugin's own folder never may (anyone could drop a NAME.so there).
+ * Returns 0, or -1 with the folder and the reason in err.
+ */
+static int check_folders(const char *path, const char *dir,
+                         const char *own_name, char *err, size_t errlen)
+{
+    char *d = xstrdup(dir);
+    int rc = 0;
+    for (int own = 1;; own = 0) {
+        struct stat st;
+        const char *why = NULL;
+        char owner[48];
+        if (lstat(d, &st) < 0) {
+            why = strerror(errno);
+        } else if (!S_ISDIR(st.st_mode)) {
+            why = "not a directory (changed while being checked?)";
+        } else if (st.st_uid != 0 && st.st_uid != geteuid()) {
+            snprintf(owner, sizeof owner, "owned by another user (uid %u)",
+                     (unsigned)st.st_uid);
+            why = owner;
+        } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+                   (own || !(st.st_mode & S_ISVTX) || st.st_uid != 0)) {
+            why = own ? "group- or world-writable"
+                      : "group- or world-writable (and not a sticky "
+                        "directory of root's)";
+        }
+        if (why) {
+            snprintf(err, errlen, "%s: refusing to load: %s %s is %s", path,
+                     own ? own_name : "the directory", d, why);
+            rc = -1;
+            break;
+        }
+        if (strcmp(d, "/") == 0)
+            break;
+        char *up = path_dir(d);
+        free(d);
+        d = up;
+    }
+    free(d);
+    return rc;
+}
+
+/* Refuse a file anyone but root or us could have written or swapped: the
+ * file (as opened), the folders leading to it as found, and the folders
+ * leading to the real file when it was reached through a symlink. */
 static int check_file(int fd, const char *path, char *err, size_t errlen)
 {
     struct stat st;
@@ -300,28 +351,32 @@ static int check_file(int fd, const char *path, char *err, size_t errlen)
         return -1;
     }
 
-    char *dir = xstrdup(path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else {
-        free(dir);
-        dir = xstrdup(".");
+    char *real = realpath(path, NULL);
+    struct stat rst;
+    if (!real || stat(real, &rst) < 0 || rst.st_dev != st.st_dev ||
+        rst.st_ino != st.st_ino) {
+        snprintf(err, errlen, "%s: refusing to load: %s", path,
+                 real ? "it changed while being checked" : strerror(errno));
+        free(real);
+        return -1;
     }
-    int rc = 0;
-    if (stat(dir, &st) < 0) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+    char *found = path_dir(path);
+    char *found_real = realpath(found, NULL);
+    char *real_dir = path_dir(real);
+    int rc;
+    if (!found_real) {
+        snprintf(err, errlen, "%s: %s: %s", path, found, strerror(errno));
         rc = -1;
-    } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        snprintf(err, errlen,
-                 "%s: refusing to load: its directory %s is group- or "
-                 "world-writable",
-                 path, dir);
-        rc = -1;
+    } else {
+        rc = check_folders(path, found_real, "its directory", err, errlen);
+        if (rc == 0 && strcmp(found_real, real_dir) != 0)
+            rc = check_folders(path, real_dir, "the directory of its target",
+                               err, errlen);
     }
-    free(dir);
+    free(found_real);
+    free(found);
+    free(real_dir);
+    free(real);
     return rc;
 }
 
@@ -333,7 +388,9 @@ static const plugin *load_file(loader *l, const char *path,
         if (strcmp(l->loaded[i]->path, path) == 0)
             return l->loaded[i];
 
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO named x.so must not hang the open; fstat in
+     * check_file() then refuses it before anything reads it. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;

@@ -4,14 +4,16 @@
  * plugins / probe / version.
  *
  * Exit status: 0 pass or degraded, 1 fail, 2 usage or config error, 124
- * the run deadline passed before the verdict was known, 130 / 143
- * interrupted. `run -- CMD` execs CMD on pass or degraded.
+ * the run deadline passed before the verdict was known, 129 / 130 / 143
+ * interrupted by SIGHUP / SIGINT / SIGTERM. `run -- CMD` execs CMD on pass or
+ * degraded.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,8 +229,9 @@ static void usage(FILE *out, const char *cmd)
                 print_option(out, &cli_opts[i]);
     }
     fputs("\nexit status: 0 pass or degraded, 1 fail, 2 usage or config "
-          "error,\n124 run deadline passed, 130/143 interrupted (with "
-          "--exit-codes\ndocker: 0 pass, 1 anything else).\n",
+          "error,\n124 run deadline passed, 129/130/143 interrupted "
+          "(HUP/INT/TERM)\n"
+          "(with --exit-codes docker: 0 pass, 1 anything else).\n",
           out);
 }
 
@@ -433,16 +436,45 @@ static const plugin *lookup_plugin(void *ud, const char *name, char *err,
     return loader_get(ud, name, err, errlen);
 }
 
-static void setup_loader(loader *l, const cli *c, const gp_config *cfg)
+/*
+ * The plugin search path. Relative folders: --plugin-dir is a command-line
+ * path (the current folder's); plugin_path entries are the main file's,
+ * as conf_dir is; $GPCHECK_PLUGIN_PATH must be absolute, or which code
+ * runs would depend on the folder gpcheck happens to start in (the "." in
+ * $PATH problem). Returns 0, or -1 after printing why.
+ */
+static int setup_loader(loader *l, const cli *c, const gp_config *cfg)
 {
     for (size_t i = 0; i < c->plugin_dirs.n; i++)
         loader_add_dir(l, c->plugin_dirs.v[i]);
     const char *env = getenv("GPCHECK_PLUGIN_PATH");
+    for (const char *p = env; p && *p;) {
+        size_t n = strcspn(p, ":");
+        if (n && *p != '/') {
+            fprintf(stderr,
+                    "gpcheck: GPCHECK_PLUGIN_PATH: '%.*s' is not an absolute "
+                    "path\n",
+                    (int)n, p);
+            return -1;
+        }
+        p += n + (p[n] == ':');
+    }
     if (env)
         loader_add_path(l, env);
-    for (size_t i = 0; cfg && i < cfg->n_plugin_path; i++)
-        loader_add_dir(l, cfg->plugin_path[i]);
+    for (size_t i = 0; cfg && i < cfg->n_plugin_path; i++) {
+        const char *dir = cfg->plugin_path[i];
+        if (dir[0] == '/' || !cfg->main_file) {
+            loader_add_dir(l, dir);
+            continue;
+        }
+        char *base = path_dir(cfg->main_file);
+        char *joined = xasprintf("%s/%s", base, dir);
+        loader_add_dir(l, joined);
+        free(joined);
+        free(base);
+    }
     loader_add_default_dirs(l);
+    return 0;
 }
 
 static const char *type_name(gp_type t)
@@ -742,6 +774,9 @@ static int run_probes(const cli *c, const gp_config *cfg, const probe_set *ps,
     if (c->cmd == CMD_RUN && c->exec_argv && code == EXIT_PASS && !signo) {
         setenv("GPCHECK_VERDICT", verdict_name(v), 1);
         fflush(NULL);
+        /* An ignored signal stays ignored across exec: CMD gets the
+         * default back, as if the shell had started it. */
+        signal(SIGPIPE, SIG_DFL);
         execvp(c->exec_argv[0], c->exec_argv);
         int e = errno;
         fprintf(stderr, "gpcheck: cannot run '%s': %s\n", c->exec_argv[0],
@@ -803,9 +838,25 @@ static void ensure_std_fds(void)
     }
 }
 
+/* stdout could not take what was printed (EPIPE from `| head -1`,
+ * ENOSPC): say so, and do not exit 0 as if the output had arrived. */
+static int check_stdout(int rc)
+{
+    /* A run's reports have said so already, and failed it. */
+    if ((fflush(stdout) == 0 && !ferror(stdout)) || rc != EXIT_PASS)
+        return rc;
+    int e = errno ? errno : EIO;
+    fprintf(stderr, "gpcheck: cannot write to stdout: %s\n", strerror(e));
+    return EXIT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
     ensure_std_fds();
+    /* A closed stdout or stderr (`gpcheck run -- make e2e 2>&1 | head -1`)
+     * must not kill the gate: writes fail with EPIPE instead, a report
+     * error for reports asked for, and the gated command still runs. */
+    signal(SIGPIPE, SIG_IGN);
     cli c = {0};
     int rc = parse_cli(&c, argc, argv);
     if (rc >= 0) {
@@ -816,7 +867,7 @@ int main(int argc, char **argv)
         printf("gpcheck %s (plugin ABI %d.%d)\n", GPCHECK_VERSION, GP_ABI_MAJOR,
                GP_ABI_MINOR);
         cli_free(&c);
-        return EXIT_PASS;
+        return check_stdout(EXIT_PASS);
     }
 
     gp_config cfg;
@@ -828,13 +879,19 @@ int main(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     int loaded;
     if (c.cmd == CMD_PROBE) {
-        setup_loader(&l, &c, NULL);
+        if (setup_loader(&l, &c, NULL) < 0) {
+            rc = EXIT_USAGE;
+            goto out;
+        }
         loaded = build_cli_probe(&c, &cfg, &l, &d) == 0;
     } else {
         config_opts o = c.copts;
         o.main_only = c.cmd == CMD_PLUGINS;
         loaded = config_load(&cfg, &o, &d) == 0;
-        setup_loader(&l, &c, &cfg);
+        if (setup_loader(&l, &c, &cfg) < 0) {
+            rc = EXIT_USAGE;
+            goto out;
+        }
     }
     if (c.cmd == CMD_PLUGINS) {
         /* Documentation works where the configuration does not: it only
@@ -903,6 +960,7 @@ int main(int argc, char **argv)
     default: rc = run_probes(&c, &cfg, &ps, &byp); break;
     }
 out:
+    rc = check_stdout(rc);
     if (c.docker_exit && rc != EXIT_PASS)
         rc = EXIT_FAIL; /* a Docker HEALTHCHECK reserves 2 */
     bypass_free(&byp);

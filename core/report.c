@@ -2,7 +2,9 @@
 #include "report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,8 +64,16 @@ static const sink_ops doc_ops = {
     .close = doc_close,
 };
 
-static sink *doc_open(const sink_ops *fmt, const char *path)
+static sink *doc_open(const sink_ops *fmt, const char *path, char *err,
+                      size_t errlen)
 {
+    /* A PATH that cannot be written is a usage error before anything is
+     * probed, not a lost report after the run. */
+    report_target t;
+    if (path && report_target_resolve(fmt->format, path, &t, err, errlen) < 0)
+        return NULL;
+    if (path)
+        report_target_free(&t);
     doc_sink *d = xcalloc(1, sizeof *d);
     d->base.ops = &doc_ops;
     d->fmt = fmt;
@@ -86,7 +96,7 @@ sink *sink_open(const char *spec, const report_opts *o, char *err,
             strncmp(formats[i]->format, spec, flen) != 0)
             continue;
         if (formats[i]->render)
-            return doc_open(formats[i], path);
+            return doc_open(formats[i], path, err, errlen);
         return formats[i]->open(path, o, err, errlen);
     }
     snprintf(err, errlen, "-o %.*s: unknown format (known: %s)", (int)flen,
@@ -126,20 +136,227 @@ double ns_to_ms(int64_t ns)
     return (double)ns / 1e6;
 }
 
-int report_make_parents(const char *path)
+/* Create the folders leading to path (mode 0755), as mkdir -p would; a
+ * folder that cannot be made shows in the checks that follow. */
+static void make_parents(const char *path)
 {
     char *dir = xstrdup(path);
-    int rc = 0;
     for (char *p = dir + 1; *p; p++) {
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-            rc = -1;
+        (void)mkdir(dir, 0755);
         *p = '/';
     }
     free(dir);
-    return rc;
+}
+
+void report_target_free(report_target *t)
+{
+    free(t->path);
+    t->path = NULL;
+}
+
+/* The descriptor of ours that PATH names, or -1: /dev/stdout means this
+ * process's standard output (a pipe, a terminal, a shell's `>> log`),
+ * whatever /dev holds, and is written through the descriptor itself. */
+static int named_fd(const char *path)
+{
+    if (strcmp(path, "/dev/stdout") == 0)
+        return 1;
+    if (strcmp(path, "/dev/stderr") == 0)
+        return 2;
+    const char *n = NULL;
+    if (strncmp(path, "/dev/fd/", 8) == 0)
+        n = path + 8;
+    else if (strncmp(path, "/proc/self/fd/", 14) == 0)
+        n = path + 14;
+    if (!n || !*n || strspn(n, "0123456789") != strlen(n) || strlen(n) > 6)
+        return -1;
+    return (int)strtol(n, NULL, 10);
+}
+
+/*
+ * The rules of README's "Security notes": a descriptor PATH names is
+ * written through; PATH's last component may be a symlink only when the
+ * symlink belongs to the running user or root (in a shared folder,
+ * somebody else's symlink is a trap, as the kernel's protected_symlinks
+ * says for sticky folders); a folder is refused; a device, FIFO or socket
+ * is written in place; a regular file or a new name is replaced
+ * atomically.
+ */
+int report_target_resolve(const char *format, const char *path,
+                          report_target *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    t->fd = named_fd(path);
+    if (t->fd >= 0) {
+        if (fcntl(t->fd, F_GETFD) < 0) {
+            snprintf(err, errlen, "-o %s:%s: descriptor %d is not open", format,
+                     path, t->fd);
+            return -1;
+        }
+        t->in_place = 1;
+        t->path = xstrdup(path);
+        return 0;
+    }
+    make_parents(path); /* -o junit:reports/x.xml just works */
+    struct stat st;
+    char *real = NULL;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        if (st.st_uid != geteuid() && st.st_uid != 0) {
+            snprintf(err, errlen,
+                     "-o %s:%s: refusing to follow a symlink owned by uid %u "
+                     "(only the user's own or root's symlinks are followed)",
+                     format, path, (unsigned)st.st_uid);
+            return -1;
+        }
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+            !S_ISDIR(st.st_mode)) {
+            /* A device or FIFO behind the user's own symlink. */
+            t->in_place = t->follow = 1;
+        } else if (!(real = realpath(path, NULL))) {
+            snprintf(err, errlen, "-o %s:%s: cannot follow the symlink: %s",
+                     format, path, strerror(errno));
+            return -1;
+        } else {
+            path = real;
+        }
+    }
+    const char *what = NULL;
+    int e = 0;
+    if (t->follow) {
+        /* looked at above */
+    } else if (lstat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            what = "is a folder";
+        else if (!S_ISREG(st.st_mode))
+            t->in_place = 1;
+    } else if (errno != ENOENT) {
+        what = "cannot be examined";
+        e = errno;
+    }
+    char *dir = path_dir(path);
+    if (!what && t->in_place && access(path, W_OK) != 0) {
+        what = "cannot be written";
+        e = errno;
+    } else if (!what && !t->in_place && access(dir, W_OK | X_OK) != 0) {
+        what = "cannot create a file in its folder";
+        e = errno;
+    }
+    if (what) {
+        snprintf(err, errlen, "-o %s:%s: %s%s%s", format, path, what,
+                 e ? ": " : "", e ? strerror(e) : "");
+        free(dir);
+        free(real);
+        return -1;
+    }
+    free(dir);
+    t->path = real ? real : xstrdup(path);
+    return 0;
+}
+
+/* Open a device or FIFO to write in place: never created, not followed
+ * unless it is the user's own symlink, never blocking on a FIFO nobody
+ * reads (that is an error, ENXIO); or a descriptor of ours PATH named. */
+static int open_in_place(const report_target *t)
+{
+    if (t->fd >= 0)
+        return fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
+    int fd = open(t->path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+                               (t->follow ? 0 : O_NOFOLLOW));
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+        /* Swapped for a file since we looked: not what was checked. */
+        close(fd);
+        errno = EEXIST;
+        return -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}
+
+/* A new, unpredictable file beside path (O_EXCL, mode 0600 at first), with
+ * the mode a plain creat() would have given, so readers such as a
+ * Prometheus collector running as another user can read it. */
+static int open_temp(const char *path, char **tmp)
+{
+    char *dir = path_dir(path);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    *tmp = xasprintf("%s/.%s.XXXXXX", dir, base);
+    free(dir);
+    int fd = mkostemp(*tmp, O_CLOEXEC);
+    if (fd < 0) {
+        free(*tmp);
+        *tmp = NULL;
+        return -1;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    return fd;
+}
+
+/* rename(), unless path turned into something other than a regular file
+ * since report_target_resolve() looked. */
+static int replace(const char *tmp, const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        errno = EEXIST;
+        return -1;
+    }
+    return rename(tmp, path);
+}
+
+/* strerror(), and what ENXIO means here. */
+static const char *why(int e)
+{
+    return e == ENXIO ? "no process has the FIFO open for reading"
+                      : strerror(e);
+}
+
+int report_open_stream(const char *format, const char *path, char *err,
+                       size_t errlen)
+{
+    report_target t;
+    if (report_target_resolve(format, path, &t, err, errlen) < 0)
+        return -1;
+    int fd;
+    char *tmp = NULL;
+    if (t.in_place) {
+        fd = open_in_place(&t);
+    } else if ((fd = open_temp(t.path, &tmp)) >= 0 &&
+               replace(tmp, t.path) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        fd = -1;
+        errno = e;
+    }
+    if (fd < 0)
+        snprintf(err, errlen, "-o %s:%s: cannot open: %s", format, path,
+                 why(errno));
+    free(tmp);
+    report_target_free(&t);
+    return fd;
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
 }
 
 int report_write(const char *format, const char *path, const char *text,
@@ -148,6 +365,7 @@ int report_write(const char *format, const char *path, const char *text,
     size_t n = strlen(text);
     int nl = n == 0 || text[n - 1] != '\n';
     if (!path) {
+        /* SIGPIPE is ignored: a closed pipe is EPIPE here, a report error. */
         if (fputs(text, stdout) < 0 || (nl && fputc('\n', stdout) == EOF) ||
             fflush(stdout) != 0) {
             snprintf(err, errlen, "-o %s: cannot write to stdout: %s", format,
@@ -156,25 +374,31 @@ int report_write(const char *format, const char *path, const char *text,
         }
         return 0;
     }
-    report_make_parents(path); /* -o junit:reports/x.xml just works */
-    char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "we");
-    int ok = f && fputs(text, f) >= 0 && (!nl || fputc('\n', f) != EOF);
+    report_target t;
+    if (report_target_resolve(format, path, &t, err, errlen) < 0)
+        return -1;
+    char *tmp = NULL;
+    int fd = t.in_place ? open_in_place(&t) : open_temp(t.path, &tmp);
+    int ok = fd >= 0 && write_all(fd, text, n) == 0 &&
+             (!nl || write_all(fd, "\n", 1) == 0);
     int e = errno;
-    if (f && fclose(f) != 0 && ok) {
+    /* ENOSPC and EIO may only show at close (NFS, quotas). */
+    if (fd >= 0 && close(fd) != 0 && ok) {
         ok = 0;
         e = errno;
     }
-    if (ok && rename(tmp, path) != 0) {
+    if (ok && tmp && replace(tmp, t.path) != 0) {
         ok = 0;
         e = errno;
     }
     if (!ok) {
         snprintf(err, errlen, "-o %s:%s: cannot write the report: %s", format,
-                 path, strerror(e));
-        unlink(tmp);
+                 path, why(e));
+        if (tmp)
+            unlink(tmp);
     }
     free(tmp);
+    report_target_free(&t);
     return ok ? 0 : -1;
 }
 

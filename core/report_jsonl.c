@@ -98,7 +98,7 @@ static int jsonl_close(sink *s, char *err, size_t errlen)
 {
     jsonl_sink *j = (jsonl_sink *)s;
     if (j->out != stdout && fclose(j->out) != 0 && !j->failed)
-        j->failed = errno;
+        j->failed = errno; /* ENOSPC, EIO: the last lines are lost */
     int rc = 0;
     if (j->failed) {
         snprintf(err, errlen, "-o jsonl%s%s: write failed: %s",
@@ -116,12 +116,11 @@ static sink *jsonl_open(const char *path, const report_opts *o, char *err,
 {
     (void)o;
     FILE *f = stdout;
-    if (path)
-        report_make_parents(path);
-    if (path && !(f = fopen(path, "we"))) {
-        snprintf(err, errlen, "-o jsonl:%s: cannot open: %s", path,
-                 strerror(errno));
-        return NULL;
+    if (path) {
+        int fd = report_open_stream("jsonl", path, err, errlen);
+        if (fd < 0)
+            return NULL;
+        f = fdopen(fd, "w");
     }
     jsonl_sink *j = xcalloc(1, sizeof *j);
     j->base.ops = &sink_jsonl_ops;

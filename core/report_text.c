@@ -6,6 +6,7 @@
  * when its message differs from the previous one, so a 60 s warmup that
  * keeps hearing "connection refused" prints one line, not 240.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 
 typedef struct text_sink {
     sink base;
-    FILE *out;
+    FILE *out;  /* stderr, or owned */
+    char *path; /* owned; NULL on stderr */
+    int werr;   /* errno of the first failed write, 0 when none */
     int quiet, verbose;
     int64_t t0;
     size_t width;       /* probe name column */
@@ -26,6 +29,13 @@ typedef struct text_sink {
     progress *live; /* owned; NULL: one plain line per state change */
     int color;
 } text_sink;
+
+/* Keep the first reason a write failed (ENOSPC, EPIPE), for close. */
+static void flush(text_sink *t)
+{
+    if (fflush(t->out) != 0 && !t->werr)
+        t->werr = errno ? errno : EIO;
+}
 
 static void line(text_sink *t, const probe_run *pr, int64_t at, const char *fmt,
                  ...) UTIL_PRINTF(4, 5);
@@ -44,7 +54,7 @@ static void line(text_sink *t, const probe_run *pr, int64_t at, const char *fmt,
     va_end(ap);
     sb_append(&sb, "\n");
     fputs(sb_str(&sb), t->out);
-    fflush(t->out);
+    flush(t);
     sb_free(&sb);
 }
 
@@ -195,7 +205,7 @@ static void summary(text_sink *t, const run_result *rr)
     fputc('\n', t->out);
     if (rr->verdict != V_PASS && rr->dec.rule)
         fprintf(t->out, "rule: %s\n", rr->dec.rule);
-    fflush(t->out);
+    flush(t);
     sb_free(&sb);
 }
 
@@ -252,13 +262,12 @@ static sink *text_open(const char *path, const report_opts *o, char *err,
         t->color = o->color;
     }
     if (path) {
-        report_make_parents(path);
-        t->out = fopen(path, "we");
-        if (!t->out) {
-            snprintf(err, errlen, "-o text:%s: cannot open", path);
+        int fd = report_open_stream("text", path, err, errlen);
+        if (fd < 0 || !(t->out = fdopen(fd, "w"))) {
             free(t);
             return NULL;
         }
+        t->path = xstrdup(path);
     }
     return &t->base;
 }
@@ -267,10 +276,21 @@ static int text_close(sink *s, char *err, size_t errlen)
 {
     text_sink *t = (text_sink *)s;
     int rc = 0;
-    if (t->out != stderr && fclose(t->out) != 0) {
-        snprintf(err, errlen, "text report: write failed");
-        rc = -1;
+    /* On stderr, the text is the run's diagnostics, not a report asked
+     * for: a closed stderr (EPIPE) must not fail the gate. To a PATH, a
+     * write that failed (ENOSPC) fails the report, like any other. */
+    if (t->out != stderr) {
+        if (ferror(t->out) && !t->werr)
+            t->werr = EIO;
+        if (fclose(t->out) != 0 && !t->werr)
+            t->werr = errno;
+        if (t->werr) {
+            snprintf(err, errlen, "-o text:%s: write failed: %s", t->path,
+                     strerror(t->werr));
+            rc = -1;
+        }
     }
+    free(t->path);
     for (size_t i = 0; i < t->n; i++)
         free(t->last_warmup[i]);
     free(t->last_warmup);

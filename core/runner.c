@@ -8,12 +8,28 @@
  * the group is killed again (anything the child left behind), the child
  * reaped, and complete() records the attempt and applies the policy:
  * ready ends the probe, transient schedules a retry, fatal ends it at once.
+ *
+ * Signals: SIGINT, SIGTERM and SIGHUP arrive on the signalfd and stop the
+ * run (every group killed and reaped, the report of what is known kept);
+ * SIGPIPE is ignored by main(), so a closed stdout or stderr is EPIPE. If
+ * the supervisor itself is SIGKILLed it can do nothing: each attempt has
+ * PR_SET_PDEATHSIG(SIGKILL), and the guardian (below) kills the attempts'
+ * process groups. What still escapes then: processes that left their
+ * attempt's group (setsid, setpgid), which only the end-of-run sweep of
+ * reparented orphans catches, and a group in the instant between fork()
+ * and the guardian hearing of it.
+ *
+ * Descriptors: each attempt in flight holds one (its result pipe), so the
+ * attempts in flight are capped by what RLIMIT_NOFILE leaves room for, and
+ * an attempt that still meets EMFILE waits for another to end.
  */
 #include "runner.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,6 +38,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +84,8 @@ typedef struct runner {
     run_result *rr;
     slot *slots;
     unsigned n_slots, busy;
+    unsigned budget; /* attempts in flight at most: jobs, capped by fds */
+    unsigned cap;    /* at most budget; lowered while fds run short */
     int sfd, devnull;
     int64_t deadline_ns; /* 0: none */
     uint64_t rng;
@@ -75,6 +94,8 @@ typedef struct runner {
     size_t n_waiting;  /* probes in PS_WAITING: only then scan dependents */
     int64_t next_tick; /* EV_TICK due; 0: no ticks */
     pid_t self;
+    pid_t guardian;  /* 0: none */
+    int guardian_fd; /* write end of its pipe, -1: none */
 } runner;
 
 /* xorshift64*: jitter needs spread, not cryptography. */
@@ -323,6 +344,94 @@ static attempt_rec *push_attempt(probe_run *pr, int64_t now)
     return rec;
 }
 
+/* ------------------------------------------------------------------------ */
+/* The guardian                                                              */
+
+/*
+ * An attempt's child gets PR_SET_PDEATHSIG(SIGKILL), so it dies with a
+ * SIGKILLed supervisor; what the attempt started in its process group
+ * would not (the signal goes to the child alone, and the subreaper that
+ * would have swept the orphans is the dead supervisor). The guardian is
+ * a process forked before any attempt that holds the read end of a pipe:
+ * the supervisor writes +PGID when an attempt starts and -PGID once it
+ * has killed and reaped the group; EOF (the supervisor is gone, however
+ * it went) makes the guardian SIGKILL every group still listed and exit.
+ * Signals reach it blocked (the supervisor's mask), and it has a process
+ * group of its own, so neither a Ctrl-C to the terminal's group nor a
+ * SIGKILL of gpcheck's whole group (a CI job cancelled) ends it before it
+ * has done its job. What still escapes a SIGKILLed
+ * supervisor: processes that left the attempt's group (setsid, setpgid),
+ * which only the supervisor's sweep at the end of a run catches, and a
+ * group started in the instant between fork() and the +PGID message.
+ */
+static _Noreturn void guardian_main(int rfd, unsigned n_slots)
+{
+    setpgid(0, 0);
+    close_range(3, (unsigned)rfd - 1, 0);
+    close_range((unsigned)rfd + 1, ~0U, 0);
+    pid_t *groups = calloc(n_slots ? n_slots : 1, sizeof *groups);
+    if (!groups)
+        _exit(1);
+    int32_t msg;
+    ssize_t n;
+    while ((n = read(rfd, &msg, sizeof msg)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != (ssize_t)sizeof msg)
+            break;
+        pid_t want = msg > 0 ? 0 : (pid_t)-msg, put = msg > 0 ? msg : 0;
+        for (unsigned i = 0; i < n_slots; i++) {
+            if (groups[i] == want) {
+                groups[i] = put;
+                break;
+            }
+        }
+    }
+    for (unsigned i = 0; i < n_slots; i++)
+        if (groups[i] > 0)
+            kill(-groups[i], SIGKILL);
+    _exit(0);
+}
+
+static void guardian_start(runner *r)
+{
+    int p[2];
+    r->guardian_fd = -1;
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return; /* run without: PR_SET_PDEATHSIG still covers attempts */
+    pid_t pid = fork();
+    if (pid == 0)
+        guardian_main(p[0], r->n_slots);
+    close(p[0]);
+    if (pid < 0) {
+        close(p[1]);
+        return;
+    }
+    r->guardian = pid;
+    r->guardian_fd = p[1];
+}
+
+/* Tell the guardian about a group: +pgid when it starts, -pgid once it is
+ * gone. A 4-byte write to a pipe is atomic; the guardian reads at once. */
+static void guardian_tell(runner *r, int32_t msg)
+{
+    if (r->guardian_fd < 0)
+        return;
+    while (write(r->guardian_fd, &msg, sizeof msg) < 0 && errno == EINTR)
+        ;
+}
+
+static void guardian_stop(runner *r)
+{
+    if (r->guardian_fd >= 0)
+        close(r->guardian_fd);
+    r->guardian_fd = -1;
+    if (r->guardian > 0)
+        while (waitpid(r->guardian, NULL, 0) < 0 && errno == EINTR)
+            ;
+    r->guardian = 0;
+}
+
 static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd,
                                int64_t deadline_ns, const attempt_rec *rec)
 {
@@ -335,6 +444,7 @@ static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd,
     sigemptyset(&none);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
     /* Writes to a closed socket must fail with EPIPE, not kill the probe. */
     signal(SIGPIPE, SIG_IGN);
@@ -372,16 +482,47 @@ static void slot_reset(slot *s)
     s->fd = -1;
 }
 
+/* The slot's group is killed and reaped: forget it, and tell the guardian. */
+static void slot_release(runner *r, slot *s)
+{
+    if (s->pid > 0)
+        guardian_tell(r, -(int32_t)s->pid);
+    slot_reset(s);
+}
+
 static void complete(runner *r, slot *s, int wstatus, int64_t now);
+
+/*
+ * Out of descriptors or processes for the moment (EMFILE, ENFILE, EAGAIN)
+ * while other attempts are in flight: one of them ending frees what this
+ * one needs, so the attempt waits for it instead of failing its probe.
+ * The cap on attempts in flight drops to those running and creeps back up
+ * as they end (complete()). With nothing in flight, nothing would free
+ * up: the attempt fails with the reason.
+ */
+static int wait_for_room(runner *r, int e)
+{
+    if (r->busy == 0 || (e != EMFILE && e != ENFILE && e != EAGAIN))
+        return 0;
+    r->cap = r->busy;
+    return 1;
+}
 
 static void spawn(runner *r, probe_run *pr, int64_t now)
 {
+    int p[2], e = 0;
+    const char *fail = NULL;
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        e = errno;
+        if (wait_for_room(r, e))
+            return; /* still PS_SCHEDULED, due now */
+        fail = "cannot create a pipe";
+    }
     slot *s = NULL;
     for (unsigned i = 0; i < r->n_slots && !s; i++)
         if (r->slots[i].pid == 0)
             s = &r->slots[i];
     attempt_rec *rec = push_attempt(pr, now);
-    pr->state = PS_RUNNING;
     slot_reset(s);
     s->pr = pr;
     s->rec = pr->n_history - 1;
@@ -391,23 +532,31 @@ static void spawn(runner *r, probe_run *pr, int64_t now)
     if (s->soft_ns < now)
         s->soft_ns = now;
     s->deadline_ns = s->soft_ns + KILL_GRACE_NS;
-    emit(r, EV_ATTEMPT_START, pr, rec, 0);
 
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        s->garbage = xasprintf("cannot create a pipe: %s", strerror(errno));
-        s->pid = -1;
-        r->busy++;
-        complete(r, s, 0, now);
-        return;
+    pid_t pid = -1;
+    if (!fail) {
+        pid = fork();
+        if (pid == 0)
+            in_child(r, pr, p[1], s->soft_ns, rec);
+        e = errno;
+        close(p[1]);
+        if (pid < 0) {
+            close(p[0]);
+            if (wait_for_room(r, e)) {
+                /* Not started after all: take the record back. */
+                if (!rec->warmup)
+                    pr->counted--;
+                pr->n_history--;
+                slot_reset(s);
+                return;
+            }
+            fail = "cannot fork";
+        }
     }
-    pid_t pid = fork();
-    if (pid == 0)
-        in_child(r, pr, p[1], s->soft_ns, rec);
-    close(p[1]);
-    if (pid < 0) {
-        close(p[0]);
-        s->garbage = xasprintf("cannot fork: %s", strerror(errno));
+    pr->state = PS_RUNNING;
+    emit(r, EV_ATTEMPT_START, pr, rec, 0);
+    if (fail) {
+        s->garbage = xasprintf("%s: %s", fail, strerror(e));
         s->pid = -1;
         r->busy++;
         complete(r, s, 0, now);
@@ -415,6 +564,7 @@ static void spawn(runner *r, probe_run *pr, int64_t now)
     }
     /* Also here, so the group exists before anyone signals it. */
     setpgid(pid, pid);
+    guardian_tell(r, (int32_t)pid);
     fcntl(p[0], F_SETFL, O_NONBLOCK);
     s->pid = pid;
     s->fd = p[0];
@@ -600,8 +750,10 @@ static void complete(runner *r, slot *s, int wstatus, int64_t now)
         rec->res = RES_ERROR;
         rec->message = describe_exit(wstatus);
     }
-    slot_reset(s);
+    slot_release(r, s);
     r->busy--;
+    if (r->cap < r->budget)
+        r->cap++;
 
     probe_status st = ST_ERROR;
     char *why = NULL;
@@ -693,7 +845,7 @@ static void stop_all(runner *r, int signo)
                   : xstrdup("cut by the run deadline");
         if (s->fd >= 0)
             close(s->fd);
-        slot_reset(s);
+        slot_release(r, s);
         r->busy--;
         emit(r, EV_ATTEMPT_END, pr, rec, 0);
     }
@@ -750,7 +902,7 @@ static int64_t start_due(runner *r, int64_t now)
                 next_future = pr->next_ns;
             }
         }
-        if (!best || r->busy >= r->n_slots)
+        if (!best || r->busy >= r->cap)
             return best ? 0 : next_future;
         spawn(r, best, now);
         now = now_ns();
@@ -760,7 +912,7 @@ static int64_t start_due(runner *r, int64_t now)
 static int poll_timeout(runner *r, int64_t now, int64_t next_start)
 {
     int64_t wake = r->next_tick;
-    if (next_start && r->busy < r->n_slots && (!wake || next_start < wake))
+    if (next_start && r->busy < r->cap && (!wake || next_start < wake))
         wake = next_start;
     for (unsigned i = 0; i < r->n_slots; i++) {
         slot *s = &r->slots[i];
@@ -782,7 +934,9 @@ static int handle_signals(runner *r)
     struct signalfd_siginfo si;
     int stop = 0;
     while (read(r->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+        /* SIGHUP: a closed terminal, a cancelled CI job. */
+        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
+            si.ssi_signo == SIGHUP)
             stop = (int)si.ssi_signo;
     }
     reap(r);
@@ -832,9 +986,20 @@ static void loop(runner *r)
                     (struct pollfd){.fd = r->slots[i].fd, .events = POLLIN};
             }
         }
-        int rc = poll(pfd, n, poll_timeout(r, now, next_start));
-        if (rc < 0 && errno != EINTR)
-            break;
+        int timeout = poll_timeout(r, now, next_start);
+        int rc = poll(pfd, n, timeout);
+        if (rc < 0 && errno != EINTR) {
+            /* EINVAL: more descriptors than RLIMIT_NOFILE allows now (it
+             * was lowered under us); ENOMEM. Never end the run on it (the
+             * probes left would read as ok): watch the signalfd alone a
+             * moment, and read every pipe without waiting. SIGCHLD still
+             * says when each attempt ends. */
+            rc = poll(pfd, 1, timeout < 0 || timeout > 10 ? 10 : timeout);
+            for (unsigned i = 0; i < r->n_slots; i++)
+                if (r->slots[i].pid > 0 && r->slots[i].fd >= 0)
+                    drain(r, &r->slots[i]);
+            n = 1;
+        }
         for (nfds_t i = 1; rc > 0 && i < n; i++)
             if (pfd[i].revents && owner[i]->pid > 0)
                 drain(r, owner[i]);
@@ -849,6 +1014,41 @@ static void loop(runner *r)
     }
     free(pfd);
     free(owner);
+}
+
+/* Descriptors kept free beside the attempts' pipes: the reports written
+ * at the end, /proc reads, a plugin file or two. */
+#define FD_RESERVE 8
+
+static unsigned open_fds(unsigned long limit)
+{
+    unsigned n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        for (struct dirent *e; (e = readdir(d)) != NULL;)
+            n += e->d_name[0] != '.';
+        closedir(d);
+        return n > 0 ? n - 1 : 0; /* not the listing's own */
+    }
+    for (unsigned long fd = 0; fd < limit && fd < 65536; fd++)
+        n += fcntl((int)fd, F_GETFD) >= 0;
+    return n;
+}
+
+/*
+ * How many attempts may be in flight by the descriptor limit: each holds
+ * the read end of its result pipe, and while it is started the write end
+ * too (the child's descriptors count against its own table). -j 200 under
+ * ulimit -n 64 then queues attempts instead of failing them.
+ */
+static unsigned fd_budget(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return UINT_MAX;
+    long room = (long)rl.rlim_cur - (long)open_fds(rl.rlim_cur) - FD_RESERVE -
+                1 /* the write end while starting */;
+    return room < 1 ? 1 : room > UINT_MAX ? UINT_MAX : (unsigned)room;
 }
 
 int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
@@ -870,6 +1070,7 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
     sigaddset(&mask, SIGCHLD);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, &old);
     runner r = {.o = o, .ss = ss, .rr = out, .self = getpid()};
     r.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -889,6 +1090,19 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
     r.slots = xcalloc(r.n_slots, sizeof *r.slots);
     for (unsigned i = 0; i < r.n_slots; i++)
         r.slots[i].fd = -1;
+    guardian_start(&r);
+    r.budget = r.n_slots;
+    unsigned fds = fd_budget();
+    if (fds < r.budget) {
+        struct rlimit rl;
+        getrlimit(RLIMIT_NOFILE, &rl);
+        fprintf(stderr,
+                "gpcheck: warning: %u attempts in flight at most, not %u: "
+                "the descriptor limit (ulimit -n) is %lu\n",
+                fds, r.budget, (unsigned long)rl.rlim_cur);
+        r.budget = fds;
+    }
+    r.cap = r.budget;
 
     out->started_wall_ms = wall_ms();
     out->start_ns = now_ns();
@@ -906,6 +1120,16 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
         }
     }
     loop(&r);
+    /* A gate must never pass on a probe that did not end: should the loop
+     * ever stop early, what is left is an error, not the zeroed "ok". */
+    r.stopping = 1;
+    for (size_t i = 0; i < out->n; i++)
+        if (out->probes[i].state != PS_DONE)
+            finish(&r, &out->probes[i], ST_ERROR,
+                   "internal error: the supervisor stopped before this probe "
+                   "ended",
+                   now_ns());
+    guardian_stop(&r);
     sweep_strays();
     prctl(PR_SET_CHILD_SUBREAPER, 0);
     out->end_ns = now_ns();

@@ -3,10 +3,10 @@
  * children, in parallel, under the probes' policies and the run deadline.
  *
  * Single-threaded: one poll() loop over the attempts' result pipes and a
- * signalfd (SIGCHLD, SIGINT, SIGTERM), with timers from CLOCK_MONOTONIC.
- * Each attempt is a child in its own process group; at its deadline the
- * whole group is killed. gpcheck is a child subreaper, so whatever an
- * attempt leaves behind is reparented to it and killed and reaped before
+ * signalfd (SIGCHLD, SIGINT, SIGTERM, SIGHUP), with timers from
+ * CLOCK_MONOTONIC. Each attempt is a child in its own process group; at its
+ * deadline the whole group is killed. gpcheck is a child subreaper, so whatever
+ * an attempt leaves behind is reparented to it and killed and reaped before
  * runner_run() returns: no zombie or orphan outlives a run.
  */
 #ifndef GP_CORE_RUNNER_H

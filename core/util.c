@@ -284,3 +284,13 @@ void fmt_duration(char *buf, size_t n, int64_t ms)
         snprintf(buf, n, "%" PRId64 "h%02" PRId64 "m", ms / 3600000,
                  (ms / 60000) % 60);
 }
+
+char *path_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return xstrdup(".");
+    if (slash == path)
+        return xstrdup("/");
+    return xstrndup(path, (size_t)(slash - path));
+}

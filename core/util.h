@@ -59,6 +59,10 @@ const char *sb_str(strbuf *sb);
 char *sb_take(strbuf *sb);
 void sb_free(strbuf *sb);
 
+/* The folder part of path: "." when it has none, "/" for "/x"; newly
+ * allocated. */
+char *path_dir(const char *path);
+
 /* Trim ASCII white space at both ends, in place; returns s. */
 char *str_trim(char *s);
 /* Free a NULL-terminated or counted array of strings and the array. */

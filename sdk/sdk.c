@@ -454,14 +454,22 @@ ssize_t gp_sdk_read_secret(const char *path, char *buf, size_t buflen,
     }
     struct stat st;
     const char *why = NULL;
-    if (fstat(fd, &st) < 0)
+    char owner[96];
+    if (fstat(fd, &st) < 0) {
         why = strerror(errno);
-    else if (!S_ISREG(st.st_mode))
+    } else if (!S_ISREG(st.st_mode)) {
         why = "not a regular file";
-    else if (st.st_mode & (S_IRWXG | S_IRWXO))
+    } else if (st.st_uid != geteuid() && st.st_uid != 0) {
+        /* Another user's file, even mode 0600, is theirs to swap. */
+        snprintf(owner, sizeof owner,
+                 "owned by uid %u, not by the running user (uid %u) or root",
+                 (unsigned)st.st_uid, (unsigned)geteuid());
+        why = owner;
+    } else if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         why = "readable or writable by group or others (chmod 600 it)";
-    else if ((size_t)st.st_size >= buflen)
+    } else if ((size_t)st.st_size >= buflen) {
         why = "too long";
+    }
     ssize_t n = -1;
     if (!why) {
         n = read(fd, buf, buflen - 1);

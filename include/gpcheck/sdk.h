@@ -143,7 +143,9 @@ ssize_t gp_sdk_recv(gp_ctx *ctx, const gp_api *api, int fd, void *buf,
 
 /*
  * Read a secret (a password, a token) from a file, refusing one that is
- * not a regular file or that the group or others may read. One trailing
+ * not a regular file, that is owned by neither the running user nor root,
+ * or that the group or others may read (the error names the file and its
+ * owner's uid). One trailing
  * newline is removed. Returns the length, or -1 with a reason in err
  * (never the content).
  */

@@ -176,12 +176,14 @@ class ReportTest(GpTestCase):
         self.assertEqual(json.loads(first)["event"], "run_start")
         proc.communicate(timeout=30)
 
-    def test_unwritable_report_fails_the_run(self):
+    def test_unwritable_report_is_a_usage_error(self):
+        # Found before anything is probed (exit 2), not after the run.
         blocker = self.write("blocker", "a file where a folder should be\n")
         proc = self.gp("run", "-q", "-p", "web", "-o",
                        "junit:%s/r.xml" % blocker)
-        self.assertEqual(proc.returncode, 1)
-        self.assertIn("cannot write the report", proc.stderr)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("blocker/r.xml: cannot be examined: Not a directory",
+                      proc.stderr)
 
     def test_report_folders_are_created(self):
         path = os.path.join(self.tmp, "reports", "ci", "gpcheck.xml")

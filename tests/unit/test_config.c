@@ -324,13 +324,32 @@ START_TEST(conf_d_lexical_order)
     put("conf.d/B.ini", "[from_B]\nplugin = fake\nhost = h\n");
     put("conf.d/10.ini", "[from_10]\nplugin = fake\nhost = h\n");
     put("conf.d/c.conf", "[not_ini]\nplugin = fake\n");
-    put("conf.d/dir.ini/x.ini", "[in_dir]\nplugin = fake\n");
+    put("conf.d/dir/x.ini", "[in_dir]\nplugin = fake\n");
     ck_assert_int_eq(load_main(), 0);
     ck_assert_uint_eq(cfg.n_sections, 4);
     ck_assert_str_eq(cfg.sections[0].name, "from_10");
     ck_assert_str_eq(cfg.sections[1].name, "from_B");
     ck_assert_str_eq(cfg.sections[2].name, "from_a");
     ck_assert_str_eq(cfg.sections[3].name, "from_b");
+}
+END_TEST
+
+/* A *.ini entry that is not a regular file would silently drop its
+ * probes; each is an error naming it, and a FIFO must not block. */
+START_TEST(conf_d_entry_not_a_file)
+{
+    put("gpcheck.ini", "");
+    put("conf.d/a.ini", "[from_a]\nplugin = fake\nhost = h\n");
+    put("conf.d/dir.ini/x.ini", "[in_dir]\nplugin = fake\n");
+    ck_assert_int_eq(symlink("gone.ini", "conf.d/dangling.ini"), 0);
+    ck_assert_int_eq(mkfifo("conf.d/fifo.ini", 0644), 0);
+    ck_assert_int_eq(load_main(), -1);
+    ck_assert_diags("conf.d/dangling.ini: cannot open: a dangling symlink\n"
+                    "conf.d/dir.ini: cannot open: a directory, not a regular "
+                    "file\n"
+                    "conf.d/fifo.ini: cannot open: a FIFO, not a regular "
+                    "file\n");
+    ck_assert_uint_eq(cfg.n_sections, 1);
 }
 END_TEST
 
@@ -1386,6 +1405,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, overlay_merge);
     tcase_add_test(tc, overlay_other_env_not_read);
     tcase_add_test(tc, conf_d_lexical_order);
+    tcase_add_test(tc, conf_d_entry_not_a_file);
     tcase_add_test(tc, duplicates);
     tcase_add_test(tc, reserved_sections);
     tcase_add_test(tc, syntax_errors_all_reported);

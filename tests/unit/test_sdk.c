@@ -147,6 +147,27 @@ START_TEST(secret_refusals_name_the_option_not_the_secret)
 }
 END_TEST
 
+/* A 0600 file of another user is theirs to swap under us: refused, naming
+ * the owner, never the content. Needs root to give the file away. */
+START_TEST(secret_owned_by_another_user_is_refused)
+{
+    char *s, err[256];
+
+    opt_file = secret_file("theirs", "hunter2", 7, 0600);
+    if (geteuid() != 0 || chown(opt_file, 65534, 65534) != 0)
+        return; /* not root: cannot make another user's file */
+    ck_assert_int_eq(secret(64, &s, err, sizeof err), -1);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(err, "/theirs: refusing to use it: owned by "
+                                      "uid 65534, not by the running user"));
+    ck_assert_ptr_null(strstr(err, "hunter2"));
+    /* root's own file is fine */
+    ck_assert_int_eq(chown(opt_file, 0, 0), 0);
+    ck_assert_int_eq(secret(64, &s, err, sizeof err), 1);
+    gp_sdk_free_secret(s);
+}
+END_TEST
+
 /* ---- masking and messages ----------------------------------------------- */
 
 START_TEST(mask_url_hides_the_password)
@@ -241,6 +262,7 @@ int main(void)
     tcase_add_checked_fixture(sec, secret_setup, secret_teardown);
     tcase_add_test(sec, secret_from_option_or_file);
     tcase_add_test(sec, secret_refusals_name_the_option_not_the_secret);
+    tcase_add_test(sec, secret_owned_by_another_user_is_refused);
     suite_add_tcase(s, sec);
     TCase *tc = tcase_create("text");
     tcase_add_test(tc, mask_url_hides_the_password);
