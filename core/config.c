@@ -254,13 +254,17 @@ static cfg_section *add_section(gp_config *cfg, const char *name, origin at)
 }
 
 /* Set key in s; a key already there keeps its place and takes the new
- * value and origin (env overlays). `value` is taken over (may be NULL). */
-static void section_set(cfg_section *s, const char *key, char *value, origin at)
+ * value and origin (env overlays). `value` is taken over (may be NULL);
+ * `raw`, the text before interpolation, is copied (NULL: none). */
+static void section_set(cfg_section *s, const char *key, char *value,
+                        const char *raw, origin at)
 {
     for (size_t i = 0; i < s->n; i++) {
         if (strcmp(s->entries[i].key, key) == 0) {
             free(s->entries[i].value);
+            free(s->entries[i].raw);
             s->entries[i].value = value;
+            s->entries[i].raw = raw ? xstrdup(raw) : NULL;
             s->entries[i].replaced = s->entries[i].at;
             s->entries[i].at = at;
             return;
@@ -270,6 +274,7 @@ static void section_set(cfg_section *s, const char *key, char *value, origin at)
     cfg_entry *e = &s->entries[s->n++];
     e->key = xstrdup(key);
     e->value = value;
+    e->raw = raw ? xstrdup(raw) : NULL;
     e->at = at;
     e->replaced = (origin){NULL, 0};
 }
@@ -279,6 +284,7 @@ static void section_free(cfg_section *s)
     for (size_t i = 0; i < s->n; i++) {
         free(s->entries[i].key);
         free(s->entries[i].value);
+        free(s->entries[i].raw);
     }
     free(s->entries);
     free(s->name);
@@ -308,9 +314,8 @@ static int valid_var_name(const char *s, size_t n)
     return 1;
 }
 
-static const char *lookup_var(void *ud, const char *name)
+const char *config_var(const gp_config *cfg, const char *name)
 {
-    const gp_config *cfg = ud;
     const char *v = getenv(name);
     size_t n = strlen(name);
 
@@ -320,6 +325,11 @@ static const char *lookup_var(void *ud, const char *name)
         if (strncmp(cfg->vars[i], name, n) == 0 && cfg->vars[i][n] == '=')
             return cfg->vars[i] + n + 1;
     return NULL;
+}
+
+static const char *lookup_var(void *ud, const char *name)
+{
+    return config_var(ud, name);
 }
 
 static void set_var(gp_config *cfg, const char *key, size_t klen,
@@ -779,14 +789,14 @@ static void add_key(loadctx *c, const char *key, const char *raw)
 
     char *value = NULL;
     char err[256];
-    if (value_interpolate(raw, lookup_var, c->cfg, &value, err, sizeof err) <
-        0) {
+    if (value_interpolate(raw, lookup_var, c->cfg, NULL, &value, err,
+                          sizeof err) < 0) {
         char *label = c->kind == SEC_GROUP ? xasprintf("group '%s'", s->name)
                                            : section_label(s->name);
         diag_add(c->d, c->file, line, "%s: %s: %s", label, key, err);
         free(label);
     }
-    section_set(s, key, value, (origin){c->file, line});
+    section_set(s, key, value, raw, (origin){c->file, line});
 }
 
 /* ini_handler: the section comes from our reader, not from inih (which
@@ -1192,7 +1202,7 @@ int config_add_cli_probe(gp_config *cfg, const char *name,
         return -1;
     }
     cfg_section *s = add_section(cfg, name, (origin){file, 0});
-    section_set(s, "plugin", xstrdup(plugin_name), (origin){file, 0});
+    section_set(s, "plugin", xstrdup(plugin_name), NULL, (origin){file, 0});
 
     for (size_t i = 0; i < n_kv; i++) {
         const char *eq = strchr(kv[i], '=');
@@ -1209,7 +1219,7 @@ int config_add_cli_probe(gp_config *cfg, const char *name,
             diag_add(d, file, line, "duplicate key '%s' (first at %s:%d)", key,
                      file, e->at.line);
         else
-            section_set(s, key, xstrdup(eq + 1), (origin){file, line});
+            section_set(s, key, xstrdup(eq + 1), NULL, (origin){file, line});
         free(key);
     }
     return d->n > n0 ? -1 : 0;

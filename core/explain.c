@@ -8,6 +8,7 @@
 #include "gate.h"
 #include "policy.h"
 #include "report.h"
+#include "secrets.h"
 #include "util.h"
 
 static const cfg_section *section_of(const gp_config *cfg, const char *name)
@@ -18,10 +19,15 @@ static const cfg_section *section_of(const gp_config *cfg, const char *name)
     return NULL;
 }
 
-static int is_secret(const probe_def *p, const char *key)
+/* How the value of key shows: an option's as secrets_show() has it (the
+ * text the plugin sees, with its secret parts masked), any other key's
+ * masked with the probe's secrets. Newly allocated. */
+static char *shown_value(const probe_def *p, const cfg_entry *e)
 {
-    const opt_value *v = probe_opt(p, key);
-    return v && (v->decl->flags & GP_OPT_SECRET);
+    const opt_value *v = probe_opt(p, e->key);
+    if (v && v->set && v->text)
+        return secrets_show(p, v->decl, v->text);
+    return e->value ? secrets_mask(p, e->value) : xstrdup("?");
 }
 
 static void print_where(FILE *out, const origin *at)
@@ -51,10 +57,9 @@ static void explain_probe(FILE *out, const gp_config *cfg, const probe_set *ps,
     const cfg_section *s = section_of(cfg, p->name);
     for (size_t i = 0; s && i < s->n; i++) {
         const cfg_entry *e = &s->entries[i];
-        fprintf(out, "    %-18s = %-24s ", e->key,
-                is_secret(p, e->key) ? "***"
-                : e->value           ? e->value
-                                     : "?");
+        char *shown = shown_value(p, e);
+        fprintf(out, "    %-18s = %-24s ", e->key, shown);
+        free(shown);
         print_where(out, &e->at);
         if (e->replaced.file) {
             fputs(" (overlay; replaces ", out);
@@ -65,9 +70,12 @@ static void explain_probe(FILE *out, const gp_config *cfg, const probe_set *ps,
     }
     for (size_t i = 0; i < p->n_opts; i++) {
         const opt_value *v = &p->opts[i];
-        if (v->has && !v->set)
+        if (v->has && !v->set) {
+            char *shown = secrets_show(p, v->decl, v->text);
             fprintf(out, "    %-18s = %-24s plugin default\n", v->decl->key,
-                    (v->decl->flags & GP_OPT_SECRET) ? "***" : v->text);
+                    shown);
+            free(shown);
+        }
     }
     policy_line(out, &p->pol);
     for (size_t i = 0; i < p->n_conds; i++)

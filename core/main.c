@@ -25,6 +25,7 @@
 #include "policy.h"
 #include "report.h"
 #include "runner.h"
+#include "secrets.h"
 #include "util.h"
 #include "value.h"
 
@@ -466,8 +467,9 @@ static void cmd_list(const gp_config *cfg, const probe_set *ps)
             const opt_value *v = &p->opts[k];
             if (!v->has)
                 continue;
-            int secret = (v->decl->flags & GP_OPT_SECRET) != 0;
-            printf("    %s = %s", v->decl->key, secret ? "***" : v->text);
+            char *shown = secrets_show(p, v->decl, v->text);
+            printf("    %s = %s", v->decl->key, shown);
+            free(shown);
             print_origin(&v->at);
             printf("\n");
         }

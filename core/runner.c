@@ -29,6 +29,7 @@
 #include "child.h"
 #include "gate.h"
 #include "policy.h"
+#include "secrets.h"
 #include "util.h"
 
 /*
@@ -122,36 +123,11 @@ static void emit(runner *r, event_kind kind, const probe_run *pr,
     sinks_emit(r->ss, &ev);
 }
 
-/* Replace every secret option value in msg by "***"; newly allocated. */
+/* msg with the probe's secrets masked (the one masker, see secrets.h);
+ * newly allocated. */
 static char *mask_secrets(const probe_def *d, const char *msg)
 {
-    char *out = xstrdup(msg ? msg : "");
-    for (size_t i = 0; i < d->n_opts; i++) {
-        const opt_value *v = &d->opts[i];
-        int file = v->file_secret != NULL;
-        if (!file && (!(v->decl->flags & GP_OPT_SECRET) || !v->has))
-            continue;
-        size_t n = !file && v->n_items ? v->n_items : 1;
-        for (size_t k = 0; k < n; k++) {
-            const char *secret = file         ? v->file_secret
-                                 : v->n_items ? v->items[k]
-                                              : v->text;
-            size_t sl = secret ? strlen(secret) : 0;
-            if (sl == 0)
-                continue;
-            strbuf sb = {0};
-            const char *p = out, *hit;
-            while ((hit = strstr(p, secret)) != NULL) {
-                sb_appendn(&sb, p, (size_t)(hit - p));
-                sb_append(&sb, "***");
-                p = hit + sl;
-            }
-            sb_append(&sb, p);
-            free(out);
-            out = sb_take(&sb);
-        }
-    }
-    return out;
+    return secrets_mask(d, msg);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -448,9 +424,15 @@ static void set_garbage(slot *s, const char *why, const char *line, size_t len)
 {
     if (s->garbage)
         return;
-    char *shown = xstrndup(line, len > 40 ? 40 : len);
+    /* Masked whole before it is cut: a cut could leave half a secret. */
+    char *whole = xstrndup(line, len);
+    char *masked = mask_secrets(s->pr->def, whole);
+    size_t mlen = strlen(masked);
+    char *shown = xstrndup(masked, mlen > 40 ? 40 : mlen);
     char *clean = str_sanitize(shown);
-    s->garbage = xasprintf("%s: \"%s%s\"", why, clean, len > 40 ? "..." : "");
+    s->garbage = xasprintf("%s: \"%s%s\"", why, clean, mlen > 40 ? "..." : "");
+    free(whole);
+    free(masked);
     free(shown);
     free(clean);
     if (s->pid > 0)

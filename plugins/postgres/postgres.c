@@ -69,10 +69,10 @@
 static const gp_option pg_options[] = {
     {.key = "dsn",
      .type = GP_TYPE_STRING,
-     .flags = GP_OPT_REQUIRED | GP_OPT_SECRET,
+     .flags = GP_OPT_REQUIRED | GP_OPT_CONNINFO,
      .help = "libpq connection string ('host=... port=... dbname=... "
-             "user=...') or postgresql:// URI; secret, since it may hold "
-             "a password"},
+             "user=...') or postgresql:// URI; its password is never "
+             "printed"},
     {.key = "password",
      .type = GP_TYPE_STRING,
      .flags = GP_OPT_SECRET,
