@@ -716,6 +716,10 @@ int main(int argc, char **argv)
         if (bypass_load(&byp, &cfg.bypass, &c.bypass, now, &d) != 0)
             loaded = 0;
     }
+    /* Secrets given as arguments (gpcheck probe ... password=...) leave
+     * /proc/PID/cmdline before any attempt starts; "-- CMD" stays. */
+    secrets_scrub_argv(c.exec_argv ? (int)(c.exec_argv - argv) - 1 : argc, argv,
+                       &ps);
     if (!loaded || d.n) {
         diag_print(&d, stderr);
         fprintf(stderr,

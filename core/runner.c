@@ -353,6 +353,7 @@ static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd,
      * must not end before the soft deadline, or its timeout would read as
      * a plain failure. */
     child_attempt a = {.def = pr->def,
+                       .set = r->rr->set,
                        .deadline_ms = (deadline_ns + NS_PER_MS - 1) / NS_PER_MS,
                        .warmup = rec->warmup,
                        .number = rec->number,

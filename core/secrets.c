@@ -466,8 +466,14 @@ void secrets_collect(probe_def *p)
             continue;
         if (opt_is_secret(v)) {
             probe_add_secret(p, v->text);
-            for (size_t k = 0; k < v->n_items; k++)
+            for (size_t k = 0; k < v->n_items; k++) {
                 probe_add_secret(p, v->items[k]);
+                /* NAME=VALUE items (exec's secret_env): the value alone
+                 * is what a command echoes */
+                const char *eq = strchr(v->items[k], '=');
+                if (eq && eq > v->items[k])
+                    probe_add_secret(p, eq + 1);
+            }
             continue;
         }
         if (v->decl->type != GP_TYPE_STRING && v->decl->type != GP_TYPE_LIST)
@@ -635,20 +641,35 @@ int secrets_conninfo_escape(void *ud, strbuf *out, const char *name,
 
 extern char **environ;
 
-void secrets_scrub_environ(const probe_def *p)
+/* 1 when value holds one of p's secrets: a strong one anywhere, a short one
+ * only as the whole value ("x" is in too many values to mean anything). */
+static int holds_secret(const probe_def *p, const char *value)
 {
-    if (!environ || p->n_secrets == 0)
-        return;
-    for (size_t i = 0; environ[i];) {
+    for (size_t k = 0; k < p->n_secrets; k++) {
+        const char *s = p->secrets[k];
+        if (strlen(s) >= GP_SDK_MASK_MIN ? strstr(value, s) != NULL
+                                         : strcmp(value, s) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int set_holds_secret(const probe_set *set, const probe_def *def,
+                            const char *value)
+{
+    if (holds_secret(def, value))
+        return 1;
+    for (size_t i = 0; set && i < set->n; i++)
+        if (holds_secret(&set->probes[i], value))
+            return 1;
+    return 0;
+}
+
+void secrets_scrub_environ(const probe_set *set, const probe_def *def)
+{
+    for (size_t i = 0; environ && environ[i];) {
         char *eq = strchr(environ[i], '=');
-        int holds = 0;
-        /* a short secret only when it is the whole value: "x" is in too
-         * many values to mean anything there */
-        for (size_t k = 0; eq && k < p->n_secrets && !holds; k++)
-            holds = strlen(p->secrets[k]) >= GP_SDK_MASK_MIN
-                        ? strstr(eq + 1, p->secrets[k]) != NULL
-                        : strcmp(eq + 1, p->secrets[k]) == 0;
-        if (!holds) {
+        if (!eq || !set_holds_secret(set, def, eq + 1)) {
             i++;
             continue;
         }
@@ -657,5 +678,28 @@ void secrets_scrub_environ(const probe_def *p)
         explicit_bzero(eq + 1, strlen(eq + 1));
         for (size_t k = i; environ[k]; k++)
             environ[k] = environ[k + 1];
+    }
+}
+
+void secrets_scrub_argv(int argc, char **argv, const probe_set *set)
+{
+    for (int i = 1; i < argc; i++) {
+        for (size_t n = 0; n < set->n; n++) {
+            const probe_def *p = &set->probes[n];
+            for (size_t k = 0; k < p->n_secrets; k++) {
+                const char *s = p->secrets[k];
+                size_t sl = strlen(s);
+                char *hit;
+                if (sl < GP_SDK_MASK_MIN) {
+                    /* short: only as the value of a KEY=VALUE argument */
+                    char *eq = strchr(argv[i], '=');
+                    if (eq && strcmp(eq + 1, s) == 0)
+                        memset(eq + 1, '*', sl);
+                    continue;
+                }
+                while ((hit = strstr(argv[i], s)) != NULL)
+                    memset(hit, '*', sl);
+            }
+        }
     }
 }

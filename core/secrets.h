@@ -50,10 +50,21 @@ int secrets_conninfo_escape(void *ud, strbuf *out, const char *name,
 
 /*
  * In an attempt's child, before the plugin runs: take out of the process's
- * environment every variable whose value holds one of p's secrets, and
- * wipe those values where /proc/PID/environ shows them, so that neither the
- * plugin's own commands nor a reader of /proc see them.
+ * environment every variable whose value holds a secret of def or of any
+ * probe of set (NULL: none), and wipe those values where /proc/PID/environ
+ * shows them, so that neither the plugin's own commands (exec's) nor a
+ * reader of /proc see them. A command that needs one gets it from the
+ * probe's configuration (exec's secret_env).
  */
-void secrets_scrub_environ(const probe_def *p);
+void secrets_scrub_environ(const probe_set *set, const probe_def *def);
+
+/*
+ * Overwrite, in place, every secret of the probes of set in argv[1] ..
+ * argv[argc - 1] (`gpcheck probe http header=Authorization:...`), so that
+ * /proc/PID/cmdline of gpcheck and of its attempts no longer shows them
+ * once the configuration is resolved. Give only the arguments gpcheck
+ * reads, not a command after "--".
+ */
+void secrets_scrub_argv(int argc, char **argv, const probe_set *set);
 
 #endif
