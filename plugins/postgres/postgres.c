@@ -59,6 +59,7 @@
 #define PG_HOST_LEN 256      /* a host name or a socket directory */
 #define PG_PORT_LEN 16       /* a port entry */
 #define PG_MAX_SECRETS 8     /* values scrubbed from what we send */
+#define PG_MAX_KNOWN 64      /* the dsn's public values, for the masker */
 #define PG_MAX_PASSWORD 4096 /* bytes read from password_file, at most */
 #define PG_MSG_LEN 2048      /* one message or log line */
 #define PG_SHOW_BYTES 80     /* bytes of a query's value in a message */
@@ -127,6 +128,10 @@ typedef struct pg_probe {
     int64_t deadline;                    /* CLOCK_MONOTONIC ms */
     const char *secrets[PG_MAX_SECRETS]; /* scrubbed from what we send */
     size_t n_secrets;
+    /* the dsn's other values (user, dbname, ...): a secret equal to one
+     * cannot be masked without telling it (gp_sdk_mask_text) */
+    const char *known[PG_MAX_KNOWN];
+    size_t n_known;
     char shown[1024]; /* the dsn with its secret fields masked */
 } pg_probe;
 
@@ -198,8 +203,8 @@ static void vsay(pg_probe *p, int is_log, gp_log_level level, const char *fmt,
     /* Whole, so that no secret is cut before it is masked. */
     if (vasprintf(&raw, fmt, ap) < 0)
         raw = NULL;
-    gp_sdk_mask_secrets(raw ? raw : "out of memory", p->secrets, p->n_secrets,
-                        clean, sizeof(clean));
+    gp_sdk_mask_text(raw ? raw : "out of memory", p->secrets, p->n_secrets,
+                     p->known, p->n_known, clean, sizeof(clean));
     free(raw);
     if (is_log)
         p->api->log(p->ctx, level, "%s", clean);
@@ -1417,13 +1422,9 @@ static gp_outcome parse_dsn(pg_probe *p, const char *dsn,
     for (const PQconninfoOption *o = opts; o->keyword; o++)
         if (is_secret(o))
             add_secret(p, o->val);
-    /* dsn is a secret option, so the core masks the string the user wrote
-     * wherever it appears: a rendering that contains it (a dsn without
-     * secrets, written in libpq's order) would show as "***". Quoting every
-     * value makes it differ. */
+        else if (o->val && *o->val && p->n_known < PG_MAX_KNOWN)
+            p->known[p->n_known++] = o->val;
     render_dsn(opts, 0, p->shown, sizeof(p->shown));
-    if (*dsn && strstr(p->shown, dsn))
-        render_dsn(opts, 1, p->shown, sizeof(p->shown));
     *out = opts;
     return GP_READY;
 }
