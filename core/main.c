@@ -363,6 +363,9 @@ static void print_schema(const plugin *p)
                        (o->flags & GP_OPT_SECRET) ? "***" : o->def);
         if (o->flags & GP_OPT_SECRET)
             sb_appendf(&attrs, "%ssecret", attrs.len ? ", " : "");
+        if (o->flags & GP_OPT_CONNINFO)
+            sb_appendf(&attrs, "%sconnection string: its password is secret",
+                       attrs.len ? ", " : "");
         if (o->min < o->max)
             sb_appendf(&attrs, "%s%" PRId64 "..%" PRId64 "%s",
                        attrs.len ? ", " : "", o->min, o->max,
