@@ -425,8 +425,9 @@ static void set_garbage(slot *s, const char *why, const char *line, size_t len)
 {
     if (s->garbage)
         return;
-    /* Masked whole before it is cut: a cut could leave half a secret. */
-    char *whole = xstrndup(line, len);
+    /* Masked before it is cut to 40 bytes: the masker masks a piece of a
+     * secret at a cut, so a bounded prefix will do. */
+    char *whole = xstrndup(line, len > 4096 ? 4096 : len);
     char *masked = mask_secrets(s->pr->def, whole);
     size_t mlen = strlen(masked);
     char *shown = xstrndup(masked, mlen > 40 ? 40 : mlen);

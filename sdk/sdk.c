@@ -373,9 +373,9 @@ char *gp_sdk_mask_url(const char *url, char *out, size_t outlen)
  */
 
 typedef struct mask_view {
-    char *text;   /* owned; the decoded bytes */
-    size_t *from; /* owned; byte i stands for input bytes [from[i], to[i]) */
-    size_t *to;   /* owned */
+    char *text;     /* owned; the decoded bytes */
+    uint32_t *from; /* owned; byte i stands for input bytes [from[i], to[i]) */
+    uint32_t *to;   /* owned */
     size_t len;
 } mask_view;
 
@@ -528,8 +528,9 @@ static int view_make(const char *in, size_t len, const mask_view *parent,
         }
         /* A decoded sequence is never longer than its source. */
         for (size_t k = 0; k < nb; k++) {
-            v->from[v->len] = parent ? parent->from[i] : i;
-            v->to[v->len] = parent ? parent->to[i + used - 1] : i + used;
+            v->from[v->len] = parent ? parent->from[i] : (uint32_t)i;
+            v->to[v->len] =
+                parent ? parent->to[i + used - 1] : (uint32_t)(i + used);
             v->text[v->len++] = bytes[k];
         }
         i += used;
@@ -807,6 +808,11 @@ char *gp_sdk_mask_text(const char *in, const char *const *secrets, size_t n,
 
     if (!outlen) {
         free(cov);
+        return out;
+    }
+    if (len >= UINT32_MAX) {
+        free(cov);
+        snprintf(out, outlen, "%s", GP_SDK_MASK_WITHHELD);
         return out;
     }
     for (size_t i = 0; i < n; i++) {

@@ -270,10 +270,8 @@ static const char *dsn_value(const PQconninfoOption *opts, const char *key)
 }
 
 /* The dsn as key=value pairs in libpq's order, secret fields as ***:
- * what messages show instead of the string the user wrote. quote_all
- * quotes every value. */
-static void render_dsn(const PQconninfoOption *opts, int quote_all, char *out,
-                       size_t cap)
+ * what messages show instead of the string the user wrote. */
+static void render_dsn(const PQconninfoOption *opts, char *out, size_t cap)
 {
     pg_buf b = {.s = out, .cap = cap};
 
@@ -292,7 +290,7 @@ static void render_dsn(const PQconninfoOption *opts, int quote_all, char *out,
             buf_add(&b, "***");
             continue;
         }
-        quote = quote_all || *v == '\0';
+        quote = *v == '\0';
         for (const char *c = v; *c && !quote; c++)
             quote = isspace((unsigned char)*c) || *c == '\'' || *c == '\\';
         if (!quote) {
@@ -1424,7 +1422,7 @@ static gp_outcome parse_dsn(pg_probe *p, const char *dsn,
             add_secret(p, o->val);
         else if (o->val && *o->val && p->n_known < PG_MAX_KNOWN)
             p->known[p->n_known++] = o->val;
-    render_dsn(opts, 0, p->shown, sizeof(p->shown));
+    render_dsn(opts, p->shown, sizeof(p->shown));
     *out = opts;
     return GP_READY;
 }

@@ -193,11 +193,13 @@ class PostgresTest(PgTestCase):
         self.assertEqual(p["attempts"], 1)
 
     def test_dsn_without_secret_still_shown(self):
-        # dsn is a secret option: the core masks the literal string. The
-        # plugin's rendering must not be that string.
+        # dsn is a connection string, not one opaque secret: shown as
+        # libpq reads it, in messages and in `list`.
         dsn = "user=app dbname=appdb host=127.0.0.1 port=%d" % self.pg.port
         proc, p, _ = self.check_one(dsn, password=APP_PASSWORD)
-        self.assert_outcome(p, "ok", "ready", "user='app'", "host='127.0.0.1'")
+        self.assert_outcome(p, "ok", "ready",
+                            "user=app dbname=appdb host=127.0.0.1")
+        self.assertIn("dsn = " + dsn, self.gp("list").stdout)
 
     def test_unresolvable_name_is_bounded(self):
         # NXDOMAIN gives fatal; a resolver that cannot be reached gives
