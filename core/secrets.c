@@ -486,8 +486,13 @@ void secrets_collect(probe_def *p)
     }
 }
 
-/* The texts a reader may know: p's non-secret values and the public
- * fields inside them. A secret equal to one is weak (see sdk.c). */
+/*
+ * The texts a reader may know: p's non-secret values and the public fields
+ * inside them (user names, hosts). A secret equal to one is weak (see
+ * sdk.c): "user=***" beside a shown user name would tell it. List items
+ * are left out: a plugin may declare one a secret (a command's argument),
+ * which must not make it weak.
+ */
 static void collect_known(const probe_def *p, scan *known)
 {
     for (size_t i = 0; i < p->n_opts; i++) {
@@ -495,8 +500,6 @@ static void collect_known(const probe_def *p, scan *known)
         if (!v->has || !v->text || opt_is_secret(v))
             continue;
         add_known(known, xstrdup(v->text));
-        for (size_t k = 0; k < v->n_items; k++)
-            add_known(known, xstrdup(v->items[k]));
         if (v->decl->type == GP_TYPE_STRING || v->decl->type == GP_TYPE_LIST)
             scan_value(known, v->decl, v->text);
     }
@@ -597,7 +600,8 @@ int secrets_conninfo_escape(void *ud, strbuf *out, const char *name,
         return 0;
     }
     if (is_uri(so_far)) {
-        /* RFC 3986 percent-encoding; libpq decodes every URI part */
+        /* RFC 3986 percent-encoding, which libpq decodes in every part of
+         * a URI (PostgreSQL 15 documentation, 34.1.1.2 "Connection URIs") */
         for (const unsigned char *c = (const unsigned char *)value; *c; c++) {
             if (isalnum(*c) || strchr("-._~", *c))
                 sb_appendn(out, (const char *)c, 1);
