@@ -489,7 +489,7 @@ void secrets_collect(probe_def *p)
 /*
  * The texts a reader may know: p's non-secret values and the public fields
  * inside them (user names, hosts). A secret equal to one is weak (see
- * sdk.c): "user=***" beside a shown user name would tell it. List items
+ * sdk/mask.c): "user=***" beside a shown user name would tell it. List items
  * are left out: a plugin may declare one a secret (a command's argument),
  * which must not make it weak.
  */

@@ -8,7 +8,7 @@
  * strings, found by the rules in secrets.c), and whatever the plugin
  * declares itself. Everything shown about a probe goes through
  * secrets_mask() or secrets_show(), which mask with that set by the one
- * masker, gp_sdk_mask_text() (sdk/sdk.c, where its rule is written).
+ * masker, gp_sdk_mask_text() (sdk/mask.c, where its rule is written).
  */
 #ifndef GP_CORE_SECRETS_H
 #define GP_CORE_SECRETS_H

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_mask.c - the one masker, gp_sdk_mask_text() (sdk/sdk.c):
+ * tests/unit/test_mask.c - the one masker, gp_sdk_mask_text() (sdk/mask.c):
  * nested and overlapping secrets, the forms a server echoes a secret in
  * (escaped, percent-encoded, JSON, HTML, base64 at every alignment, cut
  * short), and the rule for weak secrets that masking would reveal.
