@@ -433,7 +433,8 @@ static char *mask_spans(const char *text, scan *sc)
 {
     strbuf sb = {0};
     size_t pos = 0;
-    qsort(sc->spans, sc->n_spans, sizeof *sc->spans, span_cmp);
+    if (sc->n_spans)
+        qsort(sc->spans, sc->n_spans, sizeof *sc->spans, span_cmp);
     for (size_t i = 0; i < sc->n_spans; i++) {
         const span *s = &sc->spans[i];
         if (s->off + s->len <= pos)
