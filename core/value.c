@@ -315,8 +315,10 @@ static void put(strbuf *out, const char *s, size_t n)
         sb_appendn(out, s, n);
 }
 
-/* A variable's value: through the escape hook when there is one. */
-static int put_value(interp *st, strbuf *out, const char *name, const char *val)
+/* A variable's value: through the escape hook when there is one. Only the
+ * outermost ${...} can be the whole input: one inside a default is not. */
+static int put_value(interp *st, strbuf *out, const char *name, const char *val,
+                     int depth)
 {
     if (!out)
         return 0;
@@ -324,8 +326,8 @@ static int put_value(interp *st, strbuf *out, const char *name, const char *val)
         sb_append(out, val);
         return 0;
     }
-    return st->esc->fn(st->esc->ud, out, name, val, st->whole, st->err,
-                       st->errlen);
+    return st->esc->fn(st->esc->ud, out, name, val, st->whole && depth == 0,
+                       st->err, st->errlen);
 }
 
 /* 1 when `in` is one ${...} from its first byte to its last. */
@@ -407,13 +409,13 @@ static int expand_var(interp *st, strbuf *out, int depth, int eval, size_t open)
     if (in[p] == '}') {
         st->pos = p + 1;
         if (eval)
-            rc = put_value(st, out, name, val ? val : "");
+            rc = put_value(st, out, name, val ? val : "", depth);
     } else if (in[p] == ':' && in[p + 1] == '-') {
         st->pos = p + 2;
         int use_def = eval && empty;
         rc = expand_word(st, use_def ? out : NULL, depth, use_def, open);
         if (rc == 0 && !empty)
-            rc = put_value(st, out, name, val);
+            rc = put_value(st, out, name, val, depth);
     } else if (in[p] == ':' && in[p + 1] == '?') {
         strbuf msg = {0};
         int fail = eval && empty;
@@ -424,7 +426,7 @@ static int expand_var(interp *st, strbuf *out, int depth, int eval, size_t open)
                     msg.len ? sb_str(&msg) : "not set");
             rc = -1;
         } else if (rc == 0 && val) {
-            rc = put_value(st, out, name, val);
+            rc = put_value(st, out, name, val, depth);
         }
         sb_free(&msg);
     } else {

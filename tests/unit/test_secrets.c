@@ -296,6 +296,10 @@ START_TEST(a_variable_where_a_key_stands_is_refused)
     char *dsn = expand("${DSN}", err, sizeof err);
     ck_assert_str_eq(dsn, "host=db port=5432 dbname=app");
     free(dsn);
+    /* ... but not a variable inside its default */
+    dsn = expand("${UNSET:-host=${INJ}}", err, sizeof err);
+    ck_assert_str_eq(dsn, "host=127.0.0.1\\ host=evil.example");
+    free(dsn);
 }
 END_TEST
 
