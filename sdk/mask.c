@@ -369,25 +369,35 @@ static void cover_view(const mask_view *v, size_t a, size_t b, int b64,
  * form that ends the text before a cut, and the longest end of it that
  * begins the text after one.
  */
+static void cover_cut(const mask_view *v, const mask_form *fm, size_t at,
+                      int before, int after, unsigned char *cov)
+{
+    const char *t = v->text;
+    size_t k = fm->len - 1 < at ? fm->len - 1 : at;
+    for (; before && k >= MASK_MIN_PIECE; k--)
+        if (memcmp(t + at - k, fm->text, k) == 0) {
+            cover_view(v, at - k, at, fm->b64, cov);
+            break;
+        }
+    k = fm->len - 1 < v->len - at ? fm->len - 1 : v->len - at;
+    for (; after && k >= MASK_MIN_PIECE; k--)
+        if (memcmp(t + at, fm->text + fm->len - k, k) == 0) {
+            cover_view(v, at, at + k, fm->b64, cov);
+            break;
+        }
+}
+
 static void cover_cuts(const mask_view *v, const mask_form *fm,
                        unsigned char *cov)
 {
-    const char *t = v->text;
-    for (size_t at = 0; at <= v->len; at++) {
-        int before = at == v->len || strncmp(t + at, "...", 3) == 0;
-        int after = at == 0 || (at >= 3 && strncmp(t + at - 3, "...", 3) == 0);
-        size_t k = fm->len - 1 < at ? fm->len - 1 : at;
-        for (; before && k >= MASK_MIN_PIECE; k--)
-            if (memcmp(t + at - k, fm->text, k) == 0) {
-                cover_view(v, at - k, at, fm->b64, cov);
-                break;
-            }
-        k = fm->len - 1 < v->len - at ? fm->len - 1 : v->len - at;
-        for (; after && k >= MASK_MIN_PIECE; k--)
-            if (memcmp(t + at, fm->text + fm->len - k, k) == 0) {
-                cover_view(v, at, at + k, fm->b64, cov);
-                break;
-            }
+    const char *p = v->text, *end = v->text + v->len, *dots;
+    cover_cut(v, fm, 0, 0, 1, cov);
+    cover_cut(v, fm, v->len, 1, 0, cov);
+    while (p < end && (dots = memmem(p, (size_t)(end - p), "...", 3))) {
+        size_t at = (size_t)(dots - v->text);
+        cover_cut(v, fm, at, 1, 0, cov);
+        cover_cut(v, fm, at + 3, 0, 1, cov);
+        p = dots + 3;
     }
 }
 
