@@ -27,6 +27,10 @@ static probe_def probe;
 static void set(int i, const char *text)
 {
     opt_value *v = &probe.opts[i];
+    free(v->text);
+    strv_free(v->items, v->n_items);
+    v->items = NULL;
+    v->n_items = 0;
     v->decl = &opts[i];
     v->set = v->has = 1;
     v->text = xstrdup(text);
@@ -114,6 +118,11 @@ START_TEST(urls_show_without_userinfo_password_and_query_tokens)
     char *got = secrets_show(&probe, &opts[O_USER], probe.opts[O_USER].text);
     ck_assert_str_eq(got, "check_http -u https://bob:***@web/ -w 1");
     free(got);
+    /* a header inside a quoted argument ends at the quote */
+    set(O_URL, "curl -H 'Authorization: Bearer CURLT0KEN9' https://h/x");
+    got = secrets_show(&probe, &opts[O_URL], probe.opts[O_URL].text);
+    ck_assert_str_eq(got, "curl -H 'Authorization: Bearer ***' https://h/x");
+    free(got);
 }
 END_TEST
 
@@ -158,8 +167,6 @@ START_TEST(conninfo_secret_keys_are_libpqs)
                       "%s: shown as '%s'", o->keyword, got);
         free(got);
         free(dsn);
-        free(probe.opts[O_DSN].text);
-        probe.opts[O_DSN].text = NULL;
     }
     PQconninfoFree(defs);
 }
