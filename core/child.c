@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "optapi.h"
+#include "secrets.h"
 #include "util.h"
 
 /* An optview first: the option getters of core/optapi.c read it. */
@@ -168,6 +169,10 @@ _Noreturn void child_run(const child_attempt *a)
     ctx.metric_values = xcalloc(pl->n_metrics + 1, sizeof(double));
     ctx.metric_set = xcalloc(pl->n_metrics + 1, 1);
 
+    /* The environment the supervisor inherited may hold what the config
+     * interpolated into a secret (of this probe or another): not for the
+     * plugin's commands, nor for /proc/PID/environ. */
+    secrets_scrub_environ(a->set, a->def);
     gp_outcome out = pl->desc->check(&ctx, &api_table);
 
     const char *oname = outcome_name(out);

@@ -17,7 +17,9 @@
 
 typedef struct child_attempt {
     const probe_def *def;
-    int64_t deadline_ms; /* CLOCK_MONOTONIC */
+    const probe_set *set; /* the run's probes, whose secrets leave the
+                             attempt's environment; NULL: only def's */
+    int64_t deadline_ms;  /* CLOCK_MONOTONIC */
     int warmup;
     unsigned number;
     int fd; /* result pipe */

@@ -290,14 +290,17 @@ static cfg_section *add_section(gp_config *cfg, const char *name, origin at)
 }
 
 /* Set key in s; a key already there keeps its place and takes the new
- * value and origin (env overlays). `value` is taken over (may be NULL). */
+ * value and origin (env overlays). `value` is taken over (may be NULL);
+ * `raw`, the text before interpolation, is copied (NULL: none). */
 static cfg_entry *section_set(cfg_section *s, const char *key, char *value,
-                              origin at)
+                              const char *raw, origin at)
 {
     for (size_t i = 0; i < s->n; i++) {
         if (strcmp(s->entries[i].key, key) == 0) {
             free(s->entries[i].value);
+            free(s->entries[i].raw);
             s->entries[i].value = value;
+            s->entries[i].raw = raw ? xstrdup(raw) : NULL;
             s->entries[i].replaced = s->entries[i].at;
             s->entries[i].at = at;
             return &s->entries[i];
@@ -307,6 +310,7 @@ static cfg_entry *section_set(cfg_section *s, const char *key, char *value,
     cfg_entry *e = &s->entries[s->n++];
     e->key = xstrdup(key);
     e->value = value;
+    e->raw = raw ? xstrdup(raw) : NULL;
     e->at = at;
     e->replaced = (origin){NULL, 0};
     e->vars = NULL;
@@ -320,6 +324,7 @@ static void section_free(cfg_section *s)
         free(s->entries[i].key);
         free(s->entries[i].value);
         strv_free(s->entries[i].vars, s->entries[i].n_vars);
+        free(s->entries[i].raw);
     }
     free(s->entries);
     free(s->name);
@@ -376,10 +381,10 @@ int config_var_source(const gp_config *cfg, const char *name,
     return 2;
 }
 
-static const char *lookup_var(void *ud, const char *name)
+const char *config_var(const gp_config *cfg, const char *name)
 {
     const char *v;
-    config_var_source(ud, name, &v, NULL);
+    config_var_source(cfg, name, &v, NULL);
     return v;
 }
 
@@ -401,7 +406,7 @@ static const char *note_var(void *ud, const char *name)
         xgrow(&vn->names, &vn->cap, vn->n + 1, sizeof *vn->names);
         vn->names[vn->n++] = xstrdup(name);
     }
-    return lookup_var((void *)vn->cfg, name);
+    return config_var(vn->cfg, name);
 }
 
 static void set_var(gp_config *cfg, const char *key, size_t klen,
@@ -921,13 +926,14 @@ static void add_key(loadctx *c, const char *key, const char *raw)
     char *value = NULL;
     char err[256];
     var_note vn = {.cfg = c->cfg};
-    if (value_interpolate(raw, note_var, &vn, &value, err, sizeof err) < 0) {
+    if (value_interpolate(raw, note_var, &vn, NULL, &value, err, sizeof err) <
+        0) {
         char *label = c->kind == SEC_GROUP ? xasprintf("group '%s'", s->name)
                                            : section_label(s->name);
         diag_add(c->d, c->file, line, "%s: %s: %s", label, key, err);
         free(label);
     }
-    cfg_entry *e = section_set(s, key, value, (origin){c->file, line});
+    cfg_entry *e = section_set(s, key, value, raw, (origin){c->file, line});
     strv_free(e->vars, e->n_vars);
     e->vars = vn.names;
     e->n_vars = vn.n;
@@ -1446,7 +1452,7 @@ int config_add_cli_probe(gp_config *cfg, const char *name,
         return -1;
     }
     cfg_section *s = add_section(cfg, name, (origin){file, 0});
-    section_set(s, "plugin", xstrdup(plugin_name), (origin){file, 0});
+    section_set(s, "plugin", xstrdup(plugin_name), NULL, (origin){file, 0});
 
     for (size_t i = 0; i < n_kv; i++) {
         const char *eq = strchr(kv[i], '=');
@@ -1463,7 +1469,7 @@ int config_add_cli_probe(gp_config *cfg, const char *name,
             diag_add(d, file, line, "duplicate key '%s' (first at %s:%d)", key,
                      file, e->at.line);
         else
-            section_set(s, key, xstrdup(eq + 1), (origin){file, line});
+            section_set(s, key, xstrdup(eq + 1), NULL, (origin){file, line});
         free(key);
     }
     return d->n > n0 ? -1 : 0;

@@ -29,6 +29,9 @@
 typedef struct cfg_entry {
     char *key;   /* owned */
     char *value; /* owned, after interpolation */
+    char *raw;   /* owned; as written, before interpolation, so that the
+                    resolver can interpolate again for a structured value
+                    (GP_OPT_CONNINFO); NULL when not interpolated */
     origin at;
     origin replaced; /* the definition an env overlay replaced; file NULL
                         when none (for --explain) */
@@ -161,6 +164,10 @@ const char *const *config_policy_keys(size_t *n);
  */
 int config_policy_set(policy *p, const char *key, const char *value, char *err,
                       size_t errlen);
+
+/* The value ${name} interpolates to: the environment's, else the
+ * --env-files'; NULL when unset. Owned by the environment or cfg. */
+const char *config_var(const gp_config *cfg, const char *name);
 
 /* 1 when s matches [A-Za-z0-9_.-]+ (probe, tag and environment names). */
 int config_valid_name(const char *s);

@@ -9,6 +9,7 @@
 #include "gpcheck/sdk.h"
 #include "policy.h"
 #include "report.h"
+#include "secrets.h"
 #include "util.h"
 
 static const cfg_section *section_of(const gp_config *cfg, const char *name)
@@ -19,10 +20,15 @@ static const cfg_section *section_of(const gp_config *cfg, const char *name)
     return NULL;
 }
 
-static int is_secret(const probe_def *p, const char *key)
+/* How the value of key shows: an option's as secrets_show() has it (the
+ * text the plugin sees, with its secret parts masked), any other key's
+ * masked with the probe's secrets. Newly allocated. */
+static char *shown_value(const probe_def *p, const cfg_entry *e)
 {
-    const opt_value *v = probe_opt(p, key);
-    return v && (v->decl->flags & GP_OPT_SECRET);
+    const opt_value *v = probe_opt(p, e->key);
+    if (v && v->set && v->text)
+        return secrets_show(p, v->decl, v->text);
+    return e->value ? secrets_mask(p, e->value) : xstrdup("?");
 }
 
 static void print_where(FILE *out, const origin *at)
@@ -52,13 +58,11 @@ void explain_var_sources(FILE *out, const gp_config *cfg, const probe_def *p,
             fputs(" is not set\n", out);
             continue;
         }
-        if (is_secret(p, key)) {
+        const opt_value *v = probe_opt(p, key);
+        if (v && (v->decl->flags & GP_OPT_SECRET)) {
             fputs(" = ***", out);
         } else {
-            size_t n = strlen(value) + 1;
-            char *masked = xmalloc(n + 3 * n);
-            gp_sdk_mask_secrets(value, (const char *const *)p->secrets,
-                                p->n_secrets, masked, n + 3 * n);
+            char *masked = secrets_mask(p, value);
             fprintf(out, " = %s", masked);
             free(masked);
         }
@@ -89,10 +93,9 @@ static void explain_probe(FILE *out, const gp_config *cfg, const probe_set *ps,
     const cfg_section *s = section_of(cfg, p->name);
     for (size_t i = 0; s && i < s->n; i++) {
         const cfg_entry *e = &s->entries[i];
-        fprintf(out, "    %-18s = %-24s ", e->key,
-                is_secret(p, e->key) ? "***"
-                : e->value           ? e->value
-                                     : "?");
+        char *shown = shown_value(p, e);
+        fprintf(out, "    %-18s = %-24s ", e->key, shown);
+        free(shown);
         print_where(out, &e->at);
         if (e->replaced.file) {
             fputs(" (overlay; replaces ", out);
@@ -104,9 +107,12 @@ static void explain_probe(FILE *out, const gp_config *cfg, const probe_set *ps,
     }
     for (size_t i = 0; i < p->n_opts; i++) {
         const opt_value *v = &p->opts[i];
-        if (v->has && !v->set)
+        if (v->has && !v->set) {
+            char *shown = secrets_show(p, v->decl, v->text);
             fprintf(out, "    %-18s = %-24s plugin default\n", v->decl->key,
-                    (v->decl->flags & GP_OPT_SECRET) ? "***" : v->text);
+                    shown);
+            free(shown);
+        }
     }
     policy_line(out, &p->pol);
     for (size_t i = 0; i < p->n_conds; i++)

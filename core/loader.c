@@ -116,7 +116,8 @@ static int check_options(plugin *p, char *err, size_t errlen)
                      (int)o[i].type);
             return -1;
         }
-        if (o[i].flags & ~(GP_OPT_REQUIRED | GP_OPT_SECRET | GP_OPT_FILE)) {
+        if (o[i].flags & ~(GP_OPT_REQUIRED | GP_OPT_SECRET | GP_OPT_FILE |
+                           GP_OPT_CONNINFO)) {
             snprintf(err, errlen, "option '%s': unknown flags 0x%x", o[i].key,
                      o[i].flags);
             return -1;

@@ -27,6 +27,7 @@
 #include "policy.h"
 #include "report.h"
 #include "runner.h"
+#include "secrets.h"
 #include "util.h"
 #include "value.h"
 
@@ -509,6 +510,9 @@ static void print_schema(const plugin *p)
                        (o->flags & GP_OPT_SECRET) ? "***" : o->def);
         if (o->flags & GP_OPT_SECRET)
             sb_appendf(&attrs, "%ssecret", attrs.len ? ", " : "");
+        if (o->flags & GP_OPT_CONNINFO)
+            sb_appendf(&attrs, "%sconnection string: its password is secret",
+                       attrs.len ? ", " : "");
         if (o->min < o->max)
             sb_appendf(&attrs, "%s%" PRId64 "..%" PRId64 "%s",
                        attrs.len ? ", " : "", o->min, o->max,
@@ -633,8 +637,9 @@ static void cmd_list(const gp_config *cfg, const probe_set *ps)
             const opt_value *v = &p->opts[k];
             if (!v->has)
                 continue;
-            int secret = (v->decl->flags & GP_OPT_SECRET) != 0;
-            printf("    %s = %s", v->decl->key, secret ? "***" : v->text);
+            char *shown = secrets_show(p, v->decl, v->text);
+            printf("    %s = %s", v->decl->key, shown);
+            free(shown);
             print_origin(&v->at);
             printf("\n");
             explain_var_sources(stdout, cfg, p, v->decl->key, "      ");
@@ -918,6 +923,10 @@ int main(int argc, char **argv)
         if (bypass_load(&byp, &cfg.bypass, &c.bypass, now, &d) != 0)
             loaded = 0;
     }
+    /* Secrets given as arguments (gpcheck probe ... password=...) leave
+     * /proc/PID/cmdline before any attempt starts; "-- CMD" stays. */
+    secrets_scrub_argv(c.exec_argv ? (int)(c.exec_argv - argv) - 1 : argc, argv,
+                       &ps);
     if (!loaded || d.n) {
         diag_print(&d, stderr);
         fprintf(stderr,

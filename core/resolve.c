@@ -18,6 +18,7 @@
 
 #include "gpcheck/sdk.h"
 #include "option.h"
+#include "secrets.h"
 #include "value.h"
 
 #define NONE ((size_t)-1)
@@ -175,14 +176,53 @@ static void read_file_secret(rctx *rc, probe_def *p, opt_value *ov,
     explicit_bzero(buf, sizeof buf);
 }
 
+static const char *resolve_var(void *ud, const char *name)
+{
+    const rctx *rc = ud;
+    return config_var(rc->cfg, name);
+}
+
+/*
+ * The text of a GP_OPT_CONNINFO value: interpolated again from what the
+ * file says, each variable's value escaped as one value of the connection
+ * string (secrets_conninfo_escape), so that `dsn = host=${DB_HOST}` with
+ * DB_HOST="x host=evil" cannot add a key. NULL after an error.
+ */
+static char *conninfo_text(rctx *rc, const probe_def *p, const opt_value *ov,
+                           const cfg_entry *e)
+{
+    static const value_escape esc = {secrets_conninfo_escape, NULL};
+    char err[512], *text = NULL;
+
+    if (!e->raw)
+        return xstrdup(e->value);
+    if (value_interpolate(e->raw, resolve_var, rc, &esc, &text, err,
+                          sizeof err) < 0) {
+        diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s", p->name,
+                 ov->decl->key, err);
+        return NULL;
+    }
+    return text;
+}
+
 static void set_opt(rctx *rc, probe_def *p, opt_value *ov, const cfg_entry *e)
 {
     char err[512];
+    const char *value = e->value;
+    char *own = NULL;
 
     ov->set = ov->has = 1;
     ov->at = e->at;
-    ov->text = xstrdup(e->value ? e->value : "");
-    if (e->value && option_parse(ov->decl, e->value, ov, err, sizeof err) < 0)
+    if (value && (ov->decl->flags & GP_OPT_CONNINFO)) {
+        value = own = conninfo_text(rc, p, ov, e);
+        if (!value) {
+            ov->text = xstrdup("");
+            return;
+        }
+    }
+    ov->text = own ? own : xstrdup(value ? value : "");
+    value = ov->text;
+    if (e->value && option_parse(ov->decl, value, ov, err, sizeof err) < 0)
         diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s", p->name,
                  ov->decl->key, err);
     else if (e->value && *e->value && (ov->decl->flags & GP_OPT_FILE))
@@ -210,6 +250,8 @@ static void finish_opts(rctx *rc, const cfg_section *s, probe_def *p)
                      decl->key);
         }
     }
+    /* Every value is known now: the texts to mask wherever p shows. */
+    secrets_collect(p);
 }
 
 /* ------------------------------------------------------------------------ */

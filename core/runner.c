@@ -46,6 +46,7 @@
 #include "child.h"
 #include "gate.h"
 #include "policy.h"
+#include "secrets.h"
 #include "util.h"
 
 /*
@@ -120,36 +121,11 @@ static void emit(runner *r, event_kind kind, const probe_run *pr,
     sinks_emit(r->ss, &ev);
 }
 
-/* Replace every secret option value in msg by "***"; newly allocated. */
+/* msg with the probe's secrets masked (the one masker, see secrets.h);
+ * newly allocated. */
 static char *mask_secrets(const probe_def *d, const char *msg)
 {
-    char *out = xstrdup(msg ? msg : "");
-    for (size_t i = 0; i < d->n_opts; i++) {
-        const opt_value *v = &d->opts[i];
-        int file = v->file_secret != NULL;
-        if (!file && (!(v->decl->flags & GP_OPT_SECRET) || !v->has))
-            continue;
-        size_t n = !file && v->n_items ? v->n_items : 1;
-        for (size_t k = 0; k < n; k++) {
-            const char *secret = file         ? v->file_secret
-                                 : v->n_items ? v->items[k]
-                                              : v->text;
-            size_t sl = secret ? strlen(secret) : 0;
-            if (sl == 0)
-                continue;
-            strbuf sb = {0};
-            const char *p = out, *hit;
-            while ((hit = strstr(p, secret)) != NULL) {
-                sb_appendn(&sb, p, (size_t)(hit - p));
-                sb_append(&sb, "***");
-                p = hit + sl;
-            }
-            sb_append(&sb, p);
-            free(out);
-            out = sb_take(&sb);
-        }
-    }
-    return out;
+    return secrets_mask(d, msg);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -400,8 +376,12 @@ static void guardian_start(runner *r)
     if (pipe2(p, O_CLOEXEC) < 0)
         return; /* run without: PR_SET_PDEATHSIG still covers attempts */
     pid_t pid = fork();
-    if (pid == 0)
+    if (pid == 0) {
+        /* It lives as long as the run: no secret of the run's in its
+         * /proc/PID/environ either. */
+        secrets_scrub_environ(r->rr->set, NULL);
         guardian_main(p[0], r->n_slots);
+    }
     close(p[0]);
     if (pid < 0) {
         close(p[1]);
@@ -464,6 +444,7 @@ static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd,
      * must not end before the soft deadline, or its timeout would read as
      * a plain failure. */
     child_attempt a = {.def = pr->def,
+                       .set = r->rr->set,
                        .deadline_ms = (deadline_ns + NS_PER_MS - 1) / NS_PER_MS,
                        .warmup = rec->warmup,
                        .number = rec->number,
@@ -575,9 +556,16 @@ static void set_garbage(slot *s, const char *why, const char *line, size_t len)
 {
     if (s->garbage)
         return;
-    char *shown = xstrndup(line, len > 40 ? 40 : len);
+    /* Masked before it is cut to 40 bytes: the masker masks a piece of a
+     * secret at a cut, so a bounded prefix will do. */
+    char *whole = xstrndup(line, len > 4096 ? 4096 : len);
+    char *masked = mask_secrets(s->pr->def, whole);
+    size_t mlen = strlen(masked);
+    char *shown = xstrndup(masked, mlen > 40 ? 40 : mlen);
     char *clean = str_sanitize(shown);
-    s->garbage = xasprintf("%s: \"%s%s\"", why, clean, len > 40 ? "..." : "");
+    s->garbage = xasprintf("%s: \"%s%s\"", why, clean, mlen > 40 ? "..." : "");
+    free(whole);
+    free(masked);
     free(shown);
     free(clean);
     if (s->pid > 0)

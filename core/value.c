@@ -312,6 +312,8 @@ typedef struct interp {
     void *ud;
     char *err;
     size_t errlen;
+    const value_escape *esc; /* NULL: values go in as they are */
+    int whole;               /* the input is one ${...} */
 } interp;
 
 static int expand(interp *st, strbuf *out, int depth, int eval);
@@ -320,6 +322,40 @@ static void put(strbuf *out, const char *s, size_t n)
 {
     if (out)
         sb_appendn(out, s, n);
+}
+
+/* A variable's value: through the escape hook when there is one. Only the
+ * outermost ${...} can be the whole input: one inside a default is not. */
+static int put_value(interp *st, strbuf *out, const char *name, const char *val,
+                     int depth)
+{
+    if (!out)
+        return 0;
+    if (!st->esc) {
+        sb_append(out, val);
+        return 0;
+    }
+    return st->esc->fn(st->esc->ud, out, name, val, st->whole && depth == 0,
+                       st->err, st->errlen);
+}
+
+/* 1 when `in` is one ${...} from its first byte to its last. */
+static int one_expansion(const char *in)
+{
+    size_t depth = 0;
+    if (in[0] != '$' || in[1] != '{')
+        return 0;
+    for (size_t i = 0; in[i]; i++) {
+        if (in[i] == '$' && in[i + 1] == '$') {
+            i++;
+        } else if (in[i] == '$' && in[i + 1] == '{') {
+            depth++;
+            i++;
+        } else if (in[i] == '}' && depth > 0 && --depth == 0) {
+            return in[i + 1] == '\0';
+        }
+    }
+    return 0;
 }
 
 /* The value of a variable, copied: the lookup's result only lives until
@@ -381,14 +417,14 @@ static int expand_var(interp *st, strbuf *out, int depth, int eval, size_t open)
 
     if (in[p] == '}') {
         st->pos = p + 1;
-        if (val)
-            put(out, val, strlen(val));
+        if (eval)
+            rc = put_value(st, out, name, val ? val : "", depth);
     } else if (in[p] == ':' && in[p + 1] == '-') {
         st->pos = p + 2;
         int use_def = eval && empty;
         rc = expand_word(st, use_def ? out : NULL, depth, use_def, open);
         if (rc == 0 && !empty)
-            put(out, val, strlen(val));
+            rc = put_value(st, out, name, val, depth);
     } else if (in[p] == ':' && in[p + 1] == '?') {
         strbuf msg = {0};
         int fail = eval && empty;
@@ -399,7 +435,7 @@ static int expand_var(interp *st, strbuf *out, int depth, int eval, size_t open)
                     msg.len ? sb_str(&msg) : "not set");
             rc = -1;
         } else if (rc == 0 && val) {
-            put(out, val, strlen(val));
+            rc = put_value(st, out, name, val, depth);
         }
         sb_free(&msg);
     } else {
@@ -452,9 +488,10 @@ static int expand(interp *st, strbuf *out, int depth, int eval)
 }
 
 int value_interpolate(const char *in, value_lookup_fn lookup, void *ud,
-                      char **out, char *err, size_t errlen)
+                      const value_escape *esc, char **out, char *err,
+                      size_t errlen)
 {
-    interp st = {in, 0, lookup, ud, err, errlen};
+    interp st = {in, 0, lookup, ud, err, errlen, esc, one_expansion(in)};
     strbuf sb = {0};
 
     if (expand(&st, &sb, 0, 1) < 0) {

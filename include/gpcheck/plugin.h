@@ -107,6 +107,12 @@ typedef enum gp_type {
  * may read, and masks the file's content in every message. The plugin
  * still reads the file itself (gp_sdk_read_secret). */
 #define GP_OPT_FILE 0x4u
+/* Since ABI 1.2, for GP_TYPE_STRING: the value is a libpq-style connection
+ * string, key=value pairs or a postgresql:// URI. gpcheck masks only its
+ * secret fields where it shows the value (password=***), and quotes or
+ * percent-encodes each ${VAR} interpolated into it as one value, so that
+ * a variable cannot add keys. */
+#define GP_OPT_CONNINFO 0x8u
 
 /*
  * One option. Every string is owned by the plugin and must live as long as

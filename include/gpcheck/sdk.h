@@ -181,13 +181,45 @@ void gp_sdk_free_secret(char *secret);
  * so a password holding an '@' is masked whole). Returns out. */
 char *gp_sdk_mask_url(const char *url, char *out, size_t outlen);
 
-/* Copy text with every occurrence of each of the n `secrets` masked as
- * ***: for a secret the core cannot mask because the plugin learned it
- * itself (a token fetched at run time, a value inside a longer option).
- * NULL and empty secrets are skipped; where two start at the same place,
- * the longer is masked. What does not fit in out is cut before a whole
- * character or a whole "***", so no part of a secret survives a cut; the
- * input is never cut, so give it whole. Returns out. */
+/*
+ * The masker gpcheck itself uses for every message, log line and displayed
+ * value. Secrets shorter than this are weak: see gp_sdk_mask_text().
+ */
+#define GP_SDK_MASK_MIN 6
+/* What a text is replaced by when masking it would reveal a weak secret. */
+#define GP_SDK_MASK_WITHHELD                                                   \
+    "(withheld: a secret in it cannot be masked safely)"
+
+/*
+ * Copy text `in` to out with the n `secrets` masked (NULL and empty ones
+ * skipped), by this rule:
+ * - A strong secret (at least GP_SDK_MASK_MIN bytes, and not equal to one
+ *   of the n_known `known` texts) is found as is and in every form a server
+ *   may echo it in: unescaped (%XX, \xHH as gp_sdk_printable() writes it,
+ *   \uXXXX and JSON's \" \\ \n ..., HTML's &amp; &#NN; ..., '+' for a
+ *   space), with control characters as spaces, and in base64 (standard and
+ *   URL-safe, at any alignment inside a longer base64 text).
+ * - Each run of text so covered is widened to the whole word it touches
+ *   and shown as one "***", so that no fragment of a word that held a
+ *   secret is shown ("e***pected" never appears), and a secret nested in a
+ *   longer one, or overlapping it, goes whole with it.
+ * - A weak secret (shorter, or equal to a known text: pass the probe's
+ *   non-secret values, such as the user name) would be revealed by a mask
+ *   ("127.0.0.***", "user=***"): when one stands as a whole word outside
+ *   what is masked, the whole text is replaced by GP_SDK_MASK_WITHHELD.
+ *   Inside a longer word it is left alone.
+ * The result is at most 3 * strlen(in) + 1 bytes, or the withheld text
+ * (also on running out of memory). What does not fit in out is cut before
+ * a whole character or a whole "***", so no part of a secret survives a
+ * cut; the input is never cut, so give it whole. Returns out.
+ */
+char *gp_sdk_mask_text(const char *in, const char *const *secrets, size_t n,
+                       const char *const *known, size_t n_known, char *out,
+                       size_t outlen);
+
+/* gp_sdk_mask_text() with no known texts: for a secret the core cannot
+ * mask because the plugin learned it itself (a token fetched at run time).
+ * Returns out. */
 char *gp_sdk_mask_secrets(const char *in, const char *const *secrets, size_t n,
                           char *out, size_t outlen);
 

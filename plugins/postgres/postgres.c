@@ -58,6 +58,7 @@
 #define PG_HOST_LEN 256      /* a host name or a socket directory */
 #define PG_PORT_LEN 16       /* a port entry */
 #define PG_MAX_SECRETS 8     /* values scrubbed from what we send */
+#define PG_MAX_KNOWN 64      /* the dsn's public values, for the masker */
 #define PG_MAX_PASSWORD 4096 /* bytes read from password_file, at most */
 #define PG_MSG_LEN 2048      /* one message or log line */
 #define PG_SHOW_BYTES 80     /* bytes of a query's value in a message */
@@ -67,10 +68,10 @@
 static const gp_option pg_options[] = {
     {.key = "dsn",
      .type = GP_TYPE_STRING,
-     .flags = GP_OPT_REQUIRED | GP_OPT_SECRET,
+     .flags = GP_OPT_REQUIRED | GP_OPT_CONNINFO,
      .help = "libpq connection string ('host=... port=... dbname=... "
-             "user=...') or postgresql:// URI; secret, since it may hold "
-             "a password"},
+             "user=...') or postgresql:// URI; its password is never "
+             "printed"},
     {.key = "password",
      .type = GP_TYPE_STRING,
      .flags = GP_OPT_SECRET,
@@ -125,6 +126,10 @@ typedef struct pg_probe {
     int64_t deadline;                    /* CLOCK_MONOTONIC ms */
     const char *secrets[PG_MAX_SECRETS]; /* scrubbed from what we send */
     size_t n_secrets;
+    /* the dsn's other values (user, dbname, ...): a secret equal to one
+     * cannot be masked without telling it (gp_sdk_mask_text) */
+    const char *known[PG_MAX_KNOWN];
+    size_t n_known;
     char shown[1024];      /* the dsn with its secret fields masked */
     char said[PG_MSG_LEN]; /* the message set last, masked */
 } pg_probe;
@@ -197,8 +202,8 @@ static void vsay(pg_probe *p, int is_log, gp_log_level level, const char *fmt,
     /* Whole, so that no secret is cut before it is masked. */
     if (vasprintf(&raw, fmt, ap) < 0)
         raw = NULL;
-    gp_sdk_mask_secrets(raw ? raw : "out of memory", p->secrets, p->n_secrets,
-                        clean, sizeof(clean));
+    gp_sdk_mask_text(raw ? raw : "out of memory", p->secrets, p->n_secrets,
+                     p->known, p->n_known, clean, sizeof(clean));
     free(raw);
     if (is_log)
         p->api->log(p->ctx, level, "%s", clean);
@@ -266,10 +271,8 @@ static const char *dsn_value(const PQconninfoOption *opts, const char *key)
 }
 
 /* The dsn as key=value pairs in libpq's order, secret fields as ***:
- * what messages show instead of the string the user wrote. quote_all
- * quotes every value. */
-static void render_dsn(const PQconninfoOption *opts, int quote_all, char *out,
-                       size_t cap)
+ * what messages show instead of the string the user wrote. */
+static void render_dsn(const PQconninfoOption *opts, char *out, size_t cap)
 {
     pg_buf b = {.s = out, .cap = cap};
 
@@ -288,7 +291,7 @@ static void render_dsn(const PQconninfoOption *opts, int quote_all, char *out,
             buf_add(&b, "***");
             continue;
         }
-        quote = quote_all || *v == '\0';
+        quote = *v == '\0';
         for (const char *c = v; *c && !quote; c++)
             quote = isspace((unsigned char)*c) || *c == '\'' || *c == '\\';
         if (!quote) {
@@ -1268,13 +1271,9 @@ static gp_outcome parse_dsn(pg_probe *p, const char *dsn,
     for (const PQconninfoOption *o = opts; o->keyword; o++)
         if (is_secret(o))
             add_secret(p, o->val);
-    /* dsn is a secret option, so the core masks the string the user wrote
-     * wherever it appears: a rendering that contains it (a dsn without
-     * secrets, written in libpq's order) would show as "***". Quoting every
-     * value makes it differ. */
-    render_dsn(opts, 0, p->shown, sizeof(p->shown));
-    if (*dsn && strstr(p->shown, dsn))
-        render_dsn(opts, 1, p->shown, sizeof(p->shown));
+        else if (o->val && *o->val && p->n_known < PG_MAX_KNOWN)
+            p->known[p->n_known++] = o->val;
+    render_dsn(opts, p->shown, sizeof(p->shown));
     *out = opts;
     return GP_READY;
 }

@@ -198,18 +198,22 @@ END_TEST
 
 START_TEST(mask_secrets_replaces_every_occurrence)
 {
-    const char *const one[] = {"tok3n"};
+    const char *const one[] = {"tok3nX"};
+    /* adjacent occurrences are one word, hence one mask */
     ck_assert_str_eq(
-        gp_sdk_mask_secrets("a tok3n, tok3ntok3n.", one, 1, out, sizeof out),
-        "a ***, ******.");
+        gp_sdk_mask_secrets("a tok3nX, tok3nXtok3nX.", one, 1, out, sizeof out),
+        "a ***, ***.");
     ck_assert_str_eq(
         gp_sdk_mask_secrets("nothing here", one, 1, out, sizeof out),
         "nothing here");
     ck_assert_str_eq(gp_sdk_mask_secrets("", one, 1, out, sizeof out), "");
-    /* NULL and empty secrets are skipped, a short one makes text longer */
+    /* NULL and empty secrets are skipped; a short one inside a word is left
+     * alone, as a word of its own it withholds the text */
     const char *const odd[] = {NULL, "", "x"};
     ck_assert_str_eq(gp_sdk_mask_secrets("axbx", odd, 3, out, sizeof out),
-                     "a***b***");
+                     "axbx");
+    ck_assert_str_eq(gp_sdk_mask_secrets("a x b", odd, 3, out, sizeof out),
+                     GP_SDK_MASK_WITHHELD);
     ck_assert_str_eq(gp_sdk_mask_secrets("abc", odd, 0, out, sizeof out),
                      "abc");
 }
@@ -218,9 +222,9 @@ END_TEST
 START_TEST(mask_secrets_masks_the_longer_of_two)
 {
     /* listed short first: the long one must still go whole */
-    const char *const two[] = {"pass", "password1"};
+    const char *const two[] = {"passw0", "passw0rd1"};
     ck_assert_str_eq(
-        gp_sdk_mask_secrets("pw=password1 p=pass", two, 2, out, sizeof out),
+        gp_sdk_mask_secrets("pw=passw0rd1 p=passw0", two, 2, out, sizeof out),
         "pw=*** p=***");
 }
 END_TEST
@@ -229,14 +233,14 @@ START_TEST(mask_secrets_cuts_only_between_whole_pieces)
 {
     const char *const one[] = {"SECRET"};
     char small[8];
-    /* 7 usable bytes: "ab", a whole "***", then "cd" */
+    /* 7 usable bytes: "ab-", a whole "***", then "-" */
     ck_assert_str_eq(
-        gp_sdk_mask_secrets("abSECRETcdef", one, 1, small, sizeof small),
-        "ab***cd");
+        gp_sdk_mask_secrets("ab-SECRET-cdef", one, 1, small, sizeof small),
+        "ab-***-");
     /* a mask that does not fit whole is left out, not cut */
     ck_assert_str_eq(
-        gp_sdk_mask_secrets("abcdeSECRET", one, 1, small, sizeof small),
-        "abcde");
+        gp_sdk_mask_secrets("abcde SECRET", one, 1, small, sizeof small),
+        "abcde ");
     ck_assert_str_eq(gp_sdk_mask_secrets("SECRET", one, 1, small, 3), "");
     ck_assert_ptr_eq(gp_sdk_mask_secrets("x", one, 1, small, 0), small);
 }

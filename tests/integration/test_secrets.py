@@ -1,0 +1,479 @@
+"""tests/integration/test_secrets.py - canary secrets through every output.
+
+Canaries stand in every place a credential hides in a configuration: an
+Authorization header, an X-Api-Key header, a URL's query and user info, a
+libpq dsn's password (key=value and URI), a GP_OPT_SECRET option, a
+password file, a secret nested in a longer one, and variables the config
+interpolates. Real servers echo them back: PostgreSQL 15 refusing a bad
+password, and tests/fixtures/httpd.py reflecting a request header or query
+parameter raw, JSON-escaped, percent-encoded and in base64 (both alphabets,
+each alignment). No canary, in any of those forms, may show in any output
+of any command (list, validate, validate --explain, run -v --explain with
+every -o format, plugins, probe), nor in /proc/PID/cmdline or
+/proc/PID/environ of gpcheck, its attempts and exec's command while they
+run. Plus: values are shown with only their secret parts masked, ${VAR}
+cannot inject keys into a dsn, and masking never reveals a weak secret.
+"""
+
+import base64
+import json
+import os
+import subprocess
+import urllib.parse
+
+from gp import BIN, GpTestCase, wait_until
+
+from postgres import Postgres
+from httpd import HttpdProcess
+
+# Each canary is a credential that must never be printed.
+HDR = "HdrCanary7b1e"         # Authorization: Bearer ...
+APIKEY = "KeyCanary4c2d"      # X-Api-Key: ...
+QUERY = "QryCanary9a3f"       # ?token=...
+USERINFO = "UinfoCanary5e8"   # https://user:...@host
+DSN_PW = "DsnCanary3d6a"      # dsn = ... password=...
+URI_PW = "UriCanary8f0b"      # postgresql://app:...@host/db
+OPT_PW = "OptCanary1a9c"      # password = ... (GP_OPT_SECRET)
+FILE_PW = "FileCanary6b4d"    # password_file content
+ENV_PW = "EnvCanary2e7f"      # ${DB_PASSWORD} from the environment
+ARG_PW = "ArgCanary5c3b"      # gpcheck probe ... token=...
+ESC = 'Esc\\Canary"77'        # a secret with a backslash and a quote
+NESTED = "XNestCanary42Y"     # holds the next one
+INNER = "NestCanary42"
+
+ALL = [HDR, APIKEY, QUERY, USERINFO, DSN_PW, URI_PW, OPT_PW, FILE_PW, ENV_PW,
+       ARG_PW, ESC, NESTED, INNER]
+
+APP_PW = DSN_PW  # the real role's password: the dsn logs in with it
+
+
+def b64_cores(secret):
+    """The base64 characters only the secret's own bits decide, at each of
+    the three alignments, in both alphabets."""
+    raw = secret.encode()
+    cores = []
+    for a in range(3):
+        enc = base64.b64encode(b"\0" * a + raw + b"\0\0\0").decode()
+        first, last = (8 * a + 5) // 6, (8 * (a + len(raw))) // 6
+        core = enc[first:last]
+        cores += [core, core.replace("+", "-").replace("/", "_")]
+    return cores
+
+
+def forms(secret):
+    """Every form a canary must not show in."""
+    printable = "".join(c if 32 <= ord(c) < 127 and c not in '\\"'
+                        else "\\x%02x" % ord(c) for c in secret)
+    return ({secret, urllib.parse.quote(secret, safe=""), printable,
+             json.dumps(secret)[1:-1]} | set(b64_cores(secret)))
+
+
+class SecretsCase(GpTestCase):
+    pg = None
+    web = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = Postgres(max_connections=20)
+        cls.addClassCleanup(cls.pg.stop)
+        cls.pg.start()
+        cls.pg.create_role("app", APP_PW)
+        cls.pg.create_db("appdb", owner="app")
+        cls.pg.create_role("samepw_user", "samepw_user")
+        import tempfile
+        cls.web_tmp = tempfile.mkdtemp(prefix="gpcheck-secrets-web-")
+        cls.web = HttpdProcess(cls.web_tmp)
+        cls.addClassCleanup(cls.web.stop)
+
+    def assert_no_canary(self, text, where=""):
+        for c in ALL:
+            for f in forms(c):
+                self.assertNotIn(f, text, "%r (a form of %r) in %s:\n%s"
+                                 % (f, c, where, text[-3000:]))
+
+    def env(self, **extra):
+        env = {"PGPASSFILE": os.path.join(self.tmp, "no-pgpass"),
+               "DB_PASSWORD": ENV_PW}
+        env.update(extra)
+        return env
+
+    def secret_file(self, name, content):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(content + "\n")
+        os.chmod(path, 0o600)
+        return path
+
+    def reflect(self, **q):
+        return self.web.url("/reflect?" + urllib.parse.urlencode(q))
+
+
+class EveryOutputTest(SecretsCase):
+    """One configuration holding every canary; every command and format."""
+
+    def write_config(self):
+        pw_file = self.secret_file("pw", FILE_PW)
+        port = self.pg.port
+        probes = [
+            # the header canaries, echoed raw and in every form
+            ("hdr-raw", "http", [
+                "url = " + self.reflect(header="Authorization"),
+                "header = Authorization: Bearer " + HDR,
+                "expect_body = never-there"]),
+            ("key-json", "http", [
+                "url = " + self.reflect(header="X-Api-Key", **{"as": "json"}),
+                "header = X-Api-Key: " + ESC,
+                "expect_body = never-there"]),
+            ("key-raw", "http", [
+                "url = " + self.reflect(header="X-Api-Key"),
+                "header = X-Api-Key: " + ESC,
+                "expect_body = never-there"]),
+            ("key-pct", "http", [
+                "url = " + self.reflect(header="X-Api-Key",
+                                        **{"as": "percent"}),
+                "header = X-Api-Key: " + APIKEY,
+                "expect_body = never-there"]),
+        ]
+        for pad in range(3):
+            for form in ("base64", "base64url"):
+                probes.append(("b64-%s-%d" % (form, pad), "http", [
+                    "url = " + self.reflect(header="X-Api-Key", pad=pad,
+                                            **{"as": form}),
+                    "header = X-Api-Key: " + APIKEY,
+                    "expect_body = never-there"]))
+        probes += [
+            # the query canary, reflected from the query itself
+            ("query", "http", [
+                "url = " + self.reflect(param="token") + "&token=" + QUERY,
+                "expect_body = never-there"]),
+            # user info: refused by the http probe, shown in its message
+            ("userinfo", "http", [
+                "url = http://app:%s@127.0.0.1:%d/" % (USERINFO,
+                                                       self.web.port)]),
+            # a nested secret, echoed by the server
+            ("nested", "http", [
+                "url = " + self.reflect(param="token") + "&token=" + NESTED,
+                "header = X-Api-Key: " + INNER,
+                "expect_body = never-there"]),
+            # dsn password: right (ok), and wrong against the real server
+            ("db-ok", "postgres", [
+                "dsn = host=127.0.0.1 port=%d dbname=appdb user=app "
+                "password=%s" % (port, DSN_PW)]),
+            ("db-uri-bad", "postgres", [
+                "dsn = postgresql://app:%s@127.0.0.1:%d/appdb" % (URI_PW,
+                                                                 port)]),
+            ("db-opt-bad", "postgres", [
+                "dsn = host=127.0.0.1 port=%d dbname=appdb user=app" % port,
+                "password = " + OPT_PW]),
+            ("db-file-bad", "postgres", [
+                "dsn = host=127.0.0.1 port=%d dbname=appdb user=app" % port,
+                "password_file = " + pw_file]),
+            ("db-env-bad", "postgres", [
+                "dsn = host=127.0.0.1 port=%d dbname=appdb user=app "
+                "password=${DB_PASSWORD}" % port]),
+        ]
+        text = ""
+        for name, plugin, lines in probes:
+            text += "[%s]\nplugin = %s\nattempts = 1\ntimeout = 3s\n" % (
+                name, plugin)
+            text += "severity = optional\n"
+            text += "\n".join(lines) + "\n\n"
+        with open(os.path.join(self.confd, "all.ini"), "w") as f:
+            f.write(text)
+        return [p[0] for p in probes]
+
+    def test_no_canary_in_any_output(self):
+        names = self.write_config()
+        env = self.env()
+        outputs = []
+        out = lambda *a: outputs.append(  # noqa: E731
+            (" ".join(a), self.gp(*a, env=env)))
+        out("list")
+        out("list", "-v")
+        out("validate")
+        out("validate", "--explain")
+        files = {}
+        args = ["run", "-v", "--explain", "--no-progress"]
+        for fmt in ("json", "jsonl", "junit", "tap", "prometheus", "nagios",
+                    "text"):
+            files[fmt] = os.path.join(self.tmp, "report." + fmt)
+            args += ["-o", "%s:%s" % (fmt, files[fmt])]
+        out(*args)
+        out("run", "-o", "json", "-q")
+        out("run", "--nagios")
+        out("plugins")
+        out("plugins", "http")
+        out("plugins", "postgres")
+        for label, proc in outputs:
+            self.assert_no_canary(proc.stdout + proc.stderr, label)
+        for fmt, path in files.items():
+            with open(path) as f:
+                self.assert_no_canary(f.read(), "-o " + fmt)
+        # The run really happened: the servers answered, and echoed.
+        with open(files["json"]) as f:
+            doc = json.load(f)
+        got = {p["name"]: p for p in doc["probes"]}
+        self.assertEqual(sorted(got), sorted(names))
+        self.assertEqual(got["db-ok"]["status"], "ok", got["db-ok"])
+        for bad in ("db-uri-bad", "db-opt-bad", "db-file-bad", "db-env-bad"):
+            self.assertIn("password authentication failed",
+                          got[bad]["message"], got[bad])
+        for echo in ("hdr-raw", "key-json", "key-pct", "query", "nested",
+                     "b64-base64-1"):
+            self.assertIn("echo ", got[echo]["message"], got[echo])
+            self.assertIn("***", got[echo]["message"], got[echo])
+        # The nested secret goes whole, not as X***Y.
+        self.assertIn('("echo ***', got["nested"]["message"])
+
+    def test_values_show_with_only_their_secrets_masked(self):
+        self.write_config()
+        proc = self.gp("list", env=self.env())
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        out = proc.stdout
+        self.assertIn("header = Authorization: Bearer ***", out)
+        self.assertIn("url = http://app:***@127.0.0.1:%d/" % self.web.port,
+                      out)
+        self.assertIn("&token=***", out)
+        self.assertIn("dsn = host=127.0.0.1 port=%d dbname=appdb user=app "
+                      "password=***" % self.pg.port, out)
+        self.assertIn("dsn = postgresql://app:***@127.0.0.1:%d/appdb"
+                      % self.pg.port, out)
+        self.assertIn("password = ***", out)
+        # --explain shows the same
+        proc = self.gp("validate", "--explain", env=self.env())
+        self.assertIn("Authorization: Bearer ***", proc.stdout)
+        self.assertIn("user=app password=***", proc.stdout)
+
+    def test_probe_command(self):
+        proc = self.gp("probe", "http",
+                       "url=" + self.reflect(header="Authorization"),
+                       "header=Authorization: Bearer " + HDR,
+                       "expect_body=never-there", "-v", "--explain",
+                       env=self.env())
+        self.assertIn("echo Bearer ***", proc.stdout + proc.stderr)
+        self.assert_no_canary(proc.stdout + proc.stderr, "probe")
+
+
+class ProcTest(SecretsCase):
+    """/proc/PID/cmdline and environ of gpcheck, its attempts and exec's
+    command, read while they run."""
+
+    @staticmethod
+    def tree(root):
+        """root and its descendants."""
+        kids = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(d))
+        out, todo = [], [root]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            todo += kids.get(pid, [])
+        return out
+
+    @staticmethod
+    def proc_text(pid):
+        text = b""
+        for part in ("cmdline", "environ"):
+            try:
+                with open("/proc/%d/%s" % (pid, part), "rb") as f:
+                    text += f.read().replace(b"\0", b" ") + b"\n"
+            except OSError:
+                pass
+        return text.decode("utf-8", "replace")
+
+    def watch(self, args, env, want):
+        """Start gpcheck, wait (bounded) until `want` processes run under
+        it, and return their /proc texts; gpcheck is then left to end."""
+        full = dict(os.environ)
+        full.update(env)
+        p = subprocess.Popen([BIN] + args, env=full, cwd=self.tmp,
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        seen = {}
+
+        def enough():
+            for pid in self.tree(p.pid):
+                text = self.proc_text(pid)
+                if text:
+                    seen[pid] = text
+            return len(seen) >= want
+        ok = wait_until(enough, 8)
+        out, err = p.communicate(timeout=30)
+        self.assertTrue(ok, "only %d processes seen: %s" % (len(seen), seen))
+        return seen, out.decode() + err.decode()
+
+    def test_environment_of_attempts_and_of_execs_command(self):
+        self.write("conf.d/p.ini", """
+            [db]
+            plugin = postgres
+            dsn = host=127.0.0.1 port=%d dbname=appdb user=app
+            password = ${DB_PASSWORD}
+            attempts = 1
+            severity = optional
+
+            [cmd]
+            plugin = exec
+            command = /bin/sleep, 2
+            attempts = 1
+            timeout = 5s
+            """ % self.pg.port)
+        args = self.base_args("run")[1:]
+        # gpcheck, the exec attempt, and its sleep
+        seen, output = self.watch(args, self.env(), 3)
+        self.assertTrue(any("/bin/sleep" in t for t in seen.values()), seen)
+        for pid, text in seen.items():
+            if pid == min(seen):
+                continue  # gpcheck's own environment is the caller's
+            self.assert_no_canary(text, "/proc/%d" % pid)
+        self.assert_no_canary(output, "output")
+
+    def test_command_line_of_gpcheck_and_its_attempts(self):
+        args = ["probe", "--plugin-dir", os.environ["GPCHECK_TEST_PLUGINS"],
+                "misbehave", "mode=slow", "sleep=2s", "timeout=5s",
+                "token=" + ARG_PW]
+        seen, output = self.watch(args, {}, 2)
+        for pid, text in seen.items():
+            self.assert_no_canary(text, "/proc/%d" % pid)
+        self.assert_no_canary(output, "output")
+
+
+class InjectionTest(SecretsCase):
+    """${VAR} inside a dsn is one value, never syntax."""
+
+    def test_interpolated_value_cannot_redirect_libpq(self):
+        # Before: application_name=x port=REAL overrode port=1 and the
+        # probe connected; now the value is escaped and port stays 1.
+        self.write("conf.d/inj.ini", """
+            [inj]
+            plugin = postgres
+            dsn = host=127.0.0.1 port=1 dbname=appdb user=app password=%s application_name=${APP}
+            attempts = 1
+            timeout = 2s
+            """ % DSN_PW)
+        env = self.env(APP="x port=%d" % self.pg.port)
+        proc, doc, _ = self.run_json(env=env)
+        p = self.probe(doc, "inj")
+        self.assertNotEqual(p["status"], "ok", p)
+        self.assertIn("port 1 failed", p["message"])
+        listed = self.gp("list", env=env).stdout
+        self.assertIn("application_name=x\\ port=%d" % self.pg.port, listed)
+
+    def test_interpolated_uri_value_is_percent_encoded(self):
+        # Before: spliced raw, "p@ss/w rd?&" broke the URI apart.
+        self.pg.create_role("odd", "p@ss/w rd?&")
+        self.write("conf.d/inj.ini", """
+            [inj]
+            plugin = postgres
+            dsn = postgresql://odd:${PW}@127.0.0.1:%d/appdb
+            attempts = 1
+            timeout = 3s
+            """ % self.pg.port)
+        proc, doc, _ = self.run_json(env=self.env(PW="p@ss/w rd?&"))
+        self.assertEqual(self.probe(doc, "inj")["status"], "ok",
+                         self.probe(doc, "inj"))
+
+    def test_variable_where_a_key_stands_is_refused(self):
+        path = self.write("conf.d/inj.ini", """
+            [inj]
+            plugin = postgres
+            dsn = host=127.0.0.1 ${EXTRA}
+            """)
+        proc = self.gp("validate", env=self.env(EXTRA="port=1"))
+        self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
+        self.assertIn("%s:3: probe 'inj': dsn: ${EXTRA} stands where a key "
+                      "is expected" % path, proc.stderr)
+
+    def test_whole_dsn_from_one_variable(self):
+        self.write("conf.d/inj.ini", """
+            [inj]
+            plugin = postgres
+            dsn = ${DSN}
+            attempts = 1
+            """)
+        dsn = "host=127.0.0.1 port=%d dbname=appdb user=app password=%s" % (
+            self.pg.port, DSN_PW)
+        proc, doc, _ = self.run_json(env=self.env(DSN=dsn))
+        self.assertEqual(self.probe(doc, "inj")["status"], "ok")
+        listed = self.gp("list", env=self.env(DSN=dsn)).stdout
+        self.assertIn("user=app password=***", listed)
+        self.assertNotIn(DSN_PW, listed)
+
+
+class RevealTest(SecretsCase):
+    """Masking must not tell a weak secret by what stands around it."""
+
+    def test_password_equal_to_the_user_name(self):
+        self.write("conf.d/same.ini", """
+            [same]
+            plugin = postgres
+            dsn = host=127.0.0.1 port=%d dbname=appdb user=samepw_user password=samepw_user
+            attempts = 1
+            """ % self.pg.port)
+        proc, doc, _ = self.run_json("-v", "--explain", env=self.env())
+        p = self.probe(doc, "same")
+        self.assertEqual(p["status"], "ok", p)
+        everything = (proc.stdout + proc.stderr + json.dumps(doc) +
+                      self.gp("list", env=self.env()).stdout)
+        # user=*** beside a shown user name would tell the password
+        self.assertNotIn("user=***", everything)
+        self.assertNotIn("samepw_user", everything)
+        self.assertIn("withheld", p["message"])
+
+    def test_short_password_is_not_revealed_by_its_mask(self):
+        # "une***pected" would tell that the password is "x"
+        self.write("conf.d/short.ini", """
+            [short]
+            plugin = http
+            url = %s
+            user = app
+            password = x
+            expect_status = 200
+            attempts = 1
+            """ % self.web.url("/status/503?text=unexpected+reply"))
+        proc, doc, _ = self.run_json("-v", env=self.env())
+        p = self.probe(doc, "short")
+        everything = proc.stdout + proc.stderr + json.dumps(doc)
+        self.assertNotIn("***pected", everything)
+        self.assertNotIn("e***", everything)
+        self.assertIn("unexpected", p["message"])
+
+    def test_short_secret_as_a_word_withholds_the_message(self):
+        self.write("conf.d/leak.ini", """
+            [leak]
+            plugin = misbehave
+            mode = leak
+            token = x
+            attempts = 1
+            """)
+        proc, doc, _ = self.run_json("-v", env=self.env())
+        p = self.probe(doc, "leak")
+        self.assertIn("withheld", p["message"])
+        self.assertNotIn("token x", proc.stdout + proc.stderr +
+                         json.dumps(doc))
+        self.assertNotIn("token ***", proc.stdout + proc.stderr +
+                         json.dumps(doc))
+
+    def test_nested_secret_options_mask_whole(self):
+        # The core's old masker printed "token X***Y rejected".
+        path = self.secret_file("tok", NESTED)
+        self.write("conf.d/leak.ini", """
+            [leak]
+            plugin = misbehave
+            mode = leak
+            token = %s
+            token_file = %s
+            attempts = 1
+            """ % (INNER, path))
+        proc, doc, _ = self.run_json("-v", env=self.env())
+        p = self.probe(doc, "leak")
+        self.assertEqual(p["message"], "token *** rejected")
+        self.assert_no_canary(proc.stdout + proc.stderr + json.dumps(doc))
