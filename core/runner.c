@@ -151,6 +151,20 @@ static char *mask_secrets(const probe_def *d, const char *msg)
             out = sb_take(&sb);
         }
     }
+    /* The texts probe_add_secret() collected (ABI 1.2 secret()). */
+    for (size_t i = 0; i < d->n_secrets; i++) {
+        strbuf sb = {0};
+        const char *p = out, *hit;
+        size_t sl = strlen(d->secrets[i]);
+        while (sl && (hit = strstr(p, d->secrets[i])) != NULL) {
+            sb_appendn(&sb, p, (size_t)(hit - p));
+            sb_append(&sb, "***");
+            p = hit + sl;
+        }
+        sb_append(&sb, p);
+        free(out);
+        out = sb_take(&sb);
+    }
     return out;
 }
 
@@ -478,17 +492,13 @@ static int parse_outcome(const char *name, attempt_res *res)
 
 static int take_metrics(slot *s, json_t *m)
 {
-    const plugin *pl = s->pr->def->plugin;
     const char *key;
     json_t *val;
     if (!json_is_object(m))
         return -1;
     s->metrics = xcalloc(json_object_size(m) + 1, sizeof *s->metrics);
     json_object_foreach (m, key, val) {
-        const gp_metric *decl = NULL;
-        for (size_t i = 0; i < pl->n_metrics && !decl; i++)
-            if (strcmp(pl->desc->metrics[i].name, key) == 0)
-                decl = &pl->desc->metrics[i];
+        const gp_metric *decl = probe_metric(s->pr->def, key);
         if (!decl || !json_is_number(val))
             return -1;
         s->metrics[s->n_metrics].decl = decl;
@@ -519,6 +529,12 @@ static void take_line(runner *r, slot *s, const char *line, size_t len)
             sinks_emit(r->ss, &ev);
             free(masked);
         }
+    } else if (json_is_string(json_object_get(j, "secret")) &&
+               json_object_size(j) == 1 && !s->have_result) {
+        /* ABI 1.2 secret() from check(): the probe's secrets are the
+         * supervisor's to extend, for this attempt and all later output. */
+        probe_add_secret((probe_def *)s->pr->def,
+                         json_string_value(json_object_get(j, "secret")));
     } else if (res && json_object_size(j) == 1 && !s->have_result) {
         const char *msg = json_string_value(json_object_get(res, "message"));
         const char *bug = json_string_value(json_object_get(res, "bug"));
