@@ -52,7 +52,8 @@ static const gp_option misbehave_options[] = {
      .type = GP_TYPE_STRING,
      .def = "ok",
      .choices = "ok|invalid|segv|hang|garbage|grandchild|secret|bug|slow",
-     .help = "what validate() does: ok, invalid (two reports), segv, hang, "
+     .help = "what validate() does: ok, invalid (three reports), segv, "
+             "hang, "
              "garbage, grandchild (left behind, pid to arg), secret "
              "(declares arg as a secret), bug (an undeclared key), slow "
              "(sleeps `sleep`)"},
@@ -317,6 +318,9 @@ static void validate(gp_ctx *ctx, const gp_api *api)
         api->invalid(ctx, "mode", "misbehave refuses mode %s",
                      api->opt_string(ctx, "mode"));
         api->invalid(ctx, "validate", "and reports a second problem");
+        api->invalid(ctx, "sleep",
+                     "and a third, on a value that may be "
+                     "a default");
     } else if (strcmp(how, "segv") == 0) {
         segv();
     } else if (strcmp(how, "hang") == 0) {
