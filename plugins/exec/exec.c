@@ -17,12 +17,14 @@
  *      line before '|' is the message; perfdata become metrics.
  *
  * Metrics must be declared before anything runs, but perfdata labels are
- * only known when the command prints them. Within ABI v1 the plugin
- * therefore declares fixed slots per unit class (time, time2 .. time4 in
- * ms; percent..; bytes..; count..; value..) and fills them from the
- * perfdata: in output order by default, or as the `perfdata` option maps
- * labels to slots. Thresholds (`warn_if = time > 2s`) then have declared
- * names with real units. See README.md for the trade-offs.
+ * only known when the command prints them. Since ABI 1.2 the `metrics`
+ * option (GP_OPT_METRICS) names them per probe (`metrics = rta:ms`, then
+ * `warn_if = rta > 200ms`); the core checks the names at config time. The
+ * fixed slots per unit class of ABI 1.0 (time, time2 .. time4 in ms;
+ * percent..; bytes..; count..; value..), filled in output order or as the
+ * `perfdata` option maps labels to them, stay as deprecated aliases for a
+ * release. The output format itself is parsed in perfdata.c; validate()
+ * checks the command and the options before anything runs.
  *
  * The plugin keeps no state: everything belongs to one check() call.
  */
