@@ -37,8 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1161,8 +1161,7 @@ static int found_in_path(const char *cmd, const char *path)
         size_t n = end ? (size_t)(end - p) : strlen(p);
 
         /* An empty element is the current directory, as for execvp(). */
-        snprintf(file, sizeof(file), "%.*s%s%s", (int)n, p, n ? "/" : "",
-                 cmd);
+        snprintf(file, sizeof(file), "%.*s%s%s", (int)n, p, n ? "/" : "", cmd);
         if (!not_runnable(file))
             return 1;
         if (!end)

@@ -148,8 +148,9 @@ static void classify(perf_output *o, perf_item *it)
     }
     it->cls = PC_VALUE;
     it->value = it->raw;
-    note(o, "'%.60s' has unit '%s' unknown to exec; reported as a plain "
-            "number",
+    note(o,
+         "'%.60s' has unit '%s' unknown to exec; reported as a plain "
+         "number",
          it->label, it->uom);
 }
 
@@ -274,9 +275,8 @@ void perf_metric_name(const char *label, char *name, size_t cap)
         return;
     for (; *label && n + 1 < cap; label++) {
         unsigned char c = (unsigned char)tolower((unsigned char)*label);
-        name[n++] = (isdigit(c) || (c >= 'a' && c <= 'z') || c == '_')
-                        ? (char)c
-                        : '_';
+        name[n++] =
+            (isdigit(c) || (c >= 'a' && c <= 'z') || c == '_') ? (char)c : '_';
     }
     name[n] = '\0';
 }

@@ -511,8 +511,8 @@ done:
  * Proxy-Authorization, Cookie, X-...-Token, X-...-Key. */
 static int credential_header(const char *h, size_t name)
 {
-    static const char *const names[] = {"Authorization",
-                                        "Proxy-Authorization", "Cookie"};
+    static const char *const names[] = {"Authorization", "Proxy-Authorization",
+                                        "Cookie"};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strlen(names[i]) == name && strncasecmp(h, names[i], name) == 0)
@@ -530,8 +530,7 @@ static void validate_combinations(gp_ctx *ctx, const gp_api *api)
     const char *cert = api->opt_string(ctx, "cert_file");
 
     if (api->opt_isset(ctx, "body") && strcmp(method, "POST") != 0)
-        api->invalid(ctx, "body", "needs method = POST (method is %s)",
-                     method);
+        api->invalid(ctx, "body", "needs method = POST (method is %s)", method);
     if (api->opt_isset(ctx, "expect_body") && strcmp(method, "HEAD") == 0)
         api->invalid(ctx, "expect_body", "needs a body; HEAD has none");
     if (api->opt_isset(ctx, "key_file") && !(cert && *cert))
@@ -555,9 +554,9 @@ static void validate(gp_ctx *ctx, const gp_api *api)
     char err[640], where[96], shown[HTTP_SHOW_BUF];
     size_t n;
 
-    if (url && gp_curl_check_url("url", url, "use user and password instead",
-                                 NULL, where, sizeof(where), err,
-                                 sizeof(err)) < 0 &&
+    if (url &&
+        gp_curl_check_url("url", url, "use user and password instead", NULL,
+                          where, sizeof(where), err, sizeof(err)) < 0 &&
         errno != ENOMEM)
         api->invalid(ctx, "url", "%s",
                      strncmp(err, "option url ", 11) == 0 ? err + 11 : err);
@@ -576,8 +575,8 @@ static void validate(gp_ctx *ctx, const gp_api *api)
     for (size_t i = 0; i < n; i++) {
         if (!header_ok(items[i])) {
             /* Only the name part: the value may be a credential. */
-            gp_sdk_printable(items[i], strcspn(items[i], ":"), HTTP_SHOW,
-                             shown, sizeof(shown));
+            gp_sdk_printable(items[i], strcspn(items[i], ":"), HTTP_SHOW, shown,
+                             sizeof(shown));
             api->invalid(ctx, "header",
                          "item %zu ('%s...') is not `Name: value` (the name "
                          "an HTTP token)",

@@ -45,11 +45,8 @@ static void setup(void)
     opts[1] = (gp_option){.key = "port", .type = GP_TYPE_INTEGER, .def = "1"};
     opts[2] = (gp_option){
         .key = "names", .type = GP_TYPE_LIST, .flags = GP_OPT_METRICS};
-    desc = (gp_plugin){GP_PLUGIN_HEADER,
-                       .name = "harnessed",
-                       .options = opts,
-                       .check = report,
-                       .validate = judge};
+    desc = (gp_plugin){GP_PLUGIN_HEADER, .name = "harnessed", .options = opts,
+                       .check = report, .validate = judge};
 }
 
 /* gp_test_new() refuses, and gp_test_error(NULL) names the problem. */

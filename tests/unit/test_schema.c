@@ -28,11 +28,8 @@ static void setup(void)
     memset(mets, 0, sizeof mets);
     opts[0] = (gp_option){.key = "host", .type = GP_TYPE_STRING};
     mets[0] = (gp_metric){.name = "connect_time", .unit = GP_UNIT_MS};
-    desc = (gp_plugin){GP_PLUGIN_HEADER,
-                       .name = "demo",
-                       .options = opts,
-                       .metrics = mets,
-                       .check = ok_check};
+    desc = (gp_plugin){GP_PLUGIN_HEADER, .name = "demo", .options = opts,
+                       .metrics = mets, .check = ok_check};
     err[0] = '\0';
 }
 
@@ -84,7 +81,8 @@ START_TEST(flags_per_type)
         .key = "names", .type = GP_TYPE_STRING, .flags = GP_OPT_METRICS};
     ck_assert_int_eq(check_desc(), -1);
     ck_assert_ptr_nonnull(strstr(err, "GP_OPT_METRICS needs a list"));
-    opts[1] = (gp_option){.key = "names", .type = GP_TYPE_LIST,
+    opts[1] = (gp_option){.key = "names",
+                          .type = GP_TYPE_LIST,
                           .flags = GP_OPT_METRICS | GP_OPT_REQUIRED};
     ck_assert_int_eq(check_desc(), 0);
     opts[2] = (gp_option){
@@ -135,9 +133,8 @@ START_TEST(abi_names_and_check)
     desc.check = NULL;
     ck_assert_int_eq(check_desc(), -1);
     ck_assert_ptr_nonnull(strstr(err, "no check function"));
-    ck_assert_int_eq(schema_check_desc(NULL, NULL, &n_opts, &n_mets, err,
-                                       sizeof err),
-                     -1);
+    ck_assert_int_eq(
+        schema_check_desc(NULL, NULL, &n_opts, &n_mets, err, sizeof err), -1);
 }
 END_TEST
 
@@ -170,9 +167,8 @@ START_TEST(metric_items)
 {
     char *name = NULL;
     gp_unit unit;
-    ck_assert_int_eq(schema_metric_item(" rta : ms ", &name, &unit, err,
-                                        sizeof err),
-                     0);
+    ck_assert_int_eq(
+        schema_metric_item(" rta : ms ", &name, &unit, err, sizeof err), 0);
     ck_assert_str_eq(name, "rta");
     ck_assert_int_eq(unit, GP_UNIT_MS);
     free(name);
@@ -184,13 +180,11 @@ START_TEST(metric_items)
                      0);
     ck_assert_int_eq(unit, GP_UNIT_NONE);
     free(name);
-    ck_assert_int_eq(schema_metric_item("Time Used:ms", &name, &unit, err,
-                                        sizeof err),
-                     -1);
+    ck_assert_int_eq(
+        schema_metric_item("Time Used:ms", &name, &unit, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "invalid metric name 'Time Used'"));
-    ck_assert_int_eq(schema_metric_item("x:seconds", &name, &unit, err,
-                                        sizeof err),
-                     -1);
+    ck_assert_int_eq(
+        schema_metric_item("x:seconds", &name, &unit, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "unknown unit 'seconds'"));
 }
 END_TEST
