@@ -82,6 +82,10 @@ class InvalidTest(ValidateCase):
         proc, _ = self.refused()
         self.assertIn("sleep", proc.stderr)
         self.assertNotIn("misbehave refuses", proc.stderr)
+        # Typed right, the plugin's own checks run.
+        self.misbehave(validate="invalid", sleep="1s")
+        proc, _ = self.refused()
+        self.assertIn("misbehave refuses", proc.stderr)
 
     def test_undeclared_key_in_invalid_is_a_plugin_bug(self):
         self.misbehave(validate="bug")
@@ -261,6 +265,9 @@ class ExecLabelsTest(ValidateCase):
         self.assertEqual(self.probe(doc, "ping")["status"], "fail")
 
     def test_unknown_label_is_a_config_error(self):
+        self.ping(metrics="rta:ms", warn_if="rta > 1ms")
+        proc = self.gp("validate")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
         self.ping(metrics="rta:ms", warn_if="rtt > 1ms")
         proc, _ = self.refused()
         self.assertIn("conf.d/ping.ini:6: probe 'ping': warn_if: unknown "
