@@ -235,6 +235,57 @@ class SecretTest(ValidateCase):
         self.assertNotIn(CANARY, proc.stdout + proc.stderr + json.dumps(doc))
 
 
+class HostFormsTest(ValidateCase):
+    """tcp and redis judge the host's form (gp_sdk_host_problem)."""
+
+    def test_tcp_and_redis_hosts(self):
+        self.write("conf.d/h.ini", """
+            [t1]
+            plugin = tcp
+            host = http://db.internal/
+            port = 5432
+
+            [t2]
+            plugin = tcp
+            host = db.internal:5432
+            port = 5432
+
+            [t3]
+            plugin = tcp
+            host = [::1]
+            port = 5432
+
+            [r1]
+            plugin = redis
+            host = cache internal
+
+            [r2]
+            plugin = redis
+            username = app
+            """)
+        proc, _ = self.refused()
+        for text in ("h.ini:3: probe 't1': host: a URL, not a host name",
+                     "h.ini:8: probe 't2': host: no ':PORT' here",
+                     "h.ini:13: probe 't3': host: an IPv6 address is "
+                     "written without brackets",
+                     "h.ini:18: probe 'r1': host: not a host name",
+                     "h.ini:22: probe 'r2': username: needs password"):
+            self.assertIn(text, proc.stderr)
+        self.write("conf.d/h.ini", """
+            [t1]
+            plugin = tcp
+            host = ::1
+            port = 5432
+
+            [t2]
+            plugin = tcp
+            host = db-1.internal.
+            port = 5432
+            """)
+        proc = self.gp("validate")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+
 @unittest.skipUnless(os.access(os.path.join(PLUGINS, "check_ping"), os.X_OK),
                      "needs monitoring-plugins-basic")
 class ExecLabelsTest(ValidateCase):
