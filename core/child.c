@@ -18,6 +18,9 @@
 #include "optapi.h"
 #include "util.h"
 
+#define CHILD_STR_(x) #x
+#define CHILD_STR(x) CHILD_STR_(x)
+
 /* An optview first: the option getters of core/optapi.c read it. */
 struct gp_ctx {
     optview ov;
@@ -26,9 +29,10 @@ struct gp_ctx {
     double *metric_values; /* one per declared metric */
     char *metric_set;
     unsigned logs, logs_dropped;
-    int validating; /* in child_validate(): invalid() is allowed, and
-                       metric(), message() and log() do nothing */
-    size_t index;   /* child_validate(): the probe's index in its list */
+    int validating;   /* in child_validate(): invalid() is allowed, and
+                         metric(), message() and log() do nothing */
+    size_t index;     /* child_validate(): the probe's index in its list */
+    unsigned secrets; /* secret() calls so far */
 };
 
 /* The probe's metrics (see probe_def.metrics) and their count. */
@@ -173,6 +177,11 @@ static void api_secret(gp_ctx *ctx, const char *text)
 {
     if (!text || !*text)
         return;
+    if (ctx->secrets++ >= CHILD_MAX_SECRETS) {
+        optview_bug(&ctx->ov, "plugin declared more than %s secrets",
+                    CHILD_STR(CHILD_MAX_SECRETS));
+        return;
+    }
     json_t *s = json_stringn(text, strlen(text));
     if (!s) {
         optview_bug(&ctx->ov, "plugin declared a secret that is not %s",

@@ -49,6 +49,11 @@ typedef struct child_validation {
  * returns. */
 _Noreturn void child_validate(const child_validation *v);
 
+/* Most texts one attempt (or one probe's validate()) may declare with
+ * secret(); one more is a plugin bug, as a text it expects masked would
+ * not be. */
+#define CHILD_MAX_SECRETS 64
+
 /* Maximum log lines one attempt sends; later ones are counted only. */
 #define CHILD_MAX_LOGS 20
 

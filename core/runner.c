@@ -59,6 +59,7 @@ typedef struct slot {
     metric_val *metrics;
     size_t n_metrics;
     unsigned logs;
+    unsigned secrets; /* {"secret": S} lines taken */
 } slot;
 
 typedef struct runner {
@@ -530,7 +531,8 @@ static void take_line(runner *r, slot *s, const char *line, size_t len)
             free(masked);
         }
     } else if (json_is_string(json_object_get(j, "secret")) &&
-               json_object_size(j) == 1 && !s->have_result) {
+               json_object_size(j) == 1 && !s->have_result &&
+               s->secrets++ < CHILD_MAX_SECRETS) {
         /* ABI 1.2 secret() from check(): the probe's secrets are the
          * supervisor's to extend, for this attempt and all later output. */
         probe_add_secret((probe_def *)s->pr->def,

@@ -40,6 +40,7 @@ typedef struct vjob {
     strbuf in;                   /* bytes of an incomplete line */
     size_t total;                /* bytes read */
     int done;                    /* the child sent {"done": n} */
+    size_t secrets;              /* {"secret": ...} lines taken */
     char *garbage;               /* owned; the first protocol violation */
     char *start_err;             /* owned; why the child could not be started */
 } vjob;
@@ -134,7 +135,8 @@ static void take_line(vjob *j, const char *line, size_t len, diag *d)
         set_garbage(j, "garbage on the result pipe");
     } else if (strcmp(kind, "invalid") == 0) {
         take_invalid(j, body, d);
-    } else if (strcmp(kind, "secret") == 0 && in_range && text) {
+    } else if (strcmp(kind, "secret") == 0 && in_range && text &&
+               j->secrets++ < CHILD_MAX_SECRETS * j->n) {
         probe_add_secret(j->defs[i], text);
     } else if (strcmp(kind, "bug") == 0 && in_range && text) {
         const probe_def *p = j->defs[i];

@@ -94,6 +94,13 @@ class InvalidTest(ValidateCase):
                       "of probe 'p' called invalid() for undeclared option "
                       "'no_such_option'", proc.stderr)
 
+    def test_too_many_secrets_is_a_plugin_bug(self):
+        # Bounded: a flood of secret() calls cannot grow the supervisor.
+        self.misbehave(validate="flood")
+        proc, _ = self.refused()
+        self.assertIn("plugin 'misbehave' bug in validate() of probe 'p': "
+                      "plugin declared more than 64 secrets", proc.stderr)
+
     def test_probes_of_other_environments_are_not_validated(self):
         self.misbehave(validate="invalid", envs="prod")
         self.misbehave("q")

@@ -51,12 +51,12 @@ static const gp_option misbehave_options[] = {
     {.key = "validate",
      .type = GP_TYPE_STRING,
      .def = "ok",
-     .choices = "ok|invalid|segv|hang|garbage|grandchild|secret|bug|slow",
+     .choices = "ok|invalid|segv|hang|garbage|grandchild|secret|bug|slow|flood",
      .help = "what validate() does: ok, invalid (three reports), segv, "
              "hang, "
              "garbage, grandchild (left behind, pid to arg), secret "
              "(declares arg as a secret), bug (an undeclared key), slow "
-             "(sleeps `sleep`)"},
+             "(sleeps `sleep`), flood (65 secrets)"},
     {.key = "names",
      .type = GP_TYPE_LIST,
      .flags = GP_OPT_METRICS,
@@ -341,6 +341,12 @@ static void validate(gp_ctx *ctx, const gp_api *api)
         api->secret(ctx, arg);
     } else if (strcmp(how, "bug") == 0) {
         api->invalid(ctx, "no_such_option", "this key is not declared");
+    } else if (strcmp(how, "flood") == 0) {
+        for (int i = 0; i < 65; i++) {
+            char text[32];
+            snprintf(text, sizeof text, "flood-%d", i);
+            api->secret(ctx, text);
+        }
     } else if (strcmp(how, "slow") == 0) {
         sleep_ms(api->opt_duration_ms(ctx, "sleep"));
     }
