@@ -14,10 +14,11 @@ only they can judge (exec against a real monitoring plugin, check_ping).
 
 import json
 import os
+import subprocess
 import time
 import unittest
 
-from gp import GRACE, GpTestCase, pid_alive, wait_until
+from gp import BIN, GRACE, GpTestCase, pid_alive, wait_until
 
 PLUGINS = "/usr/lib/nagios/plugins"
 CANARY = "Canary-validate-7c2f"
@@ -240,6 +241,24 @@ class SecretTest(ValidateCase):
         p = self.probe(doc, "p")
         self.assertEqual(p["message"], "waiting for ***")
         self.assertNotIn(CANARY, proc.stdout + proc.stderr + json.dumps(doc))
+
+
+class ShippedConfigTest(ValidateCase):
+    """The shipped gpcheck.ini and conf.d pass every plugin's validate()."""
+
+    def test_shipped_conf_d_validates(self):
+        root = os.path.normpath(os.path.join(os.path.dirname(__file__),
+                                             "..", ".."))
+        for env in ("default", "staging"):
+            proc = subprocess.run(
+                [BIN, "validate", "-c", os.path.join(root, "gpcheck.ini"),
+                 "--conf-dir", os.path.join(root, "conf.d"), "-e", env],
+                capture_output=True, text=True, timeout=60, cwd=self.tmp,
+                stdin=subprocess.DEVNULL,
+                env={k: v for k, v in os.environ.items()
+                     if not k.startswith("GPCHECK_")})
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertIn("configuration OK", proc.stdout)
 
 
 class HostFormsTest(ValidateCase):
