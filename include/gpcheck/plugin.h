@@ -289,7 +289,8 @@ typedef struct gp_api {
      * must mask wherever this probe's values, messages and logs are shown,
      * for the rest of the run: a password field found inside a DSN, a
      * token fetched at run time. Declare it before the message that may
-     * carry it. NULL and "" are ignored. */
+     * carry it. NULL and "" are ignored. At most 64 texts per attempt, or
+     * per probe in validate(); one more is a plugin bug. */
     void (*secret)(gp_ctx *ctx, const char *text);
 } gp_api;
 
