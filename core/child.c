@@ -1,7 +1,9 @@
 /*
  * core/child.c - runs inside the forked attempt process: implements the
  * gp_api table over the probe's already-validated options, collects the
- * message and metrics, and reports them to the parent as JSON lines.
+ * message and metrics, and reports them to the parent as JSON lines. The
+ * same table and protocol serve the validation child, which calls one
+ * plugin's validate() for each of its probes (child_validate()).
  */
 #include "child.h"
 
@@ -17,6 +19,9 @@
 #include "secrets.h"
 #include "util.h"
 
+#define CHILD_STR_(x) #x
+#define CHILD_STR(x) CHILD_STR_(x)
+
 /* An optview first: the option getters of core/optapi.c read it. */
 struct gp_ctx {
     optview ov;
@@ -25,7 +30,18 @@ struct gp_ctx {
     double *metric_values; /* one per declared metric */
     char *metric_set;
     unsigned logs, logs_dropped;
+    int validating;   /* in child_validate(): invalid() is allowed, and
+                         metric(), message() and log() do nothing */
+    size_t index;     /* child_validate(): the probe's index in its list */
+    unsigned secrets; /* secret() calls so far */
 };
+
+/* The probe's metrics (see probe_def.metrics) and their count. */
+static const gp_metric *metrics_of(const probe_def *d, size_t *n)
+{
+    *n = d->metrics ? d->n_metrics : d->plugin->n_metrics;
+    return d->metrics ? d->metrics : d->plugin->desc->metrics;
+}
 
 static void write_all(int fd, const char *s, size_t n)
 {
@@ -86,9 +102,12 @@ static const char *api_probe_name(gp_ctx *ctx)
 
 static void api_metric(gp_ctx *ctx, const char *name, double value)
 {
-    const plugin *pl = ctx->a->def->plugin;
-    for (size_t i = 0; name && i < pl->n_metrics; i++) {
-        if (strcmp(pl->desc->metrics[i].name, name) == 0) {
+    size_t n;
+    const gp_metric *m = metrics_of(ctx->a->def, &n);
+    if (ctx->validating)
+        return;
+    for (size_t i = 0; name && i < n; i++) {
+        if (strcmp(m[i].name, name) == 0) {
             ctx->metric_values[i] = value;
             ctx->metric_set[i] = 1;
             return;
@@ -101,7 +120,7 @@ static void api_message(gp_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
     sb_free(&ctx->message);
-    if (!fmt)
+    if (!fmt || ctx->validating)
         return;
     va_start(ap, fmt);
     sb_vappendf(&ctx->message, fmt, ap);
@@ -110,7 +129,7 @@ static void api_message(gp_ctx *ctx, const char *fmt, ...)
 
 static void api_log(gp_ctx *ctx, gp_log_level level, const char *fmt, ...)
 {
-    if (!fmt)
+    if (!fmt || ctx->validating)
         return;
     if (ctx->logs >= CHILD_MAX_LOGS) {
         ctx->logs_dropped++;
@@ -131,6 +150,52 @@ static void api_log(gp_ctx *ctx, gp_log_level level, const char *fmt, ...)
         send_json(ctx, o);
 }
 
+static void api_invalid(gp_ctx *ctx, const char *key, const char *fmt, ...)
+{
+    if (!ctx->validating) {
+        optview_bug(&ctx->ov,
+                    "plugin called invalid() from check() (for "
+                    "option '%s')",
+                    key);
+        return;
+    }
+    strbuf sb = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    if (fmt)
+        sb_vappendf(&sb, fmt, ap);
+    va_end(ap);
+    char *text = str_sanitize(sb_str(&sb));
+    sb_free(&sb);
+    send_json(ctx, json_pack("{s:{s:I,s:s?,s:s}}", "invalid", "probe",
+                             (json_int_t)ctx->index, "key", key, "text", text));
+    free(text);
+}
+
+/* The text goes to the supervisor as is (JSON escapes it): it is masked
+ * there, so it must arrive exactly as the plugin may later print it. */
+static void api_secret(gp_ctx *ctx, const char *text)
+{
+    if (!text || !*text)
+        return;
+    if (ctx->secrets++ >= CHILD_MAX_SECRETS) {
+        optview_bug(&ctx->ov, "plugin declared more than %s secrets",
+                    CHILD_STR(CHILD_MAX_SECRETS));
+        return;
+    }
+    json_t *s = json_stringn(text, strlen(text));
+    if (!s) {
+        optview_bug(&ctx->ov, "plugin declared a secret that is not %s",
+                    "UTF-8");
+        return;
+    }
+    if (ctx->validating)
+        send_json(ctx, json_pack("{s:{s:I,s:o}}", "secret", "probe",
+                                 (json_int_t)ctx->index, "text", s));
+    else
+        send_json(ctx, json_pack("{s:o}", "secret", s));
+}
+
 static const gp_api api_table = {
     .size = sizeof(gp_api),
     .opt_string = optview_string,
@@ -148,6 +213,8 @@ static const gp_api api_table = {
     .metric = api_metric,
     .message = api_message,
     .log = api_log,
+    .invalid = api_invalid,
+    .secret = api_secret,
 };
 
 static const char *outcome_name(gp_outcome o)
@@ -165,9 +232,11 @@ static const char *outcome_name(gp_outcome o)
 _Noreturn void child_run(const child_attempt *a)
 {
     const plugin *pl = a->def->plugin;
+    size_t n_metrics;
+    const gp_metric *metric = metrics_of(a->def, &n_metrics);
     gp_ctx ctx = {.ov = {.opts = a->def->opts, .n = a->def->n_opts}, .a = a};
-    ctx.metric_values = xcalloc(pl->n_metrics + 1, sizeof(double));
-    ctx.metric_set = xcalloc(pl->n_metrics + 1, 1);
+    ctx.metric_values = xcalloc(n_metrics + 1, sizeof(double));
+    ctx.metric_set = xcalloc(n_metrics + 1, 1);
 
     /* The environment the supervisor inherited may hold what the config
      * interpolated into a secret (of this probe or another): not for the
@@ -190,9 +259,9 @@ _Noreturn void child_run(const child_attempt *a)
                                   (int)GP_LOG_WARNING, "text", line));
     }
     json_t *metrics = json_object();
-    for (size_t i = 0; i < pl->n_metrics; i++) {
+    for (size_t i = 0; i < n_metrics; i++) {
         if (ctx.metric_set[i])
-            json_object_set_new(metrics, pl->desc->metrics[i].name,
+            json_object_set_new(metrics, metric[i].name,
                                 json_real(ctx.metric_values[i]));
     }
     char *msg = str_sanitize(sb_str(&ctx.message));
@@ -202,5 +271,29 @@ _Noreturn void child_run(const child_attempt *a)
     if (ctx.ov.bug.len)
         json_object_set_new(res, "bug", json_string(sb_str(&ctx.ov.bug)));
     send_json(&ctx, json_pack("{s:o}", "result", res));
+    _exit(0);
+}
+
+_Noreturn void child_validate(const child_validation *v)
+{
+    gp_validate_fn validate = v->defs[0]->plugin->desc->validate;
+    for (size_t i = 0; i < v->n; i++) {
+        child_attempt a = {
+            .def = v->defs[i], .deadline_ms = v->deadline_ms, .fd = v->fd};
+        gp_ctx ctx = {.ov = {.opts = a.def->opts, .n = a.def->n_opts},
+                      .a = &a,
+                      .validating = 1,
+                      .index = i};
+        *v->progress = (uint32_t)i;
+        validate(&ctx, &api_table);
+        if (ctx.ov.bug.len)
+            send_json(&ctx,
+                      json_pack("{s:{s:I,s:s}}", "bug", "probe", (json_int_t)i,
+                                "text", sb_str(&ctx.ov.bug)));
+        sb_free(&ctx.ov.bug);
+        sb_free(&ctx.message);
+    }
+    gp_ctx end = {.a = &(child_attempt){.fd = v->fd}};
+    send_json(&end, json_pack("{s:I}", "done", (json_int_t)v->n));
     _exit(0);
 }

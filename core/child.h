@@ -5,8 +5,15 @@
  * Protocol: the child writes JSON objects, one per line, to the result
  * pipe: zero or more {"log": {"level": N, "text": S}}, then exactly one
  * {"result": {"outcome": S, "message": S, "metrics": {NAME: NUMBER},
- * "bug": S}} ("bug" only when the plugin misused the API). Anything else
- * on the pipe is garbage and makes the attempt an error.
+ * "bug": S}} ("bug" only when the plugin misused the API). Before the
+ * result, {"secret": S} lines (ABI 1.2 secret()) add S to the probe's
+ * secrets, so the supervisor masks it in that attempt's message and logs.
+ * Anything else on the pipe is garbage and makes the attempt an error.
+ *
+ * The validation child (child_validate) speaks the same dialect, each
+ * object naming the probe by its index in the list it was given:
+ * {"invalid": {"probe": I, "key": K, "text": S}}, {"secret": {"probe": I,
+ * "text": S}}, {"bug": {"probe": I, "text": S}}, and last {"done": N}.
  */
 #ifndef GP_CORE_CHILD_H
 #define GP_CORE_CHILD_H
@@ -27,6 +34,27 @@ typedef struct child_attempt {
 
 /* Run the plugin's check() and write the result; never returns. */
 _Noreturn void child_run(const child_attempt *a);
+
+/* One plugin's probes, for child_validate(). */
+typedef struct child_validation {
+    const probe_def *const *defs; /* not owned; n > 0, all of one plugin,
+                                     which has a validate() */
+    size_t n;
+    int64_t deadline_ms;         /* CLOCK_MONOTONIC, for time_left_ms() */
+    int fd;                      /* result pipe */
+    volatile uint32_t *progress; /* shared with the parent: the index of
+                                    the probe being validated, so that a
+                                    crash can name it */
+} child_validation;
+
+/* Call validate() for each probe in turn and write the results; never
+ * returns. */
+_Noreturn void child_validate(const child_validation *v);
+
+/* Most texts one attempt (or one probe's validate()) may declare with
+ * secret(); one more is a plugin bug, as a text it expects masked would
+ * not be. */
+#define CHILD_MAX_SECRETS 64
 
 /* Maximum log lines one attempt sends; later ones are counted only. */
 #define CHILD_MAX_LOGS 20

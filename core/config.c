@@ -66,18 +66,12 @@ static const struct pkey {
     {"severity", PK_SEVERITY, offsetof(policy, severity)},
 };
 
-/* Every key the core reserves in a probe section; the last four are kept
- * free for features still to come. */
+/* Every key the core reserves in a probe section: plugin.h's list, the one
+ * list the loader's schema check also reads (core/schema.c). */
 static const char *const reserved_keys[] = {
-    "plugin",   "timeout",
-    "warmup",   "warmup_interval",
-    "attempts", "delay",
-    "backoff",  "max_delay",
-    "jitter",   "success_threshold",
-    "severity", "tags",
-    "after",    "envs",
-    "group",    "warn_if",
-    "fail_if",  "retry_on_threshold",
+#define CONFIG_RESERVED_KEY(key, minor) key,
+    GP_RESERVED_KEYS(CONFIG_RESERVED_KEY)
+#undef CONFIG_RESERVED_KEY
 };
 
 static const char *const gpcheck_keys[] = {

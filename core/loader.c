@@ -1,7 +1,7 @@
 /*
  * core/loader.c - finds NAME.so on the search path, checks the file and
  * its directory before loading, loads the checked descriptor itself, and
- * validates the plugin's ABI version and declared schemas.
+ * validates the plugin's ABI version and declared schemas (core/schema.c).
  */
 #include "loader.h"
 
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "schema.h"
 #include "util.h"
 
 #ifndef GP_PLUGINDIR
@@ -68,146 +69,12 @@ void loader_add_default_dirs(loader *l)
     loader_add_dir(l, GP_PLUGINDIR);
 }
 
-static int valid_ident(const char *s)
-{
-    if (!s || !(*s >= 'a' && *s <= 'z'))
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-              *s == '_'))
-            return 0;
-    return 1;
-}
-
-static int valid_plugin_name(const char *s)
-{
-    if (!s || !*s)
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-              *s == '_' || *s == '-'))
-            return 0;
-    return 1;
-}
-
-/* The size of gp_plugin at each minor of ABI 1. */
-static size_t desc_size_for_minor(unsigned minor)
-{
-    (void)minor;
-    return offsetof(gp_plugin, check) + sizeof(gp_check_fn);
-}
-
-static int check_options(plugin *p, char *err, size_t errlen)
-{
-    const gp_option *o = p->desc->options;
-    for (size_t i = 0; o && o[i].key; i++) {
-        if (!valid_ident(o[i].key)) {
-            snprintf(err, errlen, "option %zu: invalid key '%s'", i, o[i].key);
-            return -1;
-        }
-        if (config_is_policy_key(o[i].key)) {
-            snprintf(err, errlen,
-                     "option '%s' clashes with a key the core reserves",
-                     o[i].key);
-            return -1;
-        }
-        if (o[i].type < GP_TYPE_STRING || o[i].type > GP_TYPE_LIST) {
-            snprintf(err, errlen, "option '%s': invalid type %d", o[i].key,
-                     (int)o[i].type);
-            return -1;
-        }
-        if (o[i].flags & ~(GP_OPT_REQUIRED | GP_OPT_SECRET | GP_OPT_FILE |
-                           GP_OPT_CONNINFO)) {
-            snprintf(err, errlen, "option '%s': unknown flags 0x%x", o[i].key,
-                     o[i].flags);
-            return -1;
-        }
-        if ((o[i].flags & GP_OPT_FILE) && o[i].type != GP_TYPE_STRING) {
-            snprintf(err, errlen, "option '%s': GP_OPT_FILE needs a string",
-                     o[i].key);
-            return -1;
-        }
-        for (size_t k = 0; k < i; k++) {
-            if (strcmp(o[k].key, o[i].key) == 0) {
-                snprintf(err, errlen, "option '%s' declared twice", o[i].key);
-                return -1;
-            }
-        }
-        p->n_options = i + 1;
-    }
-    return 0;
-}
-
-static int check_metrics(plugin *p, char *err, size_t errlen)
-{
-    const gp_metric *m = p->desc->metrics;
-    for (size_t i = 0; m && m[i].name; i++) {
-        if (!valid_ident(m[i].name)) {
-            snprintf(err, errlen, "metric %zu: invalid name '%s'", i,
-                     m[i].name);
-            return -1;
-        }
-        if (m[i].unit > GP_UNIT_BYTES) {
-            snprintf(err, errlen, "metric '%s': invalid unit %d", m[i].name,
-                     (int)m[i].unit);
-            return -1;
-        }
-        for (size_t k = 0; k < i; k++) {
-            if (strcmp(m[k].name, m[i].name) == 0) {
-                snprintf(err, errlen, "metric '%s' declared twice", m[i].name);
-                return -1;
-            }
-        }
-        p->n_metrics = i + 1;
-    }
-    return 0;
-}
-
 int loader_check_desc(plugin *p, const char *expect_name, char *err,
                       size_t errlen)
 {
-    const gp_plugin *d = p->desc;
     char why[256];
-    int bad = 0;
-    if (!d) {
-        snprintf(err, errlen, "%s: %s() returned NULL", p->path,
-                 GP_PLUGIN_SYMBOL);
-        return -1;
-    }
-    if (d->abi_major != GP_ABI_MAJOR || d->abi_minor > GP_ABI_MINOR) {
-        snprintf(err, errlen,
-                 "%s: plugin ABI %u.%u is not supported by this gpcheck "
-                 "(ABI %d.%d: major must match, minor at most %d)",
-                 p->path, d->abi_major, d->abi_minor, GP_ABI_MAJOR,
-                 GP_ABI_MINOR, GP_ABI_MINOR);
-        return -1;
-    }
-    if (d->size < desc_size_for_minor(d->abi_minor)) {
-        snprintf(err, errlen,
-                 "%s: plugin descriptor size %u is smaller than ABI %u.%u's "
-                 "%zu bytes",
-                 p->path, d->size, d->abi_major, d->abi_minor,
-                 desc_size_for_minor(d->abi_minor));
-        return -1;
-    }
-    if (!d->name || (expect_name && strcmp(d->name, expect_name) != 0)) {
-        snprintf(err, errlen, "%s: plugin calls itself '%s', expected '%s'",
-                 p->path, d->name ? d->name : "(null)",
-                 expect_name ? expect_name : "");
-        return -1;
-    }
-    if (!valid_plugin_name(d->name)) {
-        snprintf(err, errlen, "%s: invalid plugin name '%s'", p->path, d->name);
-        return -1;
-    }
-    if (!d->check) {
-        snprintf(why, sizeof why, "no check function");
-        bad = 1;
-    } else if (check_options(p, why, sizeof why) < 0 ||
-               check_metrics(p, why, sizeof why) < 0) {
-        bad = 1;
-    }
-    if (bad) {
+    if (schema_check_desc(p->desc, expect_name, &p->n_options, &p->n_metrics,
+                          why, sizeof why) < 0) {
         snprintf(err, errlen, "%s: %s", p->path, why);
         return -1;
     }
@@ -449,7 +316,7 @@ static const plugin *load_file(loader *l, const char *path,
 
 const plugin *loader_get(loader *l, const char *name, char *err, size_t errlen)
 {
-    if (!valid_plugin_name(name)) {
+    if (!schema_valid_plugin_name(name)) {
         snprintf(err, errlen,
                  "invalid plugin name '%s' (a bare name of [a-z0-9_-])", name);
         return NULL;
@@ -516,7 +383,7 @@ size_t loader_list(const loader *l, char ***names)
             if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0)
                 continue;
             char *name = xstrndup(e->d_name, len - 3);
-            int dup = !valid_plugin_name(name);
+            int dup = !schema_valid_plugin_name(name);
             for (size_t k = 0; k < n && !dup; k++)
                 dup = strcmp(v[k], name) == 0;
             if (dup) {

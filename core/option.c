@@ -3,7 +3,8 @@
  *
  * Shared code: compiled into the core and into the SDK's test harness
  * (libgpcheck-testing.a, sdk/CMakeLists.txt). It may use only libc, the
- * public headers and the other shared files (util, value, option, optapi);
+ * public headers and the other shared files (util, value, option, optapi,
+ * schema);
  * never the loader, the config reader, the runner or the reports.
  */
 #include "option.h"

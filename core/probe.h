@@ -81,6 +81,14 @@ typedef struct probe_def {
      * string and the array; no duplicates, no empty strings. */
     char **secrets;
     size_t n_secrets;
+    /* The metrics this probe may report: the plugin's declared ones, in
+     * order, then those its GP_OPT_METRICS option names (ABI 1.2). Owned:
+     * the array and every name (copies); help points into the plugin, or
+     * is NULL for a configured metric. NULL (n_metrics 0) in a probe_def
+     * built without config_resolve: probe_metric() then reads the
+     * plugin's own. */
+    gp_metric *metrics;
+    size_t n_metrics;
 } probe_def;
 
 typedef enum need_kind {
@@ -115,6 +123,8 @@ typedef struct probe_set {
 /* Look up an option value by key; NULL when the schema has no such key. */
 const opt_value *probe_opt(const probe_def *p, const char *key);
 void probe_set_free(probe_set *s);
+/* The metric `name` this probe may report, or NULL. */
+const gp_metric *probe_metric(const probe_def *p, const char *name);
 /* Add a copy of text to p's secrets (nothing for NULL, "" or a text
  * already there). */
 void probe_add_secret(probe_def *p, const char *text);

@@ -18,7 +18,9 @@
 
 #include "gpcheck/sdk.h"
 #include "option.h"
+#include "schema.h"
 #include "secrets.h"
+#include "validate.h"
 #include "value.h"
 
 #define NONE ((size_t)-1)
@@ -68,6 +70,20 @@ const opt_value *probe_opt(const probe_def *p, const char *key)
     return NULL;
 }
 
+const gp_metric *probe_metric(const probe_def *p, const char *name)
+{
+    const gp_metric *m = p->metrics;
+    size_t n = p->n_metrics;
+    if (!m && p->plugin) {
+        m = p->plugin->desc->metrics;
+        n = p->plugin->n_metrics;
+    }
+    for (size_t i = 0; name && i < n; i++)
+        if (strcmp(m[i].name, name) == 0)
+            return &m[i];
+    return NULL;
+}
+
 void probe_add_secret(probe_def *p, const char *text)
 {
     if (!text || !*text)
@@ -100,6 +116,9 @@ static void probe_def_free(probe_def *p)
     strv_free(p->tags, p->n_tags);
     free(p->after);
     threshold_free(p->conds, p->n_conds);
+    for (size_t i = 0; i < p->n_metrics; i++)
+        free((char *)p->metrics[i].name);
+    free(p->metrics);
     memset(p, 0, sizeof *p);
 }
 
@@ -205,6 +224,13 @@ static char *conninfo_text(rctx *rc, const probe_def *p, const opt_value *ov,
     return text;
 }
 
+static int is_blank(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return *s == '\0';
+}
+
 static void set_opt(rctx *rc, probe_def *p, opt_value *ov, const cfg_entry *e)
 {
     char err[512];
@@ -225,6 +251,13 @@ static void set_opt(rctx *rc, probe_def *p, opt_value *ov, const cfg_entry *e)
     if (e->value && option_parse(ov->decl, value, ov, err, sizeof err) < 0)
         diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s", p->name,
                  ov->decl->key, err);
+    else if (e->value && (ov->decl->flags & GP_OPT_REQUIRED) &&
+             is_blank(e->value))
+        diag_add(rc->d, e->at.file, e->at.line,
+                 "probe '%s': %s: required option is empty (an unset "
+                 "${VAR} expands to nothing; ${VAR:?why} makes it an error "
+                 "of its own)",
+                 p->name, ov->decl->key);
     else if (e->value && *e->value && (ov->decl->flags & GP_OPT_FILE))
         read_file_secret(rc, p, ov, e);
 }
@@ -257,17 +290,6 @@ static void finish_opts(rctx *rc, const cfg_section *s, probe_def *p)
 /* ------------------------------------------------------------------------ */
 /* Keys of a probe section                                                   */
 
-static int valid_plugin_name(const char *s)
-{
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) &&
-            *s != '_' && *s != '-')
-            return 0;
-    return 1;
-}
-
 static const plugin *find_plugin(rctx *rc, const char *probe,
                                  const cfg_entry *pe)
 {
@@ -275,7 +297,7 @@ static const plugin *find_plugin(rctx *rc, const char *probe,
     /* `gpcheck probe ./my.so` names a file; the lookup decides. */
     int cli = pe->at.file && strcmp(pe->at.file, CONFIG_CLI_FILE) == 0;
 
-    if (!cli && !valid_plugin_name(pe->value)) {
+    if (!cli && !schema_valid_plugin_name(pe->value)) {
         diag_add(rc->d, pe->at.file, pe->at.line,
                  "probe '%s': invalid plugin name '%s' (a bare name of "
                  "a-z, 0-9, '_' and '-')",
@@ -362,15 +384,15 @@ static void set_envs(rctx *rc, rprobe *r, const cfg_entry *e)
     strv_free(envs, n);
 }
 
-/* warn_if / fail_if: conditions on the plugin's declared metrics. */
+/* warn_if / fail_if: conditions on the probe's metrics (declared by the
+ * plugin, or named by its GP_OPT_METRICS option). */
 static void threshold_key(rctx *rc, rprobe *r, const cfg_entry *e)
 {
-    const plugin *pl = r->def.plugin;
     char err[512];
-    if (!pl)
+    if (!r->def.plugin)
         return; /* the unknown plugin is reported already */
     th_level level = strcmp(e->key, "fail_if") == 0 ? TH_FAIL : TH_WARN;
-    if (threshold_parse(e->value, level, pl->desc->metrics, pl->n_metrics,
+    if (threshold_parse(e->value, level, r->def.metrics, r->def.n_metrics,
                         &r->def.conds, &r->def.n_conds, err, sizeof err) < 0)
         diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s",
                  r->def.name, e->key, err);
@@ -407,14 +429,32 @@ static void list_key(rctx *rc, rprobe *r, const cfg_entry *e)
     }
 }
 
+/* A key the core reserved after the plugin's ABI minor, which the plugin
+ * declares as an option of its own: the core's meaning wins. */
+static void shadowed_key(rctx *rc, const probe_def *p, const cfg_entry *e)
+{
+    const gp_plugin *d = p->plugin->desc;
+    diag_add(rc->d, e->at.file, e->at.line,
+             "probe '%s': '%s' is a key gpcheck reserves since ABI %d.%d, "
+             "but plugin '%s' (ABI %u.%u) declares it as an option; it "
+             "cannot be set until the plugin renames it",
+             p->name, e->key, GP_ABI_MAJOR, schema_reserved_since(e->key),
+             d->name, d->abi_major, d->abi_minor);
+}
+
 static void check_entry(rctx *rc, rprobe *r, const cfg_entry *e)
 {
     char err[512];
     opt_value *ov = find_opt(&r->def, e->key);
     int res;
 
+    if (ov && config_is_policy_key(e->key)) {
+        shadowed_key(rc, &r->def, e);
+        return;
+    }
     if (ov) {
-        set_opt(rc, &r->def, ov, e);
+        if (!(ov->decl->flags & GP_OPT_METRICS))
+            set_opt(rc, &r->def, ov, e); /* else set by probe_metrics() */
         return;
     }
     if (strcmp(e->key, "plugin") == 0)
@@ -434,6 +474,61 @@ static void check_entry(rctx *rc, rprobe *r, const cfg_entry *e)
                  r->def.name, e->key, err);
     else if (res == 0)
         list_key(rc, r, e);
+}
+
+/* Append a configured metric; -1 when the name is taken. */
+static int add_metric(probe_def *p, char *name, gp_unit unit)
+{
+    for (size_t i = 0; i < p->n_metrics; i++)
+        if (strcmp(p->metrics[i].name, name) == 0)
+            return -1;
+    p->metrics = xrealloc(p->metrics, (p->n_metrics + 1) * sizeof *p->metrics);
+    p->metrics[p->n_metrics++] = (gp_metric){.name = name, .unit = unit};
+    return 0;
+}
+
+/* The probe's metrics: the plugin's, then those its GP_OPT_METRICS option
+ * names. Before the other keys, so that warn_if and fail_if, wherever they
+ * stand, see them all. */
+static void probe_metrics(rctx *rc, const cfg_section *s, probe_def *p)
+{
+    const plugin *pl = p->plugin;
+    char err[512];
+
+    p->metrics = xcalloc(pl->n_metrics + 1, sizeof *p->metrics);
+    for (size_t i = 0; i < pl->n_metrics; i++) {
+        p->metrics[i] = pl->desc->metrics[i];
+        p->metrics[i].name = xstrdup(pl->desc->metrics[i].name);
+    }
+    p->n_metrics = pl->n_metrics;
+    for (size_t k = 0; k < p->n_opts; k++) {
+        opt_value *ov = &p->opts[k];
+        const cfg_entry *e = find_entry(s, ov->decl->key);
+        if (!(ov->decl->flags & GP_OPT_METRICS) || !e ||
+            config_is_policy_key(e->key))
+            continue;
+        set_opt(rc, p, ov, e);
+        for (size_t i = 0; i < ov->n_items; i++) {
+            char *name;
+            gp_unit unit;
+            if (schema_metric_item(ov->items[i], &name, &unit, err,
+                                   sizeof err) < 0) {
+                diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s",
+                         p->name, e->key, err);
+            } else if (add_metric(p, name, unit) < 0) {
+                if (probe_metric(p, name) < p->metrics + pl->n_metrics)
+                    diag_add(rc->d, e->at.file, e->at.line,
+                             "probe '%s': %s: metric '%s' is one plugin "
+                             "'%s' declares already",
+                             p->name, e->key, name, pl->desc->name);
+                else
+                    diag_add(rc->d, e->at.file, e->at.line,
+                             "probe '%s': %s: metric '%s' listed twice",
+                             p->name, e->key, name);
+                free(name);
+            }
+        }
+    }
 }
 
 static void resolve_section(rctx *rc, size_t i)
@@ -459,6 +554,7 @@ static void resolve_section(rctx *rc, size_t i)
         r->def.opts = xcalloc(pl->n_options, sizeof *r->def.opts);
         for (size_t k = 0; k < pl->n_options; k++)
             r->def.opts[k].decl = &pl->desc->options[k];
+        probe_metrics(rc, s, &r->def);
     }
     for (size_t k = 0; k < s->n; k++)
         check_entry(rc, r, &s->entries[k]);
@@ -803,6 +899,19 @@ static void build_set(rctx *rc, probe_set *out)
     free(map);
 }
 
+/* The plugins' own checks (ABI 1.2 validate()), once the schema and types
+ * hold: of every probe of this environment, selected or not. */
+static void validate_sections(rctx *rc)
+{
+    probe_def **defs = xcalloc(rc->n + 1, sizeof *defs);
+    size_t n = 0;
+    for (size_t i = 0; i < rc->n; i++)
+        if (rc->rp[i].avail && rc->rp[i].def.plugin)
+            defs[n++] = &rc->rp[i].def;
+    validate_probes(defs, n, GP_VALIDATE_TIMEOUT_MS, rc->d);
+    free(defs);
+}
+
 static void rctx_free(rctx *rc)
 {
     for (size_t i = 0; i < rc->n; i++) {
@@ -844,6 +953,8 @@ int config_resolve(const gp_config *cfg, plugin_lookup_fn lookup, void *ud,
     link_after(&rc);
     find_cycles(&rc);
     select_probes(&rc, sel ? sel : &all);
+    if (d->n == n0)
+        validate_sections(&rc);
     if (d->n == n0) {
         warn_deadline(&rc);
         build_set(&rc, out);

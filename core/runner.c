@@ -77,6 +77,7 @@ typedef struct slot {
     metric_val *metrics;
     size_t n_metrics;
     unsigned logs;
+    unsigned secrets; /* {"secret": S} lines taken */
 } slot;
 
 typedef struct runner {
@@ -593,17 +594,13 @@ static int parse_outcome(const char *name, attempt_res *res)
 
 static int take_metrics(slot *s, json_t *m)
 {
-    const plugin *pl = s->pr->def->plugin;
     const char *key;
     json_t *val;
     if (!json_is_object(m))
         return -1;
     s->metrics = xcalloc(json_object_size(m) + 1, sizeof *s->metrics);
     json_object_foreach (m, key, val) {
-        const gp_metric *decl = NULL;
-        for (size_t i = 0; i < pl->n_metrics && !decl; i++)
-            if (strcmp(pl->desc->metrics[i].name, key) == 0)
-                decl = &pl->desc->metrics[i];
+        const gp_metric *decl = probe_metric(s->pr->def, key);
         if (!decl || !json_is_number(val))
             return -1;
         s->metrics[s->n_metrics].decl = decl;
@@ -634,6 +631,13 @@ static void take_line(runner *r, slot *s, const char *line, size_t len)
             sinks_emit(r->ss, &ev);
             free(masked);
         }
+    } else if (json_is_string(json_object_get(j, "secret")) &&
+               json_object_size(j) == 1 && !s->have_result &&
+               s->secrets++ < CHILD_MAX_SECRETS) {
+        /* ABI 1.2 secret() from check(): the probe's secrets are the
+         * supervisor's to extend, for this attempt and all later output. */
+        probe_add_secret((probe_def *)s->pr->def,
+                         json_string_value(json_object_get(j, "secret")));
     } else if (res && json_object_size(j) == 1 && !s->have_result) {
         const char *msg = json_string_value(json_object_get(res, "message"));
         const char *bug = json_string_value(json_object_get(res, "bug"));

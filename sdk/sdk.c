@@ -8,6 +8,8 @@
  */
 #include "gpcheck/sdk.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -557,4 +559,41 @@ void gp_sdk_free_secret(char *secret)
         explicit_bzero(secret, strlen(secret));
         free(secret);
     }
+}
+
+const char *gp_sdk_host_problem(const char *host)
+{
+    unsigned char bin[sizeof(struct in6_addr)];
+    size_t len = host ? strlen(host) : 0, label = 0;
+
+    if (len == 0)
+        return "empty";
+    if (strstr(host, "://"))
+        return "a URL, not a host name";
+    if (inet_pton(AF_INET, host, bin) == 1 ||
+        inet_pton(AF_INET6, host, bin) == 1)
+        return NULL;
+    if (host[0] == '[')
+        return "an IPv6 address is written without brackets here";
+    if (strchr(host, ':'))
+        return strchr(strchr(host, ':') + 1, ':')
+                   ? "not an IPv6 address"
+                   : "no ':PORT' here: the port is an option of its own";
+    if (host[len - 1] == '.')
+        len--;
+    if (len == 0 || len > 253)
+        return "not a host name (1-253 bytes)";
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || host[i] == '.') {
+            if (label == 0 || label > 63)
+                return "not a host name (a label is 1-63 bytes)";
+            label = 0;
+        } else if (isalnum((unsigned char)host[i]) || host[i] == '-' ||
+                   host[i] == '_') {
+            label++;
+        } else {
+            return "not a host name (letters, digits, '-', '_' and dots)";
+        }
+    }
+    return NULL;
 }

@@ -1,8 +1,9 @@
 /*
  * sdk/testing.c - the in-process probe harness of gpcheck/testing.h: a
  * gp_api over options parsed with the core's own option parser, and
- * check() called directly. Linked, with core/option.c, value.c and
- * util.c, into libgpcheck-testing.a, whose only global symbols are the
+ * check() (and validate()) called directly. Linked, with the core's shared
+ * code (core/optapi.c, option.c, schema.c, value.c, util.c), into
+ * libgpcheck-testing.a, whose only global symbols are the
  * gp_test_* functions (the build localises the rest).
  */
 #include "gpcheck/testing.h"
@@ -14,6 +15,7 @@
 
 #include "optapi.h"
 #include "option.h"
+#include "schema.h"
 #include "util.h"
 
 struct gp_test {
@@ -26,13 +28,24 @@ struct gp_test {
     unsigned attempt;
     int64_t deadline_ms; /* of the run in progress */
     strbuf message;
-    double *values; /* one per declared metric */
+    /* The metrics of the run in progress: the declared ones, then those
+     * a GP_OPT_METRICS option names. Owned: the arrays and the names. */
+    char **metric_names;
+    double *values;
     char *reported;
     char **logs;
     size_t n_logs, cap_logs;
+    char **invalid; /* owned; "KEY: MESSAGE" of the last gp_test_validate */
+    size_t n_invalid, cap_invalid;
+    char **secrets; /* owned; what secret() declared, since gp_test_new */
+    size_t n_secrets, cap_secrets;
+    int validating;
     char *error;
     double took_ms;
 };
+
+/* Why the last gp_test_new() returned NULL (see gp_test_error(NULL)). */
+static _Thread_local char new_error[512];
 
 /* The context a check() gets is the harness itself. */
 struct gp_ctx {
@@ -88,11 +101,17 @@ static int assign(gp_test *t, opt_value *v, const char *text, int set)
 
 gp_test *gp_test_new(const gp_plugin *pl)
 {
-    if (!pl || pl->abi_major != GP_ABI_MAJOR || pl->abi_minor > GP_ABI_MINOR ||
-        pl->size < offsetof(gp_plugin, check) + sizeof pl->check ||
-        !pl->check) {
-        fprintf(stderr, "gp_test_new: not a descriptor gpcheck %d.%d loads\n",
-                GP_ABI_MAJOR, GP_ABI_MINOR);
+    size_t n_opts, n_metrics;
+    char why[400];
+    new_error[0] = '\0';
+    /* The loader's own check: a harness that accepted more would let a
+     * green unit test hide a plugin gpcheck refuses to load. */
+    if (schema_check_desc(pl, NULL, &n_opts, &n_metrics, why, sizeof why) < 0) {
+        snprintf(new_error, sizeof new_error,
+                 "gp_test_new: gpcheck (ABI %d.%d) would not load this "
+                 "plugin: %s",
+                 GP_ABI_MAJOR, GP_ABI_MINOR, why);
+        fprintf(stderr, "%s\n", new_error);
         return NULL;
     }
     struct gp_ctx *c = xcalloc(1, sizeof *c);
@@ -100,21 +119,19 @@ gp_test *gp_test_new(const gp_plugin *pl)
     t->pl = pl;
     t->timeout_ms = 5000;
     t->attempt = 1;
-    while (pl->options && pl->options[t->n_opts].key)
-        t->n_opts++;
-    while (pl->metrics && pl->metrics[t->n_metrics].name)
-        t->n_metrics++;
+    t->n_opts = n_opts;
+    (void)n_metrics; /* counted per run, with the configured ones */
     t->opts = xcalloc(t->n_opts + 1, sizeof *t->opts);
     t->ov.opts = t->opts;
     t->ov.n = t->n_opts;
-    t->values = xcalloc(t->n_metrics + 1, sizeof *t->values);
-    t->reported = xcalloc(t->n_metrics + 1, 1);
     for (size_t i = 0; i < t->n_opts; i++) {
         t->opts[i].decl = &pl->options[i];
         if (pl->options[i].def &&
             assign(t, &t->opts[i], pl->options[i].def, 0) < 0) {
-            fprintf(stderr, "gp_test_new: plugin '%s': bad default: %s\n",
-                    pl->name, t->error);
+            snprintf(new_error, sizeof new_error,
+                     "gp_test_new: plugin '%s': bad default: %s", pl->name,
+                     t->error);
+            fprintf(stderr, "%s\n", new_error);
             gp_test_free(t);
             return NULL;
         }
@@ -178,8 +195,10 @@ static const char *api_probe_name(gp_ctx *ctx)
 static void api_metric(gp_ctx *ctx, const char *name, double value)
 {
     gp_test *t = &ctx->t;
+    if (t->validating)
+        return;
     for (size_t i = 0; name && i < t->n_metrics; i++) {
-        if (strcmp(t->pl->metrics[i].name, name) == 0) {
+        if (strcmp(t->metric_names[i], name) == 0) {
             t->values[i] = value;
             t->reported[i] = 1;
             return;
@@ -188,10 +207,51 @@ static void api_metric(gp_ctx *ctx, const char *name, double value)
     optview_bug(&t->ov, "plugin reported undeclared metric '%s'", name);
 }
 
+static void api_invalid(gp_ctx *ctx, const char *key, const char *fmt, ...)
+{
+    gp_test *t = &ctx->t;
+    if (!t->validating) {
+        optview_bug(&t->ov,
+                    "plugin called invalid() from check() (for option '%s')",
+                    key);
+        return;
+    }
+    if (!key || !find(t, key)) {
+        optview_bug(&t->ov,
+                    "plugin called invalid() for undeclared option "
+                    "'%s'",
+                    key);
+        return;
+    }
+    strbuf sb = {0};
+    sb_appendf(&sb, "%s: ", key);
+    va_list ap;
+    va_start(ap, fmt);
+    if (fmt)
+        sb_vappendf(&sb, fmt, ap);
+    va_end(ap);
+    xgrow(&t->invalid, &t->cap_invalid, t->n_invalid + 2, sizeof *t->invalid);
+    t->invalid[t->n_invalid++] = sb_take(&sb);
+    t->invalid[t->n_invalid] = NULL;
+}
+
+static void api_secret(gp_ctx *ctx, const char *text)
+{
+    gp_test *t = &ctx->t;
+    if (!text || !*text)
+        return;
+    for (size_t i = 0; i < t->n_secrets; i++)
+        if (strcmp(t->secrets[i], text) == 0)
+            return;
+    xgrow(&t->secrets, &t->cap_secrets, t->n_secrets + 2, sizeof *t->secrets);
+    t->secrets[t->n_secrets++] = xstrdup(text);
+    t->secrets[t->n_secrets] = NULL;
+}
+
 static void api_message(gp_ctx *ctx, const char *fmt, ...)
 {
     sb_free(&ctx->t.message);
-    if (!fmt)
+    if (!fmt || ctx->t.validating)
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -203,7 +263,7 @@ static void api_log(gp_ctx *ctx, gp_log_level level, const char *fmt, ...)
 {
     gp_test *t = &ctx->t;
     (void)level;
-    if (!fmt)
+    if (!fmt || t->validating)
         return;
     strbuf sb = {0};
     va_list ap;
@@ -232,24 +292,121 @@ static const gp_api api = {
     .metric = api_metric,
     .message = api_message,
     .log = api_log,
+    .invalid = api_invalid,
+    .secret = api_secret,
 };
 
-gp_outcome gp_test_run(gp_test *t)
+/* The run's metrics: declared, then named by a GP_OPT_METRICS option,
+ * refused as gpcheck refuses them at config time. */
+static int build_metrics(gp_test *t)
+{
+    size_t declared = 0;
+    while (t->pl->metrics && t->pl->metrics[declared].name)
+        declared++;
+    strv_free(t->metric_names, t->n_metrics);
+    t->n_metrics = 0;
+    t->metric_names = xcalloc(declared + 1, sizeof *t->metric_names);
+    for (; t->n_metrics < declared; t->n_metrics++)
+        t->metric_names[t->n_metrics] =
+            xstrdup(t->pl->metrics[t->n_metrics].name);
+    for (size_t i = 0; i < t->n_opts; i++) {
+        const opt_value *v = &t->opts[i];
+        if (!(v->decl->flags & GP_OPT_METRICS))
+            continue;
+        t->metric_names =
+            xrealloc(t->metric_names,
+                     (t->n_metrics + v->n_items + 1) * sizeof *t->metric_names);
+        for (size_t k = 0; k < v->n_items; k++) {
+            char err[256], *name;
+            gp_unit unit;
+            if (schema_metric_item(v->items[k], &name, &unit, err, sizeof err) <
+                0) {
+                set_error(t, "option '%s': %s", v->decl->key, err);
+                return -1;
+            }
+            for (size_t m = 0; m < t->n_metrics; m++) {
+                if (strcmp(t->metric_names[m], name) == 0) {
+                    set_error(t,
+                              "option '%s': metric '%s' listed twice or "
+                              "declared by the plugin",
+                              v->decl->key, name);
+                    free(name);
+                    return -1;
+                }
+            }
+            t->metric_names[t->n_metrics++] = name;
+        }
+    }
+    free(t->values);
+    free(t->reported);
+    t->values = xcalloc(t->n_metrics + 1, sizeof *t->values);
+    t->reported = xcalloc(t->n_metrics + 1, 1);
+    return 0;
+}
+
+/* Reset the last run's results; check required options as gpcheck does
+ * (a required option set to an empty value counts as missing). */
+static int prepare(gp_test *t)
 {
     sb_free(&t->message);
     strv_free(t->logs, t->n_logs);
     t->logs = NULL;
     t->n_logs = t->cap_logs = 0;
-    memset(t->reported, 0, t->n_metrics + 1);
     free(t->error);
     t->error = NULL;
     sb_free(&t->ov.bug);
     for (size_t i = 0; i < t->n_opts; i++) {
-        if ((t->opts[i].decl->flags & GP_OPT_REQUIRED) && !t->opts[i].set) {
-            set_error(t, "missing required option '%s'", t->opts[i].decl->key);
-            return GP_UNKNOWN;
+        const opt_value *v = &t->opts[i];
+        if ((v->decl->flags & GP_OPT_REQUIRED) &&
+            (!v->set || !v->text || !v->text[strspn(v->text, " \t")])) {
+            set_error(t, "missing required option '%s'", v->decl->key);
+            return -1;
         }
     }
+    return build_metrics(t);
+}
+
+int gp_test_validate(gp_test *t)
+{
+    strv_free(t->invalid, t->n_invalid);
+    t->invalid = NULL;
+    t->n_invalid = t->cap_invalid = 0;
+    if (prepare(t) < 0)
+        return -1;
+    gp_validate_fn validate = schema_validate_fn(t->pl);
+    if (!validate)
+        return 0;
+    t->deadline_ms = now_ms() + GP_VALIDATE_TIMEOUT_MS;
+    t->validating = 1;
+    validate((gp_ctx *)t, &api);
+    t->validating = 0;
+    if (t->ov.bug.len) {
+        set_error(t, "%s", sb_str(&t->ov.bug));
+        return -1;
+    }
+    return (int)t->n_invalid;
+}
+
+size_t gp_test_invalid(const gp_test *t, const char *const **lines)
+{
+    static const char *const none[] = {NULL};
+    if (lines)
+        *lines = t->invalid ? (const char *const *)t->invalid : none;
+    return t->n_invalid;
+}
+
+size_t gp_test_secrets(const gp_test *t, const char *const **texts)
+{
+    static const char *const none[] = {NULL};
+    if (texts)
+        *texts = t->secrets ? (const char *const *)t->secrets : none;
+    return t->n_secrets;
+}
+
+gp_outcome gp_test_run(gp_test *t)
+{
+    if (prepare(t) < 0)
+        return GP_UNKNOWN;
     t->deadline_ms = now_ms() + t->timeout_ms;
     int64_t start = now_ns();
     gp_outcome out = t->pl->check((gp_ctx *)t, &api);
@@ -273,7 +430,7 @@ const char *gp_test_message(const gp_test *t)
 int gp_test_metric(const gp_test *t, const char *name, double *value)
 {
     for (size_t i = 0; i < t->n_metrics; i++) {
-        if (t->reported[i] && strcmp(t->pl->metrics[i].name, name) == 0) {
+        if (t->reported[i] && strcmp(t->metric_names[i], name) == 0) {
             if (value)
                 *value = t->values[i];
             return 1;
@@ -292,6 +449,8 @@ size_t gp_test_logs(const gp_test *t, const char *const **lines)
 
 const char *gp_test_error(const gp_test *t)
 {
+    if (!t)
+        return new_error[0] ? new_error : NULL;
     return t->error;
 }
 
@@ -319,6 +478,11 @@ void gp_test_free(gp_test *t)
     for (size_t i = 0; i < t->n_opts; i++)
         clear_value(&t->opts[i]);
     free(t->opts);
+    strv_free(t->metric_names, t->n_metrics);
+    strv_free(t->invalid, t->n_invalid);
+    for (size_t i = 0; i < t->n_secrets; i++)
+        explicit_bzero(t->secrets[i], strlen(t->secrets[i]));
+    strv_free(t->secrets, t->n_secrets);
     free(t->values);
     free(t->reported);
     sb_free(&t->message);

@@ -1,5 +1,5 @@
 /*
- * gpcheck/plugin.h - the probe plugin ABI, version 1.
+ * gpcheck/plugin.h - the probe plugin ABI, version 1.2.
  *
  * This header is the whole contract between gpcheck's core and a probe
  * plugin. A plugin includes this file and nothing else from gpcheck, links
@@ -21,6 +21,15 @@
  * every configured value against the option schema before any probe runs,
  * so check() only ever sees well-typed values.
  *
+ * validate() (optional, since ABI 1.2) judges the values the schema cannot:
+ * a DSN's syntax, a URL's scheme, a path that must exist. The core calls it
+ * for every probe whenever it resolves the configuration (`validate`,
+ * `run`, `list`, `--explain`), after the schema and type checks passed,
+ * in a forked child per plugin under a deadline (GP_VALIDATE_TIMEOUT_MS);
+ * each invalid() it reports is a configuration error at the option's
+ * FILE:LINE. A crash or a hang there is a configuration error naming the
+ * plugin.
+ *
  * check() runs in a forked child process, one per attempt, under a hard
  * deadline: the core kills the whole process group when the attempt's time
  * is up, whatever the plugin is doing. A plugin must still honour the
@@ -38,7 +47,14 @@
  *     the whole major version.
  *   - Enum values are never renumbered; new values are added at the end in a
  *     minor version.
+ *   - A new reserved probe key (GP_RESERVED_KEYS) is a new minor version.
  *   - Anything else is a new major version and a new entry symbol version.
+ *
+ * Minor versions of ABI 1:
+ *   1.0  the descriptor up to check; gp_api up to log.
+ *   1.1  GP_OPT_FILE.
+ *   1.2  gp_plugin.validate; gp_api.invalid and gp_api.secret;
+ *        GP_OPT_CONNINFO, GP_OPT_METRICS; GP_RESERVED_KEYS listed here.
  *   - Build flags of the core or of a plugin never change this ABI.
  */
 #ifndef GPCHECK_PLUGIN_H
@@ -52,7 +68,7 @@ extern "C" {
 #endif
 
 #define GP_ABI_MAJOR 1
-#define GP_ABI_MINOR 1
+#define GP_ABI_MINOR 2
 
 /* Name of the one symbol a plugin exports, for dlsym(). */
 #define GP_PLUGIN_SYMBOL "gpcheck_plugin"
@@ -113,6 +129,50 @@ typedef enum gp_type {
  * percent-encodes each ${VAR} interpolated into it as one value, so that
  * a variable cannot add keys. */
 #define GP_OPT_CONNINFO 0x8u
+/* Since ABI 1.2, for GP_TYPE_LIST: each item names a metric this probe
+ * reports, in addition to the plugin's declared ones: NAME or NAME:UNIT,
+ * NAME matching [a-z][a-z0-9_]* and UNIT one of ms, %, count, bytes (none
+ * when left out). The core checks the items at config time (FILE:LINE),
+ * lets warn_if / fail_if name them, and accepts them from metric(). At
+ * most one option of a plugin carries this flag. */
+#define GP_OPT_METRICS 0x10u
+/* Every flag this version knows; any other bit is refused by the loader. */
+#define GP_OPT_ALL_FLAGS                                                       \
+    (GP_OPT_REQUIRED | GP_OPT_SECRET | GP_OPT_FILE | GP_OPT_CONNINFO |         \
+     GP_OPT_METRICS)
+
+/*
+ * The keys the core reserves in a probe section for its own policy, with
+ * the ABI minor that reserved each: X(KEY, MINOR) for every key, so that
+ * one list serves the core, the SDK harness and a plugin's own tests.
+ *
+ * A plugin may not declare an option whose key was reserved at or before
+ * its own minor: the loader refuses it. A key reserved later than the
+ * plugin's minor (a 1.2 plugin declaring `interval`, reserved by a later
+ * minor) still loads, so that a new gpcheck never breaks an old plugin;
+ * the option is then shadowed: a probe section that sets the key gets a
+ * configuration error saying so, and the option keeps its default.
+ * Adding a key here is a minor-version event.
+ */
+#define GP_RESERVED_KEYS(X)                                                    \
+    X("plugin", 0)                                                             \
+    X("timeout", 0)                                                            \
+    X("warmup", 0)                                                             \
+    X("warmup_interval", 0)                                                    \
+    X("attempts", 0)                                                           \
+    X("delay", 0)                                                              \
+    X("backoff", 0)                                                            \
+    X("max_delay", 0)                                                          \
+    X("jitter", 0)                                                             \
+    X("success_threshold", 0)                                                  \
+    X("severity", 0)                                                           \
+    X("tags", 0)                                                               \
+    X("after", 0)                                                              \
+    X("envs", 0)                                                               \
+    X("group", 0)                                                              \
+    X("warn_if", 0)                                                            \
+    X("fail_if", 0)                                                            \
+    X("retry_on_threshold", 0)
 
 /*
  * One option. Every string is owned by the plugin and must live as long as
@@ -217,6 +277,23 @@ typedef struct gp_api {
      * floods: only the first lines of an attempt are kept. */
     void (*log)(gp_ctx *ctx, gp_log_level level, const char *fmt, ...)
         GP_PRINTF(3, 4);
+
+    /* ---- since ABI 1.2 ---- */
+
+    /* From validate() only: the value of option `key` is wrong, and why
+     * (one line, without the value itself when it may hold a secret). The
+     * core reports it at the option's FILE:LINE and the command exits 2.
+     * Call it once per bad value; every call is reported. Called from
+     * check(), it is a plugin bug (status "error"). */
+    void (*invalid)(gp_ctx *ctx, const char *key, const char *fmt, ...)
+        GP_PRINTF(3, 4);
+    /* From validate() or check(): `text` (copied) is a secret the core
+     * must mask wherever this probe's values, messages and logs are shown,
+     * for the rest of the run: a password field found inside a DSN, a
+     * token fetched at run time. Declare it before the message that may
+     * carry it. NULL and "" are ignored. At most 64 texts per attempt, or
+     * per probe in validate(); one more is a plugin bug. */
+    void (*secret)(gp_ctx *ctx, const char *text);
 } gp_api;
 
 /* ------------------------------------------------------------------------ */
@@ -229,6 +306,23 @@ typedef struct gp_api {
  * fresh fork of the core: nothing survives from one attempt to the next).
  */
 typedef gp_outcome (*gp_check_fn)(gp_ctx *ctx, const gp_api *api);
+
+/*
+ * validate() (since ABI 1.2, optional): judge one probe's option values,
+ * already typed and range-checked by the core, calling api->invalid() for
+ * each bad one and api->secret() for each secret part of a value. It runs
+ * in a child process that validates every probe of the plugin in turn
+ * (one call per probe, in the same process), under one deadline of
+ * GP_VALIDATE_TIMEOUT_MS for all of them, so it must be quick and must not
+ * touch the network: parse, do not connect. The option getters,
+ * probe_name, deadline_ms and time_left_ms work as in check(); metric(),
+ * message() and log() do nothing there; in_warmup() is 0 and attempt() 0.
+ * It must not keep state between calls or write to stdout.
+ */
+typedef void (*gp_validate_fn)(gp_ctx *ctx, const gp_api *api);
+
+/* The time one plugin's validate() calls get, all probes together. */
+#define GP_VALIDATE_TIMEOUT_MS 2000
 
 /*
  * Descriptor returned by gpcheck_plugin(). Owned by the plugin: static
@@ -250,6 +344,9 @@ typedef struct gp_plugin {
     const gp_metric *metrics;
 
     gp_check_fn check;
+
+    /* ---- since ABI 1.2 ---- */
+    gp_validate_fn validate; /* may be NULL */
 } gp_plugin;
 
 #define GP_PLUGIN_HEADER                                                       \

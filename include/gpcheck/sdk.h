@@ -229,6 +229,16 @@ char *gp_sdk_mask_secrets(const char *in, const char *const *secrets, size_t n,
 char *gp_sdk_mask_kv(const char *s, const char *const *keys, char *out,
                      size_t outlen);
 
+/* ---- validation (ABI 1.2 validate()) ------------------------------------- */
+
+/* Whether `host` can name a host to connect to: an IPv4 or IPv6 literal
+ * (bare, "::1", not "[::1]") or a DNS name (labels of letters, digits,
+ * '-' and '_', 1-63 bytes each, 253 in all). Returns NULL when it can,
+ * else a reason for a message ("a URL, not a host name" for
+ * "http://h/", "no ':PORT' here: the port is an option of its own" for
+ * "h:80"). Judges the form only: nothing is resolved. */
+const char *gp_sdk_host_problem(const char *host);
+
 /* ---- messages ------------------------------------------------------------ */
 
 /* Bytes received from a server, made fit for a one-line message: printable

@@ -1,11 +1,12 @@
 /*
  * gpcheck/testing.h - an in-process harness for a probe's unit tests.
  *
- * Calls a plugin's check() directly, in the test's own process (no
- * runner, no fork), with the options you give, parsed and validated
- * exactly as gpcheck does (types, ranges, choices, required options,
- * defaults), and lets the test assert on the outcome, the message, the
- * metrics and the log. Works with any test framework; the template in
+ * Calls a plugin's check() (and, since ABI 1.2, its validate()) directly,
+ * in the test's own process (no runner, no fork), with the options you
+ * give, parsed and validated exactly as gpcheck does (types, ranges,
+ * choices, required options, defaults, GP_OPT_METRICS names), and lets
+ * the test assert on the outcome, the message, the metrics, the log and
+ * the invalid() reports. Works with any test framework; the template in
  * sdk/template/ uses Check.
  *
  * Link with libgpcheck-testing.a (pkg-config gpcheck-testing, or the CMake
@@ -18,6 +19,8 @@
  *     ck_assert_str_eq(gp_test_message(t), "PONG");
  *     double ms;
  *     ck_assert(gp_test_metric(t, "ping_time", &ms));
+ *     gp_test_set(t, "host", "not a host");
+ *     ck_assert_int_eq(gp_test_validate(t), 1);
  *     gp_test_free(t);
  *
  * Ownership: a gp_test owns every string it returns; they live until the
@@ -38,8 +41,12 @@ extern "C" {
 
 typedef struct gp_test gp_test;
 
-/* A harness for one plugin. Returns NULL (and says why on stderr) when the
- * descriptor is not one gpcheck would load: wrong ABI, bad schema. */
+/* A harness for one plugin. Returns NULL when the descriptor is not one
+ * gpcheck would load: the harness runs the loader's own schema check (ABI
+ * version and size, name, check(), option keys against the reserved keys
+ * and each other, types, flags per type, metric names and units), so a
+ * descriptor gpcheck refuses never passes a unit test. Then
+ * gp_test_error(NULL) says why (the same line goes to stderr). */
 gp_test *gp_test_new(const gp_plugin *plugin);
 
 /* Set an option as a config file would ("2s", "90%", "a, b"). Returns 0,
@@ -61,13 +68,28 @@ void gp_test_attempt(gp_test *t, unsigned number);
  */
 gp_outcome gp_test_run(gp_test *t);
 
+/*
+ * Run validate() once (ABI 1.2), after the same required-option check as
+ * gp_test_run(). Returns the number of invalid() calls (0 also for a
+ * plugin without validate()), or -1 when an option is missing or the
+ * plugin misused the API (see gp_test_error).
+ */
+int gp_test_validate(gp_test *t);
+/* The last gp_test_validate()'s reports, "KEY: MESSAGE", in call order;
+ * returns their count. */
+size_t gp_test_invalid(const gp_test *t, const char *const **lines);
+/* Every text secret() declared (in validate() or check()) since
+ * gp_test_new(), each once; returns their count. */
+size_t gp_test_secrets(const gp_test *t, const char *const **texts);
+
 /* The last run's message ("" when none). */
 const char *gp_test_message(const gp_test *t);
 /* 1 and *value when the last run reported the metric, else 0. */
 int gp_test_metric(const gp_test *t, const char *name, double *value);
 /* The last run's log lines, in order; returns their count. */
 size_t gp_test_logs(const gp_test *t, const char *const **lines);
-/* Why gp_test_set() or gp_test_run() failed, or NULL. */
+/* Why gp_test_set(), gp_test_run() or gp_test_validate() failed, or NULL.
+ * With t NULL: why the last gp_test_new() of this thread returned NULL. */
 const char *gp_test_error(const gp_test *t);
 /* How long the last check() took, in ms. */
 double gp_test_duration_ms(const gp_test *t);

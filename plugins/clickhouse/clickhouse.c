@@ -702,6 +702,28 @@ done:
     return out;
 }
 
+/*
+ * validate() (ABI 1.2): the base url through libcurl's URL parser (CURLU:
+ * http or https, no credentials in it), and a password that could not go
+ * in a header (a line break), at config time.
+ */
+static void validate(gp_ctx *ctx, const gp_api *api)
+{
+    const char *url = api->opt_string(ctx, "url");
+    const char *password = api->opt_string(ctx, "password");
+    char err[640], where[96];
+
+    if (url &&
+        gp_curl_check_url("url", url,
+                          "use user and password (or password_file) instead",
+                          NULL, where, sizeof(where), err, sizeof(err)) < 0 &&
+        errno != ENOMEM)
+        api->invalid(ctx, "url", "%s",
+                     strncmp(err, "option url ", 11) == 0 ? err + 11 : err);
+    if (password && strpbrk(password, "\r\n"))
+        api->invalid(ctx, "password", "has a line break");
+}
+
 static const gp_plugin ch_plugin = {
     GP_PLUGIN_HEADER,
     .name = "clickhouse",
@@ -710,6 +732,7 @@ static const gp_plugin ch_plugin = {
     .options = ch_options,
     .metrics = ch_metrics,
     .check = check,
+    .validate = validate,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

@@ -17,12 +17,14 @@
  *      line before '|' is the message; perfdata become metrics.
  *
  * Metrics must be declared before anything runs, but perfdata labels are
- * only known when the command prints them. Within ABI v1 the plugin
- * therefore declares fixed slots per unit class (time, time2 .. time4 in
- * ms; percent..; bytes..; count..; value..) and fills them from the
- * perfdata: in output order by default, or as the `perfdata` option maps
- * labels to slots. Thresholds (`warn_if = time > 2s`) then have declared
- * names with real units. See README.md for the trade-offs.
+ * only known when the command prints them. Since ABI 1.2 the `metrics`
+ * option (GP_OPT_METRICS) names them per probe (`metrics = rta:ms`, then
+ * `warn_if = rta > 200ms`); the core checks the names at config time. The
+ * fixed slots per unit class of ABI 1.0 (time, time2 .. time4 in ms;
+ * percent..; bytes..; count..; value..), filled in output order or as the
+ * `perfdata` option maps labels to them, stay as deprecated aliases for a
+ * release. The output format itself is parsed in perfdata.c; validate()
+ * checks the command and the options before anything runs.
  *
  * The plugin keeps no state: everything belongs to one check() call.
  */
@@ -35,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -43,6 +46,7 @@
 
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
+#include "perfdata.h"
 
 extern char **environ;
 
@@ -50,9 +54,6 @@ extern char **environ;
  * thrown away, so that a chatty command never blocks on a full pipe. */
 #define EXEC_MAX_STDOUT (64 * 1024)
 #define EXEC_MAX_STDERR (8 * 1024)
-/* How many perfdata items we look at, how long a label may be. */
-#define EXEC_MAX_PERF 64
-#define EXEC_MAX_LABEL 128
 /* Slots per unit class, and the length of the message we keep. */
 #define EXEC_SLOTS 4
 #define EXEC_MAX_MESSAGE 400
@@ -86,6 +87,12 @@ static const gp_option exec_options[] = {
      .help = "which perfdata labels feed which metrics: LABEL:METRIC (e.g. "
              "time:time, size:bytes) or LABEL (next free metric of its "
              "unit); unset: every item in output order"},
+    {.key = "metrics",
+     .type = GP_TYPE_LIST,
+     .flags = GP_OPT_METRICS,
+     .help = "metrics named after perfdata labels, NAME or NAME:UNIT (ms, "
+             "%, count, bytes): the label lower-cased, other characters as "
+             "'_' (check_ping: rta:ms, pl:%), for warn_if / fail_if"},
     {.key = "on_critical",
      .type = GP_TYPE_STRING,
      .def = "retry_in_warmup",
@@ -95,8 +102,8 @@ static const gp_option exec_options[] = {
     {.key = NULL},
 };
 
-/* Perfdata unit classes; each owns EXEC_SLOTS consecutive metrics. */
-enum perf_class { PC_TIME, PC_PERCENT, PC_BYTES, PC_COUNT, PC_VALUE, PC_N };
+/* Each perfdata unit class (perfdata.h) owns EXEC_SLOTS consecutive
+ * metrics. */
 
 /* The EXEC_SLOTS (4) metrics of one class: base, base2, base3, base4. */
 /* clang-format off */
@@ -129,50 +136,6 @@ _Static_assert(sizeof(exec_metrics) / sizeof(exec_metrics[0]) ==
 
 static const char *const class_unit_name[PC_N] = {
     "a time", "a percentage", "a byte size", "a counter", "a plain number"};
-
-/* Units of measurement: the Nagios plugin guidelines' s, ms, us, %, B, KB,
- * MB, TB and c, plus what Icinga also normalises (ns, GB, PB, the binary
- * KiB..). Decimal prefixes are powers of 1000 and binary ones of 1024, as
- * in Icinga and in gpcheck's own threshold syntax. */
-static const struct {
-    const char *uom;
-    enum perf_class cls;
-    double factor; /* to ms, %, bytes, counts */
-} perf_units[] = {
-    {"s", PC_TIME, 1000.0},
-    {"ms", PC_TIME, 1.0},
-    {"us", PC_TIME, 1e-3},
-    {"ns", PC_TIME, 1e-6},
-    {"%", PC_PERCENT, 1.0},
-    {"B", PC_BYTES, 1.0},
-    {"KB", PC_BYTES, 1e3},
-    {"kB", PC_BYTES, 1e3},
-    {"MB", PC_BYTES, 1e6},
-    {"GB", PC_BYTES, 1e9},
-    {"TB", PC_BYTES, 1e12},
-    {"PB", PC_BYTES, 1e15},
-    {"KiB", PC_BYTES, 1024.0},
-    {"MiB", PC_BYTES, 1048576.0},
-    {"GiB", PC_BYTES, 1073741824.0},
-    {"TiB", PC_BYTES, 1099511627776.0},
-    {"PiB", PC_BYTES, 1125899906842624.0},
-    {"c", PC_COUNT, 1.0},
-    {"", PC_VALUE, 1.0},
-};
-
-typedef struct perf_item {
-    char label[EXEC_MAX_LABEL];
-    char uom[16];
-    double raw;   /* as printed */
-    double value; /* in the class's unit */
-    enum perf_class cls;
-} perf_item;
-
-typedef struct perf_list {
-    perf_item items[EXEC_MAX_PERF];
-    size_t n;
-    size_t dropped; /* items beyond EXEC_MAX_PERF */
-} perf_list;
 
 /* One item of the `perfdata` option. */
 typedef struct perf_map {
@@ -465,27 +428,26 @@ static enum perf_class slot_class(int slot)
 /*
  * `perfdata` items: LABEL:METRIC or LABEL. The METRIC after the last ':'
  * must be a slot name (a label with a ':' of its own needs an explicit
- * metric). Checked here, at check time: the core cannot validate a
- * mapping it does not know the syntax of.
+ * metric). Fills j->maps; returns -1 with a reason in why. validate()
+ * reports the same reasons at config time.
  */
-static int build_maps(gp_ctx *ctx, const gp_api *api, job *j)
+static int parse_maps(const char *const *items, size_t n, job *j, char *why,
+                      size_t cap)
 {
-    const char *const *items;
-    size_t n = api->opt_list(ctx, "perfdata", &items);
-    const char *why = NULL;
+    const char *bad = NULL;
 
     j->maps = calloc(n + 1, sizeof(perf_map));
     if (!j->maps) {
-        api->message(ctx, "out of memory");
+        snprintf(why, cap, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        char *label = decode_item(items[i], &why);
+        char *label = decode_item(items[i], &bad);
         char *colon;
         int slot = -1;
 
         if (!label) {
-            api->message(ctx, "option perfdata, item %zu: %s", i + 1, why);
+            snprintf(why, cap, "item %zu: %s", i + 1, bad);
             return -1;
         }
         j->maps[j->n_maps++].label = label;
@@ -494,29 +456,26 @@ static int build_maps(gp_ctx *ctx, const gp_api *api, job *j)
             *colon = '\0';
             slot = slot_index(colon + 1);
             if (slot < 0) {
-                api->message(ctx,
-                             "option perfdata: '%s' is not a metric of exec "
-                             "(time, time2 .. time%d, percent.., bytes.., "
-                             "count.., value..)",
-                             colon + 1, EXEC_SLOTS);
+                snprintf(why, cap,
+                         "'%s' is not a metric of exec (time, time2 .. "
+                         "time%d, percent.., bytes.., count.., value..)",
+                         colon + 1, EXEC_SLOTS);
                 return -1;
             }
         }
         if (!*label) {
-            api->message(ctx, "option perfdata, item %zu: empty label", i + 1);
+            snprintf(why, cap, "item %zu: empty label", i + 1);
             return -1;
         }
         j->maps[j->n_maps - 1].slot = slot;
         for (size_t k = 0; k + 1 < j->n_maps; k++) {
             if (strcmp(j->maps[k].label, label) == 0) {
-                api->message(ctx, "option perfdata: label '%s' listed twice",
-                             label);
+                snprintf(why, cap, "label '%s' listed twice", label);
                 return -1;
             }
             if (slot >= 0 && j->maps[k].slot == slot) {
-                api->message(ctx,
-                             "option perfdata: metric '%s' fed by two labels",
-                             exec_metrics[slot].name);
+                snprintf(why, cap, "metric '%s' fed by two labels",
+                         exec_metrics[slot].name);
                 return -1;
             }
         }
@@ -524,233 +483,21 @@ static int build_maps(gp_ctx *ctx, const gp_api *api, job *j)
     return 0;
 }
 
+static int build_maps(gp_ctx *ctx, const gp_api *api, job *j)
+{
+    const char *const *items;
+    size_t n = api->opt_list(ctx, "perfdata", &items);
+    char why[256];
+
+    if (parse_maps(items, n, j, why, sizeof(why)) < 0) {
+        api->message(ctx, "option perfdata: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Performance data                                                          */
-
-/* A label, quoted ('it''s here') or bare, up to its '='. Returns the
- * position after the '=', or NULL when the item is malformed. */
-static const char *parse_label(const char *p, char *label, size_t cap)
-{
-    size_t n = 0;
-
-    if (*p == '\'') {
-        int closed = 0;
-
-        for (p++; *p && !closed; p++) {
-            if (*p == '\'' && p[1] == '\'') {
-                p++;
-            } else if (*p == '\'') {
-                closed = 1;
-                break;
-            }
-            if (n + 1 < cap)
-                label[n++] = *p;
-        }
-        if (!closed)
-            return NULL;
-        p++;
-    } else {
-        while (*p && *p != '=' && !isspace((unsigned char)*p)) {
-            if (n + 1 < cap)
-                label[n++] = *p;
-            p++;
-        }
-    }
-    label[n] = '\0';
-    if (*p != '=' || n == 0)
-        return NULL;
-    return p + 1;
-}
-
-/*
- * "0.0123s", "-5", "1.5e3ms", "U": a number in the C locale (no inf, nan
- * or hex) followed by letters or '%'. Returns 1 with the number and the
- * unit, 0 for "U" (undetermined), -1 when malformed.
- */
-static int parse_value(const char *tok, double *value, char *uom, size_t cap)
-{
-    size_t i = 0, digits = 0;
-    char num[64];
-
-    if (strcmp(tok, "U") == 0)
-        return 0;
-    if (tok[i] == '-' || tok[i] == '+')
-        i++;
-    while (isdigit((unsigned char)tok[i]) || tok[i] == '.') {
-        digits += tok[i] != '.';
-        i++;
-    }
-    if (digits == 0)
-        return -1;
-    if ((tok[i] == 'e' || tok[i] == 'E') &&
-        (isdigit((unsigned char)tok[i + 1]) ||
-         ((tok[i + 1] == '-' || tok[i + 1] == '+') &&
-          isdigit((unsigned char)tok[i + 2])))) {
-        i += 2;
-        while (isdigit((unsigned char)tok[i]))
-            i++;
-    }
-    if (i >= sizeof(num) || strlen(tok + i) >= cap)
-        return -1;
-    memcpy(num, tok, i);
-    num[i] = '\0';
-    for (const char *u = tok + i; *u; u++)
-        if (!isalpha((unsigned char)*u) && *u != '%')
-            return -1;
-
-    char *end = NULL;
-    errno = 0;
-    *value = strtod(num, &end);
-    if (end != num + i || errno == ERANGE || !isfinite(*value))
-        return -1;
-    snprintf(uom, cap, "%s", tok + i);
-    return 1;
-}
-
-/* Known units convert into their class; any other unit keeps the number
- * as printed in the `value` class (logged, so it is not a surprise). */
-static void classify(perf_item *it)
-{
-    for (size_t i = 0; i < sizeof(perf_units) / sizeof(perf_units[0]); i++) {
-        if (strcmp(perf_units[i].uom, it->uom) == 0) {
-            it->cls = perf_units[i].cls;
-            it->value = it->raw * perf_units[i].factor;
-            return;
-        }
-    }
-    it->cls = PC_VALUE;
-    it->value = it->raw;
-}
-
-/*
- * Perfdata items, separated by blanks: 'label'=value[UOM];[warn];[crit];
- * [min];[max]. Only label, value and unit matter here: the plugin already
- * applied its own warn and crit to its exit status. A malformed item is
- * skipped (and logged), as Nagios and Icinga do.
- */
-static void parse_perfdata(gp_ctx *ctx, const gp_api *api, const char *s,
-                           perf_list *pl)
-{
-    const char *p = s;
-
-    for (;;) {
-        while (isspace((unsigned char)*p))
-            p++;
-        if (!*p)
-            return;
-
-        const char *start = p;
-        perf_item it;
-        char tok[96];
-        size_t n = 0;
-        int rc = -1;
-
-        memset(&it, 0, sizeof(it));
-        p = parse_label(p, it.label, sizeof(it.label));
-        if (p) {
-            while (*p && *p != ';' && !isspace((unsigned char)*p)) {
-                if (n + 1 < sizeof(tok))
-                    tok[n++] = *p;
-                p++;
-            }
-            tok[n] = '\0';
-            rc = parse_value(tok, &it.raw, it.uom, sizeof(it.uom));
-        } else {
-            p = start;
-        }
-        /* warn;crit;min;max, or the rest of a malformed item */
-        while (*p && !isspace((unsigned char)*p))
-            p++;
-        if (rc < 0) {
-            api->log(ctx, GP_LOG_DEBUG, "perfdata: skipped malformed item %.*s",
-                     (int)(p - start > 80 ? 80 : p - start), start);
-            continue;
-        }
-        if (rc == 0) {
-            api->log(ctx, GP_LOG_DEBUG, "perfdata: '%s' is undetermined (U)",
-                     it.label);
-            continue;
-        }
-        if (pl->n == EXEC_MAX_PERF) {
-            pl->dropped++;
-            continue;
-        }
-        classify(&it);
-        if (it.cls == PC_VALUE && it.uom[0])
-            api->log(ctx, GP_LOG_DEBUG,
-                     "perfdata: '%s' has unit '%s' unknown to exec; "
-                     "reported as a plain number",
-                     it.label, it.uom);
-        pl->items[pl->n++] = it;
-    }
-}
-
-/* Replace NULs so the output is one C string; returns it. */
-static char *as_text(char *buf, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (buf[i] == '\0')
-            buf[i] = ' ';
-    buf[len] = '\0';
-    return buf;
-}
-
-static char *trim(char *s)
-{
-    size_t n;
-
-    while (isspace((unsigned char)*s))
-        s++;
-    n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
-/*
- * The plugin output format (Nagios 3 and later):
- *
- *     TEXT | PERFDATA
- *     LONG TEXT LINE 2
- *     ...
- *     LONG TEXT LINE N | PERFDATA LINE 2
- *     PERFDATA LINE 3
- *
- * Splits `out` in place; returns the first line's text. Long text goes to
- * the log (a few lines), perfdata to `pl`.
- */
-static char *split_output(gp_ctx *ctx, const gp_api *api, char *out,
-                          perf_list *pl)
-{
-    char *first = NULL;
-    int in_perf = 0;
-    unsigned logged = 0;
-
-    for (char *line = out; line;) {
-        char *nl = strchr(line, '\n');
-        char *bar;
-
-        if (nl)
-            *nl = '\0';
-        if (in_perf) {
-            parse_perfdata(ctx, api, line, pl);
-        } else {
-            bar = strchr(line, '|');
-            if (bar) {
-                *bar = '\0';
-                parse_perfdata(ctx, api, bar + 1, pl);
-                in_perf = first != NULL; /* later lines are all perfdata */
-            }
-            if (!first) {
-                first = trim(line);
-            } else if (*trim(line) && logged++ < EXEC_LOG_LINES) {
-                api->log(ctx, GP_LOG_DEBUG, "output: %s", trim(line));
-            }
-        }
-        line = nl ? nl + 1 : NULL;
-    }
-    return first ? first : out;
-}
 
 static int first_free(const char *used, enum perf_class cls)
 {
@@ -763,7 +510,7 @@ static int first_free(const char *used, enum perf_class cls)
     return -1;
 }
 
-static const perf_item *find_label(const perf_list *pl, const char *label)
+static const perf_item *find_label(const perf_output *pl, const char *label)
 {
     for (size_t i = 0; i < pl->n; i++)
         if (strcmp(pl->items[i].label, label) == 0)
@@ -787,7 +534,7 @@ static void report(gp_ctx *ctx, const gp_api *api, const perf_item *it,
  * Returns -1 (with a message) when a mapping contradicts the output.
  */
 static int map_metrics(gp_ctx *ctx, const gp_api *api, const job *j,
-                       const perf_list *pl)
+                       const perf_output *pl)
 {
     char used[EXEC_N_METRICS] = {0};
 
@@ -844,6 +591,77 @@ static int map_metrics(gp_ctx *ctx, const gp_api *api, const job *j,
         }
         used[slot] = 1;
         report(ctx, api, it, slot);
+    }
+    return 0;
+}
+
+/* The class a configured metric's unit takes; PC_N: any (unit none). */
+static enum perf_class unit_class(const char *unit, int *also_value)
+{
+    *also_value = 0;
+    if (strcmp(unit, "ms") == 0)
+        return PC_TIME;
+    if (strcmp(unit, "%") == 0)
+        return PC_PERCENT;
+    if (strcmp(unit, "bytes") == 0)
+        return PC_BYTES;
+    if (strcmp(unit, "count") == 0) {
+        *also_value = 1; /* procs=5 carries no "c", yet counts */
+        return PC_COUNT;
+    }
+    return PC_N;
+}
+
+/*
+ * The `metrics` option (ABI 1.2 GP_OPT_METRICS): each NAME[:UNIT] the core
+ * checked at config time takes the value of the first perfdata item whose
+ * label maps to NAME (perf_metric_name). A metric the output lacks is not
+ * reported (a threshold on it does not fire); one whose unit contradicts
+ * the output is a configuration error, as for `perfdata`.
+ */
+static int named_metrics(gp_ctx *ctx, const gp_api *api, const perf_output *pl)
+{
+    const char *const *items;
+    size_t n = api->opt_list(ctx, "metrics", &items);
+
+    for (size_t i = 0; i < n; i++) {
+        char nbuf[PERF_MAX_LABEL], ubuf[16] = "none", label[PERF_MAX_LABEL];
+        const char *colon = strchr(items[i], ':');
+        const perf_item *it = NULL;
+        int also_value;
+
+        /* NAME[:UNIT], already checked by the core (GP_OPT_METRICS) */
+        snprintf(nbuf, sizeof(nbuf), "%.*s",
+                 (int)(colon ? (size_t)(colon - items[i]) : strlen(items[i])),
+                 items[i]);
+        if (colon)
+            snprintf(ubuf, sizeof(ubuf), "%s", colon + 1);
+        const char *name = perf_trim(nbuf), *unit = perf_trim(ubuf);
+        for (size_t k = 0; k < pl->n && !it; k++) {
+            perf_metric_name(pl->items[k].label, label, sizeof(label));
+            if (strcmp(label, name) == 0)
+                it = &pl->items[k];
+        }
+        if (!it) {
+            api->log(ctx, GP_LOG_INFO,
+                     "metrics: no perfdata label for '%s' in the command's "
+                     "output",
+                     name);
+            continue;
+        }
+        enum perf_class want = unit_class(unit, &also_value);
+        if (want != PC_N && it->cls != want &&
+            !(also_value && it->cls == PC_VALUE)) {
+            api->message(ctx,
+                         "perfdata '%s' is %s (unit '%s') but metric '%s' is "
+                         "declared %s: fix the metrics option",
+                         it->label, class_unit_name[it->cls], it->uom, name,
+                         unit);
+            return -1;
+        }
+        api->metric(ctx, name, it->value);
+        api->log(ctx, GP_LOG_DEBUG, "perfdata: '%s' = %g%s -> %s = %g",
+                 it->label, it->raw, it->uom, name, it->value);
     }
     return 0;
 }
@@ -1080,6 +898,16 @@ static void supervise(gp_ctx *ctx, const gp_api *api, run *r)
 /* ------------------------------------------------------------------------ */
 /* Outcome                                                                   */
 
+/* Replace NULs so the output is one C string; returns it. */
+static char *as_text(char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    buf[len] = '\0';
+    return buf;
+}
+
 /* A copy of s with every secret_env value replaced by ***. The core masks
  * the option's literal items, not values inside them: that is ours. */
 static char *scrub(const job *j, const char *s)
@@ -1104,7 +932,7 @@ static char *first_err_line(char *err)
 
         if (nl)
             *nl = '\0';
-        line = trim(line);
+        line = perf_trim(line);
         if (*line)
             return line;
         line = nl ? nl + 1 : NULL;
@@ -1123,8 +951,8 @@ static void log_stderr(gp_ctx *ctx, const gp_api *api, const char *err)
         char buf[512];
 
         snprintf(buf, sizeof(buf), "%.*s", (int)n, line);
-        if (*trim(buf)) {
-            api->log(ctx, GP_LOG_INFO, "stderr: %s", trim(buf));
+        if (*perf_trim(buf)) {
+            api->log(ctx, GP_LOG_INFO, "stderr: %s", perf_trim(buf));
             logged++;
         }
         line = nl ? nl + 1 : line + n;
@@ -1196,19 +1024,26 @@ static gp_outcome classify_exit(gp_ctx *ctx, const gp_api *api, const run *r,
 static gp_outcome conclude(gp_ctx *ctx, const gp_api *api, const job *j, run *r)
 {
     const char *cmd = j->shell ? "the shell command" : j->argv[0];
-    perf_list *pl = calloc(1, sizeof(perf_list));
+    perf_output *pl = malloc(sizeof(perf_output));
     char *out_text = scrub(j, as_text(r->out, r->out_len));
     char *err_text = scrub(j, as_text(r->err, r->err_len));
     char *text;
     gp_outcome out;
 
-    if (!pl || !out_text || !err_text) {
+    if (!pl || !out_text || !err_text ||
+        perf_parse(out_text, strlen(out_text), pl) < 0) {
         api->message(ctx, "out of memory");
         out = GP_UNKNOWN;
+        free(pl);
+        pl = NULL;
         goto done;
     }
     api->metric(ctx, "run_time", r->ended_ms - r->started_ms);
-    text = split_output(ctx, api, out_text, pl);
+    text = pl->text;
+    for (size_t i = 0; i < pl->n_long; i++)
+        api->log(ctx, GP_LOG_DEBUG, "output: %s", pl->long_text[i]);
+    for (size_t i = 0; i < pl->n_notes; i++)
+        api->log(ctx, GP_LOG_DEBUG, "perfdata: %s", pl->notes[i]);
     log_stderr(ctx, api, err_text);
     if (r->out_dropped || r->err_dropped)
         api->log(ctx, GP_LOG_WARNING,
@@ -1217,7 +1052,7 @@ static gp_outcome conclude(gp_ctx *ctx, const gp_api *api, const job *j, run *r)
     if (pl->dropped)
         api->log(ctx, GP_LOG_WARNING,
                  "perfdata: %zu items beyond the first %d ignored", pl->dropped,
-                 EXEC_MAX_PERF);
+                 PERF_MAX_ITEMS);
     /* No stdout: a failing script usually said why on stderr. */
     if (!*text)
         text = first_err_line(err_text);
@@ -1237,12 +1072,15 @@ static gp_outcome conclude(gp_ctx *ctx, const gp_api *api, const job *j, run *r)
                      WEXITSTATUS(r->status));
         out = classify_exit(ctx, api, r, text, cmd);
     }
-    if (!r->exec_errno && map_metrics(ctx, api, j, pl) < 0)
+    if (!r->exec_errno &&
+        (map_metrics(ctx, api, j, pl) < 0 || named_metrics(ctx, api, pl) < 0))
         out = GP_FATAL;
 done:
+    if (pl)
+        perf_output_free(pl);
+    free(pl);
     free(out_text);
     free(err_text);
-    free(pl);
     return out;
 }
 
@@ -1276,6 +1114,146 @@ out:
     return out;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Validation (ABI 1.2): what can be judged before anything runs            */
+
+/* The PATH execvp() will search: env's PATH when it sets one. */
+static const char *search_path(gp_ctx *ctx, const gp_api *api, char *buf,
+                               size_t cap)
+{
+    const char *const *items;
+    size_t n = api->opt_list(ctx, "env", &items);
+    const char *path = getenv("PATH");
+    const char *why;
+
+    for (size_t i = 0; i < n; i++) {
+        char *item = decode_item(items[i], &why);
+        if (item && strncmp(item, "PATH=", 5) == 0) {
+            snprintf(buf, cap, "%s", item + 5);
+            path = buf;
+        }
+        free(item);
+    }
+    return path ? path : "/bin:/usr/bin"; /* glibc's default */
+}
+
+/* 0 when path is a regular file we may execute, else why not. */
+static const char *not_runnable(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return strerror(errno);
+    if (!S_ISREG(st.st_mode))
+        return "not a regular file";
+    if (access(path, X_OK) < 0)
+        return "not executable";
+    return NULL;
+}
+
+/* A command without a '/' as execvp() finds it. */
+static int found_in_path(const char *cmd, const char *path)
+{
+    char file[4096];
+
+    for (const char *p = path;;) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+
+        /* An empty element is the current directory, as for execvp(). */
+        snprintf(file, sizeof(file), "%.*s%s%s", (int)n, p, n ? "/" : "", cmd);
+        if (!not_runnable(file))
+            return 1;
+        if (!end)
+            return 0;
+        p = end + 1;
+    }
+}
+
+static void validate_command(gp_ctx *ctx, const gp_api *api)
+{
+    const char *const *items;
+    size_t n = api->opt_list(ctx, "command", &items);
+    const char *why = NULL;
+    char pathbuf[4096];
+
+    if (n > 1 && api->opt_boolean(ctx, "shell")) {
+        api->invalid(ctx, "command",
+                     "with shell = true, command is one shell command line: "
+                     "write its commas as \\x2c");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *arg = decode_item(items[i], &why);
+        if (!arg) {
+            api->invalid(ctx, "command", "item %zu: %s", i + 1, why);
+            return;
+        }
+        free(arg);
+    }
+    if (n == 0 || api->opt_boolean(ctx, "shell"))
+        return; /* a shell line is the shell's to judge */
+    char *cmd = decode_item(items[0], &why);
+    if (!cmd)
+        return;
+    if (strchr(cmd, '/')) {
+        const char *bad = not_runnable(cmd);
+        if (bad)
+            api->invalid(ctx, "command", "cannot execute %s: %s", cmd, bad);
+    } else {
+        const char *path = search_path(ctx, api, pathbuf, sizeof(pathbuf));
+        if (!found_in_path(cmd, path))
+            api->invalid(ctx, "command",
+                         "cannot execute %s: no executable file of that name "
+                         "in PATH (%s)",
+                         cmd, path);
+    }
+    free(cmd);
+}
+
+static void validate_env(gp_ctx *ctx, const gp_api *api, const char *key,
+                         int secret)
+{
+    const char *const *items;
+    size_t n = api->opt_list(ctx, key, &items);
+    const char *why = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        char *item = decode_item(items[i], &why);
+        size_t klen;
+
+        if (!item) {
+            api->invalid(ctx, key, "item %zu: %s", i + 1, why);
+            continue;
+        }
+        klen = env_key_len(item);
+        if (klen == 0)
+            api->invalid(ctx, key,
+                         "item %zu: not KEY=VALUE with a key of "
+                         "[A-Za-z_][A-Za-z0-9_]*",
+                         i + 1);
+        else if (secret)
+            api->secret(ctx, item + klen + 1); /* the core masks it too */
+        free(item);
+    }
+}
+
+static void validate(gp_ctx *ctx, const gp_api *api)
+{
+    const char *const *items;
+    size_t n = api->opt_list(ctx, "perfdata", &items);
+    char why[256];
+    job j;
+
+    validate_command(ctx, api);
+    validate_env(ctx, api, "env", 0);
+    validate_env(ctx, api, "secret_env", 1);
+    memset(&j, 0, sizeof(j));
+    if (parse_maps(items, n, &j, why, sizeof(why)) < 0)
+        api->invalid(ctx, "perfdata", "%s", why);
+    job_free(&j);
+}
+
 static const gp_plugin exec_plugin = {
     GP_PLUGIN_HEADER,
     .name = "exec",
@@ -1285,6 +1263,7 @@ static const gp_plugin exec_plugin = {
     .options = exec_options,
     .metrics = exec_metrics,
     .check = check,
+    .validate = validate,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
@@ -143,6 +144,37 @@ static gp_outcome check_url(probe *p)
     return GP_READY;
 }
 
+/* One expect_status item, "200" or "2xx": marks it in expected (600
+ * entries) when that is not NULL. Returns 0, or -1 when it is neither. */
+static int status_item(const char *s, char *expected)
+{
+    int ok = strlen(s) == 3 && s[0] >= '1' && s[0] <= '5';
+
+    if (ok && tolower((unsigned char)s[1]) == 'x' &&
+        tolower((unsigned char)s[2]) == 'x') {
+        if (expected)
+            memset(expected + (s[0] - '0') * 100, 1, 100);
+        return 0;
+    }
+    if (ok && isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2])) {
+        if (expected)
+            expected[(s[0] - '0') * 100 + (s[1] - '0') * 10 + s[2] - '0'] = 1;
+        return 0;
+    }
+    return -1;
+}
+
+/* "Name: value", the name an HTTP token, no line breaks. */
+static int header_ok(const char *h)
+{
+    size_t name = strcspn(h, ":");
+    int ok = name > 0 && h[name] == ':' && !strpbrk(h, "\r\n");
+
+    for (size_t k = 0; ok && k < name; k++)
+        ok = isalnum((unsigned char)h[k]) || strchr("!#$%&'*+-.^_`|~", h[k]);
+    return ok;
+}
+
 /*
  * expect_status: "200", "301", "2xx" ... into p->expected. The schema
  * cannot express this (choices are fixed strings), so check() refuses a
@@ -162,18 +194,8 @@ static gp_outcome parse_expect_status(probe *p)
     }
     for (size_t i = 0; i < n; i++) {
         const char *s = items[i];
-        int ok = strlen(s) == 3 && s[0] >= '1' && s[0] <= '5';
 
-        if (ok && tolower((unsigned char)s[1]) == 'x' &&
-            tolower((unsigned char)s[2]) == 'x') {
-            int base = (s[0] - '0') * 100;
-
-            memset(p->expected + base, 1, 100);
-        } else if (ok && isdigit((unsigned char)s[1]) &&
-                   isdigit((unsigned char)s[2])) {
-            p->expected[(s[0] - '0') * 100 + (s[1] - '0') * 10 + s[2] - '0'] =
-                1;
-        } else {
+        if (status_item(s, p->expected) < 0) {
             char shown[HTTP_SHOW_BUF];
 
             gp_sdk_printable(s, strlen(s), HTTP_SHOW, shown, sizeof(shown));
@@ -200,13 +222,8 @@ static gp_outcome parse_headers(probe *p)
 
     for (size_t i = 0; i < n; i++) {
         const char *h = items[i];
-        size_t name = strcspn(h, ":");
-        int ok = name > 0 && h[name] == ':' && !strpbrk(h, "\r\n");
 
-        for (size_t k = 0; ok && k < name; k++)
-            ok =
-                isalnum((unsigned char)h[k]) || strchr("!#$%&'*+-.^_`|~", h[k]);
-        if (!ok) {
+        if (!header_ok(h)) {
             char shown[HTTP_SHOW_BUF];
 
             gp_sdk_printable(h, strlen(h), HTTP_SHOW, shown, sizeof(shown));
@@ -499,6 +516,72 @@ done:
     return out;
 }
 
+/* check_combinations()'s rules, reported at config time. */
+static void validate_combinations(gp_ctx *ctx, const gp_api *api)
+{
+    const char *method = api->opt_string(ctx, "method");
+    const char *user = api->opt_string(ctx, "user");
+    const char *cert = api->opt_string(ctx, "cert_file");
+
+    if (api->opt_isset(ctx, "body") && strcmp(method, "POST") != 0)
+        api->invalid(ctx, "body", "needs method = POST (method is %s)", method);
+    if (api->opt_isset(ctx, "expect_body") && strcmp(method, "HEAD") == 0)
+        api->invalid(ctx, "expect_body", "needs a body; HEAD has none");
+    if (api->opt_isset(ctx, "key_file") && !(cert && *cert))
+        api->invalid(ctx, "key_file", "needs cert_file");
+    if (api->opt_isset(ctx, "password") && !(user && *user))
+        api->invalid(ctx, "password", "needs user");
+}
+
+/*
+ * validate() (ABI 1.2): the url through libcurl's URL parser (CURLU: an
+ * http or https URL without credentials), every expect_status item, every
+ * header's `Name: value` form, and the options that need each other; so
+ * `gpcheck validate` reports them at their FILE:LINE instead of the first
+ * attempt failing. Values are shown through gp_sdk_printable(), the url
+ * with its password masked.
+ */
+static void validate(gp_ctx *ctx, const gp_api *api)
+{
+    const char *url = api->opt_string(ctx, "url");
+    const char *const *items;
+    char err[640], where[96], shown[HTTP_SHOW_BUF];
+    size_t n;
+
+    if (url &&
+        gp_curl_check_url("url", url, "use user and password instead", NULL,
+                          where, sizeof(where), err, sizeof(err)) < 0 &&
+        errno != ENOMEM)
+        api->invalid(ctx, "url", "%s",
+                     strncmp(err, "option url ", 11) == 0 ? err + 11 : err);
+    n = api->opt_list(ctx, "expect_status", &items);
+    for (size_t i = 0; i < n; i++) {
+        if (status_item(items[i], NULL) < 0) {
+            gp_sdk_printable(items[i], strlen(items[i]), HTTP_SHOW, shown,
+                             sizeof(shown));
+            api->invalid(ctx, "expect_status",
+                         "'%s' is neither a status code (100-599) nor a "
+                         "class (1xx-5xx)",
+                         shown);
+        }
+    }
+    n = api->opt_list(ctx, "header", &items);
+    for (size_t i = 0; i < n; i++) {
+        if (!header_ok(items[i])) {
+            /* Only the name part: the value may be a credential. */
+            gp_sdk_printable(items[i], strcspn(items[i], ":"), HTTP_SHOW, shown,
+                             sizeof(shown));
+            api->invalid(ctx, "header",
+                         "item %zu ('%s...') is not `Name: value` (the name "
+                         "an HTTP token)",
+                         i + 1, shown);
+        }
+        /* A credential header's value is secret by the core's own rule
+         * (core/secrets.c), which masks it after its scheme: "Bearer ***". */
+    }
+    validate_combinations(ctx, api);
+}
+
 static const gp_plugin http_plugin = {
     GP_PLUGIN_HEADER,
     .name = "http",
@@ -507,6 +590,7 @@ static const gp_plugin http_plugin = {
     .options = http_options,
     .metrics = http_metrics,
     .check = check,
+    .validate = validate,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

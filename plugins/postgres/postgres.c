@@ -1314,6 +1314,42 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     return o;
 }
 
+/*
+ * validate() (ABI 1.2): the dsn through libpq's own parser, before any
+ * connection. libpq's "invalid connection option" names a key, never a
+ * value, so it is shown as is (the user must see the typo `hots`); other
+ * parse errors quote pieces of the string, which may be a password, and
+ * are redacted. The fields libpq marks secret (dispchar "*") are declared
+ * to the core, which masks them wherever the probe is shown.
+ */
+static void validate(gp_ctx *ctx, const gp_api *api)
+{
+    const char *dsn = api->opt_string(ctx, "dsn");
+    char *err = NULL;
+    PQconninfoOption *opts;
+
+    if (!dsn)
+        return;
+    opts = PQconninfoParse(dsn, &err);
+    if (!opts) {
+        char why[512];
+
+        if (!err)
+            return; /* out of memory: check() will say so */
+        if (strncmp(err, "invalid connection option \"", 27) == 0)
+            snprintf(why, sizeof(why), "%.*s", (int)strcspn(err, "\n"), err);
+        else
+            redact_quoted(err, why, sizeof(why));
+        PQfreemem(err);
+        api->invalid(ctx, "dsn", "%s", why);
+        return;
+    }
+    for (const PQconninfoOption *o = opts; o->keyword; o++)
+        if (is_secret(o) && o->val && *o->val)
+            api->secret(ctx, o->val);
+    PQconninfoFree(opts);
+}
+
 static const gp_plugin pg_plugin = {
     GP_PLUGIN_HEADER,
     .name = "postgres",
@@ -1322,6 +1358,7 @@ static const gp_plugin pg_plugin = {
     .options = pg_options,
     .metrics = pg_metrics,
     .check = check,
+    .validate = validate,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

@@ -569,6 +569,22 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     return o;
 }
 
+/* validate() (ABI 1.2): the host's form (unless a socket is used), and a
+ * username without a password, at config time. */
+static void validate(gp_ctx *ctx, const gp_api *api)
+{
+    const char *sock = api->opt_string(ctx, "socket");
+    const char *user = api->opt_string(ctx, "username");
+    const char *why;
+
+    if (!(sock && *sock) &&
+        (why = gp_sdk_host_problem(api->opt_string(ctx, "host"))) != NULL)
+        api->invalid(ctx, "host", "%s", why);
+    if (user && *user && !api->opt_isset(ctx, "password") &&
+        !api->opt_isset(ctx, "password_file"))
+        api->invalid(ctx, "username", "needs password or password_file");
+}
+
 static const gp_plugin redis_plugin = {
     GP_PLUGIN_HEADER,
     .name = "redis",
@@ -578,6 +594,7 @@ static const gp_plugin redis_plugin = {
     .options = redis_options,
     .metrics = redis_metrics,
     .check = check,
+    .validate = validate,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

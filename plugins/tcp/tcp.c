@@ -243,6 +243,24 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     return GP_READY;
 }
 
+/* validate() (ABI 1.2): the host's form and the escapes of send and
+ * expect, at config time. */
+static void validate(gp_ctx *ctx, const gp_api *api)
+{
+    const char *host = api->opt_string(ctx, "host");
+    const char *why = gp_sdk_host_problem(host);
+    char buf[TCP_MAX_TEXT];
+    static const char *const texts[] = {"send", "expect"};
+
+    if (why)
+        api->invalid(ctx, "host", "%s", why);
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = api->opt_string(ctx, texts[i]);
+        if (v && *v && decode_escapes(v, buf, sizeof buf, &why) < 0)
+            api->invalid(ctx, texts[i], "%s", why);
+    }
+}
+
 static const gp_plugin tcp_plugin = {
     GP_PLUGIN_HEADER,
     .name = "tcp",
@@ -251,6 +269,7 @@ static const gp_plugin tcp_plugin = {
     .options = tcp_options,
     .metrics = tcp_metrics,
     .check = check,
+    .validate = validate,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

@@ -1069,6 +1069,9 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         gp_curl_log_version(ctx, api);
         connector_check(ctx, api, connector, &conn, &token);
         curl_global_cleanup();
+        /* ABI 1.2: a token fetched at run time is masked by the core. */
+        if (token)
+            api->secret(ctx, token);
     }
     /* A fatal connector needs no reachability numbers to be understood;
      * an API that used up the attempt leaves no time to measure them. */
@@ -1096,6 +1099,69 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
                                                      : reach.outcome;
 }
 
+/* An http(s) URL option, through libcurl's URL parser (CURLU). */
+static void validate_url(gp_ctx *ctx, const gp_api *api, const char *key)
+{
+    const char *url = api->opt_string(ctx, key);
+    char err[640], where[96];
+
+    if (url && *url &&
+        gp_curl_check_url(key, url, NULL, NULL, where, sizeof(where), err,
+                          sizeof(err)) < 0 &&
+        errno != ENOMEM) {
+        size_t skip = strlen("option ") + strlen(key) + 1;
+        api->invalid(ctx, key, "%s", strlen(err) > skip ? err + skip : err);
+    }
+}
+
+/*
+ * validate() (ABI 1.2): what check() would refuse before any connect or
+ * request: something to check at all, each target's host:port form, the
+ * connector's resource name, the URLs, one token source, a usable token.
+ */
+static void validate(gp_ctx *ctx, const gp_api *api)
+{
+    const char *const *specs;
+    size_t n = api->opt_list(ctx, "targets", &specs);
+    const char *connector = api->opt_string(ctx, "connector");
+    const char *token = api->opt_string(ctx, "token");
+    const char *file = api->opt_string(ctx, "token_file");
+    const char *meta = api->opt_string(ctx, "metadata_url");
+    int with_conn = connector && *connector;
+
+    if (!with_conn && n == 0)
+        api->invalid(ctx, "targets",
+                     "nothing to check: set targets (reachability), "
+                     "connector (connector state), or both");
+    for (size_t i = 0; i < n; i++) {
+        target t;
+        const char *why;
+
+        memset(&t, 0, sizeof(t));
+        if ((why = parse_target(specs[i], &t)) != NULL)
+            api->invalid(ctx, "targets", "'%s': %s", specs[i], why);
+    }
+    if (!with_conn)
+        return;
+    if (!connector_name_ok(connector))
+        api->invalid(ctx, "connector",
+                     "'%s' is not projects/PROJECT/locations/REGION/"
+                     "connectors/NAME",
+                     connector);
+    validate_url(ctx, api, "api_url");
+    validate_url(ctx, api, "metadata_url");
+    int sources = (token && *token) + (file && *file) + (meta && *meta);
+    if (sources == 0)
+        api->invalid(ctx, "connector",
+                     "connector mode needs one of token, token_file or "
+                     "metadata_url");
+    else if (sources > 1)
+        api->invalid(ctx, "token",
+                     "set only one of token, token_file and metadata_url");
+    if (token && *token && !token_ok(token))
+        api->invalid(ctx, "token", "is not one printable word");
+}
+
 static const gp_plugin vpc_plugin = {
     GP_PLUGIN_HEADER,
     .name = "vpc",
@@ -1105,6 +1171,7 @@ static const gp_plugin vpc_plugin = {
     .options = vpc_options,
     .metrics = vpc_metrics,
     .check = check,
+    .validate = validate,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

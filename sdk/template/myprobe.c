@@ -108,6 +108,25 @@ done:
     return out;
 }
 
+/*
+ * validate() (ABI 1.2, optional): judge the values the schema cannot, so
+ * `gpcheck validate` reports them at their FILE:LINE instead of the first
+ * attempt failing. It runs for every probe whenever gpcheck reads the
+ * config, isolated and under a deadline: parse, never connect. Report
+ * every bad value (invalid() may be called several times); declare, with
+ * secret(), any part of a value that must be masked.
+ */
+static void validate(gp_ctx *ctx, const gp_api *gp)
+{
+    const char *host = gp->opt_string(ctx, "host");
+    const char *why = gp_sdk_host_problem(host);
+
+    if (why)
+        gp->invalid(ctx, "host", "%s", why);
+    if (!*gp->opt_string(ctx, "expect"))
+        gp->invalid(ctx, "expect", "is empty: every reply would match");
+}
+
 static const gp_plugin plugin = {
     GP_PLUGIN_HEADER, /* the ABI version and descriptor size */
     .name = "myprobe",
@@ -116,6 +135,7 @@ static const gp_plugin plugin = {
     .options = options,
     .metrics = metrics,
     .check = check,
+    .validate = validate,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

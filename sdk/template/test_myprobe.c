@@ -103,6 +103,24 @@ START_TEST(options_are_checked_like_gpcheck_does)
 }
 END_TEST
 
+START_TEST(validate_reports_bad_values)
+{
+    gp_test *t = gp_test_new(gpcheck_plugin());
+    const char *const *lines;
+    ck_assert_int_eq(gp_test_set(t, "host", "http://db.example/"), 0);
+    ck_assert_int_eq(gp_test_set(t, "port", "6379"), 0);
+    ck_assert_int_eq(gp_test_set(t, "expect", ""), 0);
+    ck_assert_int_eq(gp_test_validate(t), 2); /* both reported at once */
+    ck_assert_uint_eq(gp_test_invalid(t, &lines), 2);
+    ck_assert_ptr_nonnull(strstr(lines[0], "host: a URL"));
+    ck_assert_ptr_nonnull(strstr(lines[1], "expect: is empty"));
+    ck_assert_int_eq(gp_test_set(t, "host", "127.0.0.1"), 0);
+    ck_assert_int_eq(gp_test_set(t, "expect", "PONG"), 0);
+    ck_assert_int_eq(gp_test_validate(t), 0);
+    gp_test_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("myprobe");
@@ -111,6 +129,7 @@ int main(void)
     tcase_add_test(tc, wrong_reply_is_transient);
     tcase_add_test(tc, refused_is_transient);
     tcase_add_test(tc, options_are_checked_like_gpcheck_does);
+    tcase_add_test(tc, validate_reports_bad_values);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

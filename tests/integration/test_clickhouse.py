@@ -267,11 +267,23 @@ class SharedServerTest(ClickHouseCase):
         self.assertIn("not both", p["message"])
 
     def test_credentials_in_url_are_refused_and_masked(self):
+        # ABI 1.2 validate(): refused at config time, at the url's line.
         url = "http://app:%s@127.0.0.1:%d" % (FILE_CANARY, self.server.port)
-        proc, p, _ = self.run_one("ch", url)
-        self.assertEqual(outcomes(p), ["fatal"])
-        self.assertIn("app:***@", p["message"])
-        self.assertNotIn(FILE_CANARY, proc.stderr + p["message"])
+        self.write("conf.d/ch.ini", "[ch]\nplugin = clickhouse\nurl = %s\n"
+                   % url)
+        for cmd in ("validate", "run", "list"):
+            proc = self.gp(cmd)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("conf.d/ch.ini:3: probe 'ch': url:", proc.stderr)
+            self.assertIn("app:***@", proc.stderr)
+            self.assertNotIn(FILE_CANARY, proc.stdout + proc.stderr)
+
+    def test_url_scheme_checked_by_validate(self):
+        self.write("conf.d/ch.ini", "[ch]\nplugin = clickhouse\n"
+                   "url = htp://127.0.0.1:8123\n")
+        proc = self.gp("validate")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("conf.d/ch.ini:3: probe 'ch': url:", proc.stderr)
 
     def test_canary_password_in_no_output(self):
         ok_file = self.secret_file("pw-ok", CANARY + "\n")

@@ -205,13 +205,26 @@ class DnsTest(GpTestCase):
         self.assertIn("[::1]:%d" % port, p["message"])
         self.assertIn("connection refused", p["message"])
 
-    def test_bad_server_is_fatal(self):
-        proc, p, _ = self.run_one("bad", "name = web.test",
-                                  "attempts = 3\ntimeout = 2s",
-                                  server="dns.example.com")
-        self.assertEqual(p["status"], "fail")
-        self.assertEqual(p["attempts"], 1)
-        self.assertIn("option server", p["message"])
+    def test_bad_server_is_a_config_error(self):
+        # ABI 1.2 validate(): every bad address at the server line.
+        self.dns("bad", "name = web.test", server="dns.example.com, "
+                 "127.0.0.1:99999, [::1, 10.0.0.1:53, [::1]:5353, ::1")
+        proc = self.gp("validate")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        lines = [l for l in proc.stderr.splitlines() if "server:" in l]
+        self.assertEqual(len(lines), 3, proc.stderr)
+        for bad in ("'dns.example.com': not an IP address",
+                    "'127.0.0.1:99999': port out of range", "'[::1'"):
+            self.assertIn("conf.d/bad.ini:3: probe 'bad': server: " + bad,
+                          proc.stderr)
+
+    def test_bad_name_is_a_config_error(self):
+        self.dns("bad", "name = web..test, %s.test" % ("x" * 64))
+        proc = self.gp("validate")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("conf.d/bad.ini:4: probe 'bad': name: 'web..test': "
+                      "empty label", proc.stderr)
+        self.assertIn("longer than 63 bytes", proc.stderr)
 
     def test_type_is_checked_by_the_schema(self):
         self.dns("t", "name = web.test\ntype = PTR")

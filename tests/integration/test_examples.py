@@ -574,8 +574,12 @@ class ManPagesTest(unittest.TestCase):
     def test_gpcheck_ini_5_names_every_key(self):
         text = self.render("gpcheck.ini.5")
         keys = set()
-        for src, array in (("config.c", "reserved_keys"),
-                           ("config.c", "gpcheck_keys"),
+        # The reserved probe keys are plugin.h's ABI list.
+        with open(os.path.join(SRC, "include", "gpcheck", "plugin.h")) as f:
+            reserved = re.findall(r'X\("([a-z_]+)", \d+\)', f.read())
+        self.assertIn("timeout", reserved)
+        keys |= set(reserved)
+        for src, array in (("config.c", "gpcheck_keys"),
                            ("bypass.c", "bypass_keys"),
                            ("resolve.c", "group_keys")):
             with open(os.path.join(SRC, "core", src)) as f:

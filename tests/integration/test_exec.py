@@ -62,6 +62,19 @@ class ExecCase(GpTestCase):
         self.exec_ini(name, command, **keys)
         return self.run_one(name)
 
+    def config_error(self, command, *texts, name="x", line=3, **keys):
+        """`gpcheck validate` refuses the probe (ABI 1.2 validate()): exit
+        2, the texts on one error line at conf.d/NAME.ini:LINE."""
+        self.exec_ini(name, command, **keys)
+        proc = self.gp("validate")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        where = "conf.d/%s.ini:%d: probe '%s': " % (name, line, name)
+        lines = [l for l in proc.stderr.splitlines() if where in l]
+        self.assertEqual(len(lines), 1, proc.stderr)
+        for text in texts:
+            self.assertIn(text, lines[0])
+        return lines[0]
+
     def assert_outcome(self, probe, status, outcome, *texts):
         self.assertEqual(probe["status"], status, probe)
         self.assertEqual(probe["history"][-1]["outcome"], outcome, probe)
@@ -151,27 +164,32 @@ class ContractTest(ExecCase):
         self.assert_outcome(p, "ok", "ready", "OK - 42, fine")
 
     def test_shell_mode_wants_one_item(self):
-        _, p, _ = self.check("echo a, b", shell="true")
-        self.assert_outcome(p, "fail", "fatal", "one shell command line",
-                            "\\x2c")
+        self.config_error("echo a, b", "command: ", "one shell command line",
+                          "\\x2c", shell="true")
 
     def test_command_not_found(self):
-        _, p, _ = self.check("/nonexistent/check_thing, -H, x")
-        self.assert_outcome(p, "fail", "fatal",
-                            "cannot execute /nonexistent/check_thing",
-                            "No such file or directory")
-        _, p, _ = self.check("no-such-command-gpcheck")
-        self.assert_outcome(p, "fail", "fatal",
-                            "cannot execute no-such-command-gpcheck")
+        # Judged by validate(), at the command's line, before anything runs.
+        self.config_error("/nonexistent/check_thing, -H, x",
+                          "command: cannot execute /nonexistent/check_thing",
+                          "No such file or directory")
+        self.config_error("no-such-command-gpcheck",
+                          "cannot execute no-such-command-gpcheck",
+                          "in PATH")
+        # env's PATH is the one searched, as execvp() will.
+        os.mkdir(os.path.join(self.tmp, "bin"))
+        self.script("echo OK\n", name="bin/check_here")
+        _, p, _ = self.check("check_here",
+                             env="PATH=%s" % os.path.join(self.tmp, "bin"))
+        self.assert_outcome(p, "ok", "ready", "OK")
+        # A shell command line is the shell's to judge: a run-time failure.
         _, p, _ = self.check("no-such-command-gpcheck --help", shell="true")
         self.assert_outcome(p, "fail", "fatal", "command not found",
                             "no-such-command-gpcheck")
 
     def test_command_not_executable(self):
         s = self.script("echo hi\n", mode=0o644)
-        _, p, _ = self.check(s)
-        self.assert_outcome(p, "fail", "fatal", "cannot execute",
-                            "Permission denied")
+        self.config_error(s, "cannot execute", "not executable")
+        self.config_error(self.tmp, "cannot execute", "not a regular file")
 
     def test_environment(self):
         s = self.script('echo "OK - $FOO $BAR $LC_NUMERIC $GPCHECK_PROBE '
@@ -182,8 +200,8 @@ class ContractTest(ExecCase):
         left = int(p["message"].split()[-1])
         # (The core's clocks round to the millisecond either way.)
         self.assertTrue(0 < left <= 4010, p["message"])
-        _, p, _ = self.check(s, env="1FOO=x")
-        self.assert_outcome(p, "fail", "fatal", "not KEY=VALUE")
+        self.config_error(s, "env: item 1: not KEY=VALUE", line=4,
+                          env="1FOO=x")
 
     def test_secret_env_never_shown(self):
         s = self.script('echo "OK - token is $TOKEN | \'$TOKEN\'=1"\n'
@@ -276,10 +294,11 @@ printf '%s\n' \
                             "a percentage")
 
     def test_mapping_unknown_metric(self):
-        _, p, _ = self.crafted(perfdata="time:seconds")
-        self.assert_outcome(p, "fail", "fatal", "'seconds' is not a metric")
-        _, p, _ = self.crafted(perfdata="time:time, size:time")
-        self.assert_outcome(p, "fail", "fatal", "fed by two labels")
+        s = self.script(self.OUTPUT)
+        self.config_error(s, "perfdata: 'seconds' is not a metric", line=4,
+                          perfdata="time:seconds")
+        self.config_error(s, "perfdata: metric 'time' fed by two labels",
+                          line=4, perfdata="time:time, size:time")
 
     def test_mapped_label_missing_is_not_an_error(self):
         _, p, _ = self.crafted(perfdata="nothere:time, time:time2")

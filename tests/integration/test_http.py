@@ -51,6 +51,17 @@ class HttpCase(GpTestCase):
         self.assertIsNotNone(doc, proc.stderr)
         return proc, self.probe(doc, name), took
 
+    def config_errors(self, sections):
+        """sections: {name: (url, options)}; `gpcheck validate` must refuse
+        them (exit 2); returns {name: [its error lines]}."""
+        for name, (url, options) in sections.items():
+            self.section(name, url, options)
+        proc = self.gp("validate")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        return {name: [l for l in proc.stderr.splitlines()
+                       if "conf.d/%s.ini:" % name in l]
+                for name in sections}
+
     def run_many(self, sections):
         """sections: {name: (url, options)}; returns {name: probe report}."""
         for name, (url, options) in sections.items():
@@ -92,14 +103,19 @@ class StatusTest(HttpCase):
         self.assertEqual(outcomes(r["c200"]), ["fatal"])
         self.assertIn("expected 3xx", r["c200"]["message"])
 
-    def test_bad_expect_status_is_fatal(self):
+    def test_bad_expect_status_is_a_config_error(self):
+        # ABI 1.2 validate(): at the option's line, every bad item.
         u = self.web.url("/")
-        r = self.run_many({"bad1": (u, "expect_status = 2xy"),
-                           "bad2": (u, "expect_status = 200, 600"),
-                           "bad3": (u, "expect_status = ok")})
-        for p in r.values():
-            self.assertEqual(outcomes(p), ["fatal"])
-            self.assertIn("bad option value", p["message"])
+        r = self.config_errors({"bad1": (u, "expect_status = 2xy"),
+                                "bad2": (u, "expect_status = 200, 600"),
+                                "bad3": (u, "expect_status = ok"),
+                                "bad4": (u, "expect_status = 2xx, 20O")})
+        for name, bad in (("bad1", ["2xy"]), ("bad2", ["600"]),
+                          ("bad3", ["ok"]), ("bad4", ["20O"])):
+            self.assertEqual(len(r[name]), len(bad), r[name])
+            for line, item in zip(r[name], bad):
+                self.assertIn(":4: probe '%s': expect_status: '%s' is "
+                              "neither" % (name, item), line)
 
     def test_503_is_transient_and_retried(self):
         _, p, _ = self.run_one("web", self.web.url("/status/503"),
@@ -185,18 +201,24 @@ class BodyTest(HttpCase):
         self.assertEqual(p["status"], "ok", p["message"])
         self.assertEqual(p["metrics"]["size"], 0)
 
-    def test_inconsistent_options_are_fatal(self):
+    def test_inconsistent_options_are_config_errors(self):
         u = self.web.url("/")
-        r = self.run_many({
+        r = self.config_errors({
             "body-get": (u, "body = x"),
             "head-expect": (u, "method = HEAD\nexpect_body = x"),
             "bad-header": (u, "header = no colon here"),
             "key-only": (u, "key_file = /nonexistent.key"),
             "pw-only": (u, "password = x"),
             "scheme": ("ftp://127.0.0.1/", ""),
+            "typo": ("htp://127.0.0.1/", ""),
         })
-        for name, p in r.items():
-            self.assertEqual(outcomes(p), ["fatal"], name + ": " + p["message"])
+        keys = {"body-get": "body", "head-expect": "expect_body",
+                "bad-header": "header", "key-only": "key_file",
+                "pw-only": "password", "scheme": "url", "typo": "url"}
+        for name, lines in r.items():
+            self.assertEqual(len(lines), 1, lines)
+            self.assertIn("probe '%s': %s:" % (name, keys[name]), lines[0])
+        self.assertIn(":3: probe 'typo': url:", r["typo"][0])
 
     def test_body_over_64k(self):
         u = self.web.url("/big?bytes=200000")
@@ -375,7 +397,10 @@ class SecretTest(HttpCase):
 
     def test_credentials_in_url_are_refused_and_masked(self):
         url = "http://%s:%s@127.0.0.1:%d/auth" % (USER, CANARY, self.web.port)
-        proc, p, _ = self.run_one("web", url)
-        self.assertEqual(outcomes(p), ["fatal"])
-        self.assertIn("%s:***@" % USER, p["message"])
-        self.assertNotIn(CANARY, p["message"] + proc.stderr)
+        self.section("web", url)
+        for cmd in ("validate", "run", "list"):
+            proc = self.gp(cmd)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("conf.d/web.ini:3: probe 'web': url:", proc.stderr)
+            self.assertIn("%s:***@" % USER, proc.stderr)
+            self.assertNotIn(CANARY, proc.stdout + proc.stderr)

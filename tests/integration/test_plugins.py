@@ -44,12 +44,40 @@ class LoaderTest(GpTestCase):
         self.assertIn("plugin ABI %d.%d" % (major, minor + 1), proc.stderr)
 
     def test_older_minor_loads_and_runs(self):
+        # oldminor declares ABI 1.0.
         self.probe_with("oldminor")
         proc, doc, _ = self.run_json()
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        major, minor = core_abi()
+        major, _ = core_abi()
         self.assertEqual(GpTestCase.probe(doc, "x")["message"],
-                         "an ABI %d.%d plugin ran" % (major, minor - 1))
+                         "an ABI %d.0 plugin ran" % major)
+
+    def test_plugin_built_against_the_1_1_header_loads_and_runs(self):
+        # tests/plugins/abi11: compiled with the ABI 1.1 plugin.h, so its
+        # descriptor ends before validate and its gp_api before invalid.
+        secret = os.path.join(self.tmp, "token")
+        with open(secret, "w") as f:
+            f.write("t0ken-abi11\n")
+        os.chmod(secret, 0o600)
+        self.write("conf.d/x.ini", """
+            [x]
+            plugin = abi11
+            count = 5
+            token_file = %s
+            warn_if = items > 4
+            """ % secret)
+        proc = self.gp("validate")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        proc = self.gp("plugins", "abi11")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("1.1", proc.stdout)
+        proc, doc, _ = self.run_json("-v")
+        p = GpTestCase.probe(doc, "x")
+        self.assertEqual(p["history"][-1]["outcome"], "ready", p)
+        self.assertEqual(p["metrics"], {"items": 5})
+        self.assertEqual(p["status"], "warn", p)
+        self.assertIn("hello from an ABI 1.1 plugin (x, attempt 1)",
+                      p["message"])
 
     def test_extra_exports_refused(self):
         proc = self.probe_with("leaky")

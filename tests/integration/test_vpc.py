@@ -92,6 +92,18 @@ class VpcCase(GpTestCase):
         self.vpc_ini(**keys)
         return self.run_one()
 
+    def config_error(self, key, *texts, **keys):
+        """`gpcheck validate` refuses the probe (ABI 1.2 validate()): exit
+        2 and one line naming KEY with the texts."""
+        self.vpc_ini(**keys)
+        proc = self.gp("validate", env=NO_PROXY)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        lines = [l for l in proc.stderr.splitlines()
+                 if "conf.d/vpc.ini:" in l and "probe 'vpc': %s:" % key in l]
+        self.assertEqual(len(lines), 1, proc.stderr)
+        for text in texts:
+            self.assertIn(text, lines[0])
+
     def assert_outcome(self, probe, status, outcome, *texts):
         self.assertEqual(probe["status"], status, probe)
         self.assertEqual(probe["history"][-1]["outcome"], outcome, probe)
@@ -184,8 +196,7 @@ class ReachabilityTest(VpcCase):
                           ("127.0.0.1:99999", "out of range"),
                           ("127.0.0.1:0", "out of range"),
                           ("db:http", "bad port")):
-            _, p, _ = self.check(targets=spec)
-            self.assert_outcome(p, "fail", "fatal", why)
+            self.config_error("targets", "'%s'" % spec, why, targets=spec)
 
     def test_unresolvable_name(self):
         # Fatal with a resolver that answers NXDOMAIN; a resolver that
@@ -195,8 +206,7 @@ class ReachabilityTest(VpcCase):
         self.assertIn("resolve", p["message"])
 
     def test_nothing_configured(self):
-        _, p, _ = self.check()
-        self.assert_outcome(p, "fail", "fatal", "nothing to check")
+        self.config_error("targets", "nothing to check")
 
 
 class ConnectorTest(VpcCase):
@@ -317,18 +327,18 @@ class ConnectorTest(VpcCase):
                      "projects/p/locations/l/connectors/c/x",
                      "projects/p/locations/l/connectors/",
                      "projects/p?x/locations/l/connectors/c"):
-            _, p, _ = self.connector(connector=name)
-            self.assert_outcome(p, "fail", "fatal", "option connector")
-        _, p, _ = self.connector(api_url="ftp://127.0.0.1")
-        self.assert_outcome(p, "fail", "fatal", "option api_url")
+            self.config_error("connector", "is not projects/PROJECT",
+                              connector=name, token=TOKEN,
+                              api_url=self.api.url)
+        self.config_error("api_url", "http or https", connector=CONNECTOR,
+                          token=TOKEN, api_url="ftp://127.0.0.1")
 
     def test_token_sources(self):
-        self.vpc_ini(connector=CONNECTOR, api_url=self.api.url)
-        _, p, _ = self.run_one()
-        self.assert_outcome(p, "fail", "fatal", "needs one of token")
+        self.config_error("connector", "needs one of token",
+                          connector=CONNECTOR, api_url=self.api.url)
         path = self.token_file(TOKEN, 0o600)
-        _, p, _ = self.connector(token=TOKEN, token_file=path)
-        self.assert_outcome(p, "fail", "fatal", "only one of")
+        self.config_error("token", "only one of", connector=CONNECTOR,
+                          api_url=self.api.url, token=TOKEN, token_file=path)
 
     def token_file(self, text, mode, name="token"):
         path = os.path.join(self.tmp, name)

@@ -5,7 +5,7 @@
  *   -DBAD_MAJOR    abi_major is GP_ABI_MAJOR + 1 (an incompatible ABI);
  *   -DNEWER_MINOR  abi_minor is GP_ABI_MINOR + 1 (newer than this core);
  *   -DNO_ENTRY     no gpcheck_plugin at all, only a look-alike symbol;
- *   -DOLD_MINOR    abi_minor is GP_ABI_MINOR - 1: an older plugin, which
+ *   -DOLD_MINOR    abi_minor is 0 (an ABI 1.0 plugin), which
  *                  must still load and run;
  *   -DEXTRA_EXPORT also exports a helper (linked without the export map).
  *
@@ -29,7 +29,7 @@
 #if defined(NEWER_MINOR)
 #define BADABI_MINOR (GP_ABI_MINOR + 1)
 #elif defined(OLD_MINOR)
-#define BADABI_MINOR (GP_ABI_MINOR - 1)
+#define BADABI_MINOR 0
 #else
 #define BADABI_MINOR GP_ABI_MINOR
 #endif

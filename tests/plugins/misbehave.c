@@ -4,7 +4,9 @@
  * It does, on purpose, each thing a real plugin might do wrong (or right)
  * so that the runner's handling of it can be tested: crash, hang past the
  * deadline, exit without a result, write garbage on the result pipe, leave
- * a grandchild holding the pipe open, or simply report each outcome.
+ * a grandchild holding the pipe open, or simply report each outcome; and,
+ * with `validate = MODE`, the same in its ABI 1.2 validate() (crash, hang,
+ * garbage, a grandchild, several invalid() reports, a declared secret).
  *
  * The "forever" modes (hang, spin, grandchild) give up after
  * MISBEHAVE_FOREVER_S so that a runner bug leaks a process for minutes,
@@ -31,7 +33,8 @@ static const gp_option misbehave_options[] = {
      .flags = GP_OPT_REQUIRED,
      .help = "what to do",
      .choices = "ok|segv|abort|hang|spin|exit|garbage|grandchild|transient|"
-                "fatal|slow|degraded|unknown|flaky|escape|leak"},
+                "fatal|slow|degraded|unknown|flaky|escape|leak|secret|"
+                "named"},
     {.key = "arg",
      .type = GP_TYPE_STRING,
      .help = "mode argument (flaky: ready once this file exists; hang, "
@@ -45,6 +48,19 @@ static const gp_option misbehave_options[] = {
      .type = GP_TYPE_STRING,
      .flags = GP_OPT_FILE,
      .help = "a secret file; mode leak puts its content in its message"},
+    {.key = "validate",
+     .type = GP_TYPE_STRING,
+     .def = "ok",
+     .choices = "ok|invalid|segv|hang|garbage|grandchild|secret|bug|slow|flood",
+     .help = "what validate() does: ok, invalid (three reports), segv, "
+             "hang, "
+             "garbage, grandchild (left behind, pid to arg), secret "
+             "(declares arg as a secret), bug (an undeclared key), slow "
+             "(sleeps `sleep`), flood (65 secrets)"},
+    {.key = "names",
+     .type = GP_TYPE_LIST,
+     .flags = GP_OPT_METRICS,
+     .help = "metrics this probe reports (mode named: each is 7)"},
     {.key = "sleep",
      .type = GP_TYPE_DURATION,
      .def = "1s",
@@ -219,6 +235,28 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         api->message(ctx, "token %s rejected", token);
         return GP_TRANSIENT;
     }
+    if (strcmp(mode, "secret") == 0) {
+        /* A token learned at run time: declared, then (carelessly)
+         * printed; the supervisor must mask it. */
+        char token[64];
+        snprintf(token, sizeof token, "rt-canary-%ld", (long)getpid());
+        api->secret(ctx, token);
+        api->log(ctx, GP_LOG_INFO, "fetched token %s", token);
+        api->message(ctx, "using token %s", token);
+        return GP_READY;
+    }
+    if (strcmp(mode, "named") == 0) {
+        const char *const *items;
+        size_t n = api->opt_list(ctx, "names", &items);
+        for (size_t i = 0; i < n; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(items[i], ":"),
+                     items[i]);
+            api->metric(ctx, name, 7);
+        }
+        api->message(ctx, "reported %zu named metrics", n);
+        return GP_READY;
+    }
     if (strcmp(mode, "transient") == 0) {
         api->message(ctx, "not ready yet (on purpose)");
         return GP_TRANSIENT;
@@ -269,6 +307,51 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     return GP_UNKNOWN;
 }
 
+static void validate(gp_ctx *ctx, const gp_api *api)
+{
+    const char *how = api->opt_string(ctx, "validate");
+    const char *arg = api->opt_string(ctx, "arg");
+
+    if (!how || strcmp(how, "ok") == 0)
+        return;
+    if (strcmp(how, "invalid") == 0) {
+        api->invalid(ctx, "mode", "misbehave refuses mode %s",
+                     api->opt_string(ctx, "mode"));
+        api->invalid(ctx, "validate", "and reports a second problem");
+        api->invalid(ctx, "sleep",
+                     "and a third, on a value that may be "
+                     "a default");
+    } else if (strcmp(how, "segv") == 0) {
+        segv();
+    } else if (strcmp(how, "hang") == 0) {
+        record_pid(arg, getpid());
+        hang();
+    } else if (strcmp(how, "garbage") == 0) {
+        static const char junk[] = "{\"invalid\": not json\n";
+        ssize_t n = write(3, junk, sizeof(junk) - 1);
+        (void)n;
+    } else if (strcmp(how, "grandchild") == 0) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            sleep_ms((int64_t)MISBEHAVE_FOREVER_S * 1000);
+            _exit(0);
+        }
+        record_pid(arg, pid);
+    } else if (strcmp(how, "secret") == 0) {
+        api->secret(ctx, arg);
+    } else if (strcmp(how, "bug") == 0) {
+        api->invalid(ctx, "no_such_option", "this key is not declared");
+    } else if (strcmp(how, "flood") == 0) {
+        for (int i = 0; i < 65; i++) {
+            char text[32];
+            snprintf(text, sizeof text, "flood-%d", i);
+            api->secret(ctx, text);
+        }
+    } else if (strcmp(how, "slow") == 0) {
+        sleep_ms(api->opt_duration_ms(ctx, "sleep"));
+    }
+}
+
 static const gp_plugin misbehave_plugin = {
     GP_PLUGIN_HEADER,
     .name = "misbehave",
@@ -277,6 +360,7 @@ static const gp_plugin misbehave_plugin = {
     .options = misbehave_options,
     .metrics = misbehave_metrics,
     .check = check,
+    .validate = validate,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

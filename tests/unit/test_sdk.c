@@ -259,6 +259,26 @@ START_TEST(printable_escapes_and_cuts)
 }
 END_TEST
 
+START_TEST(host_problem_judges_the_form)
+{
+    static const char *const good[] = {
+        "127.0.0.1", "::1", "fd00::7", "db", "db-1.internal.", "_svc.x"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        ck_assert_msg(!gp_sdk_host_problem(good[i]), "%s", good[i]);
+    ck_assert_ptr_nonnull(strstr(gp_sdk_host_problem("http://db/"), "URL"));
+    ck_assert_ptr_nonnull(strstr(gp_sdk_host_problem("db:5432"), ":PORT"));
+    ck_assert_ptr_nonnull(strstr(gp_sdk_host_problem("[::1]"), "brackets"));
+    ck_assert_ptr_nonnull(gp_sdk_host_problem("a b"));
+    ck_assert_ptr_nonnull(gp_sdk_host_problem("a..b"));
+    ck_assert_ptr_nonnull(gp_sdk_host_problem(""));
+    ck_assert_ptr_nonnull(gp_sdk_host_problem(NULL));
+    char label[80];
+    memset(label, 'a', 64);
+    label[64] = '\0';
+    ck_assert_ptr_nonnull(gp_sdk_host_problem(label));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sdk");
@@ -274,6 +294,7 @@ int main(void)
     tcase_add_test(tc, mask_secrets_masks_the_longer_of_two);
     tcase_add_test(tc, mask_secrets_cuts_only_between_whole_pieces);
     tcase_add_test(tc, printable_escapes_and_cuts);
+    tcase_add_test(tc, host_problem_judges_the_form);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }

@@ -1,0 +1,261 @@
+/*
+ * gpcheck/plugin.h - the probe plugin ABI, version 1.
+ *
+ * This header is the whole contract between gpcheck's core and a probe
+ * plugin. A plugin includes this file and nothing else from gpcheck, links
+ * nothing from the core, and exports exactly one symbol:
+ *
+ *     const gp_plugin *gpcheck_plugin(void);
+ *
+ * (bound to the ELF version node GPCHECK_ABI_1 by the linker version script
+ * sdk/plugin.map; use GP_PLUGIN_EXPORT on its definition).
+ *
+ * The core calls it once after dlopen, before any fork, and checks the
+ * returned descriptor's ABI version and size before touching anything else:
+ *   - abi_major must equal the core's GP_ABI_MAJOR;
+ *   - abi_minor must be <= the core's GP_ABI_MINOR;
+ *   - size must cover every field of the descriptor at that minor.
+ *
+ * The plugin describes itself as data: options (typed, with defaults,
+ * required and secret flags) and metrics (with units). The core validates
+ * every configured value against the option schema before any probe runs,
+ * so check() only ever sees well-typed values.
+ *
+ * check() runs in a forked child process, one per attempt, under a hard
+ * deadline: the core kills the whole process group when the attempt's time
+ * is up, whatever the plugin is doing. A plugin must still honour the
+ * deadline itself (gp_api.time_left_ms) so that it can say *why* it is not
+ * ready instead of being killed.
+ *
+ * The plugin reports; the core decides. check() returns an outcome and may
+ * set a message and metrics; thresholds, retries, warmup and the verdict
+ * belong to the core.
+ *
+ * ABI stability rules (see CONTRIBUTING.md):
+ *   - Structs that cross the boundary carry their size first and grow only
+ *     at the end; a new field is a new minor version.
+ *   - gp_option and gp_metric are array elements: their layout is frozen for
+ *     the whole major version.
+ *   - Enum values are never renumbered; new values are added at the end in a
+ *     minor version.
+ *   - Anything else is a new major version and a new entry symbol version.
+ *   - Build flags of the core or of a plugin never change this ABI.
+ */
+#ifndef GPCHECK_PLUGIN_H
+#define GPCHECK_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GP_ABI_MAJOR 1
+#define GP_ABI_MINOR 1
+
+/* Name of the one symbol a plugin exports, for dlsym(). */
+#define GP_PLUGIN_SYMBOL "gpcheck_plugin"
+
+#if defined(__GNUC__)
+#define GP_PLUGIN_EXPORT __attribute__((visibility("default")))
+#define GP_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define GP_PLUGIN_EXPORT
+#define GP_PRINTF(fmt, args)
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Outcome of one attempt, as the plugin sees it.                           */
+
+typedef enum gp_outcome {
+    /* The service is ready. */
+    GP_READY = 0,
+    /* Not ready, and trying again may help: connection refused, timeout,
+     * "the database system is starting up", LOADING, 503. */
+    GP_TRANSIENT = 1,
+    /* Not ready, and trying again cannot help: bad credentials, permission
+     * denied, TLS verification failure, a bad option value. Ends the probe
+     * at once, in warmup too. */
+    GP_FATAL = 2,
+    /* Ready, but degraded: the core reports status "warn" (for example a
+     * monitoring plugin that exited with WARNING). */
+    GP_DEGRADED = 3,
+    /* The plugin could not tell (an internal error of the probe itself).
+     * The core reports status "error" and does not retry. */
+    GP_UNKNOWN = 4,
+} gp_outcome;
+
+/* ------------------------------------------------------------------------ */
+/* Declared option schema.                                                   */
+
+typedef enum gp_type {
+    GP_TYPE_STRING = 1,
+    GP_TYPE_INTEGER = 2,    /* int64_t, decimal */
+    GP_TYPE_BOOLEAN = 3,    /* true/false/yes/no/on/off/1/0 */
+    GP_TYPE_DURATION = 4,   /* 250ms, 45s, 2m, 1h, 1m30s; bare number: s */
+    GP_TYPE_PERCENTAGE = 5, /* 90%, 12.5% (a bare number is a percentage) */
+    GP_TYPE_LIST = 6,       /* comma-separated strings, each trimmed */
+} gp_type;
+
+/* gp_option.flags */
+#define GP_OPT_REQUIRED 0x1u /* the probe must set it (no default) */
+#define GP_OPT_SECRET 0x2u   /* never printed; masked in messages too */
+/* Since ABI 1.1, for GP_TYPE_STRING: the value names a file that holds a
+ * secret (a password file, a token file). gpcheck refuses, at config time
+ * with FILE:LINE, one that is not a regular file or that group or others
+ * may read, and masks the file's content in every message. The plugin
+ * still reads the file itself (gp_sdk_read_secret). */
+#define GP_OPT_FILE 0x4u
+
+/*
+ * One option. Every string is owned by the plugin and must live as long as
+ * the plugin is loaded (string literals, in practice).
+ */
+typedef struct gp_option {
+    const char *key; /* [a-z][a-z0-9_]*, unique in the plugin */
+    gp_type type;
+    unsigned flags;   /* GP_OPT_* */
+    const char *def;  /* default in config syntax ("6379", "2s"), or NULL */
+    const char *help; /* one line, for `gpcheck plugins NAME` */
+    /* For GP_TYPE_INTEGER, GP_TYPE_DURATION (in ms) and GP_TYPE_PERCENTAGE:
+     * the inclusive range the core accepts, used when min < max. */
+    int64_t min;
+    int64_t max;
+    /* For GP_TYPE_STRING and each item of GP_TYPE_LIST: the accepted values,
+     * separated by '|' ("A|AAAA|MX"), compared case-sensitively; NULL for
+     * any value. */
+    const char *choices;
+} gp_option;
+
+typedef enum gp_unit {
+    GP_UNIT_NONE = 0,
+    GP_UNIT_MS = 1,      /* milliseconds */
+    GP_UNIT_PERCENT = 2, /* 0..100 */
+    GP_UNIT_COUNT = 3,
+    GP_UNIT_BYTES = 4,
+} gp_unit;
+
+/* One metric. Strings owned by the plugin, as for gp_option. */
+typedef struct gp_metric {
+    const char *name; /* [a-z][a-z0-9_]*, unique in the plugin */
+    gp_unit unit;
+    const char *help;
+} gp_metric;
+
+/* ------------------------------------------------------------------------ */
+/* What the core offers to check(): an opaque context and a function table.  */
+
+/* Opaque per-attempt context, owned by the core; valid only during check(). */
+typedef struct gp_ctx gp_ctx;
+
+typedef enum gp_log_level {
+    GP_LOG_ERROR = 0,
+    GP_LOG_WARNING = 1,
+    GP_LOG_INFO = 2,
+    GP_LOG_DEBUG = 3,
+} gp_log_level;
+
+/*
+ * The core's functions. The table is owned by the core and lives as long as
+ * the process. `size` is sizeof(gp_api) as the core was built; since the
+ * core refuses plugins of a newer minor than its own, every function of the
+ * plugin's minor is present.
+ *
+ * Option getters: `key` must be declared in the plugin's schema with the
+ * matching type. Asking for an undeclared key or with the wrong type is a
+ * plugin bug: the getter returns the zero value and the attempt ends with
+ * status "error" naming the key. An option that is neither set nor
+ * defaulted yields the zero value (NULL, 0, false, an empty list); use
+ * opt_isset() to tell "unset" from "set to zero".
+ */
+typedef struct gp_api {
+    size_t size;
+
+    /* Returned strings are owned by the core and valid until check()
+     * returns. */
+    const char *(*opt_string)(gp_ctx *ctx, const char *key);
+    int64_t (*opt_integer)(gp_ctx *ctx, const char *key);
+    int (*opt_boolean)(gp_ctx *ctx, const char *key); /* 0 or 1 */
+    int64_t (*opt_duration_ms)(gp_ctx *ctx, const char *key);
+    double (*opt_percentage)(gp_ctx *ctx, const char *key); /* 90% -> 90.0 */
+    /* Number of items; *items (when not NULL) receives an array owned by the
+     * core, valid until check() returns. */
+    size_t (*opt_list)(gp_ctx *ctx, const char *key, const char *const **items);
+    /* 1 when the probe's config sets the key (a default does not count). */
+    int (*opt_isset)(gp_ctx *ctx, const char *key);
+
+    /* The attempt's absolute deadline on CLOCK_MONOTONIC, in milliseconds,
+     * and the milliseconds left before it (never negative). The core kills
+     * the attempt shortly after the deadline. */
+    int64_t (*deadline_ms)(gp_ctx *ctx);
+    int64_t (*time_left_ms)(gp_ctx *ctx);
+
+    /* 1 while the probe is in its warmup window, where not-ready results are
+     * expected (a plugin may treat "no such record" as transient there and
+     * as fatal after). */
+    int (*in_warmup)(gp_ctx *ctx);
+    /* 1-based attempt number within the current phase. */
+    unsigned (*attempt)(gp_ctx *ctx);
+    /* The probe's section name, owned by the core, valid during check(). */
+    const char *(*probe_name)(gp_ctx *ctx);
+
+    /* Report a declared metric. Reporting the same name again replaces the
+     * value. An undeclared name is a plugin bug (status "error"). */
+    void (*metric)(gp_ctx *ctx, const char *name, double value);
+    /* Set the attempt's one-line result message (replaces any earlier one).
+     * Secret option values are masked by the core in any case, but a plugin
+     * should not put them there. */
+    void (*message)(gp_ctx *ctx, const char *fmt, ...) GP_PRINTF(2, 3);
+    /* Diagnostic line, shown with -v and in --explain. The core damps
+     * floods: only the first lines of an attempt are kept. */
+    void (*log)(gp_ctx *ctx, gp_log_level level, const char *fmt, ...)
+        GP_PRINTF(3, 4);
+} gp_api;
+
+/* ------------------------------------------------------------------------ */
+/* The plugin descriptor.                                                    */
+
+/*
+ * check(): one attempt. Runs in a child process; may block, but should not
+ * outlive gp_api.time_left_ms(). It must not write to stdout, call exit(),
+ * leave threads running, or keep state between calls (every attempt is a
+ * fresh fork of the core: nothing survives from one attempt to the next).
+ */
+typedef gp_outcome (*gp_check_fn)(gp_ctx *ctx, const gp_api *api);
+
+/*
+ * Descriptor returned by gpcheck_plugin(). Owned by the plugin: static
+ * storage, valid while the plugin is loaded. Fill the first three fields
+ * with GP_PLUGIN_HEADER.
+ */
+typedef struct gp_plugin {
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    uint32_t size; /* sizeof(gp_plugin) as the plugin was built */
+
+    const char *name;    /* must equal the file's name without ".so" */
+    const char *version; /* the plugin's own version, free form */
+    const char *summary; /* one line */
+
+    /* Arrays terminated by an element whose key / name is NULL; either may
+     * be NULL for none. */
+    const gp_option *options;
+    const gp_metric *metrics;
+
+    gp_check_fn check;
+} gp_plugin;
+
+#define GP_PLUGIN_HEADER                                                       \
+    .abi_major = GP_ABI_MAJOR, .abi_minor = GP_ABI_MINOR,                      \
+    .size = (uint32_t)sizeof(gp_plugin)
+
+/* The entry point every plugin defines (with GP_PLUGIN_EXPORT). */
+typedef const gp_plugin *(*gp_entry_fn)(void);
+GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GPCHECK_PLUGIN_H */
