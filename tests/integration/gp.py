@@ -8,6 +8,7 @@ Every wait here is bounded in count and time.
 
 import atexit
 import ctypes
+import errno
 import json
 import os
 import random
@@ -90,6 +91,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _CLONE_NEWNS = 0x00020000
 _MS_BIND, _MS_REC, _MS_PRIVATE = 4096, 16384, 1 << 18
 RESOLV_CONF = "/etc/resolv.conf"
+NSSWITCH_CONF = "/etc/nsswitch.conf"
 
 
 def _mount(source, target, flags):
@@ -145,16 +147,22 @@ class _SuiteResolver:
         self.dir = tempfile.mkdtemp(prefix="gpcheck-dns-")
         atexit.register(shutil.rmtree, self.dir, ignore_errors=True)
         if _libc.unshare(_CLONE_NEWNS) != 0:
-            raise _NoNamespace("unshare(CLONE_NEWNS): "
-                               + os.strerror(ctypes.get_errno()))
+            err = ctypes.get_errno()
+            why = "unshare(CLONE_NEWNS): " + os.strerror(err)
+            if err == errno.EPERM:  # root without CAP_SYS_ADMIN (a container)
+                raise _NoNamespace(why)
+            raise OSError(err, why)  # anything else: loud, not a skip
         # Private, so that no mount made here shows outside the process.
         _mount(None, "/", _MS_REC | _MS_PRIVATE)
-        nss = os.path.join(self.dir, "nsswitch.conf")
-        with open("/etc/nsswitch.conf") as f:
-            lines = [ln for ln in f if not ln.lstrip().startswith("hosts:")]
-        with open(nss, "w") as f:
-            f.writelines(lines + ["hosts: files dns\n"])
-        _mount(nss, "/etc/nsswitch.conf", _MS_BIND)
+        # Without the file glibc asks "dns" and "files" only: nothing to do.
+        if os.path.exists(NSSWITCH_CONF):
+            nss = os.path.join(self.dir, "nsswitch.conf")
+            with open(NSSWITCH_CONF) as f:
+                lines = [ln for ln in f
+                         if not ln.lstrip().startswith("hosts:")]
+            with open(nss, "w") as f:
+                f.writelines(lines + ["hosts: files dns\n"])
+            _mount(nss, NSSWITCH_CONF, _MS_BIND)
         self.log = os.path.join(self.dir, "queries.log")
         open(self.log, "w").close()
         self.seen = 0
@@ -175,7 +183,7 @@ class _SuiteResolver:
 
 
 _suite = None          # the _SuiteResolver, once entered
-_no_namespace = None   # why there is none (not root, no CLONE_NEWNS)
+_no_namespace = None   # why there is none (not root, EPERM)
 
 
 def _enter_private_namespace():
