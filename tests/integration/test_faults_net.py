@@ -7,29 +7,27 @@ resolvers (silent, SERVFAIL, truncated, garbage).
 Every case asserts the status, the reason in the message, an upper bound on
 the time taken, and that nothing the run started is left running.
 
-A broken system resolver: the run goes into a private mount namespace
-(unshare -m) where /etc/resolv.conf names only tests/fixtures/dnsd.py on
-port 53 of a loopback address of its own (127.x.y.z), and
-/etc/nsswitch.conf says "hosts: files dns", for names that are in no
-/etc/hosts. Nothing leaves loopback. Real servers (PostgreSQL, Redis) come
+A broken system resolver: GpTestCase.private_resolver(mode) (gp.py) mounts,
+in the test process's private mount namespace, a /etc/resolv.conf naming
+only tests/fixtures/dnsd.py on port 53 of a loopback address of its own
+(127.x.y.z), for names that are in no /etc/hosts. Nothing leaves loopback. Real servers (PostgreSQL, Redis) come
 from tests/servers, the hostile ones from tests/fixtures (listen.py,
 httpd.py, dnsd.py).
 """
 
+import ipaddress
 import json
 import os
-import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 import urllib.parse
 
-from gp import FIXTURES, GRACE, GpTestCase, wait_until
+import gp
+from gp import DnsFixture, GRACE, GpTestCase, wait_until
 
-from fixture import FixtureProcess
 from httpd import HttpdProcess
 from postgres import Postgres
 from redis import Redis
@@ -37,27 +35,6 @@ from redis import Redis
 # A name no /etc/hosts holds: only the (broken) DNS server can answer it.
 HUNG = "hung.gpcheck.test"
 PG_PASSWORD = "app-pw"
-
-
-def has_mount_namespaces():
-    try:
-        return subprocess.run(["unshare", "-m", "true"], timeout=10,
-                              stdin=subprocess.DEVNULL,
-                              capture_output=True).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-class DnsFixture(FixtureProcess):
-    """tests/fixtures/dnsd.py MODE on host:port (port 0: any)."""
-
-    def __init__(self, tmp, mode, host="127.0.0.1", port=0):
-        port_file = os.path.join(tmp, "dnsd-%s-%d" % (mode, id(self)))
-        argv = [sys.executable, os.path.join(FIXTURES, "dnsd.py"), mode,
-                "--port-file", port_file, "--host", host, "--port",
-                str(port), "--lifetime", "120"]
-        self.host = host
-        super().__init__(argv, port_file, "dnsd.py " + mode, quiet=True)
 
 
 class NetFaultCase(GpTestCase):
@@ -68,43 +45,16 @@ class NetFaultCase(GpTestCase):
                    "[%s]\nplugin = %s\n%s\nattempts = 1\ntimeout = %s\n"
                    % (name, plugin, options.strip(), timeout))
 
-    def resolver(self, mode):
-        """A broken system resolver for the next run_probe(resolver=...):
-        dnsd.py MODE on port 53 of a loopback address of its own."""
-        last = None
-        for _ in range(5):
-            host = "127.%d.%d.%d" % (random.randint(64, 250),
-                                     random.randint(1, 250),
-                                     random.randint(2, 250))
-            try:
-                dns = DnsFixture(self.tmp, mode, host=host, port=53)
-            except RuntimeError as e:  # the address is taken: another one
-                last = e
-                continue
-            self.addCleanup(dns.stop)
-            conf = os.path.join(self.tmp, "resolv-%s.conf" % mode)
-            with open(conf, "w") as f:
-                # One try, and long: the probe's deadline must cut it.
-                f.write("nameserver %s\noptions timeout:30 attempts:1\n"
-                        % host)
-            nss = os.path.join(self.tmp, "nsswitch.conf")
-            with open(nss, "w") as f:
-                f.write("hosts: files dns\n")
-            return conf, nss
-        raise RuntimeError("no free loopback address for dnsd.py: %s" % last)
-
     def run_probe(self, name, resolver=None, timeout=60):
-        """gpcheck run -o json, under the broken resolver when given.
-        Returns (probe report, seconds)."""
+        """gpcheck run -o json, under the broken system resolver
+        (tests/fixtures/dnsd.py RESOLVER) when given. Returns (probe
+        report, seconds)."""
         report = os.path.join(self.tmp, "report.json")
         if os.path.exists(report):
             os.unlink(report)
         argv = self.base_args("run") + ["-o", "json:" + report]
         if resolver:
-            argv = ["unshare", "-m", "sh", "-c",
-                    'mount --bind "$1" /etc/resolv.conf && '
-                    'mount --bind "$2" /etc/nsswitch.conf && shift 2 && '
-                    'exec "$@"', "sh", resolver[0], resolver[1]] + argv
+            self.private_resolver(resolver)
         env = dict(os.environ)
         for var in ("GPCHECK_ENV", "GPCHECK_CONFIG", "http_proxy",
                     "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
@@ -154,14 +104,13 @@ class NetFaultCase(GpTestCase):
 # Broken system resolvers
 
 
-@unittest.skipUnless(has_mount_namespaces(), "needs unshare -m (root)")
 class ResolverTest(NetFaultCase):
     """A hung resolver cannot hold any probe that resolves past its
     deadline, and the message says resolving timed out."""
 
     def hung(self, name, plugin, options, timeout="1s", status="timeout"):
         self.section(name, plugin, options, timeout=timeout)
-        p, took = self.run_probe(name, resolver=self.resolver("silent"))
+        p, took = self.run_probe(name, resolver="silent")
         self.assert_fault(p, status, ["resolving %s timed out after" % HUNG])
         self.assertNotIn("killed", p["message"])
         self.assertLess(took, 1 + GRACE)
@@ -200,34 +149,34 @@ class ResolverTest(NetFaultCase):
     def test_dns_with_the_system_configuration(self):
         # dns reads resolv.conf itself (c-ares) and drives its own loop.
         self.section("d", "dns", "name = %s" % HUNG)
-        p, took = self.run_probe("d", resolver=self.resolver("silent"))
+        p, took = self.run_probe("d", resolver="silent")
         self.assert_fault(p, "timeout", ["no answer for %s A from 127." % HUNG,
                                          ":53 within"])
         self.assertLess(took, 1 + GRACE)
 
     def test_dns_servfail_with_the_system_configuration(self):
         self.section("d", "dns", "name = %s" % HUNG, timeout="3s")
-        p, took = self.run_probe("d", resolver=self.resolver("servfail"))
+        p, took = self.run_probe("d", resolver="servfail")
         self.assert_fault(p, "fail", ["SERVFAIL for %s A" % HUNG])
         self.assertLess(took, 1)
 
     def test_servfail_is_a_resolver_failure_at_once(self):
         self.section("t", "tcp", "host = %s\nport = 80" % HUNG, timeout="5s")
-        p, took = self.run_probe("t", resolver=self.resolver("servfail"))
+        p, took = self.run_probe("t", resolver="servfail")
         self.assert_fault(p, "fail", ["cannot resolve %s" % HUNG])
         self.assertLess(took, 2)
 
     def test_truncated_answer_retried_over_tcp_refused(self):
         # glibc retries the TC answer over TCP; dnsd.py refuses it.
         self.section("t", "tcp", "host = %s\nport = 80" % HUNG, timeout="5s")
-        p, took = self.run_probe("t", resolver=self.resolver("truncated"))
+        p, took = self.run_probe("t", resolver="truncated")
         self.assert_fault(p, "fail", ["cannot resolve %s" % HUNG])
         self.assertLess(took, 2)
 
     def test_garbage_answer_is_waited_out_within_the_deadline(self):
         # glibc drops an answer it cannot read and keeps waiting.
         self.section("r", "redis", "host = %s" % HUNG)
-        p, took = self.run_probe("r", resolver=self.resolver("garbage"))
+        p, took = self.run_probe("r", resolver="garbage")
         self.assert_fault(p, "timeout", ["resolving %s timed out" % HUNG])
         self.assertLess(took, 1 + GRACE)
 
@@ -237,9 +186,44 @@ class ResolverTest(NetFaultCase):
         self.section("pg", "postgres",
                      "dsn = host=%s,127.0.0.1 port=5432,1 dbname=x user=u"
                      % HUNG, timeout="2s")
-        p, took = self.run_probe("pg", resolver=self.resolver("silent"))
+        p, took = self.run_probe("pg", resolver="silent")
         self.assert_fault(p, "fail", ["127.0.0.1", "refused"])
         self.assertLess(took, 2 + GRACE)
+
+
+class LoopbackDnsTest(NetFaultCase):
+    """The suite's own guarantee (gp.py): the system resolver a test process
+    sees is on loopback, and a lookup nobody asked for is caught."""
+
+    def setUp(self):
+        super().setUp()
+        if not gp._suite:
+            self.skipTest(gp._no_namespace)
+
+    def test_system_resolver_is_on_loopback(self):
+        with open("/etc/resolv.conf") as f:
+            servers = [ln.split()[1] for ln in f
+                       if ln.startswith("nameserver")]
+        self.assertTrue(servers)
+        for s in servers:
+            self.assertTrue(ipaddress.ip_address(s).is_loopback, servers)
+
+    def test_unexpected_lookup_is_caught_on_loopback(self):
+        self.section("t", "tcp", "host = %s\nport = 80" % HUNG)
+        p, took = self.run_probe("t")
+        # NXDOMAIN from the suite's dnsd.py: fatal at once.
+        self.assert_fault(p, "fail", ["cannot resolve %s" % HUNG])
+        self.assertLess(took, 1)
+        # What the guard would fail this test for; taken here so it does not.
+        self.assertIn("%s A" % HUNG, gp._suite.new_queries())
+
+    def test_private_resolver_is_undone_after_the_test(self):
+        res = self.private_resolver("servfail")
+        with open("/etc/resolv.conf") as f:
+            self.assertIn(res.host, f.read())
+        self.doCleanups()
+        with open("/etc/resolv.conf") as f:
+            self.assertIn(gp._suite.resolver.host, f.read())
 
 
 # --------------------------------------------------------------------------

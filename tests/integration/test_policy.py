@@ -88,8 +88,10 @@ class PolicyTest(GpTestCase):
         self.assertLess(took, 5)
 
     def test_unresolvable_host(self):
-        # Fatal when a resolver answers "no such name"; a machine without any
-        # DNS server gets EAI_AGAIN instead, which is transient by design.
+        # Fatal when a resolver answers "no such name" (here dnsd.py on
+        # loopback); a machine without any DNS server gets EAI_AGAIN
+        # instead, which is transient by design.
+        self.private_resolver("nxdomain")
         self.write("conf.d/db.ini", """
             [db]
             plugin = tcp

@@ -202,8 +202,10 @@ class PostgresTest(PgTestCase):
         self.assertIn("dsn = " + dsn, self.gp("list").stdout)
 
     def test_unresolvable_name_is_bounded(self):
-        # NXDOMAIN gives fatal; a resolver that cannot be reached gives
-        # transient or a timeout. Either way: not ready, within the time.
+        # NXDOMAIN (dnsd.py on loopback is the system resolver) gives fatal;
+        # a resolver that cannot be reached gives transient or a timeout
+        # (test_faults_net.ResolverTest). Either way: not ready, in time.
+        self.private_resolver("nxdomain")
         proc, p, took = self.check_one(
             "host=no-such-host.invalid port=5432 dbname=x user=app",
             timeout="2s")
