@@ -47,6 +47,15 @@ class MisbehaveTest(GpTestCase):
         self.assertLess(took, self.TIMEOUT + GRACE)
         return proc, self.probe(doc, "bad")
 
+    def test_giving_up_at_the_deadline_is_a_timeout(self):
+        # A timer a few ms early (libcurl's, under load) still used all the
+        # attempt's time: timeout. Giving up well before it is not.
+        _, bad = self.run_mode("early", "sleep = 3ms")
+        self.assertEqual(bad["status"], "timeout", bad)
+        self.assertIn("gave up 3 ms early", bad["message"])
+        _, bad = self.run_mode("early", "sleep = 300ms")
+        self.assertEqual(bad["status"], "fail", bad)
+
     def test_segfault(self):
         proc, bad = self.run_mode("segv")
         self.assertEqual(bad["status"], "error")

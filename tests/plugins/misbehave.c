@@ -34,7 +34,7 @@ static const gp_option misbehave_options[] = {
      .help = "what to do",
      .choices = "ok|segv|abort|hang|spin|exit|garbage|grandchild|transient|"
                 "fatal|slow|degraded|unknown|flaky|escape|leak|secret|"
-                "named"},
+                "named|early"},
     {.key = "arg",
      .type = GP_TYPE_STRING,
      .help = "mode argument (flaky: ready once this file exists; hang, "
@@ -64,7 +64,8 @@ static const gp_option misbehave_options[] = {
     {.key = "sleep",
      .type = GP_TYPE_DURATION,
      .def = "1s",
-     .help = "how long mode slow takes",
+     .help = "how long mode slow takes; how long before its deadline "
+             "mode early gives up",
      .min = 0,
      .max = 3600 * 1000},
     {.key = NULL},
@@ -280,6 +281,14 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         sleep_ms(want);
         api->message(ctx, "slept %lld ms", (long long)want);
         return GP_READY;
+    }
+    if (strcmp(mode, "early") == 0) {
+        /* A library's timer that fires `sleep` before the deadline. */
+        int64_t margin = api->opt_duration_ms(ctx, "sleep");
+        int64_t left = api->time_left_ms(ctx);
+        sleep_ms(left > margin ? left - margin : 0);
+        api->message(ctx, "gave up %lld ms early", (long long)margin);
+        return GP_TRANSIENT;
     }
     if (strcmp(mode, "degraded") == 0) {
         api->message(ctx, "working, but degraded (on purpose)");
