@@ -32,6 +32,7 @@ import time
 import unittest
 import xml.etree.ElementTree as ET
 
+from ghaction import Runner
 from gp import Listener
 
 try:
@@ -179,9 +180,6 @@ class InstallScriptTest(unittest.TestCase):
 
 # -- the GitHub Action ----------------------------------------------------
 
-EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-
-
 def need_yaml(test):
     if yaml is None:
         test.fail("python3-yaml is not installed (Debian package python3-yaml)")
@@ -190,107 +188,6 @@ def need_yaml(test):
 def load_action():
     with open(os.path.join(SRC, "action.yml")) as f:
         return yaml.safe_load(f)
-
-
-class Runner:
-    """Runs a composite action's steps as GitHub's runner does."""
-
-    def __init__(self, action, inputs, workspace, runner_temp, env=None):
-        self.action = action
-        self.inputs = {k: str(v.get("default", ""))
-                       for k, v in action.get("inputs", {}).items()}
-        unknown = set(inputs) - set(self.inputs)
-        if unknown:
-            raise ValueError("undeclared inputs %s" % sorted(unknown))
-        self.inputs.update(inputs)
-        self.workspace = workspace
-        self.temp = runner_temp
-        self.env = clean_env(**(env or {}))
-        self.path = []  # GITHUB_PATH lines, newest first
-        self.outputs = {}  # step id -> {name: value}
-        self.logs = []
-
-    def expr(self, text):
-        def one(m):
-            e = m.group(1)
-            if e.startswith("inputs."):
-                return self.inputs[e[len("inputs."):]]
-            if e == "github.action_path":
-                return SRC
-            if e == "github.workspace":
-                return self.workspace
-            if e == "runner.temp":
-                return self.temp
-            m2 = re.fullmatch(r"steps\.([\w-]+)\.outputs\.([\w-]+)", e)
-            if m2:
-                return self.outputs.get(m2.group(1), {}).get(m2.group(2), "")
-            raise ValueError("expression the test runner does not know: " + e)
-        return EXPR.sub(one, str(text))
-
-    @staticmethod
-    def read_outputs(path):
-        out = {}
-        with open(path) as f:
-            lines = f.read().splitlines()
-        i = 0
-        while i < len(lines):
-            ln = lines[i]
-            m = re.match(r"^([\w-]+)<<(\S+)$", ln)
-            if m:
-                end = lines.index(m.group(2), i + 1)
-                out[m.group(1)] = "\n".join(lines[i + 1:end])
-                i = end + 1
-                continue
-            if "=" in ln:
-                k, v = ln.split("=", 1)
-                out[k] = v
-            i += 1
-        return out
-
-    def run(self, timeout=BUILD_TIMEOUT):
-        """Runs the steps until one fails; returns that step's exit status
-        (0 when all passed)."""
-        assert self.action["runs"]["using"] == "composite"
-        for n, step in enumerate(self.action["runs"]["steps"]):
-            assert step["shell"] == "bash", step
-            script = os.path.join(self.temp, "step-%d.sh" % n)
-            with open(script, "w") as f:
-                f.write(self.expr(step["run"]))
-            files = {}
-            for name in ("GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_ENV"):
-                files[name] = os.path.join(self.temp, "%s-%d" % (name, n))
-                open(files[name], "w").close()
-            env = dict(self.env, GITHUB_ACTION_PATH=SRC,
-                       GITHUB_WORKSPACE=self.workspace, RUNNER_TEMP=self.temp,
-                       CI="true", GITHUB_ACTIONS="true", **files)
-            env["PATH"] = os.pathsep.join(self.path + [env.get("PATH", "")])
-            for k, v in (step.get("env") or {}).items():
-                env[k] = self.expr(v)
-            cwd = os.path.join(self.workspace,
-                               self.expr(step.get("working-directory", ".")))
-            proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo",
-                                   "pipefail", script], env=env, cwd=cwd,
-                                  capture_output=True, text=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL)
-            self.logs.append((step.get("name"), proc))
-            if "id" in step:
-                self.outputs[step["id"]] = self.read_outputs(
-                    files["GITHUB_OUTPUT"])
-            with open(files["GITHUB_PATH"]) as f:
-                self.path = [ln for ln in f.read().splitlines() if ln] + \
-                    self.path
-            if proc.returncode != 0:
-                return proc.returncode
-        return 0
-
-    def action_outputs(self):
-        return {k: self.expr(v["value"])
-                for k, v in self.action.get("outputs", {}).items()}
-
-    def log(self):
-        return "\n".join("== %s (exit %d)\n%s%s" % (name, p.returncode,
-                                                     p.stdout, p.stderr[-5000:])
-                         for name, p in self.logs)
 
 
 class ActionTest(unittest.TestCase):
@@ -346,7 +243,8 @@ class ActionTest(unittest.TestCase):
                 "args": "--skip-tag slow  --deadline 30s",
                 "version": project_version()}
         base.update(inputs)
-        runner = Runner(self.action, base, self.ws, T["runner_temp"])
+        runner = Runner(self.action, base, self.ws, T["runner_temp"],
+                        env=clean_env(), timeout=BUILD_TIMEOUT)
         return runner, runner.run()
 
     def test_gate_passes_and_says_so(self):
