@@ -109,8 +109,9 @@ missing_deps() {
 }
 
 install_deps() {
-    command -v dpkg-query >/dev/null && command -v apt-get >/dev/null ||
+    if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
         die "no apt-get/dpkg here: install the equivalents of ${DEPS[*]} by hand and rerun with --no-deps"
+    fi
     local missing
     mapfile -t missing < <(missing_deps)
     if ((${#missing[@]} == 0)); then
