@@ -15,7 +15,8 @@ keyed on the recipe, so only the first run pays for mmdebstrap), then:
   and environment (from the OCI runtime config): `gpcheck version`, the
   user's id, and real probes of a Redis and a PostgreSQL started on
   loopback (tests/servers/), which the chroot shares;
-- runs it with podman (rootful, vfs storage of its own, runc,
+- runs it with podman (rootful, a vfs storage of its own that
+  `image/build --podman` loads it into as localhost/gpcheck:TAG, runc,
   --network=host): `gpcheck version`, the same probes, and the examples as
   written with this image: the Compose file's gpcheck service (its command,
   environment and bind mounts of the shipped gpcheck.ini and conf.d, its
@@ -110,10 +111,24 @@ def setUpModule():
     os.chmod(M["tmp"], 0o755)
     unittest.addModuleCleanup(shutil.rmtree, M["tmp"], ignore_errors=True)
     M["layout"] = os.path.join(M["tmp"], "oci")
+    # With podman here, image/build --podman loads the image into a podman
+    # storage of this test's own (vfs: no overlay needed).
+    argv, env = [], dict(os.environ)
+    M["podman_env"] = None
+    if not tool_missing("podman", "runc"):
+        store = os.path.join(M["tmp"], "podman")
+        os.mkdir(store)
+        conf = os.path.join(store, "storage.conf")
+        with open(conf, "w") as f:
+            f.write('[storage]\ndriver = "vfs"\ngraphroot = "%s/root"\n'
+                    'runroot = "%s/run"\n' % (store, store))
+        env["CONTAINERS_STORAGE_CONF"] = conf
+        M["podman_env"] = env
+        argv = ["--podman"]
     t0 = time.monotonic()
     proc = run([BUILD, "--output", M["layout"], "--tag", TAG, "--cache", CACHE,
-                "--work", os.path.join(M["tmp"], "work"), "--jobs", "2"],
-               timeout=840)
+                "--work", os.path.join(M["tmp"], "work"), "--jobs", "2"] + argv,
+               timeout=840, env=env)
     M["build_seconds"] = time.monotonic() - t0
     M["cached"] = "from the cache" in proc.stderr
     if proc.returncode != 0:
@@ -338,22 +353,17 @@ class PodmanTest(unittest.TestCase):
         if missing:
             raise unittest.SkipTest("not installed: %s (Debian packages "
                                     "podman runc)" % " ".join(missing))
-        store = os.path.join(M["tmp"], "podman")
-        os.mkdir(store)
-        conf = os.path.join(store, "storage.conf")
-        with open(conf, "w") as f:
-            f.write('[storage]\ndriver = "vfs"\ngraphroot = "%s/root"\n'
-                    'runroot = "%s/run"\n' % (store, store))
-        cls.env = dict(os.environ, CONTAINERS_STORAGE_CONF=conf)
+        cls.env = M["podman_env"]
         cls.podman = ["podman", "--runtime", "runc", "--cgroup-manager",
                       "cgroupfs", "--events-backend", "file"]
         cls.addClassCleanup(cls.cleanup)
-        proc = run(cls.podman + ["pull", "-q", "oci:%s:%s" % (M["layout"],
-                                                              TAG)],
-                   env=cls.env, timeout=300)
-        if proc.returncode != 0:
-            raise AssertionError("podman pull oci:...: " + proc.stderr)
-        cls.image = proc.stdout.strip().splitlines()[-1]
+        # The name image/build --podman gave it, and no other.
+        cls.image = "localhost/gpcheck:" + TAG
+        proc = run(cls.podman + ["images", "--format",
+                                 "{{.Repository}}:{{.Tag}}"], env=cls.env)
+        if proc.stdout.split() != [cls.image]:
+            raise AssertionError("podman images after image/build --podman: "
+                                 "%r\n%s" % (proc.stdout, proc.stderr))
         nofile = resource.getrlimit(resource.RLIMIT_NOFILE)
         nproc = min(4096, resource.getrlimit(resource.RLIMIT_NPROC)[0])
         cls.run_opts = ["--rm", "--network=host", "--pull=never",
