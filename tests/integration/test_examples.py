@@ -11,7 +11,13 @@ completion, checked for what can be checked on this machine.
   jobs publish, and the cron entry's Prometheus file, which must pass
   `promtool check metrics` and be replaced atomically. The real
   configuration (the shipped one, or the Kubernetes ConfigMap's) passes
-  `gpcheck validate` with the example's environment.
+  `gpcheck validate` with the example's environment. The GitHub job's gate
+  is gpcheck's own action: its gate step runs (tests/integration/ghaction.py)
+  with the workflow's inputs, and the tests step after it gets the verdict;
+  the GitLab job installs with scripts/install.sh; the Compose service is
+  built from image/Dockerfile and its `command:` is run after the
+  Dockerfile's entry point; the Kubernetes Pod names the image and its user.
+  (test_image.py runs the Compose and Kubernetes ones in the image itself.)
 - man/: both pages render (scdoc, then man or groff), and gpcheck(1) names
   every command and option `gpcheck --help` lists, and gpcheck.ini(5) every
   configuration key the core accepts.
