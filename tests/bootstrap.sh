@@ -30,7 +30,7 @@ PACKAGES=(
     # the consumers that validate each report format, documentation, package
     libxml2-utils prometheus scdoc groff-base man-db python3-yaml dpkg-dev
     # the container image (image/build) and the container runtime that runs it
-    mmdebstrap umoci podman runc
+    mmdebstrap umoci podman runc file
 )
 
 log() { printf '\n== %s\n' "$*" >&2; }
