@@ -292,6 +292,38 @@ class BuildOptionsTest(unittest.TestCase):
         self.assertEqual(os.listdir(other), ["keep.txt"])
 
 
+class ArchiveTest(unittest.TestCase):
+
+    def test_oci_archive_from_a_given_deb(self):
+        """--format oci-archive, --deb: one tar file of the same image,
+        from the package the first build made (no rebuild)."""
+        import glob
+        import tarfile
+        (deb,) = glob.glob(os.path.join(M["tmp"], "work", "build-deb",
+                                        "gpcheck_*.deb"))
+        out = os.path.join(M["tmp"], "archive", "gpcheck.tar")
+        proc = run([BUILD, "--format", "oci-archive", "--output", out,
+                    "--tag", "archived", "--deb", deb, "--cache", CACHE,
+                    "--work", os.path.join(M["tmp"], "work-archive")],
+                   timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("from the cache", proc.stderr)
+        self.assertNotIn("building the gpcheck package", proc.stderr)
+        with tarfile.open(out) as tar:
+            names = tar.getnames()
+            self.assertIn("./oci-layout", names)
+            index = json.load(tar.extractfile("./index.json"))
+        refs = [m["annotations"]["org.opencontainers.image.ref.name"]
+                for m in index["manifests"]]
+        self.assertEqual(refs, ["archived"])
+        # Built again over itself: the output is replaced, not refused.
+        proc = run([BUILD, "--format", "oci-archive", "--output", out,
+                    "--tag", "archived", "--deb", deb, "--cache", CACHE,
+                    "--work", os.path.join(M["tmp"], "work-archive")],
+                   timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+
 class ChrootTest(unittest.TestCase):
     """The unpacked image, run the way its runtime config says."""
 
