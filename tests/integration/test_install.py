@@ -238,7 +238,7 @@ class ActionTest(unittest.TestCase):
     def gate(self, **inputs):
         base = {"prefix": T["prefix"], "install-deps": "false",
                 "working-directory": "ci", "config": "gpcheck.ini",
-                "env-files": "ports.env",
+                "env-files": "\n  ports.env \n",
                 "outputs": "junit:reports/gpcheck.xml\n  text:reports/gpcheck.txt\n",
                 "args": "--skip-tag slow  --deadline 30s",
                 "version": project_version()}
