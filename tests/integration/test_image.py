@@ -368,7 +368,9 @@ class ChrootTest(unittest.TestCase):
         proc = self.in_image(*self.entry_point(), "probe", "postgres",
                              "dsn=" + pg.dsn("app", "app"), "password=app")
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
-        self.assertIn("PostgreSQL 15", proc.stdout)
+        # The metric, not the message: a message naming the weak password
+        # "app" (the Compose example's) is withheld by the masker.
+        self.assertRegex(proc.stdout, r"(?m)^\s*server_version\s+15\d{4}\b")
         # A wrong password really fails, from the image too.
         proc = self.in_image(*self.entry_point(), "probe", "postgres",
                              "dsn=" + pg.dsn("app", "app"), "password=nope")
