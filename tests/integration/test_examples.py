@@ -11,7 +11,13 @@ completion, checked for what can be checked on this machine.
   jobs publish, and the cron entry's Prometheus file, which must pass
   `promtool check metrics` and be replaced atomically. The real
   configuration (the shipped one, or the Kubernetes ConfigMap's) passes
-  `gpcheck validate` with the example's environment.
+  `gpcheck validate` with the example's environment. The GitHub job's gate
+  is gpcheck's own action: its gate step runs (tests/integration/ghaction.py)
+  with the workflow's inputs, and the tests step after it gets the verdict;
+  the GitLab job installs with scripts/install.sh; the Compose service is
+  built from image/Dockerfile and its `command:` is run after the
+  Dockerfile's entry point; the Kubernetes Pod names the image and its user.
+  (test_image.py runs the Compose and Kubernetes ones in the image itself.)
 - man/: both pages render (scdoc, then man or groff), and gpcheck(1) names
   every command and option `gpcheck --help` lists, and gpcheck.ini(5) every
   configuration key the core accepts.
@@ -22,6 +28,7 @@ completion, checked for what can be checked on this machine.
 Needs python3-yaml (Debian package) for the YAML files.
 """
 
+import json
 import os
 import re
 import shutil
@@ -31,6 +38,7 @@ import textwrap
 import unittest
 import xml.etree.ElementTree as ET
 
+from ghaction import Runner
 from gp import BIN, Listener
 
 try:
@@ -53,6 +61,30 @@ FORMATS = {"text", "json", "jsonl", "junit", "tap", "prometheus", "nagios"}
 # thresholds on the real plugins' metrics).
 SHAPE_KEYS = {"tags", "after", "envs", "group", "severity"}
 SPECIAL = {"gpcheck", "defaults", "bypass"}
+
+
+def project_version():
+    with open(os.path.join(SRC, "CMakeLists.txt")) as f:
+        return re.search(r"project\(\s*gpcheck\s+VERSION\s+([0-9.]+)",
+                         f.read()).group(1)
+
+
+VERSION = project_version()
+
+
+def dockerfile_instruction(name):
+    """The last NAME instruction of image/Dockerfile, the image's own."""
+    with open(os.path.join(SRC, "image", "Dockerfile")) as f:
+        found = re.findall(r"(?m)^%s\s+(.*)$" % name, f.read())
+    return found[-1].strip()
+
+
+def dockerfile_entry_point():
+    return json.loads(dockerfile_instruction("ENTRYPOINT"))
+
+
+def dockerfile_user():
+    return dockerfile_instruction("USER")
 
 
 def need_yaml(test):
@@ -265,16 +297,58 @@ class ExamplesTest(unittest.TestCase):
         return proc
 
     def test_github_actions_job(self):
+        """The workflow's gate is gpcheck's action (action.yml), from a
+        checkout of gpcheck at ./gpcheck: its gate step runs here with the
+        workflow's inputs and job env, with the gpcheck under test as the
+        one its install step would have installed (test_install.py runs
+        that step for real)."""
         need_yaml(self)
         (wf,) = load_yaml("github-actions.yml")
         (job,) = wf["jobs"].values()
-        gates = [s for s in job["steps"] if "gpcheck run" in s.get("run", "")]
+        steps = job["steps"]
+        self.assertTrue(steps[0]["uses"].startswith("actions/checkout@"))
+        self.assertTrue(steps[0]["with"]["submodules"])
+        gates = [s for s in steps if s.get("uses") == "./gpcheck"]
         self.assertEqual(len(gates), 1, "one step runs the gate")
         gate = gates[0]
-        self.assertIn(GATE_COMMAND, gate["run"])
-        proc = self.ci_job(gate["run"],
-                           dict(job.get("env", {}), **gate.get("env", {})))
-        self.assertIn("env 'staging'", proc.stderr)
+        with open(os.path.join(SRC, "action.yml")) as f:
+            action = yaml.safe_load(f)
+        self.assertLessEqual(set(gate["with"]), set(action["inputs"]))
+
+        env = self.env(job.get("env", {}))
+        real = os.path.join(self.tmp, "real")
+        self.config(os.path.join(real, "gpcheck.ini"),
+                    os.path.join(real, "conf.d"), real=True)
+        self.validate(["gpcheck", "run"], env, real)
+        ws = os.path.join(self.tmp, "checkout")
+        self.config(os.path.join(ws, "gpcheck.ini"), os.path.join(ws, "conf.d"))
+        names = self.selected(["gpcheck", "run"], env, ws)
+        self.assertIn("database", names)
+        os.symlink(SRC, os.path.join(ws, "gpcheck"))
+        temp = os.path.join(self.tmp, "runner")
+        os.mkdir(temp)
+        runner = Runner(action, gate["with"], ws, temp, env, timeout=90,
+                        action_path=os.path.join(ws, "gpcheck"))
+        runner.outputs["install"] = {
+            "gpcheck": os.path.join(self.bindir, "gpcheck")}
+        self.assertEqual(runner.run(skip={"install"}), 0, runner.log())
+        outputs = runner.action_outputs()
+        self.assertEqual(outputs["verdict"], "pass", runner.log())
+        self.assertIn("env 'staging'", runner.logs[-1][1].stderr)
+        self.assert_junit(os.path.join(ws, "reports", "gpcheck.xml"), names)
+
+        # The tests run in the next step, only when the gate's passed (no
+        # `if:`), with its verdict.
+        e2e = steps[steps.index(gate) + 1]
+        self.assertNotIn("if", e2e)
+        self.assertIn("make e2e", e2e["run"])
+        step_env = {k: re.sub(r"\$\{\{\s*steps\.gate\.outputs\.([\w-]+)\s*\}\}",
+                              lambda m: outputs[m.group(1)], str(v))
+                    for k, v in e2e.get("env", {}).items()}
+        proc = self.sh(e2e["run"].replace("make e2e", E2E_STANDIN),
+                       dict(env, **step_env), ws, shell="bash")
+        self.assert_ok(proc, "the e2e step")
+        self.assert_e2e_ran(ws)
 
         # The steps after it publish and keep that file, whatever happened.
         after = job["steps"][job["steps"].index(gate) + 1:]
@@ -291,6 +365,17 @@ class ExamplesTest(unittest.TestCase):
         (doc,) = load_yaml("gitlab-ci.yml")
         job = doc["e2e"]
         self.assertIn(GATE_COMMAND, job["script"])
+        # gpcheck comes from the submodule's install script (test_install.py
+        # runs it), into the prefix whose bin/ goes on PATH.
+        self.assertEqual(job["variables"]["GIT_SUBMODULE_STRATEGY"],
+                         "recursive")
+        install, path = job["before_script"]
+        m = re.fullmatch(r'gpcheck/scripts/install\.sh --prefix "([^"]+)"',
+                         install)
+        self.assertTrue(m, install)
+        self.assertTrue(os.access(os.path.join(SRC, "scripts", "install.sh"),
+                                  os.X_OK))
+        self.assertEqual(path, 'export PATH="%s/bin:$PATH"' % m.group(1))
         self.assertEqual(job["artifacts"]["reports"]["junit"],
                          "reports/gpcheck.xml")
         self.assertEqual(job["artifacts"]["when"], "always")
@@ -308,6 +393,11 @@ class ExamplesTest(unittest.TestCase):
         (init,) = spec["initContainers"]
         self.assertTrue(spec["containers"], "a test container to gate")
         self.assertEqual(init["command"][:2], ["gpcheck", "run"])
+        # The image image/build and image/Dockerfile make, pushed; run as
+        # its user.
+        self.assertRegex(init["image"], r"/gpcheck:%s$" % re.escape(VERSION))
+        self.assertEqual(init["securityContext"]["runAsUser"],
+                         int(dockerfile_user().split(":")[0]))
 
         # Lay the ConfigMap out as the volume mount does, under real/.
         real = os.path.join(self.tmp, "real")
@@ -358,6 +448,17 @@ class ExamplesTest(unittest.TestCase):
         (doc,) = load_yaml("docker-compose.yml")
         services = doc["services"]
         gate = services["gpcheck"]
+        # The image is built from a gpcheck checkout with its Dockerfile,
+        # whose entry point is gpcheck: `command:` holds its arguments.
+        build = gate["build"]
+        self.assertRegex(build["context"], r"^\$\{GPCHECK_SRC:-[^}]+\}$")
+        self.assertTrue(os.path.isfile(os.path.join(SRC, build["dockerfile"])),
+                        build["dockerfile"])
+        self.assertEqual(gate["image"], "localhost/gpcheck:%s" % VERSION)
+        entry = dockerfile_entry_point()
+        self.assertEqual(entry, ["/usr/bin/gpcheck"])
+        self.assertEqual(gate["command"][0], "run")
+        command = ["gpcheck"] + entry[1:] + gate["command"]
         dep = services["e2e"]["depends_on"]["gpcheck"]
         self.assertEqual(dep["condition"], "service_completed_successfully")
         env = gate.get("environment", {})
@@ -382,7 +483,7 @@ class ExamplesTest(unittest.TestCase):
                     shutil.copyfile(src, root + target)
             parents = {t.rsplit("/", 1)[0] for t in targets}
             return [root + a if any(a.startswith(p) for p in parents) else a
-                    for a in gate["command"]]
+                    for a in command]
 
         argv = mount(os.path.join(self.tmp, "real"), True)
         self.validate(argv, env, self.tmp)
