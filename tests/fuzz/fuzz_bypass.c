@@ -27,6 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(end >= MIN_MS && end <= MAX_MS);
         bypass_format_time(end, buf, sizeof buf);
         FUZZ_CHECK(strstr(buf, "UTC") != NULL);
+        /* A date alone is that whole day: its last second is on it. */
+        const char *t = s + strspn(s, " \t\n\v\f\r");
+        if (strlen(t) >= 10 && t[10 + strspn(t + 10, " \t\n\v\f\r")] == '\0')
+            FUZZ_CHECK(strncmp(buf, t, 10) == 0 &&
+                       strcmp(buf + 10, " 23:59:59 UTC") == 0);
     } else {
         FUZZ_CHECK(memchr(err, '\0', sizeof err) && err[0]);
     }

@@ -35,6 +35,21 @@ static void parse(const char *s, th_level level, threshold **v, size_t *n)
     }
 }
 
+/* The normalised text (for messages and --explain) says the same. */
+static void reparse(const threshold *t)
+{
+    threshold *again = NULL;
+    size_t n = 0;
+    char err[256];
+    FUZZ_CHECK(threshold_parse(t->text, t->level, metrics, ARRAY_LEN(metrics),
+                               &again, &n, err, sizeof err) == 0);
+    FUZZ_CHECK(n == 1 && again[0].metric == t->metric && again[0].op == t->op);
+    FUZZ_CHECK(again[0].value == t->value ||
+               (isinf(again[0].value) && isinf(t->value)));
+    FUZZ_CHECK(strcmp(again[0].text, t->text) == 0);
+    threshold_free(again, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s = fuzz_cstr(data, size);
@@ -56,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)threshold_holds(t, probes[k]);
         threshold_format(t->metric, t->value, buf, sizeof buf);
         FUZZ_CHECK(buf[0] != '\0');
+        reparse(t);
     }
     threshold_free(v, n);
     free(s);

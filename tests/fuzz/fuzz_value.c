@@ -85,6 +85,18 @@ static void lists(const char *s)
         FUZZ_CHECK(!isspace((unsigned char)items[i][0]) &&
                    !isspace((unsigned char)items[i][len - 1]));
     }
+    /* Joined again, the items are the same list. */
+    strbuf sb = {0};
+    for (size_t i = 0; i < n; i++)
+        sb_appendf(&sb, "%s%s", i ? ", " : "", items[i]);
+    char **again = NULL;
+    size_t n2 = 0;
+    FUZZ_CHECK(value_list(sb_str(&sb), &again, &n2, err, sizeof err) == 0);
+    FUZZ_CHECK(n2 == n);
+    for (size_t i = 0; i < n; i++)
+        FUZZ_CHECK(strcmp(again[i], items[i]) == 0);
+    strv_free(again, n2);
+    sb_free(&sb);
     strv_free(items, n);
 }
 
