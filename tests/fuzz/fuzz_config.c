@@ -273,6 +273,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * has none, but config_load reported that). */
     for (size_t i = 0; d.n == 0 && i < set.n; i++)
         FUZZ_CHECK(set.probes[i].plugin != NULL);
+    for (size_t i = 0; i < set.n_groups; i++)
+        for (size_t k = 0; k < set.groups[i].n_members; k++)
+            FUZZ_CHECK(set.groups[i].members[k] < set.n);
+
+    /* A selection as -p / --tag / --skip-tag make it: `after`
+     * dependencies pulled in, skipped probes' edges dropped. */
+    static const char *const names[] = {"web", "cache"};
+    static const char *const tags[] = {"golden"};
+    static const char *const skip[] = {"slow"};
+    selection sel = {names, 2, tags, 1, skip, 1};
+    probe_set picked = {0};
+    diag d2 = {0};
+    config_resolve(&cfg, lookup, NULL, &sel, &picked, &d2);
+    FUZZ_CHECK(picked.n <= cfg.n_sections);
+    for (size_t i = 0; i < picked.n; i++)
+        for (size_t k = 0; k < picked.probes[i].n_after; k++)
+            FUZZ_CHECK(picked.probes[i].after[k] < picked.n);
+    probe_set_free(&picked);
+    diag_free(&d2);
 
     bypass b;
     bypass_load(&b, &cfg.bypass, NULL, NOW_MS, &d);
