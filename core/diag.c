@@ -17,16 +17,26 @@ void diag_add(diag *d, const char *file, int line, const char *fmt, ...)
     it->msg = sb_take(&sb);
 }
 
+/*
+ * Messages quote keys, values and variables from the files, and file names
+ * come from a folder listing: a newline there would forge a "FILE:LINE:"
+ * line of its own, an escape sequence would drive the terminal. Printed
+ * sanitized; the items keep the real names (config.c compares them).
+ */
 void diag_print(const diag *d, FILE *out)
 {
     for (size_t i = 0; i < d->n; i++) {
         const diag_item *it = &d->items[i];
-        if (it->file && it->line > 0)
-            fprintf(out, "%s:%d: %s\n", it->file, it->line, it->msg);
-        else if (it->file)
-            fprintf(out, "%s: %s\n", it->file, it->msg);
+        char *file = it->file ? str_sanitize(it->file) : NULL;
+        char *msg = str_sanitize(it->msg);
+        if (file && it->line > 0)
+            fprintf(out, "%s:%d: %s\n", file, it->line, msg);
+        else if (file)
+            fprintf(out, "%s: %s\n", file, msg);
         else
-            fprintf(out, "gpcheck: %s\n", it->msg);
+            fprintf(out, "gpcheck: %s\n", msg);
+        free(file);
+        free(msg);
     }
 }
 
