@@ -131,7 +131,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                                access("/dev/shm", W_OK) == 0
                            ? "/dev/shm"
                            : "/tmp";
-    snprintf(root, sizeof root, "%s/gpcheck-fuzz-config-XXXXXX", base);
+    /* The pid in the name lets tests/fuzz/run remove the folder after a
+     * crash, when atexit() handlers do not run. */
+    snprintf(root, sizeof root, "%s/gpcheck-fuzz-config-%ld-XXXXXX", base,
+             (long)getpid());
     if (!mkdtemp(root))
         abort();
     atexit(cleanup);
