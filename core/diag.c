@@ -37,15 +37,28 @@ static void print_items(const diag_item *items, size_t n, const char *kind,
 {
     for (size_t i = 0; i < n; i++) {
         const diag_item *it = &items[i];
-        if (it->file && it->line > 0)
-            fprintf(out, "%s:%d: %s%s\n", it->file, it->line, kind, it->msg);
-        else if (it->file)
-            fprintf(out, "%s: %s%s\n", it->file, kind, it->msg);
+        /* One line each, whatever a file name, key or value held: a
+         * newline would forge a line, an escape sequence drive the
+         * terminal (found by tests/fuzz/fuzz_config). */
+        char *file = it->file ? str_sanitize(it->file) : NULL;
+        char *msg = str_sanitize(it->msg);
+        if (file && it->line > 0)
+            fprintf(out, "%s:%d: %s%s\n", file, it->line, kind, msg);
+        else if (file)
+            fprintf(out, "%s: %s%s\n", file, kind, msg);
         else
-            fprintf(out, "gpcheck: %s%s\n", kind, it->msg);
+            fprintf(out, "gpcheck: %s%s\n", kind, msg);
+        free(file);
+        free(msg);
     }
 }
 
+/*
+ * Messages quote keys, values and variables from the files, and file names
+ * come from a folder listing: a newline there would forge a "FILE:LINE:"
+ * line of its own, an escape sequence would drive the terminal. Printed
+ * sanitized; the items keep the real names (config.c compares them).
+ */
 void diag_print(const diag *d, FILE *out)
 {
     print_items(d->warns, d->n_warns, "warning: ", out);

@@ -125,6 +125,9 @@ const opt_value *probe_opt(const probe_def *p, const char *key);
 void probe_set_free(probe_set *s);
 /* The metric `name` this probe may report, or NULL. */
 const gp_metric *probe_metric(const probe_def *p, const char *name);
+/* Every metric p may report (see probe_metric()); *n receives the count.
+ * The array is owned by p or by its plugin. */
+const gp_metric *probe_metric_list(const probe_def *p, size_t *n);
 /* Add a copy of text to p's secrets (nothing for NULL, "" or a text
  * already there). */
 void probe_add_secret(probe_def *p, const char *text);

@@ -70,14 +70,20 @@ const opt_value *probe_opt(const probe_def *p, const char *key)
     return NULL;
 }
 
+const gp_metric *probe_metric_list(const probe_def *p, size_t *n)
+{
+    if (p->metrics || !p->plugin) {
+        *n = p->n_metrics;
+        return p->metrics;
+    }
+    *n = p->plugin->n_metrics;
+    return p->plugin->desc->metrics;
+}
+
 const gp_metric *probe_metric(const probe_def *p, const char *name)
 {
-    const gp_metric *m = p->metrics;
-    size_t n = p->n_metrics;
-    if (!m && p->plugin) {
-        m = p->plugin->desc->metrics;
-        n = p->plugin->n_metrics;
-    }
+    size_t n;
+    const gp_metric *m = probe_metric_list(p, &n);
     for (size_t i = 0; name && i < n; i++)
         if (strcmp(m[i].name, name) == 0)
             return &m[i];

@@ -28,7 +28,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -46,6 +45,7 @@
 #include "child.h"
 #include "gate.h"
 #include "policy.h"
+#include "result.h"
 #include "secrets.h"
 #include "util.h"
 
@@ -580,87 +580,48 @@ static void set_garbage(slot *s, const char *why, const char *line, size_t len)
         kill(-s->pid, SIGKILL);
 }
 
-static int parse_outcome(const char *name, attempt_res *res)
-{
-    static const struct {
-        const char *name;
-        attempt_res res;
-    } map[] = {{"ready", RES_READY},
-               {"degraded", RES_DEGRADED},
-               {"transient", RES_TRANSIENT},
-               {"fatal", RES_FATAL},
-               {"unknown", RES_UNKNOWN}};
-    for (size_t i = 0; name && i < ARRAY_LEN(map); i++) {
-        if (strcmp(map[i].name, name) == 0) {
-            *res = map[i].res;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int take_metrics(slot *s, json_t *m)
-{
-    const char *key;
-    json_t *val;
-    if (!json_is_object(m))
-        return -1;
-    s->metrics = xcalloc(json_object_size(m) + 1, sizeof *s->metrics);
-    json_object_foreach (m, key, val) {
-        const gp_metric *decl = probe_metric(s->pr->def, key);
-        if (!decl || !json_is_number(val))
-            return -1;
-        s->metrics[s->n_metrics].decl = decl;
-        s->metrics[s->n_metrics++].value = json_number_value(val);
-    }
-    return 0;
-}
-
+/* One line from the result pipe (the parsing is core/result.c's). */
 static void take_line(runner *r, slot *s, const char *line, size_t len)
 {
-    json_error_t jerr;
-    json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    json_t *log = json_object_get(j, "log");
-    json_t *res = json_object_get(j, "result");
-    if (log && json_object_size(j) == 1) {
-        const char *text = json_string_value(json_object_get(log, "text"));
-        json_t *lvl = json_object_get(log, "level");
-        if (!text || !json_is_integer(lvl)) {
-            set_garbage(s, "garbage on the result pipe", line, len);
-        } else if (s->logs++ <= CHILD_MAX_LOGS) {
-            char *masked = mask_secrets(s->pr->def, text);
+    size_t n_metrics;
+    const gp_metric *metrics = probe_metric_list(s->pr->def, &n_metrics);
+    result_line rl;
+    result_kind kind = result_parse_line(line, len, metrics, n_metrics, &rl);
+    if (kind == RESULT_LOG) {
+        if (s->logs++ <= CHILD_MAX_LOGS) {
+            char *masked = mask_secrets(s->pr->def, rl.text);
             event ev = {.kind = EV_LOG,
                         .t_ns = now_ns(),
                         .run = r->rr,
                         .probe = s->pr,
-                        .log_level = (int)json_integer_value(lvl),
+                        .log_level = rl.log_level,
                         .text = masked};
             sinks_emit(r->ss, &ev);
             free(masked);
         }
-    } else if (json_is_string(json_object_get(j, "secret")) &&
-               json_object_size(j) == 1 && !s->have_result &&
+    } else if (kind == RESULT_SECRET && !s->have_result &&
                s->secrets++ < CHILD_MAX_SECRETS) {
         /* ABI 1.2 secret() from check(): the probe's secrets are the
          * supervisor's to extend, for this attempt and all later output. */
-        probe_add_secret((probe_def *)s->pr->def,
-                         json_string_value(json_object_get(j, "secret")));
-    } else if (res && json_object_size(j) == 1 && !s->have_result) {
-        const char *msg = json_string_value(json_object_get(res, "message"));
-        const char *bug = json_string_value(json_object_get(res, "bug"));
-        if (parse_outcome(json_string_value(json_object_get(res, "outcome")),
-                          &s->res) < 0 ||
-            !msg || take_metrics(s, json_object_get(res, "metrics")) < 0) {
-            set_garbage(s, "malformed result on the result pipe", line, len);
-        } else {
-            s->have_result = 1;
-            s->msg = mask_secrets(s->pr->def, msg);
-            s->bug = bug ? mask_secrets(s->pr->def, bug) : NULL;
-        }
+        probe_add_secret((probe_def *)s->pr->def, rl.text);
+    } else if (kind == RESULT_DONE && !s->have_result) {
+        s->have_result = 1;
+        s->res = rl.res;
+        s->msg = mask_secrets(s->pr->def, rl.msg);
+        s->bug = rl.bug ? mask_secrets(s->pr->def, rl.bug) : NULL;
+        s->metrics = rl.metrics;
+        s->n_metrics = rl.n_metrics;
+        rl.metrics = NULL;
     } else {
-        set_garbage(s, "garbage on the result pipe", line, len);
+        /* A second result is as wrong as a line that is not one. */
+        set_garbage(s,
+                    kind == RESULT_DONE     ? "garbage on the result pipe"
+                    : kind == RESULT_SECRET ? "too many secret() texts on the "
+                                              "result pipe"
+                                            : rl.why,
+                    line, len);
     }
-    json_decref(j);
+    result_line_free(&rl);
 }
 
 /* Read what is there; returns when the pipe would block or is closed. */

@@ -7,11 +7,13 @@
 #                             ClickHouse) of throwaway loopback servers it
 #                             starts and stops
 #   tests/bootstrap.sh test   install, build with gcc, clang and ASan/UBSan
-#                             (warnings are errors), check formatting, and run
-#                             every test in each build
+#                             (warnings are errors), check formatting, run
+#                             every test in each build, then every libFuzzer
+#                             harness for a fixed budget
 #
 # Run as root (or with sudo) on a fresh machine; later runs skip what is
-# already installed. Build trees go to build/, build-clang/, build-asan/.
+# already installed. Build trees go to build/, build-clang/, build-asan/,
+# build-fuzz/.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -21,6 +23,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 PACKAGES=(
     # build
     build-essential cmake pkg-config clang clang-format
+    libclang-rt-14-dev  # libFuzzer (clang only recommends it)
     libinih-dev libjansson-dev check libsubunit-dev
     libpq-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev
     # real servers and tools the tests drive
@@ -77,6 +80,16 @@ check_format() {
     clang-format --dry-run -Werror "${files[@]}"
 }
 
+# The libFuzzer harnesses (tests/fuzz): only they are built in this tree,
+# and each runs GPCHECK_FUZZ_SECONDS (15) on a copy of its seed corpus.
+fuzz() {
+    log "building build-fuzz with clang (libFuzzer harnesses)"
+    CC=clang cmake -S "$ROOT" -B "$ROOT/build-fuzz" -DGPCHECK_WERROR=ON \
+        -DGPCHECK_FUZZ=ON >/dev/null
+    cmake --build "$ROOT/build-fuzz" -j "$JOBS" --target fuzzers
+    run_tests build-fuzz -L fuzz
+}
+
 demo() {
     build build gcc
     exec python3 "$ROOT/tests/demo.py" "$ROOT/build/gpcheck"
@@ -97,6 +110,7 @@ test_all() {
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:intercept_tls_get_addr=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         run_tests build-asan -LE package
+    fuzz
     log "all builds passed"
 }
 

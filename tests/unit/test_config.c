@@ -878,6 +878,28 @@ START_TEST(env_file_errors)
 }
 END_TEST
 
+/* Found by tests/fuzz (corpus/config/regress-control-chars-in-key): keys,
+ * values and variables are quoted in messages, so each message is printed
+ * as one line without control characters. */
+START_TEST(messages_stay_one_line)
+{
+    put("nl.env", "NL=\"80\\nconf.d/forged.ini:1: all fine\"\n");
+    put("gpcheck.ini", "[p]\n"
+                       "plugin = fake\n"
+                       "host = h\n"
+                       "port = ${NL}\n"
+                       "\x1b]0;title\x07 = 1\n");
+    const char *files[] = {"nl.env"};
+    config_opts o = {
+        .config_path = "gpcheck.ini", .env_files = files, .n_env_files = 1};
+    ck_assert_int_eq(config_load(&cfg, &o, &d), 0);
+    ck_assert_int_eq(resolve(NULL), -1);
+    ck_assert_diags("gpcheck.ini:4: probe 'p': port: invalid integer '80 "
+                    "conf.d/forged.ini:1: all fine'\n"
+                    "gpcheck.ini:5: unknown key ' ]0;title ' in probe 'p'\n");
+}
+END_TEST
+
 START_TEST(interpolation_everywhere)
 {
     setenv("GPCHECK_TEST_HOST", "h.example", 1);
@@ -1428,6 +1450,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, deadline_warnings);
     tcase_add_test(tc, env_files);
     tcase_add_test(tc, env_file_errors);
+    tcase_add_test(tc, messages_stay_one_line);
     tcase_add_test(tc, interpolation_everywhere);
     suite_add_tcase(s, tc);
 
