@@ -1,13 +1,14 @@
 /*
- * tests/unit/test_secrets.c - core/secrets.c: which parts of a configured
- * value are credentials (headers, URLs, libpq connection strings), how a
- * value shows with only those parts masked, the probe-level masking of
- * messages, and ${VAR} escaped into a connection string, each parsed back
- * by the real libpq.
+ * tests/unit/test_secrets.c - core/secrets.c and core/credentials.c: which
+ * parts of a configured value are credentials (headers, URLs, libpq connection
+ * strings), how a value shows with only those parts masked, the probe-level
+ * masking of messages, and ${VAR} escaped into a connection string, each parsed
+ * back by the real libpq.
  */
 #include <libpq-fe.h>
 #include <string.h>
 
+#include "credentials.h"
 #include "gpcheck/sdk.h"
 #include "secrets.h"
 #include "unit.h"
@@ -234,7 +235,7 @@ static const char *lookup(void *ud, const char *name)
 
 static char *expand(const char *in, char *err, size_t errlen)
 {
-    static const value_escape esc = {secrets_conninfo_escape, NULL};
+    static const value_escape esc = {cred_conninfo_escape, NULL};
     char *out = NULL;
     if (value_interpolate(in, lookup, NULL, &esc, &out, err, errlen) < 0)
         return NULL;
