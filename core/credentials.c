@@ -8,9 +8,9 @@
  * Three structures carry credentials, each read by one small scanner that
  * reports the secret parts of a text (as spans) and its public fields:
  * - HTTP headers, `Name: value`, whose name is in secret_headers[];
- * - URLs: the user info (its password; or the whole of it when it has no
- *   ':', a token such as https://TOKEN@host/), and query parameters whose
- *   name is in secret_params[];
+ * - URLs: the user info's password, or the whole user info when it has
+ *   no ':' (https://TOKEN@host/) and the scheme is not in login_schemes[];
+ *   and query parameters whose name is in secret_params[];
  * - libpq connection strings (GP_OPT_CONNINFO): the values of the keys in
  *   conninfo_secret_keys[], in both the key=value and the URI form.
  */
@@ -44,6 +44,14 @@ static const char *const secret_params[] = {
     "password",    "passwd",   "pwd",     "pass",       "secret",
     "*_secret",    "*-secret", "auth",    "credential", "*-credential",
     "sslpassword",
+};
+
+/* URL schemes (fnmatch patterns, any case) whose user info without a
+ * password is a login name, as in ssh://deploy@host; in any other URL it
+ * is a credential (https://TOKEN@github.com/, as git and GitHub use it).
+ * A libpq URI's user is read as libpq reads it, a user name. */
+static const char *const login_schemes[] = {
+    "ssh", "sftp", "scp", "git+ssh", "ssh+git", "postgres", "postgresql",
 };
 
 /*
@@ -292,6 +300,20 @@ static void scan_query(cred_scan *sc, const char *t, size_t q, size_t end,
     }
 }
 
+/* 1 when the scheme that ends at t + sep (at its "://") is one whose user
+ * info without a ':' is a login name (ssh://deploy@host), not a token. */
+static int login_scheme(const char *t, size_t sep)
+{
+    size_t s = sep;
+    while (s > 0 && (isalnum((unsigned char)t[s - 1]) || t[s - 1] == '+' ||
+                     t[s - 1] == '-' || t[s - 1] == '.'))
+        s--;
+    char *scheme = xstrndup(t + s, sep - s);
+    int login = matches(login_schemes, ARRAY_LEN(login_schemes), scheme);
+    free(scheme);
+    return login;
+}
+
 /* The URL whose "://" is at t + sep. */
 static size_t scan_url(cred_scan *sc, const char *t, size_t len, size_t sep,
                        int list, int conninfo)
@@ -305,10 +327,16 @@ static size_t scan_url(cred_scan *sc, const char *t, size_t len, size_t sep,
     if (at != (size_t)-1) {
         const char *colon = memchr(t + a, ':', at - a);
         size_t user_end = colon ? (size_t)(colon - t) : at;
-        cred_add_known(sc, pct_decode(t + a, user_end - a));
-        if (colon)
+        if (colon) {
+            cred_add_known(sc, pct_decode(t + a, user_end - a));
             add_span(sc, t, user_end + 1, at - user_end - 1,
                      pct_decode(t + user_end + 1, at - user_end - 1));
+        } else if (conninfo || login_scheme(t, sep)) {
+            cred_add_known(sc, pct_decode(t + a, at - a));
+        } else {
+            /* https://TOKEN@host/: a token, not a user name */
+            add_span(sc, t, a, at - a, pct_decode(t + a, at - a));
+        }
     }
     if (conninfo) {
         size_t h = at != (size_t)-1 ? at + 1 : a;

@@ -40,9 +40,10 @@ ARG_PW = "ArgCanary5c3b"      # gpcheck probe ... token=...
 ESC = 'Esc\\Canary"77'        # a secret with a backslash and a quote
 NESTED = "XNestCanary42Y"     # holds the next one
 INNER = "NestCanary42"
+TOKEN = "TokCanary3f7a1"      # https://TOKEN@host: user info, no password
 
 ALL = [HDR, APIKEY, QUERY, USERINFO, DSN_PW, URI_PW, OPT_PW, FILE_PW, ENV_PW,
-       ARG_PW, ESC, NESTED, INNER]
+       ARG_PW, ESC, NESTED, INNER, TOKEN]
 
 APP_PW = DSN_PW  # the real role's password: the dsn logs in with it
 
@@ -253,6 +254,42 @@ class EveryOutputTest(SecretsCase):
             self.assertIn(masked, proc.stderr)
             self.assertIn("holds credentials", proc.stderr)
             self.assert_no_canary(proc.stdout + proc.stderr, cmd)
+
+    def test_userinfo_without_a_password_is_a_token(self):
+        # https://TOKEN@host/ (GitHub's and git's form) was shown as a user
+        # name; it is a credential wherever a URL stands.
+        self.write("conf.d/u.ini", """
+            [tok]
+            plugin = http
+            url = http://%s@127.0.0.1:%d/
+            """ % (TOKEN, self.web.port))
+        for cmd in ("validate", "list", "run"):
+            proc = self.gp(cmd, env=self.env())
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("'http://***@127.0.0.1:%d/' holds credentials"
+                          % self.web.port, proc.stderr)
+            self.assert_no_canary(proc.stdout + proc.stderr, cmd)
+        # In a command's argument, and echoed back by the command.
+        script = self.write("echo-url.sh", """
+            #!/bin/sh
+            echo "cloning $1"
+            exit 2
+            """)
+        os.chmod(script, 0o755)
+        self.write("conf.d/u.ini", """
+            [clone]
+            plugin = exec
+            command = %s, https://%s@github.com/o/r.git
+            attempts = 1
+            """ % (script, TOKEN))
+        proc = self.gp("list", env=self.env())
+        self.assertIn("https://***@github.com/o/r.git", proc.stdout)
+        self.assert_no_canary(proc.stdout + proc.stderr, "list")
+        proc, doc, _ = self.run_json("-v", "--explain", env=self.env())
+        p = self.probe(doc, "clone")
+        self.assertEqual(p["message"], "cloning https://***@github.com/o/r.git")
+        self.assert_no_canary(proc.stdout + proc.stderr + json.dumps(doc),
+                              "run")
 
     def test_probe_command(self):
         proc = self.gp("probe", "http",
