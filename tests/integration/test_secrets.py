@@ -41,9 +41,10 @@ ESC = 'Esc\\Canary"77'        # a secret with a backslash and a quote
 NESTED = "XNestCanary42Y"     # holds the next one
 INNER = "NestCanary42"
 TOKEN = "TokCanary3f7a1"      # https://TOKEN@host: user info, no password
+ERR = "ErrCanary8d2c"         # written to a plugin's or a command's stderr
 
 ALL = [HDR, APIKEY, QUERY, USERINFO, DSN_PW, URI_PW, OPT_PW, FILE_PW, ENV_PW,
-       ARG_PW, ESC, NESTED, INNER, TOKEN]
+       ARG_PW, ESC, NESTED, INNER, TOKEN, ERR]
 
 APP_PW = DSN_PW  # the real role's password: the dsn logs in with it
 
@@ -391,6 +392,91 @@ class ProcTest(SecretsCase):
         for pid, text in seen.items():
             self.assert_no_canary(text, "/proc/%d" % pid)
         self.assert_no_canary(output, "output")
+
+
+class StderrTest(SecretsCase):
+    """With -v, what a plugin (or a library, or a command it starts)
+    writes to stderr is shown line by line, bounded and masked."""
+
+    def stderr_probe(self, mode):
+        self.write("conf.d/e.ini", """
+            [err]
+            plugin = misbehave
+            mode = %s
+            token = %s
+            attempts = 1
+            timeout = 10s
+            """ % (mode, ERR))
+
+    def test_plugin_stderr_is_masked_line_by_line(self):
+        self.stderr_probe("stderr")
+        jsonl = os.path.join(self.tmp, "events.jsonl")
+        proc, doc, _ = self.run_json("-v", "--no-progress", "-o",
+                                     "jsonl:" + jsonl, env=self.env())
+        # Garbage and a 1 MiB line on stderr do not break the run.
+        self.assertEqual(self.probe(doc, "err")["status"], "ok", proc.stderr)
+        err = proc.stderr
+        for want in ("stderr: connecting with token ***",
+                     "stderr: GET /?token=***",
+                     "stderr: Authorization: Basic ***",
+                     'stderr: {"token": "***"}',
+                     "stderr: split *** end",  # two writes, one line
+                     "stderr: bin ",
+                     "stderr: last words ***"):  # no newline at the end
+            self.assertIn(want, err)
+        lines = err.splitlines()
+        # Lines are cut at 4 KiB, marked, and the piece of the secret
+        # before the cut is masked too.
+        cut = [ln for ln in lines if ln.endswith("...") and "stderr: " in ln]
+        self.assertEqual(len(cut), 2, err[-2000:])
+        self.assertTrue(cut[0].endswith("y ***..."), cut[0][-40:])
+        self.assertTrue(all(len(ln) < 4200 for ln in lines))
+        self.assertNotIn(ERR[:5], err)
+        with open(jsonl) as f:
+            events = f.read()
+        self.assertIn("split *** end", events)
+        self.assert_no_canary(proc.stdout + err + events + json.dumps(doc))
+
+    def test_a_stderr_flood_is_damped(self):
+        self.stderr_probe("stderr_flood")
+        proc, doc, _ = self.run_json("-v", "--no-progress", env=self.env())
+        self.assertEqual(self.probe(doc, "err")["status"], "ok", proc.stderr)
+        shown = [ln for ln in proc.stderr.splitlines() if "stderr: " in ln]
+        self.assertEqual(len(shown), 21, "\n".join(shown))
+        self.assertIn("stderr: (109 more lines)", shown[-1])
+        self.assert_no_canary(proc.stdout + proc.stderr)
+
+    def test_without_v_stderr_is_not_shown(self):
+        self.stderr_probe("stderr")
+        proc, doc, _ = self.run_json("--no-progress", env=self.env())
+        self.assertEqual(self.probe(doc, "err")["status"], "ok", proc.stderr)
+        self.assertNotIn("stderr: ", proc.stderr)
+        self.assert_no_canary(proc.stdout + proc.stderr)
+
+    def test_execs_command_stderr_is_masked(self):
+        # exec reads its command's stderr itself and logs its first lines;
+        # the canary reaches the command through secret_env.
+        script = self.write("err.sh", """
+            #!/bin/sh
+            echo "login with $ERR_TOKEN failed" >&2
+            { head -c 505 /dev/zero | tr '\\0' y; echo " $ERR_TOKEN"; } >&2
+            exit 2
+            """)
+        os.chmod(script, 0o755)
+        self.write("conf.d/e.ini", """
+            [cmd]
+            plugin = exec
+            command = %s
+            secret_env = ERR_TOKEN=%s
+            attempts = 1
+            """ % (script, ERR))
+        proc, doc, _ = self.run_json("-v", "--no-progress", env=self.env())
+        p = self.probe(doc, "cmd")
+        self.assertEqual(p["status"], "fail", p)
+        self.assertIn("login with *** failed", proc.stderr)
+        self.assertIn("yyy", proc.stderr)
+        self.assertNotIn(ERR[:5], proc.stderr)
+        self.assert_no_canary(proc.stdout + proc.stderr + json.dumps(doc))
 
 
 class InjectionTest(SecretsCase):
