@@ -337,35 +337,92 @@ class ProcTest(SecretsCase):
                 pass
         return text.decode("utf-8", "replace")
 
-    def watch(self, args, env, want):
-        """Start gpcheck, wait (bounded) until `want` processes run under
-        it, and return their /proc texts; gpcheck is then left to end."""
+    def leaks(self, sample):
+        """(pid, canary form) of the first canary in sample, or None."""
+        for pid, text in sample.items():
+            for c in ALL:
+                for f in forms(c):
+                    if f in text:
+                        return pid, f
+        return None
+
+    def watch(self, args, env, ready):
+        """Start gpcheck; once ready(pids, sample) says the processes to
+        check run (past the point where they drop their secrets), check
+        every process under gpcheck for a canary, and return the sample
+        and gpcheck's output. `pids` are the attempts that wrote their pid
+        to self.pidfile (misbehave's arg): they are past the core's scrub.
+        Until then, what /proc shows is what the caller gave gpcheck: its
+        own command line before the configuration is read, a child's
+        environment between fork() and its scrub. A process showing a
+        canary is sampled again while the ready ones run (8 s at most):
+        a canary that stays fails the test."""
         full = dict(os.environ)
         full.update(env)
         p = subprocess.Popen([BIN] + args, env=full, cwd=self.tmp,
                              stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.addCleanup(lambda: p.poll() is None and p.kill())
-        seen = {}
+        state = {"sample": {}, "ready": None}  # the last ready sample
 
-        def enough():
+        def sample():
+            # The pid file first: an attempt listed there was past its
+            # scrub before the texts below were read.
+            try:
+                with open(self.pidfile) as f:
+                    pids = {int(x) for x in f.read().split()}
+            except (OSError, ValueError):
+                pids = set()
+            got = {}
             for pid in self.tree(p.pid):
                 text = self.proc_text(pid)
                 if text:
-                    seen[pid] = text
-            return len(seen) >= want
-        ok = wait_until(enough, 8)
+                    got[pid] = text
+            state["sample"] = got
+            return pids, got
+
+        def settled():
+            # ready in this very sample: a process that ended shows nothing
+            pids, got = sample()
+            now = ready(pids & set(got), got)
+            if now:
+                state["ready"] = got
+            return now and not self.leaks(others(got))
+
+        def others(got):
+            # gpcheck's own environment is the caller's: its command line
+            # alone is checked
+            rest = dict(got)
+            rest[p.pid] = rest.get(p.pid, "").split("\n")[0]
+            return rest
+        ok = wait_until(settled, 8)
+        seen = state["ready"]
         out, err = p.communicate(timeout=30)
-        self.assertTrue(ok, "only %d processes seen: %s" % (len(seen), seen))
+        self.assertTrue(seen, "never ready: %s" % state["sample"])
+        leak = self.leaks(others(seen))
+        self.assertIsNone(leak, "%r in /proc/%s: %s"
+                          % (leak and leak[1], leak and leak[0], seen))
+        self.assertTrue(ok, "ended before a clean sample: %s" % seen)
         return seen, out.decode() + err.decode()
 
+    def setUp(self):
+        super().setUp()
+        self.pidfile = os.path.join(self.tmp, "pids")
+
     def test_environment_of_attempts_and_of_execs_command(self):
+        # Before, the test took any three processes (gpcheck and its
+        # guardian were two) and could miss exec's command, or read an
+        # attempt between fork() and its scrub; now it waits for exec's
+        # command and for an attempt that says it runs.
         self.write("conf.d/p.ini", """
             [db]
-            plugin = postgres
-            dsn = host=127.0.0.1 port=%d dbname=appdb user=app
-            password = ${DB_PASSWORD}
+            plugin = misbehave
+            mode = slow
+            sleep = 2s
+            token = ${DB_PASSWORD}
+            arg = %s
             attempts = 1
+            timeout = 5s
             severity = optional
 
             [cmd]
@@ -373,24 +430,26 @@ class ProcTest(SecretsCase):
             command = /bin/sleep, 2
             attempts = 1
             timeout = 5s
-            """ % self.pg.port)
+            """ % self.pidfile)
         args = self.base_args("run")[1:]
-        # gpcheck, the exec attempt, and its sleep
-        seen, output = self.watch(args, self.env(), 3)
+
+        def ready(attempts, sample):
+            return bool(attempts) and any(
+                t.startswith("/bin/sleep ") for t in sample.values())
+        seen, output = self.watch(args, self.env(), ready)
         self.assertTrue(any("/bin/sleep" in t for t in seen.values()), seen)
-        for pid, text in seen.items():
-            if pid == min(seen):
-                continue  # gpcheck's own environment is the caller's
-            self.assert_no_canary(text, "/proc/%d" % pid)
         self.assert_no_canary(output, "output")
 
     def test_command_line_of_gpcheck_and_its_attempts(self):
+        # Before, gpcheck's command line was read as soon as it started,
+        # while it still read the configuration (the canary is scrubbed
+        # from argv once it knows which options are secret); now it is read
+        # once the attempt runs.
         args = ["probe", "--plugin-dir", os.environ["GPCHECK_TEST_PLUGINS"],
                 "misbehave", "mode=slow", "sleep=2s", "timeout=5s",
-                "token=" + ARG_PW]
-        seen, output = self.watch(args, {}, 2)
-        for pid, text in seen.items():
-            self.assert_no_canary(text, "/proc/%d" % pid)
+                "arg=" + self.pidfile, "token=" + ARG_PW]
+        seen, output = self.watch(args, {}, lambda pids, _: bool(pids))
+        self.assertIn("token=*************", "\n".join(seen.values()))
         self.assert_no_canary(output, "output")
 
 
