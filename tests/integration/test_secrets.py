@@ -18,6 +18,7 @@ cannot inject keys into a dsn, and masking never reveals a weak secret.
 import base64
 import json
 import os
+import re
 import subprocess
 import urllib.parse
 
@@ -511,6 +512,39 @@ class StderrTest(SecretsCase):
         self.assertEqual(self.probe(doc, "err")["status"], "ok", proc.stderr)
         self.assertNotIn("stderr: ", proc.stderr)
         self.assert_no_canary(proc.stdout + proc.stderr)
+
+    def test_stderr_pipes_count_in_the_descriptor_budget(self):
+        # With -v each attempt holds two pipes: under ulimit -n 64 the cap
+        # on attempts in flight halves, and no probe meets EMFILE.
+        import resource
+        self.write("conf.d/x.ini", "".join("""
+            [p%d]
+            plugin = misbehave
+            mode = slow
+            sleep = 100ms
+            """ % i for i in range(100)))
+
+        def cap(*extra):
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+            report = os.path.join(self.tmp, "report.json")
+            proc = subprocess.run(
+                self.base_args("run") + ["-j", "200", "--no-progress", "-o",
+                                         "json:" + report] + list(extra),
+                capture_output=True, text=True, timeout=60, cwd=self.tmp,
+                stdin=subprocess.DEVNULL, preexec_fn=limit)
+            self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+            with open(report) as f:
+                doc = json.load(f)
+            self.assertEqual({p["status"] for p in doc["probes"]}, {"ok"})
+            self.assertEqual({p["attempts"] for p in doc["probes"]}, {1})
+            m = re.search(r"warning: (\d+) attempts in flight at most",
+                          proc.stderr)
+            self.assertTrue(m, proc.stderr[-2000:])
+            return int(m.group(1))
+        quiet, verbose = cap(), cap("-v")
+        self.assertLessEqual(verbose, (quiet + 1) // 2, (quiet, verbose))
+        self.assertGreater(verbose, 10, (quiet, verbose))
 
     def test_execs_command_stderr_is_masked(self):
         # exec reads its command's stderr itself and logs its first lines;
