@@ -65,10 +65,6 @@
 /* A result line longer than this is garbage, not a result. */
 #define MAX_RESULT_BYTES (1024 * 1024)
 
-/* A line of a plugin's stderr is shown up to this long, then "...", and
- * at most CHILD_MAX_LOGS lines of it per attempt, then how many more. */
-#define MAX_STDERR_LINE 4096
-
 /* One attempt in flight. */
 typedef struct slot {
     pid_t pid; /* 0: free */
@@ -740,8 +736,23 @@ static void drain(runner *r, slot *s)
     }
 }
 
+static char *describe_exit(int wstatus)
+{
+    if (WIFSIGNALED(wstatus)) {
+        const char *abbrev = sigabbrev_np(WTERMSIG(wstatus));
+        return xasprintf("killed by SIG%s%s", abbrev ? abbrev : "?",
+                         WCOREDUMP(wstatus) ? " (core dumped)" : "");
+    }
+    return xasprintf("exited with status %d without a result",
+                     WEXITSTATUS(wstatus));
+}
+
 /* ------------------------------------------------------------------------ */
 /* A plugin's stderr (-v)                                                    */
+
+/* A line of a plugin's stderr is shown up to this long, then "...", and
+ * at most CHILD_MAX_LOGS lines of it per attempt, then how many more. */
+#define MAX_STDERR_LINE 4096
 
 /* Show line, from the plugin's stderr, as a log line masked with the
  * probe's secrets. */
@@ -749,7 +760,7 @@ static void err_emit(runner *r, slot *s, const char *line)
 {
     char *clean = str_sanitize(line);
     char *text = xasprintf("stderr: %s", clean);
-    char *masked = mask_secrets(s->pr->def, text);
+    char *masked = secrets_mask(s->pr->def, text);
     event ev = {.kind = EV_LOG,
                 .t_ns = now_ns(),
                 .run = r->rr,
@@ -827,17 +838,6 @@ static void drain_err(runner *r, slot *s, int final)
         err_emit(r, s, note);
         s->err_dropped = 0;
     }
-}
-
-static char *describe_exit(int wstatus)
-{
-    if (WIFSIGNALED(wstatus)) {
-        const char *abbrev = sigabbrev_np(WTERMSIG(wstatus));
-        return xasprintf("killed by SIG%s%s", abbrev ? abbrev : "?",
-                         WCOREDUMP(wstatus) ? " (core dumped)" : "");
-    }
-    return xasprintf("exited with status %d without a result",
-                     WEXITSTATUS(wstatus));
 }
 
 /* The attempt's process is gone (or never was): record it, apply policy. */
