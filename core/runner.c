@@ -754,6 +754,10 @@ static char *describe_exit(int wstatus)
  * at most CHILD_MAX_LOGS lines of it per attempt, then how many more. */
 #define MAX_STDERR_LINE 4096
 
+/* What one read of a plugin's stderr takes at most before the loop goes
+ * on with the rest of its work. */
+#define MAX_STDERR_READ (256 * 1024)
+
 /* Show line, from the plugin's stderr, as a log line masked with the
  * probe's secrets. */
 static void err_emit(runner *r, slot *s, const char *line)
@@ -795,20 +799,29 @@ static void err_line(runner *r, slot *s)
     s->err_cut = 0;
 }
 
-/* Read the stderr pipe as far as it goes without blocking; at its end (or
- * when the attempt ends: final), show the last partial line and how many
- * lines were past the bound, and close it. */
+/*
+ * Read the stderr pipe without blocking, at most MAX_STDERR_READ bytes a
+ * call: a plugin that floods it cannot hold the loop (deadlines, the other
+ * attempts); the rest waits for the next poll. At the pipe's end, or when
+ * the attempt ended (final: what is there now is all that is read, even
+ * if a process that left the group still writes), show the last partial
+ * line and how many lines were past the bound, and close it.
+ */
 static void drain_err(runner *r, slot *s, int final)
 {
     char buf[16384];
-    while (s->efd >= 0) {
+    size_t total = 0;
+    while (s->efd >= 0 && total < MAX_STDERR_READ) {
         ssize_t n = read(s->efd, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && errno == EAGAIN && !final)
-            return;
-        if (n <= 0)
+        if (n < 0 && errno == EAGAIN)
             break;
+        if (n <= 0) {
+            close_fd(&s->efd);
+            break;
+        }
+        total += (size_t)n;
         for (const char *c = buf, *end = buf + n; c < end;) {
             const char *nl = memchr(c, '\n', (size_t)(end - c));
             size_t len = (size_t)((nl ? nl : end) - c);
@@ -829,6 +842,8 @@ static void drain_err(runner *r, slot *s, int final)
             c = nl ? nl + 1 : end;
         }
     }
+    if (s->efd >= 0 && !final)
+        return;
     close_fd(&s->efd);
     if (s->err.len || s->err_cut)
         err_line(r, s);

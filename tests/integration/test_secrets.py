@@ -458,15 +458,15 @@ class StderrTest(SecretsCase):
     """With -v, what a plugin (or a library, or a command it starts)
     writes to stderr is shown line by line, bounded and masked."""
 
-    def stderr_probe(self, mode):
+    def stderr_probe(self, mode, timeout="10s"):
         self.write("conf.d/e.ini", """
             [err]
             plugin = misbehave
             mode = %s
             token = %s
             attempts = 1
-            timeout = 10s
-            """ % (mode, ERR))
+            timeout = %s
+            """ % (mode, ERR, timeout))
 
     def test_plugin_stderr_is_masked_line_by_line(self):
         self.stderr_probe("stderr")
@@ -504,6 +504,19 @@ class StderrTest(SecretsCase):
         shown = [ln for ln in proc.stderr.splitlines() if "stderr: " in ln]
         self.assertEqual(len(shown), 21, "\n".join(shown))
         self.assertIn("stderr: (109 more lines)", shown[-1])
+        self.assert_no_canary(proc.stdout + proc.stderr)
+
+    def test_an_endless_stderr_cannot_hold_the_supervisor(self):
+        self.stderr_probe("stderr_spin", timeout="1s")
+        proc, doc, took = self.run_json("-v", "--no-progress",
+                                        env=self.env())
+        p = self.probe(doc, "err")
+        self.assertEqual(p["status"], "timeout", p)
+        self.assertIn("killed", p["message"])
+        self.assertLess(took, 5)
+        shown = [ln for ln in proc.stderr.splitlines() if "stderr: " in ln]
+        self.assertEqual(len(shown), 21)
+        self.assertRegex(shown[-1], r"stderr: \(\d+ more lines\)")
         self.assert_no_canary(proc.stdout + proc.stderr)
 
     def test_without_v_stderr_is_not_shown(self):

@@ -35,7 +35,7 @@ static const gp_option misbehave_options[] = {
      .help = "what to do",
      .choices = "ok|segv|abort|hang|spin|exit|garbage|grandchild|transient|"
                 "fatal|slow|degraded|unknown|flaky|escape|leak|secret|"
-                "named|stderr|stderr_flood"},
+                "named|stderr|stderr_flood|stderr_spin"},
     {.key = "arg",
      .type = GP_TYPE_STRING,
      .help = "mode argument (flaky: ready once this file exists; hang, "
@@ -45,7 +45,7 @@ static const gp_option misbehave_options[] = {
      .type = GP_TYPE_STRING,
      .flags = GP_OPT_SECRET,
      .help = "a secret; mode leak puts it in its message and log, modes "
-             "stderr and stderr_flood on stderr"},
+             "stderr, stderr_flood and stderr_spin on stderr"},
     {.key = "token_file",
      .type = GP_TYPE_STRING,
      .flags = GP_OPT_FILE,
@@ -325,6 +325,19 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         api->log(ctx, GP_LOG_INFO, "logging in with token %s", token);
         api->message(ctx, "token %s rejected", token);
         return GP_TRANSIENT;
+    }
+    if (strcmp(mode, "stderr_spin") == 0) {
+        /* Floods stderr "forever", as fast as it can: the supervisor must
+         * still keep its deadlines. */
+        int64_t until = mono_ms() + MISBEHAVE_FOREVER_S * 1000;
+        const char *token = api->opt_string(ctx, "token");
+        char line[512];
+
+        snprintf(line, sizeof(line), "spinning with token %s %0400d\n",
+                 token ? token : "", 0);
+        while (mono_ms() < until)
+            put_errs(line);
+        _exit(99);
     }
     if (strcmp(mode, "stderr") == 0 || strcmp(mode, "stderr_flood") == 0) {
         const char *token = api->opt_string(ctx, "token");
