@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "credentials.h"
 #include "gpcheck/sdk.h"
 #include "option.h"
 #include "schema.h"
@@ -210,13 +211,13 @@ static const char *resolve_var(void *ud, const char *name)
 /*
  * The text of a GP_OPT_CONNINFO value: interpolated again from what the
  * file says, each variable's value escaped as one value of the connection
- * string (secrets_conninfo_escape), so that `dsn = host=${DB_HOST}` with
+ * string (cred_conninfo_escape), so that `dsn = host=${DB_HOST}` with
  * DB_HOST="x host=evil" cannot add a key. NULL after an error.
  */
 static char *conninfo_text(rctx *rc, const probe_def *p, const opt_value *ov,
                            const cfg_entry *e)
 {
-    static const value_escape esc = {secrets_conninfo_escape, NULL};
+    static const value_escape esc = {cred_conninfo_escape, NULL};
     char err[512], *text = NULL;
 
     if (!e->raw)

@@ -19,9 +19,15 @@
  * reparented orphans catches, and a group in the instant between fork()
  * and the guardian hearing of it.
  *
- * Descriptors: each attempt in flight holds one (its result pipe), so the
- * attempts in flight are capped by what RLIMIT_NOFILE leaves room for, and
- * an attempt that still meets EMFILE waits for another to end.
+ * Plugin stderr: without -v it is /dev/null. With -v it is a second pipe
+ * the loop reads beside the result pipe; each line (bounded) is masked
+ * with the probe's secrets and emitted as a log line, so what a plugin, a
+ * library it uses or a command it starts writes there is never shown raw.
+ *
+ * Descriptors: each attempt in flight holds one (its result pipe), two
+ * with -v (and its stderr pipe), so the attempts in flight are capped by
+ * what RLIMIT_NOFILE leaves room for, and an attempt that still meets
+ * EMFILE waits for another to end.
  */
 #include "runner.h"
 
@@ -84,7 +90,12 @@ typedef struct slot {
     metric_val *metrics;
     size_t n_metrics;
     unsigned logs;
-    unsigned secrets; /* {"secret": S} lines taken */
+    unsigned secrets;     /* {"secret": S} lines taken */
+    int efd;              /* stderr pipe (-v), -1: none or closed */
+    strbuf err;           /* partial stderr line, at most MAX_STDERR_LINE */
+    int err_cut;          /* the partial line was cut: drop to its newline */
+    unsigned err_lines;   /* stderr lines shown */
+    unsigned err_dropped; /* stderr lines past the bound */
 } slot;
 
 typedef struct runner {
@@ -420,7 +431,7 @@ static void guardian_stop(runner *r)
     r->guardian = 0;
 }
 
-static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd,
+static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd, int efd,
                                int64_t deadline_ns, const attempt_rec *rec)
 {
     setpgid(0, 0);
@@ -439,8 +450,9 @@ static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd,
     sigprocmask(SIG_SETMASK, &none, NULL);
     dup2(r->devnull, 0);
     dup2(r->devnull, 1);
-    if (!r->o->child_stderr)
-        dup2(r->devnull, 2);
+    /* Before fd 3 is set: efd may be 3 itself. */
+    if (dup2(efd >= 0 ? efd : r->devnull, 2) < 0)
+        _exit(2);
     if (wfd != 3) {
         if (dup2(wfd, 3) < 0)
             _exit(2);
@@ -467,8 +479,12 @@ static void slot_reset(slot *s)
     free(s->bug);
     free(s->metrics);
     sb_free(&s->in);
+    if (s->err.len)
+        explicit_bzero(s->err.buf, s->err.len);
+    sb_free(&s->err);
     memset(s, 0, sizeof *s);
     s->fd = -1;
+    s->efd = -1;
 }
 
 /* The slot's group is killed and reaped: forget it, and tell the guardian. */
@@ -497,11 +513,36 @@ static int wait_for_room(runner *r, int e)
     return 1;
 }
 
+/* The attempt's result pipe p, and with -v its stderr pipe ep (else
+ * {-1, -1}). Returns 0, or -1 with errno and nothing left open. */
+static int open_pipes(const runner *r, int p[2], int ep[2])
+{
+    ep[0] = ep[1] = -1;
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    if (r->o->child_stderr && pipe2(ep, O_CLOEXEC) < 0) {
+        int e = errno;
+        close(p[0]);
+        close(p[1]);
+        ep[0] = ep[1] = -1;
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
 static void spawn(runner *r, probe_run *pr, int64_t now)
 {
-    int p[2], e = 0;
+    int p[2], ep[2], e = 0;
     const char *fail = NULL;
-    if (pipe2(p, O_CLOEXEC) < 0) {
+    if (open_pipes(r, p, ep) < 0) {
         e = errno;
         if (wait_for_room(r, e))
             return; /* still PS_SCHEDULED, due now */
@@ -526,11 +567,13 @@ static void spawn(runner *r, probe_run *pr, int64_t now)
     if (!fail) {
         pid = fork();
         if (pid == 0)
-            in_child(r, pr, p[1], s->soft_ns, rec);
+            in_child(r, pr, p[1], ep[1], s->soft_ns, rec);
         e = errno;
         close(p[1]);
+        close_fd(&ep[1]);
         if (pid < 0) {
             close(p[0]);
+            close_fd(&ep[0]);
             if (wait_for_room(r, e)) {
                 /* Not started after all: take the record back. */
                 if (!rec->warmup)
@@ -555,8 +598,11 @@ static void spawn(runner *r, probe_run *pr, int64_t now)
     setpgid(pid, pid);
     guardian_tell(r, (int32_t)pid);
     fcntl(p[0], F_SETFL, O_NONBLOCK);
+    if (ep[0] >= 0)
+        fcntl(ep[0], F_SETFL, O_NONBLOCK);
     s->pid = pid;
     s->fd = p[0];
+    s->efd = ep[0];
     r->busy++;
 }
 
@@ -669,6 +715,114 @@ static char *describe_exit(int wstatus)
                      WEXITSTATUS(wstatus));
 }
 
+/* ------------------------------------------------------------------------ */
+/* A plugin's stderr (-v)                                                    */
+
+/* A line of a plugin's stderr is shown up to this long, then "...", and
+ * at most CHILD_MAX_LOGS lines of it per attempt, then how many more. */
+#define MAX_STDERR_LINE 4096
+
+/* What one read of a plugin's stderr takes at most before the loop goes
+ * on with the rest of its work. */
+#define MAX_STDERR_READ (256 * 1024)
+
+/* Show line, from the plugin's stderr, as a log line masked with the
+ * probe's secrets. */
+static void err_emit(runner *r, slot *s, const char *line)
+{
+    char *clean = str_sanitize(line);
+    char *text = xasprintf("stderr: %s", clean);
+    char *masked = secrets_mask(s->pr->def, text);
+    event ev = {.kind = EV_LOG,
+                .t_ns = now_ns(),
+                .run = r->rr,
+                .probe = s->pr,
+                .log_level = GP_LOG_INFO,
+                .text = masked};
+    sinks_emit(r->ss, &ev);
+    free(masked);
+    explicit_bzero(text, strlen(text));
+    free(text);
+    explicit_bzero(clean, strlen(clean));
+    free(clean);
+}
+
+/* The partial stderr line is complete (or the stream ended): show it,
+ * or past the bound count it; then start the next. */
+static void err_line(runner *r, slot *s)
+{
+    if (s->err_lines < CHILD_MAX_LOGS) {
+        s->err_lines++;
+        /* A cut line ends in "...", where the masker also masks the start
+         * of a secret the cut went through. */
+        if (s->err_cut)
+            sb_append(&s->err, "...");
+        err_emit(r, s, sb_str(&s->err));
+    } else {
+        s->err_dropped++;
+    }
+    if (s->err.len)
+        explicit_bzero(s->err.buf, s->err.len);
+    s->err.len = 0;
+    s->err_cut = 0;
+}
+
+/*
+ * Read the stderr pipe without blocking, at most MAX_STDERR_READ bytes a
+ * call: a plugin that floods it cannot hold the loop (deadlines, the other
+ * attempts); the rest waits for the next poll. At the pipe's end, or when
+ * the attempt ended (final: what is there now is all that is read, even
+ * if a process that left the group still writes), show the last partial
+ * line and how many lines were past the bound, and close it.
+ */
+static void drain_err(runner *r, slot *s, int final)
+{
+    char buf[16384];
+    size_t total = 0;
+    while (s->efd >= 0 && total < MAX_STDERR_READ) {
+        ssize_t n = read(s->efd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        if (n <= 0) {
+            close_fd(&s->efd);
+            break;
+        }
+        total += (size_t)n;
+        for (const char *c = buf, *end = buf + n; c < end;) {
+            const char *nl = memchr(c, '\n', (size_t)(end - c));
+            size_t len = (size_t)((nl ? nl : end) - c);
+            size_t room = MAX_STDERR_LINE - s->err.len;
+            if (len > room) {
+                s->err_cut = 1;
+                len = room;
+            }
+            size_t at = s->err.len;
+            sb_appendn(&s->err, c, len);
+            /* A NUL would end the text early: a control byte, shown as
+             * str_sanitize() shows the others, as a space. */
+            for (char *z; (z = memchr(s->err.buf + at, '\0', s->err.len - at));
+                 at = (size_t)(z - s->err.buf) + 1)
+                *z = ' ';
+            if (nl)
+                err_line(r, s);
+            c = nl ? nl + 1 : end;
+        }
+    }
+    if (s->efd >= 0 && !final)
+        return;
+    close_fd(&s->efd);
+    if (s->err.len || s->err_cut)
+        err_line(r, s);
+    if (s->err_dropped) {
+        char note[64];
+        snprintf(note, sizeof note, "(%u more lines)", s->err_dropped);
+        err_emit(r, s, note);
+        s->err_dropped = 0;
+    }
+}
+
 /* The attempt's process is gone (or never was): record it, apply policy. */
 static void complete(runner *r, slot *s, int wstatus, int64_t now)
 {
@@ -679,6 +833,7 @@ static void complete(runner *r, slot *s, int wstatus, int64_t now)
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
+    drain_err(r, s, 1);
     if (!s->garbage && s->in.len > 0)
         set_garbage(s, "garbage on the result pipe", s->in.buf, s->in.len);
 
@@ -808,6 +963,7 @@ static void stop_all(runner *r, int signo)
                   : xstrdup("cut by the run deadline");
         if (s->fd >= 0)
             close(s->fd);
+        drain_err(r, s, 1);
         slot_release(r, s);
         r->busy--;
         emit(r, EV_ATTEMPT_END, pr, rec, 0);
@@ -908,8 +1064,9 @@ static int handle_signals(runner *r)
 
 static void loop(runner *r)
 {
-    struct pollfd *pfd = xcalloc(r->n_slots + 1, sizeof *pfd);
-    slot **owner = xcalloc(r->n_slots + 1, sizeof *owner);
+    /* The signalfd, and each slot's result and stderr pipes. */
+    struct pollfd *pfd = xcalloc(2 * (size_t)r->n_slots + 1, sizeof *pfd);
+    slot **owner = xcalloc(2 * (size_t)r->n_slots + 1, sizeof *owner);
     for (;;) {
         int64_t now = now_ns();
         if (r->deadline_ns && now >= r->deadline_ns) {
@@ -943,10 +1100,16 @@ static void loop(runner *r)
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){.fd = r->sfd, .events = POLLIN};
         for (unsigned i = 0; i < r->n_slots; i++) {
-            if (r->slots[i].pid > 0 && r->slots[i].fd >= 0) {
-                owner[n] = &r->slots[i];
-                pfd[n++] =
-                    (struct pollfd){.fd = r->slots[i].fd, .events = POLLIN};
+            slot *s = &r->slots[i];
+            if (s->pid <= 0)
+                continue;
+            if (s->fd >= 0) {
+                owner[n] = s;
+                pfd[n++] = (struct pollfd){.fd = s->fd, .events = POLLIN};
+            }
+            if (s->efd >= 0) {
+                owner[n] = s;
+                pfd[n++] = (struct pollfd){.fd = s->efd, .events = POLLIN};
             }
         }
         int timeout = poll_timeout(r, now, next_start);
@@ -958,14 +1121,22 @@ static void loop(runner *r)
              * moment, and read every pipe without waiting. SIGCHLD still
              * says when each attempt ends. */
             rc = poll(pfd, 1, timeout < 0 || timeout > 10 ? 10 : timeout);
-            for (unsigned i = 0; i < r->n_slots; i++)
+            for (unsigned i = 0; i < r->n_slots; i++) {
                 if (r->slots[i].pid > 0 && r->slots[i].fd >= 0)
                     drain(r, &r->slots[i]);
+                if (r->slots[i].pid > 0 && r->slots[i].efd >= 0)
+                    drain_err(r, &r->slots[i], 0);
+            }
             n = 1;
         }
-        for (nfds_t i = 1; rc > 0 && i < n; i++)
-            if (pfd[i].revents && owner[i]->pid > 0)
+        for (nfds_t i = 1; rc > 0 && i < n; i++) {
+            if (!pfd[i].revents || owner[i]->pid <= 0)
+                continue;
+            if (pfd[i].fd == owner[i]->efd)
+                drain_err(r, owner[i], 0);
+            else
                 drain(r, owner[i]);
+        }
         if (rc > 0 && pfd[0].revents) {
             int signo = handle_signals(r);
             if (signo) {
@@ -1000,17 +1171,19 @@ static unsigned open_fds(unsigned long limit)
 
 /*
  * How many attempts may be in flight by the descriptor limit: each holds
- * the read end of its result pipe, and while it is started the write end
- * too (the child's descriptors count against its own table). -j 200 under
- * ulimit -n 64 then queues attempts instead of failing them.
+ * the read end of its result pipe and, with -v (per_attempt 2), of its
+ * stderr pipe; while one is started, the write ends too (the child's
+ * descriptors count against its own table). -j 200 under ulimit -n 64
+ * then queues attempts instead of failing them.
  */
-static unsigned fd_budget(void)
+static unsigned fd_budget(unsigned per_attempt)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
         return UINT_MAX;
     long room = (long)rl.rlim_cur - (long)open_fds(rl.rlim_cur) - FD_RESERVE -
-                1 /* the write end while starting */;
+                (long)per_attempt /* the write ends while starting */;
+    room /= (long)per_attempt;
     return room < 1 ? 1 : room > UINT_MAX ? UINT_MAX : (unsigned)room;
 }
 
@@ -1052,10 +1225,10 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
         r.n_slots = (unsigned)ps->n;
     r.slots = xcalloc(r.n_slots, sizeof *r.slots);
     for (unsigned i = 0; i < r.n_slots; i++)
-        r.slots[i].fd = -1;
+        slot_reset(&r.slots[i]);
     guardian_start(&r);
     r.budget = r.n_slots;
-    unsigned fds = fd_budget();
+    unsigned fds = fd_budget(o->child_stderr ? 2 : 1);
     if (fds < r.budget) {
         struct rlimit rl;
         getrlimit(RLIMIT_NOFILE, &rl);

@@ -5,7 +5,7 @@
  * A probe's secrets are one set, probe_def.secrets: the values of its
  * GP_OPT_SECRET options, the content of its GP_OPT_FILE files, the secret
  * parts of its other values (credentials in headers, URLs and connection
- * strings, found by the rules in secrets.c), and whatever the plugin
+ * strings, found by the rules in credentials.c), and whatever the plugin
  * declares itself. Everything shown about a probe goes through
  * secrets_mask() or secrets_show(), which mask with that set by the one
  * masker, gp_sdk_mask_text() (sdk/mask.c, where its rule is written).
@@ -33,20 +33,6 @@ char *secrets_mask(const probe_def *p, const char *text);
  * the option text belongs to, NULL for a policy key. Newly allocated.
  */
 char *secrets_show(const probe_def *p, const gp_option *decl, const char *text);
-
-/*
- * The value_escape hook for GP_OPT_CONNINFO values (ud unused): a
- * variable's value goes into a libpq connection string as one value,
- * never as syntax. In the key=value form it is escaped as libpq's parser
- * reads it (a backslash before each blank, quote and backslash; '' for an
- * empty value standing alone); in the URI form it is percent-encoded. A
- * ${VAR} where a key stands is refused, except a value that is one ${VAR}
- * and nothing else: that is the user's whole connection string, taken as
- * written.
- */
-int secrets_conninfo_escape(void *ud, strbuf *out, const char *name,
-                            const char *value, int whole, char *err,
-                            size_t errlen);
 
 /*
  * In an attempt's child, before the plugin runs: take out of the process's

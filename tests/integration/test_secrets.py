@@ -18,6 +18,7 @@ cannot inject keys into a dsn, and masking never reveals a weak secret.
 import base64
 import json
 import os
+import re
 import subprocess
 import urllib.parse
 
@@ -40,9 +41,11 @@ ARG_PW = "ArgCanary5c3b"      # gpcheck probe ... token=...
 ESC = 'Esc\\Canary"77'        # a secret with a backslash and a quote
 NESTED = "XNestCanary42Y"     # holds the next one
 INNER = "NestCanary42"
+TOKEN = "TokCanary3f7a1"      # https://TOKEN@host: user info, no password
+ERR = "ErrCanary8d2c"         # written to a plugin's or a command's stderr
 
 ALL = [HDR, APIKEY, QUERY, USERINFO, DSN_PW, URI_PW, OPT_PW, FILE_PW, ENV_PW,
-       ARG_PW, ESC, NESTED, INNER]
+       ARG_PW, ESC, NESTED, INNER, TOKEN, ERR]
 
 APP_PW = DSN_PW  # the real role's password: the dsn logs in with it
 
@@ -254,6 +257,42 @@ class EveryOutputTest(SecretsCase):
             self.assertIn("holds credentials", proc.stderr)
             self.assert_no_canary(proc.stdout + proc.stderr, cmd)
 
+    def test_userinfo_without_a_password_is_a_token(self):
+        # https://TOKEN@host/ (GitHub's and git's form) was shown as a user
+        # name; it is a credential wherever a URL stands.
+        self.write("conf.d/u.ini", """
+            [tok]
+            plugin = http
+            url = http://%s@127.0.0.1:%d/
+            """ % (TOKEN, self.web.port))
+        for cmd in ("validate", "list", "run"):
+            proc = self.gp(cmd, env=self.env())
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("'http://***@127.0.0.1:%d/' holds credentials"
+                          % self.web.port, proc.stderr)
+            self.assert_no_canary(proc.stdout + proc.stderr, cmd)
+        # In a command's argument, and echoed back by the command.
+        script = self.write("echo-url.sh", """
+            #!/bin/sh
+            echo "cloning $1"
+            exit 2
+            """)
+        os.chmod(script, 0o755)
+        self.write("conf.d/u.ini", """
+            [clone]
+            plugin = exec
+            command = %s, https://%s@github.com/o/r.git
+            attempts = 1
+            """ % (script, TOKEN))
+        proc = self.gp("list", env=self.env())
+        self.assertIn("https://***@github.com/o/r.git", proc.stdout)
+        self.assert_no_canary(proc.stdout + proc.stderr, "list")
+        proc, doc, _ = self.run_json("-v", "--explain", env=self.env())
+        p = self.probe(doc, "clone")
+        self.assertEqual(p["message"], "cloning https://***@github.com/o/r.git")
+        self.assert_no_canary(proc.stdout + proc.stderr + json.dumps(doc),
+                              "run")
+
     def test_probe_command(self):
         proc = self.gp("probe", "http",
                        "url=" + self.reflect(header="Authorization"),
@@ -299,35 +338,92 @@ class ProcTest(SecretsCase):
                 pass
         return text.decode("utf-8", "replace")
 
-    def watch(self, args, env, want):
-        """Start gpcheck, wait (bounded) until `want` processes run under
-        it, and return their /proc texts; gpcheck is then left to end."""
+    def leaks(self, sample):
+        """(pid, canary form) of the first canary in sample, or None."""
+        for pid, text in sample.items():
+            for c in ALL:
+                for f in forms(c):
+                    if f in text:
+                        return pid, f
+        return None
+
+    def watch(self, args, env, ready):
+        """Start gpcheck; once ready(pids, sample) says the processes to
+        check run (past the point where they drop their secrets), check
+        every process under gpcheck for a canary, and return the sample
+        and gpcheck's output. `pids` are the attempts that wrote their pid
+        to self.pidfile (misbehave's arg): they are past the core's scrub.
+        Until then, what /proc shows is what the caller gave gpcheck: its
+        own command line before the configuration is read, a child's
+        environment between fork() and its scrub. A process showing a
+        canary is sampled again while the ready ones run (8 s at most):
+        a canary that stays fails the test."""
         full = dict(os.environ)
         full.update(env)
         p = subprocess.Popen([BIN] + args, env=full, cwd=self.tmp,
                              stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.addCleanup(lambda: p.poll() is None and p.kill())
-        seen = {}
+        state = {"sample": {}, "ready": None}  # the last ready sample
 
-        def enough():
+        def sample():
+            # The pid file first: an attempt listed there was past its
+            # scrub before the texts below were read.
+            try:
+                with open(self.pidfile) as f:
+                    pids = {int(x) for x in f.read().split()}
+            except (OSError, ValueError):
+                pids = set()
+            got = {}
             for pid in self.tree(p.pid):
                 text = self.proc_text(pid)
                 if text:
-                    seen[pid] = text
-            return len(seen) >= want
-        ok = wait_until(enough, 8)
+                    got[pid] = text
+            state["sample"] = got
+            return pids, got
+
+        def settled():
+            # ready in this very sample: a process that ended shows nothing
+            pids, got = sample()
+            now = ready(pids & set(got), got)
+            if now:
+                state["ready"] = got
+            return now and not self.leaks(others(got))
+
+        def others(got):
+            # gpcheck's own environment is the caller's: its command line
+            # alone is checked
+            rest = dict(got)
+            rest[p.pid] = rest.get(p.pid, "").split("\n")[0]
+            return rest
+        ok = wait_until(settled, 8)
+        seen = state["ready"]
         out, err = p.communicate(timeout=30)
-        self.assertTrue(ok, "only %d processes seen: %s" % (len(seen), seen))
+        self.assertTrue(seen, "never ready: %s" % state["sample"])
+        leak = self.leaks(others(seen))
+        self.assertIsNone(leak, "%r in /proc/%s: %s"
+                          % (leak and leak[1], leak and leak[0], seen))
+        self.assertTrue(ok, "ended before a clean sample: %s" % seen)
         return seen, out.decode() + err.decode()
 
+    def setUp(self):
+        super().setUp()
+        self.pidfile = os.path.join(self.tmp, "pids")
+
     def test_environment_of_attempts_and_of_execs_command(self):
+        # Before, the test took any three processes (gpcheck and its
+        # guardian were two) and could miss exec's command, or read an
+        # attempt between fork() and its scrub; now it waits for exec's
+        # command and for an attempt that says it runs.
         self.write("conf.d/p.ini", """
             [db]
-            plugin = postgres
-            dsn = host=127.0.0.1 port=%d dbname=appdb user=app
-            password = ${DB_PASSWORD}
+            plugin = misbehave
+            mode = slow
+            sleep = 2s
+            token = ${DB_PASSWORD}
+            arg = %s
             attempts = 1
+            timeout = 5s
             severity = optional
 
             [cmd]
@@ -335,25 +431,158 @@ class ProcTest(SecretsCase):
             command = /bin/sleep, 2
             attempts = 1
             timeout = 5s
-            """ % self.pg.port)
+            """ % self.pidfile)
         args = self.base_args("run")[1:]
-        # gpcheck, the exec attempt, and its sleep
-        seen, output = self.watch(args, self.env(), 3)
+
+        def ready(attempts, sample):
+            return bool(attempts) and any(
+                t.startswith("/bin/sleep ") for t in sample.values())
+        seen, output = self.watch(args, self.env(), ready)
         self.assertTrue(any("/bin/sleep" in t for t in seen.values()), seen)
-        for pid, text in seen.items():
-            if pid == min(seen):
-                continue  # gpcheck's own environment is the caller's
-            self.assert_no_canary(text, "/proc/%d" % pid)
         self.assert_no_canary(output, "output")
 
     def test_command_line_of_gpcheck_and_its_attempts(self):
+        # Before, gpcheck's command line was read as soon as it started,
+        # while it still read the configuration (the canary is scrubbed
+        # from argv once it knows which options are secret); now it is read
+        # once the attempt runs.
         args = ["probe", "--plugin-dir", os.environ["GPCHECK_TEST_PLUGINS"],
                 "misbehave", "mode=slow", "sleep=2s", "timeout=5s",
-                "token=" + ARG_PW]
-        seen, output = self.watch(args, {}, 2)
-        for pid, text in seen.items():
-            self.assert_no_canary(text, "/proc/%d" % pid)
+                "arg=" + self.pidfile, "token=" + ARG_PW]
+        seen, output = self.watch(args, {}, lambda pids, _: bool(pids))
+        self.assertIn("token=*************", "\n".join(seen.values()))
         self.assert_no_canary(output, "output")
+
+
+class StderrTest(SecretsCase):
+    """With -v, what a plugin (or a library, or a command it starts)
+    writes to stderr is shown line by line, bounded and masked."""
+
+    def stderr_probe(self, mode, timeout="10s"):
+        self.write("conf.d/e.ini", """
+            [err]
+            plugin = misbehave
+            mode = %s
+            token = %s
+            attempts = 1
+            timeout = %s
+            """ % (mode, ERR, timeout))
+
+    def test_plugin_stderr_is_masked_line_by_line(self):
+        self.stderr_probe("stderr")
+        jsonl = os.path.join(self.tmp, "events.jsonl")
+        proc, doc, _ = self.run_json("-v", "--no-progress", "-o",
+                                     "jsonl:" + jsonl, env=self.env())
+        # Garbage and a 1 MiB line on stderr do not break the run.
+        self.assertEqual(self.probe(doc, "err")["status"], "ok", proc.stderr)
+        err = proc.stderr
+        for want in ("stderr: connecting with token ***",
+                     "stderr: GET /?token=***",
+                     "stderr: Authorization: Basic ***",
+                     'stderr: {"token": "***"}',
+                     "stderr: split *** end",  # two writes, one line
+                     "stderr: bin ",
+                     "stderr: last words ***"):  # no newline at the end
+            self.assertIn(want, err)
+        lines = err.splitlines()
+        # Lines are cut at 4 KiB, marked, and the piece of the secret
+        # before the cut is masked too.
+        cut = [ln for ln in lines if ln.endswith("...") and "stderr: " in ln]
+        self.assertEqual(len(cut), 2, err[-2000:])
+        self.assertTrue(cut[0].endswith("y ***..."), cut[0][-40:])
+        self.assertTrue(all(len(ln) < 4200 for ln in lines))
+        self.assertNotIn(ERR[:5], err)
+        with open(jsonl) as f:
+            events = f.read()
+        self.assertIn("split *** end", events)
+        self.assert_no_canary(proc.stdout + err + events + json.dumps(doc))
+
+    def test_a_stderr_flood_is_damped(self):
+        self.stderr_probe("stderr_flood")
+        proc, doc, _ = self.run_json("-v", "--no-progress", env=self.env())
+        self.assertEqual(self.probe(doc, "err")["status"], "ok", proc.stderr)
+        shown = [ln for ln in proc.stderr.splitlines() if "stderr: " in ln]
+        self.assertEqual(len(shown), 21, "\n".join(shown))
+        self.assertIn("stderr: (109 more lines)", shown[-1])
+        self.assert_no_canary(proc.stdout + proc.stderr)
+
+    def test_an_endless_stderr_cannot_hold_the_supervisor(self):
+        self.stderr_probe("stderr_spin", timeout="1s")
+        proc, doc, took = self.run_json("-v", "--no-progress",
+                                        env=self.env())
+        p = self.probe(doc, "err")
+        self.assertEqual(p["status"], "timeout", p)
+        self.assertIn("killed", p["message"])
+        self.assertLess(took, 5)
+        shown = [ln for ln in proc.stderr.splitlines() if "stderr: " in ln]
+        self.assertEqual(len(shown), 21)
+        self.assertRegex(shown[-1], r"stderr: \(\d+ more lines\)")
+        self.assert_no_canary(proc.stdout + proc.stderr)
+
+    def test_without_v_stderr_is_not_shown(self):
+        self.stderr_probe("stderr")
+        proc, doc, _ = self.run_json("--no-progress", env=self.env())
+        self.assertEqual(self.probe(doc, "err")["status"], "ok", proc.stderr)
+        self.assertNotIn("stderr: ", proc.stderr)
+        self.assert_no_canary(proc.stdout + proc.stderr)
+
+    def test_stderr_pipes_count_in_the_descriptor_budget(self):
+        # With -v each attempt holds two pipes: under ulimit -n 64 the cap
+        # on attempts in flight halves, and no probe meets EMFILE.
+        import resource
+        self.write("conf.d/x.ini", "".join("""
+            [p%d]
+            plugin = misbehave
+            mode = slow
+            sleep = 100ms
+            """ % i for i in range(100)))
+
+        def cap(*extra):
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+            report = os.path.join(self.tmp, "report.json")
+            proc = subprocess.run(
+                self.base_args("run") + ["-j", "200", "--no-progress", "-o",
+                                         "json:" + report] + list(extra),
+                capture_output=True, text=True, timeout=60, cwd=self.tmp,
+                stdin=subprocess.DEVNULL, preexec_fn=limit)
+            self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+            with open(report) as f:
+                doc = json.load(f)
+            self.assertEqual({p["status"] for p in doc["probes"]}, {"ok"})
+            self.assertEqual({p["attempts"] for p in doc["probes"]}, {1})
+            m = re.search(r"warning: (\d+) attempts in flight at most",
+                          proc.stderr)
+            self.assertTrue(m, proc.stderr[-2000:])
+            return int(m.group(1))
+        quiet, verbose = cap(), cap("-v")
+        self.assertLessEqual(verbose, (quiet + 1) // 2, (quiet, verbose))
+        self.assertGreater(verbose, 10, (quiet, verbose))
+
+    def test_execs_command_stderr_is_masked(self):
+        # exec reads its command's stderr itself and logs its first lines;
+        # the canary reaches the command through secret_env.
+        script = self.write("err.sh", """
+            #!/bin/sh
+            echo "login with $ERR_TOKEN failed" >&2
+            { head -c 505 /dev/zero | tr '\\0' y; echo " $ERR_TOKEN"; } >&2
+            exit 2
+            """)
+        os.chmod(script, 0o755)
+        self.write("conf.d/e.ini", """
+            [cmd]
+            plugin = exec
+            command = %s
+            secret_env = ERR_TOKEN=%s
+            attempts = 1
+            """ % (script, ERR))
+        proc, doc, _ = self.run_json("-v", "--no-progress", env=self.env())
+        p = self.probe(doc, "cmd")
+        self.assertEqual(p["status"], "fail", p)
+        self.assertIn("login with *** failed", proc.stderr)
+        self.assertIn("yyy", proc.stderr)
+        self.assertNotIn(ERR[:5], proc.stderr)
+        self.assert_no_canary(proc.stdout + proc.stderr + json.dumps(doc))
 
 
 class InjectionTest(SecretsCase):

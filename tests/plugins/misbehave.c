@@ -4,7 +4,8 @@
  * It does, on purpose, each thing a real plugin might do wrong (or right)
  * so that the runner's handling of it can be tested: crash, hang past the
  * deadline, exit without a result, write garbage on the result pipe, leave
- * a grandchild holding the pipe open, or simply report each outcome; and,
+ * a grandchild holding the pipe open, write its secret to stderr (mode
+ * stderr), or simply report each outcome; and,
  * with `validate = MODE`, the same in its ABI 1.2 validate() (crash, hang,
  * garbage, a grandchild, several invalid() reports, a declared secret).
  *
@@ -34,7 +35,7 @@ static const gp_option misbehave_options[] = {
      .help = "what to do",
      .choices = "ok|segv|abort|hang|spin|exit|garbage|grandchild|transient|"
                 "fatal|slow|degraded|unknown|flaky|escape|leak|secret|"
-                "named|early"},
+                "named|early|stderr|stderr_flood|stderr_spin"},
     {.key = "arg",
      .type = GP_TYPE_STRING,
      .help = "mode argument (flaky: ready once this file exists; hang, "
@@ -43,7 +44,8 @@ static const gp_option misbehave_options[] = {
     {.key = "token",
      .type = GP_TYPE_STRING,
      .flags = GP_OPT_SECRET,
-     .help = "a secret; mode leak puts it in its message and log"},
+     .help = "a secret; mode leak puts it in its message and log, modes "
+             "stderr, stderr_flood and stderr_spin on stderr"},
     {.key = "token_file",
      .type = GP_TYPE_STRING,
      .flags = GP_OPT_FILE,
@@ -132,6 +134,95 @@ static NO_UBSAN void segv(void)
 
     *p = 1;
     raise(SIGSEGV); /* not reached */
+}
+
+static void put_err(const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void put_errs(const char *s)
+{
+    put_err(s, strlen(s));
+}
+
+/* What a careless plugin, a library it uses or a command it starts writes
+ * on stderr: its secret as is, percent-encoded, in Basic credentials, in
+ * JSON, split across two writes, where a long line is cut, after bytes
+ * that are no text, in a line too long to keep, and at the end without a
+ * newline; with flood, 120 lines more than the core shows. */
+static void stderr_leak(const char *token, int flood)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char buf[512];
+    size_t n = strlen(token), o = 0;
+
+    snprintf(buf, sizeof(buf), "connecting with token %s\n", token);
+    put_errs(buf);
+    put_errs("GET /?token=");
+    for (size_t i = 0; i < n; i++) {
+        snprintf(buf, sizeof(buf), "%%%02X", (unsigned char)token[i]);
+        put_errs(buf);
+    }
+    put_errs("\n");
+    /* base64 of "u:TOKEN" */
+    char plain[256];
+    snprintf(plain, sizeof(plain), "u:%s", token);
+    size_t pn = strlen(plain);
+    for (size_t i = 0; i < pn && o + 5 < sizeof(buf); i += 3) {
+        unsigned long v = (unsigned long)(unsigned char)plain[i] << 16;
+        if (i + 1 < pn)
+            v |= (unsigned long)(unsigned char)plain[i + 1] << 8;
+        if (i + 2 < pn)
+            v |= (unsigned char)plain[i + 2];
+        buf[o++] = b64[(v >> 18) & 63];
+        buf[o++] = b64[(v >> 12) & 63];
+        buf[o++] = i + 1 < pn ? b64[(v >> 6) & 63] : '=';
+        buf[o++] = i + 2 < pn ? b64[v & 63] : '=';
+    }
+    buf[o] = '\0';
+    put_errs("Authorization: Basic ");
+    put_errs(buf);
+    put_errs("\n");
+    snprintf(buf, sizeof(buf), "{\"token\": \"%s\"}\n", token);
+    put_errs(buf);
+    put_errs("split ");
+    put_err(token, n / 2);
+    sleep_ms(50); /* two reads for one line */
+    put_errs(token + n / 2);
+    put_errs(" end\n");
+    /* The secret straddles the core's 4 KiB cut: 7 bytes of it before. */
+    memset(buf, 'y', sizeof(buf));
+    for (int i = 0; i < 4088 / (int)sizeof(buf); i++)
+        put_err(buf, sizeof(buf));
+    put_err(buf, 4088 % sizeof(buf));
+    put_errs(" ");
+    put_errs(token);
+    put_errs("\n");
+    static const char junk[] = "bin \0\xff\xfe\x1b[31m\x7f\r garbage\n";
+    put_err(junk, sizeof(junk) - 1);
+    /* 1 MiB, the secret at its end */
+    memset(buf, 'x', sizeof(buf));
+    for (int i = 0; i < 2048; i++)
+        put_err(buf, sizeof(buf));
+    put_errs(token);
+    put_errs("\n");
+    for (int i = 0; flood && i < 120; i++) {
+        snprintf(buf, sizeof(buf), "flood %d token %s\n", i, token);
+        put_errs(buf);
+    }
+    snprintf(buf, sizeof(buf), "last words %s", token);
+    put_errs(buf);
 }
 
 /* Append a pid to the file `arg` names, so a test can check afterwards
@@ -235,6 +326,26 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         api->log(ctx, GP_LOG_INFO, "logging in with token %s", token);
         api->message(ctx, "token %s rejected", token);
         return GP_TRANSIENT;
+    }
+    if (strcmp(mode, "stderr_spin") == 0) {
+        /* Floods stderr "forever", as fast as it can: the supervisor must
+         * still keep its deadlines. */
+        int64_t until = mono_ms() + MISBEHAVE_FOREVER_S * 1000;
+        const char *token = api->opt_string(ctx, "token");
+        char line[512];
+
+        snprintf(line, sizeof(line), "spinning with token %s %0400d\n",
+                 token ? token : "", 0);
+        while (mono_ms() < until)
+            put_errs(line);
+        _exit(99);
+    }
+    if (strcmp(mode, "stderr") == 0 || strcmp(mode, "stderr_flood") == 0) {
+        const char *token = api->opt_string(ctx, "token");
+
+        stderr_leak(token ? token : "", strcmp(mode, "stderr_flood") == 0);
+        api->message(ctx, "wrote to stderr");
+        return GP_READY;
     }
     if (strcmp(mode, "secret") == 0) {
         /* A token learned at run time: declared, then (carelessly)

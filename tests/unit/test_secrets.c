@@ -1,13 +1,14 @@
 /*
- * tests/unit/test_secrets.c - core/secrets.c: which parts of a configured
- * value are credentials (headers, URLs, libpq connection strings), how a
- * value shows with only those parts masked, the probe-level masking of
- * messages, and ${VAR} escaped into a connection string, each parsed back
- * by the real libpq.
+ * tests/unit/test_secrets.c - core/secrets.c and core/credentials.c: which
+ * parts of a configured value are credentials (headers, URLs, libpq connection
+ * strings), how a value shows with only those parts masked, the probe-level
+ * masking of messages, and ${VAR} escaped into a connection string, each parsed
+ * back by the real libpq.
  */
 #include <libpq-fe.h>
 #include <string.h>
 
+#include "credentials.h"
 #include "gpcheck/sdk.h"
 #include "secrets.h"
 #include "unit.h"
@@ -126,6 +127,36 @@ START_TEST(urls_show_without_userinfo_password_and_query_tokens)
 }
 END_TEST
 
+START_TEST(userinfo_without_a_password_is_a_token)
+{
+    /* https://TOKEN@host/: GitHub's and GitLab's tokens, git's credential
+     * form; x-access-token:TOKEN has its password masked as before */
+    set(O_URL, "https://ghp_T0KENCANARY1@github.com/o/r.git");
+    secrets_collect(&probe);
+    shows(O_URL, "https://***@github.com/o/r.git");
+    ck_assert(has_secret("ghp_T0KENCANARY1"));
+    set(O_USER, "git clone https://x-access-token:ACCESSCANARY2@github.com/r "
+                "https://gl%2DTOKEN3@gitlab.com/r");
+    secrets_collect(&probe);
+    char *got = secrets_show(&probe, &opts[O_USER], probe.opts[O_USER].text);
+    ck_assert_str_eq(got, "git clone https://x-access-token:***@github.com/r "
+                          "https://***@gitlab.com/r");
+    free(got);
+    ck_assert(has_secret("ACCESSCANARY2"));
+    ck_assert(has_secret("gl-TOKEN3"));
+    ck_assert(has_secret("gl%2DTOKEN3"));
+    /* a login name stays a login name where the scheme says it is one */
+    set(O_USER, "ssh://deploy@host/repo");
+    got = secrets_show(&probe, &opts[O_USER], probe.opts[O_USER].text);
+    ck_assert_str_eq(got, "ssh://deploy@host/repo");
+    free(got);
+    set(O_DSN, "postgresql://app@db:5432/appdb");
+    secrets_collect(&probe);
+    shows(O_DSN, "postgresql://app@db:5432/appdb");
+    ck_assert(!has_secret("app"));
+}
+END_TEST
+
 START_TEST(conninfo_shows_only_its_secret_fields_masked)
 {
     set(O_DSN, "host=db port=5432 dbname=app user=app password='a b\\'cdefg' "
@@ -234,7 +265,7 @@ static const char *lookup(void *ud, const char *name)
 
 static char *expand(const char *in, char *err, size_t errlen)
 {
-    static const value_escape esc = {secrets_conninfo_escape, NULL};
+    static const value_escape esc = {cred_conninfo_escape, NULL};
     char *out = NULL;
     if (value_interpolate(in, lookup, NULL, &esc, &out, err, errlen) < 0)
         return NULL;
@@ -318,6 +349,7 @@ int main(void)
     tcase_add_test(tc, headers_show_only_their_credentials_masked);
     tcase_add_test(tc, basic_credentials_are_secret_decoded_too);
     tcase_add_test(tc, urls_show_without_userinfo_password_and_query_tokens);
+    tcase_add_test(tc, userinfo_without_a_password_is_a_token);
     tcase_add_test(tc, conninfo_shows_only_its_secret_fields_masked);
     tcase_add_test(tc, conninfo_uri_shows_only_its_secret_fields_masked);
     tcase_add_test(tc, conninfo_secret_keys_are_libpqs);
