@@ -68,7 +68,8 @@ static const gp_option exec_options[] = {
      .flags = GP_OPT_REQUIRED,
      .help = "the command and its arguments, one list item each (no shell; "
              "PATH is searched); with shell = true, one shell command line. "
-             "\\xHH is the only escape: write a comma as \\x2c"},
+             "Escapes \\xHH \\r \\n \\t \\\\ (other backslashes pass): write "
+             "a comma as \\x2c"},
     {.key = "shell",
      .type = GP_TYPE_BOOLEAN,
      .def = "false",
@@ -173,55 +174,32 @@ typedef struct job {
     size_t n_maps;
 } job;
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * The config's lists split on every comma and cannot say "empty", so an
- * argument with a comma needs an escape. \xHH is the only one: backslashes
- * are common in arguments (regular expressions) and must pass unchanged.
- * Returns a new string, or NULL with a reason.
+ * argument with a comma needs an escape: the configuration language's
+ * (gp_sdk_unescape(): \xHH, \r \n \t \\; any other backslash, as in a
+ * regular expression, passes unchanged). A NUL cannot be passed to a
+ * command. Returns a new string, or NULL with a reason.
  */
 static char *decode_item(const char *in, const char **why)
 {
-    size_t len = strlen(in);
-    char *out = malloc(len + 1);
-    size_t n = 0;
+    size_t cap = strlen(in) + 1; /* decoding never lengthens */
+    char *out = malloc(cap);
+    long n;
 
     if (!out) {
         *why = "out of memory";
         return NULL;
     }
-    for (size_t i = 0; i < len; i++) {
-        if (in[i] == '\\' && in[i + 1] == 'x') {
-            int hi = hex_value(in[i + 2]);
-            int lo = hi < 0 ? -1 : hex_value(in[i + 3]);
-
-            if (lo < 0) {
-                *why = "\\x needs two hex digits";
-                free(out);
-                return NULL;
-            }
-            if (hi == 0 && lo == 0) {
-                *why = "\\x00 cannot be passed to a command";
-                free(out);
-                return NULL;
-            }
-            out[n++] = (char)(hi * 16 + lo);
-            i += 3;
-            continue;
-        }
-        out[n++] = in[i];
+    n = gp_sdk_unescape(in, out, cap, why);
+    if (n >= 0 && memchr(out, '\0', (size_t)n)) {
+        *why = "\\x00 cannot be passed to a command";
+        n = -1;
     }
-    out[n] = '\0';
+    if (n < 0) {
+        free(out);
+        return NULL;
+    }
     return out;
 }
 
