@@ -407,19 +407,11 @@ static void validate_env(gp_ctx *ctx, const gp_api *api, const char *key,
     const char *why = NULL;
 
     for (size_t i = 0; i < n; i++) {
-        char *item = exec_decode_item(items[i], &why);
         size_t klen;
+        char *item = exec_env_item(items[i], &klen, &why);
 
-        if (!item) {
+        if (!item)
             api->invalid(ctx, key, "item %zu: %s", i + 1, why);
-            continue;
-        }
-        klen = exec_env_key_len(item);
-        if (klen == 0)
-            api->invalid(ctx, key,
-                         "item %zu: not KEY=VALUE with a key of "
-                         "[A-Za-z_][A-Za-z0-9_]*",
-                         i + 1);
         else if (secret)
             api->secret(ctx, item + klen + 1); /* the core masks it too */
         free(item);

@@ -79,8 +79,10 @@ int exec_build_argv(gp_ctx *ctx, const gp_api *api, job *j);
 /* The command's environment into j->envp (and secret_env's values into
  * j->secrets): 0, or -1 with the message said. */
 int exec_build_env(gp_ctx *ctx, const gp_api *api, job *j);
-/* The length of the KEY of a KEY=VALUE item, 0 when it is not one. */
-size_t exec_env_key_len(const char *item);
+/* An env / secret_env item decoded (exec_decode_item()) and checked to be
+ * KEY=VALUE with a portable variable name: a heap string (the caller frees
+ * it) with *klen the key's length, or NULL with a static reason in *why. */
+char *exec_env_item(const char *in, size_t *klen, const char **why);
 
 /* ---- metrics.c: perfdata to metrics ---------------------------------- */
 

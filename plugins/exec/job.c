@@ -109,7 +109,7 @@ int exec_build_argv(gp_ctx *ctx, const gp_api *api, job *j)
 }
 
 /* KEY=VALUE with a portable variable name. Returns the key's length. */
-size_t exec_env_key_len(const char *item)
+static size_t env_key_len(const char *item)
 {
     size_t k = 0;
 
@@ -118,6 +118,18 @@ size_t exec_env_key_len(const char *item)
     while (isalnum((unsigned char)item[k]) || item[k] == '_')
         k++;
     return item[k] == '=' ? k : 0;
+}
+
+char *exec_env_item(const char *in, size_t *klen, const char **why)
+{
+    char *item = exec_decode_item(in, why);
+
+    if (item && (*klen = env_key_len(item)) == 0) {
+        free(item);
+        *why = "not KEY=VALUE with a key of [A-Za-z_][A-Za-z0-9_]*";
+        return NULL;
+    }
+    return item;
 }
 
 static int key_in(const char *entry, char *const *list, size_t n)
@@ -142,20 +154,11 @@ static int decode_env(gp_ctx *ctx, const gp_api *api, const char *key,
     const char *why = NULL;
 
     for (size_t i = 0; i < n; i++) {
-        char *item = exec_decode_item(items[i], &why);
         size_t klen;
+        char *item = exec_env_item(items[i], &klen, &why);
 
         if (!item) {
             api->message(ctx, "option %s, item %zu: %s", key, i + 1, why);
-            return -1;
-        }
-        klen = exec_env_key_len(item);
-        if (klen == 0) {
-            free(item);
-            api->message(ctx,
-                         "option %s, item %zu: not KEY=VALUE with a key of "
-                         "[A-Za-z_][A-Za-z0-9_]*",
-                         key, i + 1);
             return -1;
         }
         j->ours[j->n_ours++] = item;

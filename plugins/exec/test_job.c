@@ -30,14 +30,30 @@ START_TEST(items_decode)
 }
 END_TEST
 
-START_TEST(env_keys)
+/* Decode and check one env item; the key length, or 0 with why set. */
+static size_t key_len(const char *in, const char **why)
 {
-    ck_assert_uint_eq(exec_env_key_len("PGPASSWORD=x"), 10);
-    ck_assert_uint_eq(exec_env_key_len("_A1="), 3);
-    ck_assert_uint_eq(exec_env_key_len("1A=x"), 0);
-    ck_assert_uint_eq(exec_env_key_len("A-B=x"), 0);
-    ck_assert_uint_eq(exec_env_key_len("NOVALUE"), 0);
-    ck_assert_uint_eq(exec_env_key_len("=x"), 0);
+    size_t klen = 0;
+    char *item = exec_env_item(in, &klen, why);
+
+    free(item);
+    return item ? klen : 0;
+}
+
+START_TEST(env_items)
+{
+    const char *why = NULL;
+
+    ck_assert_uint_eq(key_len("PGPASSWORD=x", &why), 10);
+    ck_assert_uint_eq(key_len("_A1=", &why), 3);
+    ck_assert_uint_eq(key_len("K=a\\x2cb", &why), 1);
+    ck_assert_uint_eq(key_len("1A=x", &why), 0);
+    ck_assert_str_eq(why, "not KEY=VALUE with a key of [A-Za-z_][A-Za-z0-9_]*");
+    ck_assert_uint_eq(key_len("A-B=x", &why), 0);
+    ck_assert_uint_eq(key_len("NOVALUE", &why), 0);
+    ck_assert_uint_eq(key_len("=x", &why), 0);
+    ck_assert_uint_eq(key_len("K=\\x00", &why), 0);
+    ck_assert_str_eq(why, "\\x00 cannot be passed to a command");
 }
 END_TEST
 
@@ -79,7 +95,7 @@ int main(void)
     TCase *tc = tcase_create("job");
 
     tcase_add_test(tc, items_decode);
-    tcase_add_test(tc, env_keys);
+    tcase_add_test(tc, env_items);
     tcase_add_test(tc, perfdata_maps);
     suite_add_tcase(s, tc);
     return unit_run(s);
