@@ -2,7 +2,8 @@
  * sdk/sdk.c - the probe author's helpers declared in gpcheck/sdk.h:
  * deadline-bounded name resolution (a killable helper process),
  * sockets and helper processes, the time left in the forms libraries want,
- * secret files. Built, with mask.c (the masker), as the static,
+ * secret files, the configuration language's escapes, a bounded text
+ * builder. Built, with mask.c (the masker), as the static,
  * position-independent libgpcheck-sdk.a that plugins link in (hidden:
  * nothing here is exported from a plugin).
  */
