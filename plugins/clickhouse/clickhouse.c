@@ -320,7 +320,7 @@ static gp_outcome status_outcome(probe *p, const char *what)
     return ch_status_outcome(p->status);
 }
 
-/* Step 1: GET /ping must answer "Ok.". */
+/* Step 2: GET /ping must answer "Ok.". */
 static gp_outcome ping(probe *p)
 {
     char *url = request_url(p, "ping", NULL, 0);
@@ -386,7 +386,7 @@ static CURLcode post_query(probe *p, const char *query, int limit)
     return rc;
 }
 
-/* Step 2: the query, with credentials in headers. */
+/* Step 3: the query, with credentials in headers. */
 static gp_outcome run_query(probe *p)
 {
     gp_ctx *ctx = p->ctx;
@@ -434,7 +434,7 @@ static gp_outcome run_query(probe *p)
     return GP_READY;
 }
 
-/* Step 3: the value against `expect`, and the metric `value`. */
+/* Step 4: the value against `expect`, and the metric `value`. */
 static gp_outcome judge_value(probe *p, double ping_ms)
 {
     gp_ctx *ctx = p->ctx;
