@@ -17,14 +17,16 @@
 #include "gpcheck/sdk_curl.h"
 #include "vpc.h"
 
-/* Replace every occurrence of secret in buf (a C string in cap bytes) by
- * "***". The token may come from a file or the metadata server, which the
- * core knows nothing about, so every text we send out passes here. */
+/* The token may come from a file or the metadata server; the core learns
+ * it (api->secret()) only once the request is done, so the answer is
+ * masked here before any of it is cut to fit a message. */
 void vpc_scrub(char *buf, size_t cap, const char *secret)
 {
     char *tmp;
 
-    if (!secret || !*secret || !strstr(buf, secret))
+    /* No strstr() shortcut: the masker also finds the token in the forms
+     * a server may echo it in (%XX, base64, JSON escapes). */
+    if (!secret || !*secret)
         return;
     tmp = malloc(cap);
     if (!tmp) {

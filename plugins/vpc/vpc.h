@@ -82,8 +82,9 @@ int vpc_connector_name_ok(const char *name);
  * characters would let a file inject headers): 1 or 0. */
 int vpc_token_ok(const char *t);
 
-/* Replace every occurrence of secret in buf (a C string in cap bytes) by
- * "***" (gp_sdk_mask_secrets()); NULL or empty secret: nothing. */
+/* Mask secret in buf (a C string in cap bytes) in place by the masker's
+ * rule (gp_sdk_mask_secrets(): as is and in every form a server may echo
+ * it in); NULL or empty secret: nothing. */
 void vpc_scrub(char *buf, size_t cap, const char *secret);
 
 /* The connector's sizing fields, in this order: minInstances,
