@@ -693,3 +693,21 @@ void gp_sdk_buf_add(gp_sdk_buf *b, const char *s)
 {
     gp_sdk_buf_addn(b, s, strlen(s));
 }
+
+const char *gp_sdk_port_problem(const char *s, unsigned *port)
+{
+    unsigned v = 0;
+
+    if (!*s || strlen(s) > 5)
+        return "bad port";
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return "bad port";
+        v = v * 10 + (unsigned)(*s - '0');
+    }
+    if (v < 1 || v > 65535)
+        return "port out of range (1-65535)";
+    if (port)
+        *port = v;
+    return NULL;
+}

@@ -277,6 +277,12 @@ void gp_sdk_buf_addn(gp_sdk_buf *b, const char *s, size_t n);
 /* Append the string s (or the part that fits). */
 void gp_sdk_buf_add(gp_sdk_buf *b, const char *s);
 
+/* A TCP port written in decimal, as after the ':' of "host:port": 1 to 5
+ * digits, 1-65535 (leading zeros allowed: "080" is 80). Returns NULL with
+ * *port set (port may be NULL), or a static reason: "bad port" (empty,
+ * not digits, too long), "port out of range (1-65535)". */
+const char *gp_sdk_port_problem(const char *s, unsigned *port);
+
 /* ---- messages ------------------------------------------------------------ */
 
 /* Bytes received from a server, made fit for a one-line message: printable

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gpcheck/sdk.h"
+
 /* Join the server list for ares_set_servers_ports_csv; 0 or -1 (too long). */
 int dns_join_servers(const char *const *servers, size_t n, char *out,
                      size_t outlen)
@@ -24,21 +26,6 @@ int dns_join_servers(const char *const *servers, size_t n, char *out,
         len += (size_t)w;
     }
     return 0;
-}
-
-/* A port after ':' (1-65535); NULL or why not. */
-static const char *port_problem(const char *p)
-{
-    long port = 0;
-
-    if (!*p || strlen(p) > 5)
-        return "bad port";
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return "bad port";
-        port = port * 10 + (*p - '0');
-    }
-    return port >= 1 && port <= 65535 ? NULL : "port out of range (1-65535)";
 }
 
 /*
@@ -67,7 +54,8 @@ const char *dns_server_problem(const char *item)
             return "not an IPv6 address";
         if (close[1] == '\0')
             return NULL;
-        return close[1] == ':' ? port_problem(close + 2) : "junk after ']'";
+        return close[1] == ':' ? gp_sdk_port_problem(close + 2, NULL)
+                               : "junk after ']'";
     }
     if (colon && strchr(colon + 1, ':'))
         return inet_pton(AF_INET6, item, bin) == 1
@@ -80,7 +68,7 @@ const char *dns_server_problem(const char *item)
     addr[n] = '\0';
     if (inet_pton(AF_INET, addr, bin) != 1)
         return "not an IP address (a server is given by address)";
-    return colon ? port_problem(colon + 1) : NULL;
+    return colon ? gp_sdk_port_problem(colon + 1, NULL) : NULL;
 }
 
 /* A name the DNS can carry: labels of 1-63 bytes, 253 bytes in all. */

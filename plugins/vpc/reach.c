@@ -53,21 +53,14 @@ const char *vpc_parse_target(const char *spec, vpc_target *t)
     }
     if (hlen == 0 || hlen >= sizeof(t->host))
         return "bad host";
-    const char *p = colon + 1;
-    long port = 0;
+    unsigned port;
+    const char *why = gp_sdk_port_problem(colon + 1, &port);
 
-    if (!*p || strlen(p) > 5)
-        return "bad port";
-    for (; *p; p++) {
-        if (!isdigit((unsigned char)*p))
-            return "bad port";
-        port = port * 10 + (*p - '0');
-    }
-    if (port < 1 || port > 65535)
-        return "port out of range (1-65535)";
+    if (why)
+        return why;
     memcpy(t->host, host, hlen);
     t->host[hlen] = '\0';
-    snprintf(t->port, sizeof(t->port), "%ld", port);
+    snprintf(t->port, sizeof(t->port), "%u", port);
     t->spec = spec;
     return NULL;
 }

@@ -302,6 +302,26 @@ START_TEST(unescape_refusals)
 }
 END_TEST
 
+START_TEST(port_problem_judges_the_form)
+{
+    unsigned port = 0;
+
+    ck_assert_ptr_null(gp_sdk_port_problem("5432", &port));
+    ck_assert_uint_eq(port, 5432);
+    ck_assert_ptr_null(gp_sdk_port_problem("00080", &port));
+    ck_assert_uint_eq(port, 80);
+    ck_assert_ptr_null(gp_sdk_port_problem("65535", NULL));
+    ck_assert_str_eq(gp_sdk_port_problem("", &port), "bad port");
+    ck_assert_str_eq(gp_sdk_port_problem("8o", &port), "bad port");
+    ck_assert_str_eq(gp_sdk_port_problem("-1", &port), "bad port");
+    ck_assert_str_eq(gp_sdk_port_problem("123456", &port), "bad port");
+    ck_assert_str_eq(gp_sdk_port_problem("0", &port),
+                     "port out of range (1-65535)");
+    ck_assert_str_eq(gp_sdk_port_problem("65536", &port),
+                     "port out of range (1-65535)");
+}
+END_TEST
+
 START_TEST(buf_appends_what_fits)
 {
     char b[8];
@@ -364,6 +384,7 @@ int main(void)
     tcase_add_test(tc, unescape_decodes_the_one_dialect);
     tcase_add_test(tc, unescape_refusals);
     tcase_add_test(tc, buf_appends_what_fits);
+    tcase_add_test(tc, port_problem_judges_the_form);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }
