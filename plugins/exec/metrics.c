@@ -161,6 +161,26 @@ static void report(gp_ctx *ctx, const gp_api *api, const perf_item *it,
              it->raw, it->uom, exec_metrics[slot].name, it->value);
 }
 
+/* Report it in `slot`, or (slot < 0) in the first free slot of its class;
+ * with none free, log at `level` why it is not reported (`hint` says what
+ * to do). */
+static void take_slot(gp_ctx *ctx, const gp_api *api, char *used,
+                      const perf_item *it, int slot, gp_log_level level,
+                      const char *hint)
+{
+    if (slot < 0)
+        slot = first_free(used, it->cls);
+    if (slot < 0) {
+        api->log(ctx, level,
+                 "perfdata: '%s' not reported: all %d metrics for %s are "
+                 "taken%s",
+                 it->label, EXEC_SLOTS, class_unit_name[it->cls], hint);
+        return;
+    }
+    used[slot] = 1;
+    report(ctx, api, it, slot);
+}
+
 /*
  * Perfdata to metrics. Without a mapping, items fill the free slots of
  * their class in output order (a label seen twice counts once). With one,
@@ -176,20 +196,10 @@ int exec_map_metrics(gp_ctx *ctx, const gp_api *api, const job *j,
     if (j->n_maps == 0) {
         for (size_t i = 0; i < pl->n; i++) {
             const perf_item *it = &pl->items[i];
-            int slot;
 
-            if (find_label(pl, it->label) != it)
-                continue;
-            slot = first_free(used, it->cls);
-            if (slot < 0) {
-                api->log(ctx, GP_LOG_DEBUG,
-                         "perfdata: '%s' not reported: all %d metrics for %s "
-                         "are taken (map it with the perfdata option)",
-                         it->label, EXEC_SLOTS, class_unit_name[it->cls]);
-                continue;
-            }
-            used[slot] = 1;
-            report(ctx, api, it, slot);
+            if (find_label(pl, it->label) == it)
+                take_slot(ctx, api, used, it, -1, GP_LOG_DEBUG,
+                          " (map it with the perfdata option)");
         }
         return 0;
     }
@@ -215,17 +225,7 @@ int exec_map_metrics(gp_ctx *ctx, const gp_api *api, const job *j,
                          class_unit_name[slot_class(slot)]);
             return -1;
         }
-        if (slot < 0)
-            slot = first_free(used, it->cls);
-        if (slot < 0) {
-            api->log(ctx, GP_LOG_WARNING,
-                     "perfdata: '%s' not reported: all %d metrics for %s "
-                     "are taken",
-                     it->label, EXEC_SLOTS, class_unit_name[it->cls]);
-            continue;
-        }
-        used[slot] = 1;
-        report(ctx, api, it, slot);
+        take_slot(ctx, api, used, it, slot, GP_LOG_WARNING, "");
     }
     return 0;
 }
