@@ -2,7 +2,8 @@
  * sdk/sdk.c - the probe author's helpers declared in gpcheck/sdk.h:
  * deadline-bounded name resolution (a killable helper process),
  * sockets and helper processes, the time left in the forms libraries want,
- * secret files. Built, with mask.c (the masker), as the static,
+ * secret files, the configuration language's escapes, a bounded text
+ * builder. Built, with mask.c (the masker), as the static,
  * position-independent libgpcheck-sdk.a that plugins link in (hidden:
  * nothing here is exported from a plugin).
  */
@@ -595,5 +596,118 @@ const char *gp_sdk_host_problem(const char *host)
             return "not a host name (letters, digits, '-', '_' and dots)";
         }
     }
+    return NULL;
+}
+
+/* ---- configuration text ------------------------------------------------- */
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long gp_sdk_unescape(const char *in, char *out, size_t outlen, const char **why)
+{
+    size_t n = 0;
+
+    for (const char *p = in; *p; p++) {
+        char c = *p;
+
+        if (c == '\\') {
+            switch (p[1]) {
+            case 'r':
+                c = '\r';
+                p++;
+                break;
+            case 'n':
+                c = '\n';
+                p++;
+                break;
+            case 't':
+                c = '\t';
+                p++;
+                break;
+            case '\\': p++; break;
+            case 'x': {
+                int hi = hex_value(p[2]);
+                int lo = hi < 0 ? -1 : hex_value(p[3]);
+
+                if (lo < 0) {
+                    *why = "\\x needs two hex digits";
+                    return -1;
+                }
+                c = (char)(hi * 16 + lo);
+                p += 3;
+                break;
+            }
+            default: break; /* kept as it is */
+            }
+        }
+        if (n + 1 >= outlen) {
+            *why = "too long";
+            return -1;
+        }
+        out[n++] = c;
+    }
+    if (outlen)
+        out[n] = '\0';
+    return (long)n;
+}
+
+void gp_sdk_buf_init(gp_sdk_buf *b, char *out, size_t cap)
+{
+    b->s = out;
+    b->cap = cap;
+    b->len = 0;
+    if (cap)
+        out[0] = '\0';
+}
+
+void gp_sdk_buf_resume(gp_sdk_buf *b, char *out, size_t cap)
+{
+    b->s = out;
+    b->cap = cap;
+    b->len = cap ? strnlen(out, cap - 1) : 0;
+    if (cap)
+        out[b->len] = '\0';
+}
+
+void gp_sdk_buf_addn(gp_sdk_buf *b, const char *s, size_t n)
+{
+    if (b->len + 1 >= b->cap)
+        return;
+    if (n > b->cap - b->len - 1)
+        n = b->cap - b->len - 1;
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void gp_sdk_buf_add(gp_sdk_buf *b, const char *s)
+{
+    gp_sdk_buf_addn(b, s, strlen(s));
+}
+
+const char *gp_sdk_port_problem(const char *s, unsigned *port)
+{
+    unsigned v = 0;
+
+    if (!*s || strlen(s) > 5)
+        return "bad port";
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return "bad port";
+        v = v * 10 + (unsigned)(*s - '0');
+    }
+    if (v < 1 || v > 65535)
+        return "port out of range (1-65535)";
+    if (port)
+        *port = v;
     return NULL;
 }

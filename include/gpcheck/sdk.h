@@ -239,6 +239,50 @@ char *gp_sdk_mask_kv(const char *s, const char *const *keys, char *out,
  * "h:80"). Judges the form only: nothing is resolved. */
 const char *gp_sdk_host_problem(const char *host);
 
+/* ---- configuration text ------------------------------------------------- */
+
+/*
+ * Decode the escapes of gpcheck's configuration language, so that an ini
+ * value like `PING\r\n` means the bytes a protocol wants and a list item
+ * can hold a comma (`a\x2cb`): \r \n \t \\ and \xHH (two hex digits)
+ * are decoded; a backslash before anything else (a regular expression's
+ * `\d`, a trailing one) is kept as it is. The result may hold NUL bytes
+ * (\x00): a caller that needs a C string refuses them itself.
+ *
+ * Writes the decoded bytes and a NUL into out (outlen bytes, at least 1).
+ * Returns the decoded length (NUL excluded), or -1 with *why set to a
+ * static reason: "\x needs two hex digits", "too long" (more than
+ * outlen - 1 bytes).
+ */
+long gp_sdk_unescape(const char *in, char *out, size_t outlen,
+                     const char **why);
+
+/*
+ * A bounded text builder over a caller's buffer: appends what fits and
+ * drops the rest, always NUL-terminated, never overflowing. Start it with
+ * gp_sdk_buf_init() (which empties out); `s` stays the caller's.
+ */
+typedef struct gp_sdk_buf {
+    char *s;    /* the caller's buffer, NUL-terminated */
+    size_t cap; /* its size */
+    size_t len; /* bytes in it, NUL excluded */
+} gp_sdk_buf;
+
+/* Point b at out (cap bytes, at least 1) and empty it. */
+void gp_sdk_buf_init(gp_sdk_buf *b, char *out, size_t cap);
+/* Point b at out, keeping the text already in it (to append to it). */
+void gp_sdk_buf_resume(gp_sdk_buf *b, char *out, size_t cap);
+/* Append n bytes of s (or the part that fits). */
+void gp_sdk_buf_addn(gp_sdk_buf *b, const char *s, size_t n);
+/* Append the string s (or the part that fits). */
+void gp_sdk_buf_add(gp_sdk_buf *b, const char *s);
+
+/* A TCP port written in decimal, as after the ':' of "host:port": 1 to 5
+ * digits, 1-65535 (leading zeros allowed: "080" is 80). Returns NULL with
+ * *port set (port may be NULL), or a static reason: "bad port" (empty,
+ * not digits, too long), "port out of range (1-65535)". */
+const char *gp_sdk_port_problem(const char *s, unsigned *port);
+
 /* ---- messages ------------------------------------------------------------ */
 
 /* Bytes received from a server, made fit for a one-line message: printable

@@ -14,7 +14,8 @@
  *   4. read the answer: an exception (X-ClickHouse-Exception-Code, or
  *      "Code: NNN ... DB::Exception" in the body, also in a 200 body) is
  *      classified by its code; a single value is compared with `expect`
- *      and, when it is a number, reported as the metric `value`.
+ *      and, when it is a number, reported as the metric `value` (answer.c,
+ *      unit-tested beside it, classifies what came back).
  *
  * The url's host is resolved once within the time left (gp_curl_pin_host(),
  * a helper process killed at the deadline) and every request gets
@@ -29,7 +30,6 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,15 +39,15 @@
 #include "gpcheck/sdk.h"
 #include "gpcheck/sdk_curl.h"
 
+#include "answer.h"
+
 /* A health-check query answers a few bytes; more is a mistake, not data. */
 #define CH_MAX_BODY (64 * 1024)
 /* Longest password read from password_file. */
 #define CH_MAX_PASSWORD 4096
-/* How much server text, query text or value goes into a message. */
-#define CH_SHOW_TEXT 300
+/* How much query text or value goes into a message (CH_SHOW_TEXT,
+ * answer.h, is for server text). */
 #define CH_SHOW_SHORT 60
-/* Room for CH_SHOW_TEXT bytes made printable (a byte may become \xHH). */
-#define CH_TEXT_BUF (CH_SHOW_TEXT * 4 + 16)
 
 static const gp_option ch_options[] = {
     {.key = "url",
@@ -118,31 +118,6 @@ typedef struct probe {
     long status;             /* HTTP status of the last response */
     double elapsed;          /* ms, of the last request */
 } probe;
-
-/* ------------------------------------------------------------------------ */
-/* Small text helpers.                                                       */
-
-/* Trim blanks and one trailing newline in place; returns the new length. */
-static size_t trim_right(char *s, size_t len)
-{
-    while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' ||
-                       s[len - 1] == ' ' || s[len - 1] == '\t'))
-        s[--len] = '\0';
-    return len;
-}
-
-static int parse_double(const char *s, double *out)
-{
-    char *end = NULL;
-
-    if (!*s || strchr(" \t", *s))
-        return -1;
-    errno = 0;
-    *out = strtod(s, &end);
-    if (errno || !end || *end || !isfinite(*out))
-        return -1;
-    return 0;
-}
 
 /* ------------------------------------------------------------------------ */
 /* The password.                                                             */
@@ -306,118 +281,26 @@ static CURLcode perform(probe *p, const char *url, const char *post)
 /* ------------------------------------------------------------------------ */
 /* ClickHouse's answers.                                                     */
 
-/* How far from the end of a 200 body an exception is looked for: it comes
- * last, and a longer exception text is cut by ClickHouse itself. */
-#define CH_EXCEPTION_TAIL 4096
-
-/* The last "Code: <digit>" in the last CH_EXCEPTION_TAIL bytes of `body`
- * whose line goes on to name an Exception, or NULL. With row formats
- * ClickHouse writes the exception right after the last bytes of a row it
- * had begun, so it need not start a line ("1\n2Code: 395. DB::Exception:
- * ..."). */
-static const char *exception_start(const char *body, size_t len)
-{
-    const char *tail =
-        body + (len > CH_EXCEPTION_TAIL ? len - CH_EXCEPTION_TAIL : 0);
-    const char *found = NULL;
-
-    for (const char *c = tail; (c = strstr(c, "Code: ")) != NULL; c++) {
-        size_t line = strcspn(c, "\n");
-
-        if (c[6] >= '0' && c[6] <= '9' && memmem(c, line, "Exception", 9))
-            found = c;
-    }
-    return found;
-}
-
-/*
- * Find an exception in the body: ClickHouse writes "Code: NNN, ...
- * DB::Exception: ..." (18.x) or "Code: NNN. DB::Exception: ..." (newer),
- * either as the whole body of an error status or, when the error came
- * after the first rows were sent, at the end of a 200 body, glued to the
- * row it interrupted. In a 200 body only text of that shape in the tail
- * counts (a result may well contain the words "DB::Exception"); in an
- * error status, any line naming DB::Exception. Copies the line, tidied, into
- * `text`; returns the code, 0 when the line has none, or -1 when there is no
- * exception.
- */
-static long find_exception(const probe *p, char *text, size_t textlen)
-{
-    const char *body = p->body.data;
-    const char *line = exception_start(body, p->body.len);
-    char raw[CH_SHOW_TEXT * 2];
-    long code = 0;
-
-    if (!line && p->status != 200 && (line = strstr(body, "DB::Exception")))
-        while (line > body && line[-1] != '\n')
-            line--;
-    if (!line)
-        return -1;
-    size_t len = strcspn(line, "\r\n");
-    if (len >= sizeof(raw))
-        len = sizeof(raw) - 1;
-    memcpy(raw, line, len);
-    raw[len] = '\0';
-
-    if (!strncmp(raw, "Code: ", 6))
-        code = strtol(raw + 6, NULL, 10);
-    /* 18.x decorates the text: "e.displayText() = DB::Exception: X, e.what()
-     * = DB::Exception". Keep "Code: NNN, DB::Exception: X". */
-    char *deco = strstr(raw, "e.displayText() = ");
-    if (deco)
-        memmove(deco, deco + 18, strlen(deco + 18) + 1);
-    char *what = strstr(raw, ", e.what() = ");
-    if (what)
-        *what = '\0';
-    len = trim_right(raw, strlen(raw));
-    gp_sdk_printable(raw, len, CH_SHOW_TEXT, text, textlen);
-    return code;
-}
-
-/* Error codes (ErrorCodes.cpp) that describe a server under load, out of
- * time or losing a dependency: asking again later may succeed. */
-static int code_is_transient(long code)
-{
-    switch (code) {
-    case 159: /* TIMEOUT_EXCEEDED */
-    case 160: /* TOO_SLOW */
-    case 202: /* TOO_MANY_SIMULTANEOUS_QUERIES */
-    case 203: /* NO_FREE_CONNECTION */
-    case 209: /* SOCKET_TIMEOUT */
-    case 210: /* NETWORK_ERROR */
-    case 241: /* MEMORY_LIMIT_EXCEEDED */
-    case 242: /* TABLE_IS_READ_ONLY */
-    case 279: /* ALL_CONNECTION_TRIES_FAILED */
-    case 394: /* QUERY_WAS_CANCELLED (e.g. the server shuts down) */
-    case 999: /* KEEPER_EXCEPTION */ return 1;
-    default: return 0;
-    }
-}
-
 /* An exception from the query -> outcome and message. */
 static gp_outcome exception_outcome(const probe *p, long code, const char *text)
 {
     gp_ctx *ctx = p->ctx;
     const gp_api *api = p->api;
-    switch (code) {
-    case 516: /* AUTHENTICATION_FAILED */
-    case 192: /* UNKNOWN_USER */
-    case 193: /* WRONG_PASSWORD */
-    case 194: /* REQUIRED_PASSWORD */
-    case 195: /* IP_ADDRESS_NOT_ALLOWED */
+
+    switch (ch_exception_kind_of(code)) {
+    case CH_EXC_AUTH:
         api->message(ctx, "authentication failed at %s: %s", p->where, text);
         return GP_FATAL;
-    case 81: /* UNKNOWN_DATABASE */
+    case CH_EXC_DATABASE:
         api->message(ctx, "unknown database at %s: %s", p->where, text);
         return GP_FATAL;
-    case 62: /* SYNTAX_ERROR */
+    case CH_EXC_SYNTAX:
         api->message(ctx, "syntax error in the query: %s", text);
         return GP_FATAL;
-    default: break;
-    }
-    if (code_is_transient(code)) {
+    case CH_EXC_TRANSIENT:
         api->message(ctx, "%s (HTTP %ld): %s", p->where, p->status, text);
         return GP_TRANSIENT;
+    case CH_EXC_OTHER: break;
     }
     api->message(ctx, "the query failed at %s (HTTP %ld): %s", p->where,
                  p->status, text);
@@ -429,17 +312,15 @@ static gp_outcome exception_outcome(const probe *p, long code, const char *text)
 static gp_outcome status_outcome(probe *p, const char *what)
 {
     char shown[CH_SHOW_SHORT * 4 + 8];
-    size_t len = trim_right(p->body.data, p->body.len);
+    size_t len = ch_trim_right(p->body.data, p->body.len);
 
     gp_sdk_printable(p->body.data, len, CH_SHOW_SHORT, shown, sizeof(shown));
     p->api->message(p->ctx, "%s: HTTP %ld from %s: \"%s\"", what, p->status,
                     p->where, shown);
-    if (p->status >= 500)
-        return GP_TRANSIENT; /* 503 while starting, 502/504 from a proxy */
-    return GP_FATAL;
+    return ch_status_outcome(p->status);
 }
 
-/* Step 1: GET /ping must answer "Ok.". */
+/* Step 2: GET /ping must answer "Ok.". */
 static gp_outcome ping(probe *p)
 {
     char *url = request_url(p, "ping", NULL, 0);
@@ -457,7 +338,7 @@ static gp_outcome ping(probe *p)
     p->api->metric(p->ctx, "ping_time", p->elapsed);
     if (p->status != 200)
         return status_outcome(p, "GET /ping");
-    size_t len = trim_right(p->body.data, p->body.len);
+    size_t len = ch_trim_right(p->body.data, p->body.len);
     if (p->body.truncated || strcmp(p->body.data, "Ok.") != 0) {
         char shown[CH_SHOW_SHORT * 4 + 8];
 
@@ -505,7 +386,7 @@ static CURLcode post_query(probe *p, const char *query, int limit)
     return rc;
 }
 
-/* Step 2: the query, with credentials in headers. */
+/* Step 3: the query, with credentials in headers. */
 static gp_outcome run_query(probe *p)
 {
     gp_ctx *ctx = p->ctx;
@@ -514,7 +395,10 @@ static gp_outcome run_query(probe *p)
     char text[CH_TEXT_BUF];
 
     CURLcode rc = post_query(p, query, 1);
-    long code = rc == CURLE_OK ? find_exception(p, text, sizeof(text)) : -1;
+    long code = rc == CURLE_OK
+                    ? ch_find_exception(p->body.data, p->body.len, p->status,
+                                        text, sizeof(text))
+                    : -1;
 
     /* A readonly=1 user may not change any setting, max_execution_time
      * included (code 164, READONLY); curl's timeout still bounds us. */
@@ -522,7 +406,9 @@ static gp_outcome run_query(probe *p)
         api->log(ctx, GP_LOG_DEBUG,
                  "the user is readonly: querying without max_execution_time");
         rc = post_query(p, query, 0);
-        code = rc == CURLE_OK ? find_exception(p, text, sizeof(text)) : -1;
+        code = rc == CURLE_OK ? ch_find_exception(p->body.data, p->body.len,
+                                                  p->status, text, sizeof(text))
+                              : -1;
     }
     if (rc != CURLE_OK && !p->body.truncated)
         return gp_curl_outcome(p->ctx, p->api, p->curl, rc, p->errbuf,
@@ -548,7 +434,7 @@ static gp_outcome run_query(probe *p)
     return GP_READY;
 }
 
-/* Step 3: the value against `expect`, and the metric `value`. */
+/* Step 4: the value against `expect`, and the metric `value`. */
 static gp_outcome judge_value(probe *p, double ping_ms)
 {
     gp_ctx *ctx = p->ctx;
@@ -561,11 +447,9 @@ static gp_outcome judge_value(probe *p, double ping_ms)
     char shown_q[CH_SHOW_SHORT * 4 + 8], shown_v[CH_SHOW_SHORT * 4 + 8];
     double number;
 
-    if (len > 0 && value[len - 1] == '\n')
-        value[--len] = '\0';
-    int single =
-        len > 0 && !memchr(value, '\n', len) && !memchr(value, '\t', len);
-    if (single && parse_double(value, &number) == 0)
+    int single = ch_single_value(value, &len);
+
+    if (single && ch_parse_double(value, &number) == 0)
         api->metric(ctx, "value", number);
 
     gp_sdk_printable(query, strlen(query), CH_SHOW_SHORT, shown_q,

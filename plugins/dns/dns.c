@@ -3,8 +3,9 @@
  * expect, on the servers the tests will use?
  *
  * One attempt reads top to bottom:
- *   1. read the options and set up one c-ares channel (the given servers,
- *      or the system resolver configuration; TCP when asked);
+ *   1. read the options (their forms: forms.c) and set up one c-ares
+ *      channel (the given servers, or the system resolver configuration;
+ *      TCP when asked);
  *   2. send a query for every name at once on that channel;
  *   3. drive the channel ourselves, non-blocking, with poll() bounded by
  *      the attempt's time left: c-ares' own tries and timeouts never decide
@@ -40,6 +41,7 @@
 #include <sys/time.h>
 
 #include "answer.h"
+#include "forms.h"
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
 
@@ -241,24 +243,6 @@ static int try_timeout_ms(int64_t left)
     return (int)t;
 }
 
-/* Join the server list for ares_set_servers_ports_csv; 0 or -1 (too long). */
-static int join_servers(const char *const *servers, size_t n, char *out,
-                        size_t outlen)
-{
-    size_t len = 0;
-
-    out[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        int w =
-            snprintf(out + len, outlen - len, "%s%s", i ? "," : "", servers[i]);
-
-        if (w < 0 || (size_t)w >= outlen - len)
-            return -1;
-        len += (size_t)w;
-    }
-    return 0;
-}
-
 /* "127.0.0.1:5353, [::1]:53" for messages: the servers c-ares really uses. */
 static void describe_servers(ares_channel ch, char *out, size_t outlen)
 {
@@ -326,7 +310,7 @@ static int open_channel(gp_ctx *ctx, const gp_api *api, ares_channel *ch,
     if (nservers > 0) {
         char csv[4096];
 
-        if (join_servers(servers, nservers, csv, sizeof(csv))) {
+        if (dns_join_servers(servers, nservers, csv, sizeof(csv))) {
             api->message(ctx, "option server: too many servers");
             return GP_FATAL;
         }
@@ -578,88 +562,6 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     return out;
 }
 
-/* A port after ':' (1-65535); NULL or why not. */
-static const char *port_why(const char *p)
-{
-    long port = 0;
-
-    if (!*p || strlen(p) > 5)
-        return "bad port";
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return "bad port";
-        port = port * 10 + (*p - '0');
-    }
-    return port >= 1 && port <= 65535 ? NULL : "port out of range (1-65535)";
-}
-
-/*
- * One `server` item as c-ares takes it: an IPv4 address with an optional
- * :PORT, or an IPv6 address, bare or as [ADDR] with an optional :PORT.
- * Names are refused: the servers are asked by address. NULL or why not.
- */
-static const char *server_why(const char *item)
-{
-    char addr[INET6_ADDRSTRLEN + 1];
-    unsigned char bin[sizeof(struct in6_addr)];
-    const char *colon = strchr(item, ':');
-    size_t n;
-
-    if (item[0] == '[') {
-        const char *close = strchr(item, ']');
-
-        if (!close)
-            return "no ']' after the IPv6 address";
-        n = (size_t)(close - item - 1);
-        if (n >= sizeof(addr))
-            return "not an IPv6 address";
-        memcpy(addr, item + 1, n);
-        addr[n] = '\0';
-        if (inet_pton(AF_INET6, addr, bin) != 1)
-            return "not an IPv6 address";
-        if (close[1] == '\0')
-            return NULL;
-        return close[1] == ':' ? port_why(close + 2) : "junk after ']'";
-    }
-    if (colon && strchr(colon + 1, ':'))
-        return inet_pton(AF_INET6, item, bin) == 1
-                   ? NULL
-                   : "not an IPv6 address (with a port: [ADDR]:PORT)";
-    n = colon ? (size_t)(colon - item) : strlen(item);
-    if (n >= sizeof(addr))
-        return "not an IP address (a server is given by address)";
-    memcpy(addr, item, n);
-    addr[n] = '\0';
-    if (inet_pton(AF_INET, addr, bin) != 1)
-        return "not an IP address (a server is given by address)";
-    return colon ? port_why(colon + 1) : NULL;
-}
-
-/* A name the DNS can carry: labels of 1-63 bytes, 253 bytes in all. */
-static const char *name_why(const char *name)
-{
-    size_t len = strlen(name);
-
-    if (len > 0 && name[len - 1] == '.')
-        len--;
-    if (len == 0)
-        return "empty name";
-    if (len > 253)
-        return "longer than 253 bytes";
-    for (size_t i = 0, label = 0; i <= len; i++) {
-        if (i == len || name[i] == '.') {
-            if (label == 0)
-                return "empty label (two dots, or a leading dot)";
-            if (label > 63)
-                return "a label longer than 63 bytes";
-            label = 0;
-        } else {
-            label++;
-        }
-    }
-    return NULL;
-}
-
 /* validate() (ABI 1.2): server addresses and name forms, at config time. */
 static void validate(gp_ctx *ctx, const gp_api *api)
 {
@@ -668,11 +570,11 @@ static void validate(gp_ctx *ctx, const gp_api *api)
     const char *why;
 
     for (size_t i = 0; i < n; i++)
-        if ((why = server_why(items[i])) != NULL)
+        if ((why = dns_server_problem(items[i])) != NULL)
             api->invalid(ctx, "server", "'%s': %s", items[i], why);
     n = api->opt_list(ctx, "name", &items);
     for (size_t i = 0; i < n; i++)
-        if ((why = name_why(items[i])) != NULL)
+        if ((why = dns_name_problem(items[i])) != NULL)
             api->invalid(ctx, "name", "'%s': %s", items[i], why);
 }
 

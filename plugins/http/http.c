@@ -6,7 +6,7 @@
  *   1. read and check the options: the URL (credentials in it are
  *      refused: they belong in user/password, which stay secret), method
  *      and body, request headers, the list of expected statuses (codes
- *      like 301 and classes like 2xx);
+ *      like 301 and classes like 2xx: match.c, unit-tested beside it);
  *   2. one request with libcurl, bounded by the attempt's time left
  *      (CURLOPT_TIMEOUT_MS / CURLOPT_CONNECTTIMEOUT_MS, name resolution
  *      included with curl's threaded resolver, CURLOPT_NOSIGNAL), reading
@@ -28,6 +28,8 @@
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
 #include "gpcheck/sdk_curl.h"
+
+#include "match.h"
 
 /* How much of the body we read: enough for any health page's text; a
  * longer body ends the transfer there (the status has arrived by then). */
@@ -116,7 +118,7 @@ typedef struct probe {
     char where[96]; /* "host:port", for connection-level messages */
     char shown_url[HTTP_URL_BUF]; /* the url, cut and made printable */
     char errbuf[CURL_ERROR_SIZE];
-    char expected[600]; /* expected[code] != 0: that status means ready */
+    char expected[HTTP_STATUSES]; /* [code] != 0: that status means ready */
     char expected_text[256];
     struct curl_slist *headers;
     struct curl_slist *pins; /* the url's host -> addresses, for curl */
@@ -144,37 +146,6 @@ static gp_outcome check_url(probe *p)
     return GP_READY;
 }
 
-/* One expect_status item, "200" or "2xx": marks it in expected (600
- * entries) when that is not NULL. Returns 0, or -1 when it is neither. */
-static int status_item(const char *s, char *expected)
-{
-    int ok = strlen(s) == 3 && s[0] >= '1' && s[0] <= '5';
-
-    if (ok && tolower((unsigned char)s[1]) == 'x' &&
-        tolower((unsigned char)s[2]) == 'x') {
-        if (expected)
-            memset(expected + (s[0] - '0') * 100, 1, 100);
-        return 0;
-    }
-    if (ok && isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2])) {
-        if (expected)
-            expected[(s[0] - '0') * 100 + (s[1] - '0') * 10 + s[2] - '0'] = 1;
-        return 0;
-    }
-    return -1;
-}
-
-/* "Name: value", the name an HTTP token, no line breaks. */
-static int header_ok(const char *h)
-{
-    size_t name = strcspn(h, ":");
-    int ok = name > 0 && h[name] == ':' && !strpbrk(h, "\r\n");
-
-    for (size_t k = 0; ok && k < name; k++)
-        ok = isalnum((unsigned char)h[k]) || strchr("!#$%&'*+-.^_`|~", h[k]);
-    return ok;
-}
-
 /*
  * expect_status: "200", "301", "2xx" ... into p->expected. The schema
  * cannot express this (choices are fixed strings), so check() refuses a
@@ -182,34 +153,20 @@ static int header_ok(const char *h)
  */
 static gp_outcome parse_expect_status(probe *p)
 {
-    static const char *const default_status[] = {"2xx"};
     const char *const *items = NULL;
     size_t n = p->api->opt_list(p->ctx, "expect_status", &items);
-    size_t o = 0;
+    const char *bad = NULL;
 
-    /* An empty list (`expect_status =`) means the default. */
-    if (n == 0) {
-        items = default_status;
-        n = 1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const char *s = items[i];
+    if (http_expect_status(items, n, p->expected, p->expected_text,
+                           sizeof(p->expected_text), &bad) < 0) {
+        char shown[HTTP_SHOW_BUF];
 
-        if (status_item(s, p->expected) < 0) {
-            char shown[HTTP_SHOW_BUF];
-
-            gp_sdk_printable(s, strlen(s), HTTP_SHOW, shown, sizeof(shown));
-            p->api->message(p->ctx,
-                            "bad option value: expect_status '%s' is neither "
-                            "a status code (100-599) nor a class (1xx-5xx)",
-                            shown);
-            return GP_FATAL;
-        }
-        /* The list as written, for messages ("expected 2xx, 301"). */
-        int w = snprintf(p->expected_text + o, sizeof(p->expected_text) - o,
-                         "%s%s", i ? ", " : "", s);
-        if (w > 0 && (size_t)w < sizeof(p->expected_text) - o)
-            o += (size_t)w;
+        gp_sdk_printable(bad, strlen(bad), HTTP_SHOW, shown, sizeof(shown));
+        p->api->message(p->ctx,
+                        "bad option value: expect_status '%s' is neither a "
+                        "status code (100-599) nor a class (1xx-5xx)",
+                        shown);
+        return GP_FATAL;
     }
     return GP_READY;
 }
@@ -223,12 +180,15 @@ static gp_outcome parse_headers(probe *p)
     for (size_t i = 0; i < n; i++) {
         const char *h = items[i];
 
-        if (!header_ok(h)) {
+        if (!http_header_ok(h)) {
             char shown[HTTP_SHOW_BUF];
 
-            gp_sdk_printable(h, strlen(h), HTTP_SHOW, shown, sizeof(shown));
+            /* Only the name part, as validate() shows it: the value may be
+             * a credential. */
+            gp_sdk_printable(h, http_header_shown_len(h), HTTP_SHOW, shown,
+                             sizeof(shown));
             p->api->message(p->ctx,
-                            "bad option value: header '%s' is not `Name: "
+                            "bad option value: header '%s...' is not `Name: "
                             "value`",
                             shown);
             return GP_FATAL;
@@ -327,25 +287,6 @@ static gp_outcome setup_curl(probe *p)
     return GP_READY;
 }
 
-/*
- * Did the server refuse our client certificate (or the lack of one)? With
- * TLS 1.3 that arrives as an alert after the handshake, so curl reports a
- * receive error; OpenSSL's text names the alert.
- */
-static int client_cert_refused(const char *text)
-{
-    static const char *const alerts[] = {
-        "alert certificate required", "alert bad certificate",
-        "alert unknown ca",           "alert certificate revoked",
-        "alert certificate expired",  "alert certificate unknown",
-    };
-
-    for (size_t i = 0; i < sizeof(alerts) / sizeof(alerts[0]); i++)
-        if (strstr(text, alerts[i]))
-            return 1;
-    return 0;
-}
-
 /* A failed transfer: refused, timed out, TLS, ... -> outcome and message.
  * A refused client certificate looks like any cut-short handshake to
  * curl; said as it is, it is fatal. */
@@ -355,7 +296,8 @@ static gp_outcome transport_outcome(probe *p, CURLcode rc)
     const gp_api *api = p->api;
     const char *text = p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc);
 
-    if (gp_curl_classify(rc) == GP_CURL_OTHER && client_cert_refused(text)) {
+    if (gp_curl_classify(rc) == GP_CURL_OTHER &&
+        http_client_cert_refused(text)) {
         api->message(
             ctx, "%s refused the TLS client certificate%s: %s", p->where,
             api->opt_isset(ctx, "cert_file") ? "" : " (none was sent)", text);
@@ -376,9 +318,7 @@ static gp_outcome unexpected_status(probe *p, long status)
     char *location = NULL;
     char shown[HTTP_URL_BUF];
 
-    if (status >= 500 || status == 429 || status == 408) {
-        /* Unavailable, overloaded, a proxy without a backend yet, rate
-         * limited: all of these pass. */
+    if (http_unexpected_outcome(status) == GP_TRANSIENT) {
         api->message(ctx, "HTTP %ld from %s (expected %s)", status,
                      p->shown_url, p->expected_text);
         return GP_TRANSIENT;
@@ -439,8 +379,7 @@ static gp_outcome judge(probe *p)
     if (status < 100 || status > 599 || !p->expected[status])
         return unexpected_status(p, status);
 
-    if (expect_body && *expect_body &&
-        !memmem(p->body.data, p->body.len, expect_body, strlen(expect_body))) {
+    if (!http_body_has(p->body.data, p->body.len, expect_body)) {
         char want[HTTP_SHOW_BUF], got[HTTP_SHOW_BUF];
 
         gp_sdk_printable(expect_body, strlen(expect_body), HTTP_SHOW, want,
@@ -556,7 +495,7 @@ static void validate(gp_ctx *ctx, const gp_api *api)
                      strncmp(err, "option url ", 11) == 0 ? err + 11 : err);
     n = api->opt_list(ctx, "expect_status", &items);
     for (size_t i = 0; i < n; i++) {
-        if (status_item(items[i], NULL) < 0) {
+        if (http_status_item(items[i], NULL) < 0) {
             gp_sdk_printable(items[i], strlen(items[i]), HTTP_SHOW, shown,
                              sizeof(shown));
             api->invalid(ctx, "expect_status",
@@ -567,10 +506,10 @@ static void validate(gp_ctx *ctx, const gp_api *api)
     }
     n = api->opt_list(ctx, "header", &items);
     for (size_t i = 0; i < n; i++) {
-        if (!header_ok(items[i])) {
+        if (!http_header_ok(items[i])) {
             /* Only the name part: the value may be a credential. */
-            gp_sdk_printable(items[i], strcspn(items[i], ":"), HTTP_SHOW, shown,
-                             sizeof(shown));
+            gp_sdk_printable(items[i], http_header_shown_len(items[i]),
+                             HTTP_SHOW, shown, sizeof(shown));
             api->invalid(ctx, "header",
                          "item %zu ('%s...') is not `Name: value` (the name "
                          "an HTTP token)",

@@ -3,7 +3,8 @@
  * host:port, and (optionally) does the peer say what we expect?
  *
  * One attempt reads top to bottom:
- *   1. read and decode the options (send/expect take C-style escapes);
+ *   1. read and decode the options (send/expect take the configuration
+ *      language's escapes, gp_sdk_unescape(): expect.c);
  *   2. connect to host:port within the time left (the SDK resolves the
  *      name in a helper process it kills when the time is up, and tries
  *      each address in turn);
@@ -26,9 +27,10 @@
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
 
-/* Upper bound for `send` and `expect` after decoding, and for how much we
- * read while looking for `expect`. */
-#define TCP_MAX_TEXT 4096
+#include "expect.h"
+
+/* How much we read while looking for `expect` (TCP_MAX_TEXT, expect.h,
+ * bounds send and expect). */
 #define TCP_MAX_READ (64 * 1024)
 /* How much of what the peer sent goes into a message. */
 #define TCP_SHOW_BYTES 60
@@ -65,63 +67,6 @@ static const gp_metric tcp_metrics[] = {
     {.name = NULL},
 };
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/*
- * Decode C-style escapes so that an ini value like `PING\r\n` means the
- * bytes a protocol wants. Returns the decoded length, or -1 with a reason.
- */
-static long decode_escapes(const char *in, char *out, size_t outlen,
-                           const char **why)
-{
-    size_t n = 0;
-
-    for (const char *p = in; *p; p++) {
-        char c = *p;
-
-        if (c == '\\') {
-            p++;
-            switch (*p) {
-            case 'r': c = '\r'; break;
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case '\\': c = '\\'; break;
-            case 'x': {
-                int hi = hex_value(p[1]);
-                int lo = hi < 0 ? -1 : hex_value(p[2]);
-
-                if (lo < 0) {
-                    *why = "\\x needs two hex digits";
-                    return -1;
-                }
-                c = (char)(hi * 16 + lo);
-                p += 2;
-                break;
-            }
-            case '\0': *why = "trailing backslash"; return -1;
-            default:
-                *why = "unknown escape (use \\r \\n \\t \\\\ \\xHH)";
-                return -1;
-            }
-        }
-        if (n >= outlen) {
-            *why = "too long";
-            return -1;
-        }
-        out[n++] = c;
-    }
-    return (long)n;
-}
-
 /* Read until `expect` shows up, the peer closes, 64 KiB arrive or the time
  * is up. Returns 1 when found; otherwise sets *problem. */
 static int read_until(gp_ctx *ctx, const gp_api *api, int fd, char *buf,
@@ -141,7 +86,7 @@ static int read_until(gp_ctx *ctx, const gp_api *api, int fd, char *buf,
             return 0;
         }
         *got += (size_t)n;
-        if (memmem(buf, *got, expect, expect_len))
+        if (tcp_expect_seen(buf, *got - (size_t)n, *got, expect, expect_len))
             return 1;
     }
     *problem = "expected text not in the first 64 KiB";
@@ -154,7 +99,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     unsigned port = (unsigned)api->opt_integer(ctx, "port");
     const char *send_opt = api->opt_string(ctx, "send");
     const char *expect_opt = api->opt_string(ctx, "expect");
-    char send_buf[TCP_MAX_TEXT], expect_buf[TCP_MAX_TEXT];
+    char send_buf[TCP_MAX_TEXT + 1], expect_buf[TCP_MAX_TEXT + 1];
     long send_len = 0, expect_len = 0;
     const char *why = NULL;
 
@@ -164,15 +109,11 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     }
     /* The core has validated the schema, but the escapes are ours to
      * check; a value that cannot be decoded will not decode next time. */
-    if (send_opt && *send_opt &&
-        (send_len = decode_escapes(send_opt, send_buf, sizeof send_buf, &why)) <
-            0) {
+    if ((send_len = tcp_decode(send_opt, send_buf, &why)) < 0) {
         api->message(ctx, "option send: %s", why);
         return GP_FATAL;
     }
-    if (expect_opt && *expect_opt &&
-        (expect_len = decode_escapes(expect_opt, expect_buf, sizeof expect_buf,
-                                     &why)) < 0) {
+    if ((expect_len = tcp_decode(expect_opt, expect_buf, &why)) < 0) {
         api->message(ctx, "option expect: %s", why);
         return GP_FATAL;
     }
@@ -249,14 +190,14 @@ static void validate(gp_ctx *ctx, const gp_api *api)
 {
     const char *host = api->opt_string(ctx, "host");
     const char *why = gp_sdk_host_problem(host);
-    char buf[TCP_MAX_TEXT];
+    char buf[TCP_MAX_TEXT + 1];
     static const char *const texts[] = {"send", "expect"};
 
     if (why)
         api->invalid(ctx, "host", "%s", why);
     for (size_t i = 0; i < 2; i++) {
         const char *v = api->opt_string(ctx, texts[i]);
-        if (v && *v && decode_escapes(v, buf, sizeof buf, &why) < 0)
+        if (tcp_decode(v, buf, &why) < 0)
             api->invalid(ctx, texts[i], "%s", why);
     }
 }

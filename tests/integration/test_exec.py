@@ -158,6 +158,15 @@ class ContractTest(ExecCase):
         _, p, _ = self.check("/bin/echo, $$HOME, *, a\\x2cb")
         self.assert_outcome(p, "ok", "ready", "$HOME * a,b")
 
+    def test_escapes_are_the_configuration_languages(self):
+        # The escapes every shipped probe decodes (gp_sdk_unescape()): \t
+        # and \\ are decoded, a backslash before anything else (a regular
+        # expression's \d) passes unchanged. (The message shows the tab as
+        # a space.)
+        _, p, _ = self.check("/usr/bin/printf, %s/%s/%s, a\\tb, ^\\d+, "
+                             "c\\\\x2c")
+        self.assert_outcome(p, "ok", "ready", "a b/^\\d+/c\\x2c")
+
     def test_shell_mode(self):
         _, p, _ = self.check("echo \"OK - $$((40 + 2))\\x2c fine\"; exit 0",
                              shell="true")

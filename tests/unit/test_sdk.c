@@ -259,6 +259,92 @@ START_TEST(printable_escapes_and_cuts)
 }
 END_TEST
 
+/* ---- configuration text ------------------------------------------------- */
+
+START_TEST(unescape_decodes_the_one_dialect)
+{
+    char b[16];
+    const char *why = NULL;
+
+    ck_assert_int_eq(gp_sdk_unescape("PING\\r\\n", b, sizeof(b), &why), 6);
+    ck_assert_mem_eq(b, "PING\r\n", 7);
+    ck_assert_int_eq(gp_sdk_unescape("a\\x2cb\\t\\\\", b, sizeof(b), &why), 5);
+    ck_assert_str_eq(b, "a,b\t\\");
+    /* \x00 is a byte like any other; the NUL after it ends the text. */
+    ck_assert_int_eq(gp_sdk_unescape("a\\x00b", b, sizeof(b), &why), 3);
+    ck_assert_mem_eq(b, "a\0b", 4);
+    /* Any other backslash is kept: a regular expression passes. */
+    ck_assert_int_eq(gp_sdk_unescape("^\\d+\\.x\\", b, sizeof(b), &why), 8);
+    ck_assert_str_eq(b, "^\\d+\\.x\\");
+    /* "\\x2c" is a backslash, then the text x2c. */
+    ck_assert_int_eq(gp_sdk_unescape("\\\\x2c", b, sizeof(b), &why), 4);
+    ck_assert_str_eq(b, "\\x2c");
+    ck_assert_int_eq(gp_sdk_unescape("", b, sizeof(b), &why), 0);
+    ck_assert_str_eq(b, "");
+}
+END_TEST
+
+START_TEST(unescape_refusals)
+{
+    char b[4];
+    const char *why = NULL;
+
+    ck_assert_int_eq(gp_sdk_unescape("\\xg0", b, sizeof(b), &why), -1);
+    ck_assert_str_eq(why, "\\x needs two hex digits");
+    why = NULL;
+    ck_assert_int_eq(gp_sdk_unescape("\\x4", b, sizeof(b), &why), -1);
+    ck_assert_str_eq(why, "\\x needs two hex digits");
+    why = NULL;
+    /* Three bytes and the NUL fit, four do not. */
+    ck_assert_int_eq(gp_sdk_unescape("a\\x41c", b, sizeof(b), &why), 3);
+    ck_assert_int_eq(gp_sdk_unescape("abcd", b, sizeof(b), &why), -1);
+    ck_assert_str_eq(why, "too long");
+}
+END_TEST
+
+START_TEST(port_problem_judges_the_form)
+{
+    unsigned port = 0;
+
+    ck_assert_ptr_null(gp_sdk_port_problem("5432", &port));
+    ck_assert_uint_eq(port, 5432);
+    ck_assert_ptr_null(gp_sdk_port_problem("00080", &port));
+    ck_assert_uint_eq(port, 80);
+    ck_assert_ptr_null(gp_sdk_port_problem("65535", NULL));
+    ck_assert_str_eq(gp_sdk_port_problem("", &port), "bad port");
+    ck_assert_str_eq(gp_sdk_port_problem("8o", &port), "bad port");
+    ck_assert_str_eq(gp_sdk_port_problem("-1", &port), "bad port");
+    ck_assert_str_eq(gp_sdk_port_problem("123456", &port), "bad port");
+    ck_assert_str_eq(gp_sdk_port_problem("0", &port),
+                     "port out of range (1-65535)");
+    ck_assert_str_eq(gp_sdk_port_problem("65536", &port),
+                     "port out of range (1-65535)");
+}
+END_TEST
+
+START_TEST(buf_appends_what_fits)
+{
+    char b[8];
+    gp_sdk_buf buf;
+
+    gp_sdk_buf_init(&buf, b, sizeof(b));
+    ck_assert_str_eq(b, "");
+    gp_sdk_buf_add(&buf, "abc");
+    gp_sdk_buf_addn(&buf, "defgh", 2);
+    ck_assert_str_eq(b, "abcde");
+    gp_sdk_buf_add(&buf, "fghij");
+    ck_assert_str_eq(b, "abcdefg");
+    ck_assert_uint_eq(buf.len, 7);
+    gp_sdk_buf_add(&buf, "z"); /* full: nothing more, still terminated */
+    ck_assert_str_eq(b, "abcdefg");
+
+    snprintf(b, sizeof(b), "ab");
+    gp_sdk_buf_resume(&buf, b, sizeof(b));
+    gp_sdk_buf_add(&buf, "cd");
+    ck_assert_str_eq(b, "abcd");
+}
+END_TEST
+
 START_TEST(host_problem_judges_the_form)
 {
     static const char *const good[] = {
@@ -295,6 +381,10 @@ int main(void)
     tcase_add_test(tc, mask_secrets_cuts_only_between_whole_pieces);
     tcase_add_test(tc, printable_escapes_and_cuts);
     tcase_add_test(tc, host_problem_judges_the_form);
+    tcase_add_test(tc, unescape_decodes_the_one_dialect);
+    tcase_add_test(tc, unescape_refusals);
+    tcase_add_test(tc, buf_appends_what_fits);
+    tcase_add_test(tc, port_problem_judges_the_form);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }

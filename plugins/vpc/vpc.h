@@ -1,0 +1,119 @@
+/*
+ * plugins/vpc/vpc.h - what the vpc probe's files share, and nothing
+ * outside the plugin sees: a part's result (each mode gives one), the
+ * reachability half (reach.c) and the connector half (connector.c).
+ * vpc.c tells one attempt's story with these. The pure functions here
+ * (target parsing, failure summaries, connector names, tokens, the
+ * Connector resource and API answers judged) are unit-tested beside them
+ * (test_vpc.c).
+ */
+#ifndef GPCHECK_VPC_H
+#define GPCHECK_VPC_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "gpcheck/plugin.h"
+#include "gpcheck/sdk.h"
+
+/* Response bodies we accept (a Connector is well under 4 KiB). */
+#define VPC_MAX_BODY (64 * 1024)
+/* A token file larger than this is not a token. */
+#define VPC_MAX_TOKEN (16 * 1024)
+/* targets x samples: each is a socket open at the same time. */
+#define VPC_MAX_SAMPLES 512
+/* How much of an API error text goes into a message. */
+#define VPC_SHOW_TEXT 200
+
+/* One part's result: the outcome and its piece of the message. */
+typedef struct vpc_part {
+    gp_outcome outcome;
+    char text[1024];
+} vpc_part;
+
+static inline void vpc_part_set(vpc_part *p, gp_outcome o, const char *fmt, ...)
+    GP_PRINTF(3, 4);
+static inline void vpc_part_set(vpc_part *p, gp_outcome o, const char *fmt, ...)
+{
+    va_list ap;
+
+    p->outcome = o;
+    va_start(ap, fmt);
+    vsnprintf(p->text, sizeof(p->text), fmt, ap);
+    va_end(ap);
+}
+
+/* ---- reach.c: reachability -------------------------------------------- */
+
+/* One `targets` entry, and what its samples did. */
+typedef struct vpc_target {
+    const char *spec; /* as configured, for messages; borrowed option */
+    char host[256];
+    char port[8];
+    gp_sdk_addr addrs[GP_SDK_MAX_ADDRS];
+    int naddrs;
+    char resolve_error[300]; /* the samples fail with this, when set */
+    unsigned ok, refused, timed_out, other;
+    int other_errno;
+} vpc_target;
+
+/* Parse "host:port" or "[v6addr]:port" into t (host, port, spec = the
+ * string itself). A bare IPv6 address is refused rather than guessed at:
+ * "::1:80" could be either. Returns NULL, or a static reason. */
+const char *vpc_parse_target(const char *spec, vpc_target *t);
+
+/* The targets whose samples did not all connect, one line: "10.0.0.5:6379
+ * refused 3/3, 10.0.0.6:5432 timed out 1/3", ending in "..." when cut. */
+void vpc_describe_failures(const vpc_target *t, size_t n, unsigned samples,
+                           char *out, size_t outlen);
+
+/* The reachability part: every target connected `samples` times at once,
+ * its metrics reported, its verdict in res. */
+void vpc_reachability(gp_ctx *ctx, const gp_api *api, vpc_part *res);
+
+/* ---- connector.c: the Serverless VPC Access API ----------------------- */
+
+/* Whether name is projects/P/locations/L/connectors/C, each part URL-safe
+ * (it goes into the request path as it is): 1 or 0. */
+int vpc_connector_name_ok(const char *name);
+
+/* Whether t is one printable word (a token with blanks or control
+ * characters would let a file inject headers): 1 or 0. */
+int vpc_token_ok(const char *t);
+
+/* Mask secret in buf (a C string in cap bytes) in place by the masker's
+ * rule (gp_sdk_mask_secrets(): as is and in every form a server may echo
+ * it in); NULL or empty secret: nothing. */
+void vpc_scrub(char *buf, size_t cap, const char *secret);
+
+/* The connector's sizing fields, in this order: minInstances,
+ * maxInstances, minThroughput, maxThroughput (metrics min_instances,
+ * max_instances, min_throughput, max_throughput). */
+#define VPC_SIZING_FIELDS 4
+typedef struct vpc_sizing {
+    int has[VPC_SIZING_FIELDS]; /* the field was there, as a number */
+    double value[VPC_SIZING_FIELDS];
+} vpc_sizing;
+extern const char *const vpc_sizing_metric[VPC_SIZING_FIELDS];
+
+/*
+ * The answer to GET /v1/{connector} (HTTP status, body of len bytes) for
+ * connector `name`, judged into res: 200 with a Connector by its state
+ * (READY, and machineType equal to expect_mt when that is set: ready;
+ * CREATING, UPDATING: transient; ERROR, DELETING: fatal; another state:
+ * unknown), 200 with anything else fatal, 404 / 401 / 403 fatal, 429 and
+ * 5xx transient, any other status fatal. *sz gets the sizing fields of a
+ * Connector (all unset otherwise).
+ */
+void vpc_judge_answer(long status, const char *body, size_t len,
+                      const char *name, const char *expect_mt, vpc_sizing *sz,
+                      vpc_part *res);
+
+/* The connector part: the token got, the Connector fetched and judged,
+ * its metrics reported. *token_out is the token used (heap, the caller
+ * frees it with gp_sdk_free_secret()), or NULL. */
+void vpc_connector_check(gp_ctx *ctx, const gp_api *api, const char *name,
+                         vpc_part *res, char **token_out);
+
+#endif
