@@ -1,7 +1,7 @@
 /*
  * core/config.c - reading gpcheck.ini, the --env-file files and conf.d/
- * into the raw config model (sections of keys that remember FILE:LINE),
- * and the policy keys shared with core/resolve.c.
+ * into the raw config model (sections of keys that remember FILE:LINE).
+ * The policy keys and their defaults are core/policy.c's.
  *
  * inih does the key/value splitting; our line reader in front of it counts
  * physical lines (inih 55 as packaged by Debian does not pass line numbers
@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy.h"
 #include "value.h"
 
 #ifndef GP_SYSCONFDIR
@@ -37,156 +38,9 @@
 #define DEFAULT_JOBS 32
 #define MAX_JOBS 4096
 
-/* ------------------------------------------------------------------------ */
-/* Policy keys                                                               */
-
-typedef enum pkind {
-    PK_MS,       /* duration, >= 0 */
-    PK_MS_POS,   /* duration, > 0 */
-    PK_COUNT,    /* integer, >= 1 */
-    PK_FRACTION, /* percentage stored as a fraction */
-    PK_BACKOFF,
-    PK_SEVERITY,
-} pkind;
-
-static const struct pkey {
-    const char *key;
-    pkind kind;
-    size_t off;
-} pkeys[] = {
-    {"timeout", PK_MS_POS, offsetof(policy, timeout_ms)},
-    {"warmup", PK_MS, offsetof(policy, warmup_ms)},
-    {"warmup_interval", PK_MS_POS, offsetof(policy, warmup_interval_ms)},
-    {"attempts", PK_COUNT, offsetof(policy, attempts)},
-    {"delay", PK_MS, offsetof(policy, delay_ms)},
-    {"backoff", PK_BACKOFF, offsetof(policy, backoff)},
-    {"max_delay", PK_MS, offsetof(policy, max_delay_ms)},
-    {"jitter", PK_FRACTION, offsetof(policy, jitter)},
-    {"success_threshold", PK_COUNT, offsetof(policy, success_threshold)},
-    {"severity", PK_SEVERITY, offsetof(policy, severity)},
-};
-
-/* Every key the core reserves in a probe section: plugin.h's list, the one
- * list the loader's schema check also reads (core/schema.c). */
-static const char *const reserved_keys[] = {
-#define CONFIG_RESERVED_KEY(key, minor) key,
-    GP_RESERVED_KEYS(CONFIG_RESERVED_KEY)
-#undef CONFIG_RESERVED_KEY
-};
-
 static const char *const gpcheck_keys[] = {
     "env", "plugin_path", "conf_dir", "jobs", "deadline",
 };
-
-void policy_init(policy *p)
-{
-    p->timeout_ms = 5000;
-    p->warmup_ms = 0;
-    p->warmup_interval_ms = 250;
-    p->attempts = 3;
-    p->delay_ms = 1000;
-    p->backoff = BACKOFF_EXPONENTIAL;
-    p->max_delay_ms = 30000;
-    p->jitter = 0.10;
-    p->success_threshold = 1;
-    p->severity = SEV_REQUIRED;
-}
-
-int config_is_policy_key(const char *key)
-{
-    for (size_t i = 0; i < ARRAY_LEN(reserved_keys); i++)
-        if (strcmp(key, reserved_keys[i]) == 0)
-            return 1;
-    return 0;
-}
-
-const char *const *config_policy_keys(size_t *n)
-{
-    *n = ARRAY_LEN(reserved_keys);
-    return reserved_keys;
-}
-
-static int set_word(int *dst, const char *value, const char *a, int va,
-                    const char *b, int vb, char *err, size_t errlen)
-{
-    char *t = str_trim(xstrdup(value));
-    int rc = 1;
-    if (strcmp(t, a) == 0)
-        *dst = va;
-    else if (strcmp(t, b) == 0)
-        *dst = vb;
-    else {
-        snprintf(err, errlen, "invalid value '%s' (expected %s or %s)", t, a,
-                 b);
-        rc = -1;
-    }
-    free(t);
-    return rc;
-}
-
-static int set_policy(policy *p, const struct pkey *k, const char *value,
-                      char *err, size_t errlen)
-{
-    char *field = (char *)p + k->off;
-    int64_t v;
-    double pct;
-    int w;
-
-    switch (k->kind) {
-    case PK_MS:
-    case PK_MS_POS:
-        if (value_duration(value, &v, err, errlen) < 0)
-            return -1;
-        if (k->kind == PK_MS_POS && v <= 0) {
-            snprintf(err, errlen, "must be greater than 0");
-            return -1;
-        }
-        *(int64_t *)(void *)field = v;
-        return 1;
-    case PK_COUNT:
-        if (value_integer(value, &v, err, errlen) < 0)
-            return -1;
-        if (v < 1 || v > UINT_MAX) {
-            snprintf(err, errlen, "must be between 1 and %u", UINT_MAX);
-            return -1;
-        }
-        *(unsigned *)(void *)field = (unsigned)v;
-        return 1;
-    case PK_FRACTION:
-        if (value_percentage(value, &pct, err, errlen) < 0)
-            return -1;
-        *(double *)(void *)field = pct / 100.0;
-        return 1;
-    case PK_BACKOFF:
-        if (set_word(&w, value, "fixed", BACKOFF_FIXED, "exponential",
-                     BACKOFF_EXPONENTIAL, err, errlen) < 0)
-            return -1;
-        p->backoff = (backoff_kind)w;
-        return 1;
-    case PK_SEVERITY:
-        if (set_word(&w, value, "required", SEV_REQUIRED, "optional",
-                     SEV_OPTIONAL, err, errlen) < 0)
-            return -1;
-        p->severity = (severity)w;
-        return 1;
-    }
-    return 0;
-}
-
-static const struct pkey *find_pkey(const char *key)
-{
-    for (size_t i = 0; i < ARRAY_LEN(pkeys); i++)
-        if (strcmp(key, pkeys[i].key) == 0)
-            return &pkeys[i];
-    return NULL;
-}
-
-int config_policy_set(policy *p, const char *key, const char *value, char *err,
-                      size_t errlen)
-{
-    const struct pkey *k = find_pkey(key);
-    return k ? set_policy(p, k, value, err, errlen) : 0;
-}
 
 int config_valid_name(const char *s)
 {
@@ -1152,18 +1006,17 @@ static void apply_gpcheck(loadctx *c)
 
 static void apply_defaults(loadctx *c)
 {
-    static const char *names[ARRAY_LEN(pkeys)];
+    size_t n_names;
+    const char *const *names = policy_set_keys(&n_names);
     const cfg_section *s = &c->special[1];
     char err[256];
 
-    for (size_t i = 0; i < ARRAY_LEN(pkeys); i++)
-        names[i] = pkeys[i].key;
     for (size_t i = 0; i < s->n; i++) {
         const cfg_entry *e = &s->entries[i];
-        if (!find_pkey(e->key))
-            unknown_key(c->d, e, "[defaults]", names, ARRAY_LEN(names));
-        else if (e->value && config_policy_set(&c->cfg->defaults, e->key,
-                                               e->value, err, sizeof err) < 0)
+        if (!policy_is_set_key(e->key))
+            unknown_key(c->d, e, "[defaults]", names, n_names);
+        else if (e->value && policy_set(&c->cfg->defaults, e->key, e->value,
+                                        err, sizeof err) < 0)
             diag_add(c->d, e->at.file, e->at.line, "[defaults]: %s: %s", e->key,
                      err);
     }

@@ -92,9 +92,6 @@ typedef struct gp_config {
     size_t n_env_files;
 } gp_config;
 
-/* Built-in policy defaults (timeout 5s, warmup 0, ...). */
-void policy_init(policy *p);
-
 int config_load(gp_config *cfg, const config_opts *o, diag *d);
 
 /*
@@ -142,28 +139,10 @@ void config_free(gp_config *cfg);
 int config_var_source(const gp_config *cfg, const char *name,
                       const char **value, origin *at);
 
-/*
- * 1 for every key the core reserves in a probe section (plugin, the policy
- * keys, tags, after, envs, and names kept for later use such as group and
- * warn_if); a plugin may not declare an option with such a name.
- */
-int config_is_policy_key(const char *key);
-
 /* ---- shared by config.c and resolve.c ---------------------------------- */
 
 /* Origin file name of the sections config_add_cli_probe() adds. */
 #define CONFIG_CLI_FILE "command line"
-
-/* Every key config_is_policy_key() accepts; *n receives the count. */
-const char *const *config_policy_keys(size_t *n);
-
-/*
- * Set one of the scalar policy keys (timeout ... severity) in p from its
- * config text. Returns 1 when set, 0 when key is not one of them, -1 with
- * a reason in err when the value is invalid.
- */
-int config_policy_set(policy *p, const char *key, const char *value, char *err,
-                      size_t errlen);
 
 /* The value ${name} interpolates to: the environment's, else the
  * --env-files'; NULL when unset. Owned by the environment or cfg. */

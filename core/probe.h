@@ -22,18 +22,20 @@ typedef enum severity {
     SEV_OPTIONAL = 1,
 } severity;
 
-/* Retry and timing policy of one probe; see policy.h for the math. */
+/* Retry and timing policy of one probe: each field is set by the key of
+ * the same name; policy_init() (core/policy.c) writes the defaults, and
+ * policy.h has the math. */
 typedef struct policy {
-    int64_t timeout_ms;         /* timeout: 5s; hard limit of one attempt */
-    int64_t warmup_ms;          /* warmup: 0 */
-    int64_t warmup_interval_ms; /* warmup_interval: 250ms */
-    unsigned attempts;          /* attempts: 3 (>= 1), after warmup */
-    int64_t delay_ms;           /* delay: 1s */
-    backoff_kind backoff;       /* backoff: exponential */
-    int64_t max_delay_ms;       /* max_delay: 30s */
-    double jitter;              /* jitter: 10% stored as 0.10 */
-    unsigned success_threshold; /* success_threshold: 1 (>= 1) */
-    severity severity;          /* severity: required */
+    int64_t timeout_ms; /* hard limit of one attempt, > 0 */
+    int64_t warmup_ms;
+    int64_t warmup_interval_ms; /* > 0 */
+    unsigned attempts;          /* >= 1, after warmup */
+    int64_t delay_ms;
+    backoff_kind backoff;
+    int64_t max_delay_ms;
+    double jitter;              /* jitter 10% is stored as 0.10 */
+    unsigned success_threshold; /* >= 1 */
+    severity severity;
 } policy;
 
 /* Where a value came from, for messages and --explain. */

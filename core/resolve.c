@@ -18,6 +18,7 @@
 
 #include "gpcheck/sdk.h"
 #include "option.h"
+#include "policy.h"
 #include "schema.h"
 #include "secrets.h"
 #include "validate.h"
@@ -328,7 +329,7 @@ static opt_value *find_opt(probe_def *p, const char *key)
 static void unknown_key(rctx *rc, const probe_def *p, const cfg_entry *e)
 {
     size_t n_res;
-    const char *const *res = config_policy_keys(&n_res);
+    const char *const *res = policy_reserved_keys(&n_res);
     const plugin *pl = p->plugin;
     const char **cands = xcalloc(n_res + pl->n_options, sizeof *cands);
 
@@ -454,7 +455,7 @@ static void check_entry(rctx *rc, rprobe *r, const cfg_entry *e)
     opt_value *ov = find_opt(&r->def, e->key);
     int res;
 
-    if (ov && config_is_policy_key(e->key)) {
+    if (ov && policy_is_reserved(e->key)) {
         shadowed_key(rc, &r->def, e);
         return;
     }
@@ -465,7 +466,7 @@ static void check_entry(rctx *rc, rprobe *r, const cfg_entry *e)
     }
     if (strcmp(e->key, "plugin") == 0)
         return; /* see resolve_section */
-    if (!config_is_policy_key(e->key)) {
+    if (!policy_is_reserved(e->key)) {
         /* Without the plugin its option keys are unknown: say nothing
          * rather than something wrong. */
         if (r->def.plugin)
@@ -474,7 +475,7 @@ static void check_entry(rctx *rc, rprobe *r, const cfg_entry *e)
     }
     if (!e->value)
         return; /* interpolation failed; reported by config_load */
-    res = config_policy_set(&r->def.pol, e->key, e->value, err, sizeof err);
+    res = policy_set(&r->def.pol, e->key, e->value, err, sizeof err);
     if (res < 0)
         diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s",
                  r->def.name, e->key, err);
@@ -511,7 +512,7 @@ static void probe_metrics(rctx *rc, const cfg_section *s, probe_def *p)
         opt_value *ov = &p->opts[k];
         const cfg_entry *e = find_entry(s, ov->decl->key);
         if (!(ov->decl->flags & GP_OPT_METRICS) || !e ||
-            config_is_policy_key(e->key))
+            policy_is_reserved(e->key))
             continue;
         set_opt(rc, p, ov, e);
         for (size_t i = 0; i < ov->n_items; i++) {
@@ -625,8 +626,7 @@ static void resolve_group(rctx *rc, size_t i)
                          s->name, err);
         } else if (strcmp(e->key, "severity") == 0) {
             policy p = {0};
-            if (config_policy_set(&p, "severity", e->value, err, sizeof err) <
-                0)
+            if (policy_set(&p, "severity", e->value, err, sizeof err) < 0)
                 diag_add(rc->d, e->at.file, e->at.line,
                          "group '%s': severity: %s", s->name, err);
             g->def.sev = p.severity;
