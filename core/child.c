@@ -216,8 +216,8 @@ _Noreturn void child_run(const child_attempt *a)
     size_t n_metrics;
     const gp_metric *metric = metrics_of(a->def, &n_metrics);
     gp_ctx ctx = {.ov = {.opts = a->def->opts, .n = a->def->n_opts}, .a = a};
-    ctx.metric_values = xcalloc(n_metrics + 1, sizeof(double));
-    ctx.metric_set = xcalloc(n_metrics + 1, 1);
+    ctx.metric_values = xcalloc(n_metrics + 1, sizeof *ctx.metric_values);
+    ctx.metric_set = xcalloc(n_metrics + 1, sizeof *ctx.metric_set);
 
     /* The environment the supervisor inherited may hold what the config
      * interpolated into a secret (of this probe or another): not for the

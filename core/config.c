@@ -109,16 +109,16 @@ const char *config_did_you_mean(const char *key, const char *const *cands,
 /* The raw model                                                             */
 
 /* Intern a file name; origins keep pointers into cfg->files. */
-static const char *intern(gp_config *cfg, const char *file)
+static const char *intern(config *cfg, const char *file)
 {
     for (size_t i = 0; i < cfg->n_files; i++)
         if (strcmp(cfg->files[i], file) == 0)
             return cfg->files[i];
-    xgrow(&cfg->files, &cfg->cap_files, cfg->n_files + 1, sizeof(char *));
+    xgrow(&cfg->files, &cfg->cap_files, cfg->n_files + 1, sizeof *cfg->files);
     return cfg->files[cfg->n_files++] = xstrdup(file);
 }
 
-static cfg_section *find_section(gp_config *cfg, const char *name)
+static cfg_section *find_section(config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->n_sections; i++)
         if (strcmp(cfg->sections[i].name, name) == 0)
@@ -126,7 +126,7 @@ static cfg_section *find_section(gp_config *cfg, const char *name)
     return NULL;
 }
 
-static cfg_section *add_section(gp_config *cfg, const char *name, origin at)
+static cfg_section *add_section(config *cfg, const char *name, origin at)
 {
     xgrow(&cfg->sections, &cfg->cap_sections, cfg->n_sections + 1,
           sizeof *cfg->sections);
@@ -180,7 +180,7 @@ static void section_free(cfg_section *s)
 }
 
 /* What a config that was never loaded still needs. */
-static void init_defaults(gp_config *cfg)
+static void init_defaults(config *cfg)
 {
     if (cfg->env)
         return;
@@ -203,7 +203,7 @@ static int valid_var_name(const char *s, size_t n)
 }
 
 /* The --env-file variable `name`: its index in cfg->vars, or -1. */
-static ssize_t file_var(const gp_config *cfg, const char *name)
+static ssize_t file_var(const config *cfg, const char *name)
 {
     size_t n = strlen(name);
     for (size_t i = 0; i < cfg->n_vars; i++)
@@ -212,8 +212,8 @@ static ssize_t file_var(const gp_config *cfg, const char *name)
     return -1;
 }
 
-int config_var_source(const gp_config *cfg, const char *name,
-                      const char **value, origin *at)
+int config_var_source(const config *cfg, const char *name, const char **value,
+                      origin *at)
 {
     const char *v = getenv(name);
     ssize_t i = v ? -1 : file_var(cfg, name);
@@ -229,7 +229,7 @@ int config_var_source(const gp_config *cfg, const char *name,
     return 2;
 }
 
-const char *config_var(const gp_config *cfg, const char *name)
+const char *config_var(const config *cfg, const char *name)
 {
     const char *v;
     config_var_source(cfg, name, &v, NULL);
@@ -239,7 +239,7 @@ const char *config_var(const gp_config *cfg, const char *name)
 /* value_interpolate's lookup while reading an entry: also notes which
  * variables the entry used, for --explain. */
 typedef struct var_note {
-    const gp_config *cfg;
+    const config *cfg;
     char **names;
     size_t n, cap;
 } var_note;
@@ -257,7 +257,7 @@ static const char *note_var(void *ud, const char *name)
     return config_var(vn->cfg, name);
 }
 
-static void set_var(gp_config *cfg, const char *key, size_t klen,
+static void set_var(config *cfg, const char *key, size_t klen,
                     const char *value, origin at)
 {
     char *kv = xasprintf("%.*s=%s", (int)klen, key, value);
@@ -269,8 +269,8 @@ static void set_var(gp_config *cfg, const char *key, size_t klen,
             return;
         }
     }
-    xgrow(&cfg->vars, &cfg->cap_vars, cfg->n_vars + 1, sizeof(char *));
-    xgrow(&cfg->var_at, &cfg->cap_var_at, cfg->n_vars + 1, sizeof(origin));
+    xgrow(&cfg->vars, &cfg->cap_vars, cfg->n_vars + 1, sizeof *cfg->vars);
+    xgrow(&cfg->var_at, &cfg->cap_var_at, cfg->n_vars + 1, sizeof *cfg->var_at);
     cfg->var_at[cfg->n_vars] = at;
     cfg->vars[cfg->n_vars++] = kv;
 }
@@ -350,7 +350,7 @@ static int env_line(const char *s, const char **key, size_t *klen, strbuf *val,
     return 1;
 }
 
-static const char *intern(gp_config *cfg, const char *file);
+static const char *intern(config *cfg, const char *file);
 /* What a non-regular file is, for messages. */
 static const char *file_kind(mode_t m)
 {
@@ -401,7 +401,7 @@ static FILE *open_regular(const char *path, const char **why)
     return fp;
 }
 
-static void load_env_file(gp_config *cfg, const char *path, diag *d)
+static void load_env_file(config *cfg, const char *path, diag *d)
 {
     const char *why = NULL;
     FILE *fp = open_regular(path, &why);
@@ -460,7 +460,7 @@ typedef struct seen {
 } seen;
 
 typedef struct loadctx {
-    gp_config *cfg;
+    config *cfg;
     diag *d;
     /* [gpcheck], [defaults], [bypass] of the main file */
     cfg_section special[3];
@@ -562,7 +562,7 @@ static void begin_probe(loadctx *c, const char *name, int line)
 /* [group NAME]: like a probe, defined once outside env overlays. */
 static void begin_group(loadctx *c, const char *name, int line)
 {
-    gp_config *cfg = c->cfg;
+    config *cfg = c->cfg;
     cfg_section *s = NULL;
 
     for (size_t i = 0; i < cfg->n_groups && !s; i++)
@@ -960,7 +960,7 @@ static int is_gpcheck_key(const char *key)
 static void apply_gpcheck(loadctx *c)
 {
     const cfg_section *s = &c->special[0];
-    gp_config *cfg = c->cfg;
+    config *cfg = c->cfg;
     char err[256];
 
     for (size_t i = 0; i < s->n; i++) {
@@ -1078,7 +1078,7 @@ static const char *dir_problem(const char *path)
  * that is missing. */
 static void choose_conf_dir(loadctx *c, const config_opts *o)
 {
-    gp_config *cfg = c->cfg;
+    config *cfg = c->cfg;
     const cfg_entry *e = special_get(&c->special[0], "conf_dir");
     const char *why;
     char *dir;
@@ -1114,7 +1114,7 @@ static void choose_conf_dir(loadctx *c, const config_opts *o)
  * that resolving does not report it a second time. */
 static void check_overlay_sections(loadctx *c, size_t first)
 {
-    gp_config *cfg = c->cfg;
+    config *cfg = c->cfg;
     const char **names = xcalloc(first + 1, sizeof *names);
     size_t kept = first;
 
@@ -1156,7 +1156,7 @@ static void read_conf_dirs(loadctx *c)
 
 /* The environments this configuration knows: "default", the folders
  * under conf.d/ and every name an `envs =` lists. Newly allocated. */
-static char **known_envs(const gp_config *cfg, size_t *n)
+static char **known_envs(const config *cfg, size_t *n)
 {
     char **v = NULL;
     size_t cap = 0;
@@ -1199,7 +1199,7 @@ static char **known_envs(const gp_config *cfg, size_t *n)
  * named where it was chosen. */
 static void check_env_known(loadctx *c, const config_opts *o)
 {
-    const gp_config *cfg = c->cfg;
+    const config *cfg = c->cfg;
     size_t n;
     char **envs = known_envs(cfg, &n);
     int known = 0;
@@ -1241,7 +1241,7 @@ static void check_env_known(loadctx *c, const config_opts *o)
 
 /* ------------------------------------------------------------------------ */
 
-int config_load(gp_config *cfg, const config_opts *o, diag *d)
+int config_load(config *cfg, const config_opts *o, diag *d)
 {
     static const config_opts none;
     loadctx c = {.cfg = cfg, .d = d};
@@ -1284,9 +1284,8 @@ int config_load(gp_config *cfg, const config_opts *o, diag *d)
     return d->n > n0 ? -1 : 0;
 }
 
-int config_add_cli_probe(gp_config *cfg, const char *name,
-                         const char *plugin_name, char *const *kv, size_t n_kv,
-                         diag *d)
+int config_add_cli_probe(config *cfg, const char *name, const char *plugin_name,
+                         char *const *kv, size_t n_kv, diag *d)
 {
     size_t n0 = d->n;
 
@@ -1322,7 +1321,7 @@ int config_add_cli_probe(gp_config *cfg, const char *name,
     return d->n > n0 ? -1 : 0;
 }
 
-void config_free(gp_config *cfg)
+void config_free(config *cfg)
 {
     free(cfg->main_file);
     free(cfg->conf_dir);

@@ -61,7 +61,7 @@ typedef struct config_opts {
                             no env files, no environment check */
 } config_opts;
 
-typedef struct gp_config {
+typedef struct config {
     char *main_file;    /* owned; NULL when no main file was found */
     char *conf_dir;     /* owned; NULL when no conf.d was found or given */
     char *env;          /* owned; never NULL ("default") */
@@ -90,9 +90,9 @@ typedef struct gp_config {
     const char **env_files; /* owned array of interned names: the --env-file
                                files read, in order */
     size_t n_env_files;
-} gp_config;
+} config;
 
-int config_load(gp_config *cfg, const config_opts *o, diag *d);
+int config_load(config *cfg, const config_opts *o, diag *d);
 
 /*
  * Add a probe section from the command line (`gpcheck probe PLUGIN k=v`):
@@ -100,7 +100,7 @@ int config_load(gp_config *cfg, const config_opts *o, diag *d);
  * origin file "command line" and line = the argument's position. A
  * malformed argument (no '=') is reported into d.
  */
-int config_add_cli_probe(gp_config *cfg, const char *name, const char *plugin,
+int config_add_cli_probe(config *cfg, const char *name, const char *plugin,
                          char *const *kv, size_t n_kv, diag *d);
 
 /* Finds a plugin by the name a probe's `plugin =` gives. */
@@ -125,10 +125,10 @@ typedef struct selection {
  * removed probes are dropped. Every section is checked, selected or not,
  * so that a broken file is never silent.
  */
-int config_resolve(const gp_config *cfg, plugin_lookup_fn lookup, void *ud,
+int config_resolve(const config *cfg, plugin_lookup_fn lookup, void *ud,
                    const selection *sel, probe_set *out, diag *d);
 
-void config_free(gp_config *cfg);
+void config_free(config *cfg);
 
 /*
  * Where the variable `name` that an entry interpolated comes from: 1 from
@@ -136,8 +136,8 @@ void config_free(gp_config *cfg);
  * set nowhere (it expanded to a default or failed). *value (may be NULL)
  * receives its value, owned by the environment or cfg, or NULL.
  */
-int config_var_source(const gp_config *cfg, const char *name,
-                      const char **value, origin *at);
+int config_var_source(const config *cfg, const char *name, const char **value,
+                      origin *at);
 
 /* ---- shared by config.c and resolve.c ---------------------------------- */
 
@@ -146,7 +146,7 @@ int config_var_source(const gp_config *cfg, const char *name,
 
 /* The value ${name} interpolates to: the environment's, else the
  * --env-files'; NULL when unset. Owned by the environment or cfg. */
-const char *config_var(const gp_config *cfg, const char *name);
+const char *config_var(const config *cfg, const char *name);
 
 /* 1 when s matches [A-Za-z0-9_.-]+ (probe, tag and environment names). */
 int config_valid_name(const char *s);

@@ -87,7 +87,7 @@ typedef struct probe_def {
      * order, then those its GP_OPT_METRICS option names (ABI 1.2). Owned:
      * the array and every name (copies); help points into the plugin, or
      * is NULL for a configured metric. NULL (n_metrics 0) in a probe_def
-     * built without config_resolve: probe_metric() then reads the
+     * built without config_resolve: probe_metric_list() then reads the
      * plugin's own. */
     gp_metric *metrics;
     size_t n_metrics;
@@ -125,9 +125,7 @@ typedef struct probe_set {
 /* Look up an option value by key; NULL when the schema has no such key. */
 const opt_value *probe_opt(const probe_def *p, const char *key);
 void probe_set_free(probe_set *s);
-/* The metric `name` this probe may report, or NULL. */
-const gp_metric *probe_metric(const probe_def *p, const char *name);
-/* Every metric p may report (see probe_metric()); *n receives the count.
+/* Every metric p may report (see probe_def.metrics); *n receives the count.
  * The array is owned by p or by its plugin. */
 const gp_metric *probe_metric_list(const probe_def *p, size_t *n);
 /* Add a copy of text to p's secrets (nothing for NULL, "" or a text

@@ -49,7 +49,7 @@ typedef struct rgroup {
 } rgroup;
 
 typedef struct rctx {
-    const gp_config *cfg;
+    const config *cfg;
     diag *d;
     plugin_lookup_fn lookup;
     void *ud;
@@ -81,7 +81,8 @@ const gp_metric *probe_metric_list(const probe_def *p, size_t *n)
     return p->plugin->desc->metrics;
 }
 
-const gp_metric *probe_metric(const probe_def *p, const char *name)
+/* The metric `name` p may report, or NULL. */
+static const gp_metric *metric_named(const probe_def *p, const char *name)
 {
     size_t n;
     const gp_metric *m = probe_metric_list(p, &n);
@@ -523,7 +524,7 @@ static void probe_metrics(rctx *rc, const cfg_section *s, probe_def *p)
                 diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s",
                          p->name, e->key, err);
             } else if (add_metric(p, name, unit) < 0) {
-                if (probe_metric(p, name) < p->metrics + pl->n_metrics)
+                if (metric_named(p, name) < p->metrics + pl->n_metrics)
                     diag_add(rc->d, e->at.file, e->at.line,
                              "probe '%s': %s: metric '%s' is one plugin "
                              "'%s' declares already",
@@ -754,7 +755,9 @@ static void visit(dfs *g, size_t u)
 
 static void find_cycles(rctx *rc)
 {
-    dfs g = {rc, xcalloc(rc->n, 1), xcalloc(rc->n, sizeof(size_t)), 0};
+    dfs g = {.rc = rc};
+    g.color = xcalloc(rc->n, sizeof *g.color);
+    g.path = xcalloc(rc->n, sizeof *g.path);
     for (size_t i = 0; i < rc->n; i++)
         if (g.color[i] == 0)
             visit(&g, i);
@@ -932,7 +935,7 @@ static void rctx_free(rctx *rc)
     free(rc->bad_defs);
 }
 
-int config_resolve(const gp_config *cfg, plugin_lookup_fn lookup, void *ud,
+int config_resolve(const config *cfg, plugin_lookup_fn lookup, void *ud,
                    const selection *sel, probe_set *out, diag *d)
 {
     static const selection all;

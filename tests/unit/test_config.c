@@ -100,7 +100,7 @@ static const plugin *lookup(void *ud, const char *name, char *err,
 /* Fixture: a temp dir per test, and the objects under test                  */
 
 static char root[] = "/tmp/gpcheck-test-config-XXXXXX";
-static gp_config cfg;
+static config cfg;
 static diag d;
 static probe_set set;
 
