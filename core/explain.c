@@ -236,10 +236,10 @@ static void explain_attempts(FILE *out, const probe_run *pr)
     fputc('\n', out);
     for (size_t i = 0; i < pr->n_history; i++) {
         const attempt_rec *a = &pr->history[i];
-        fprintf(out, "    %s %u: %s after %.1f ms: %s",
-                a->warmup ? "warmup" : "attempt", a->number,
-                attempt_res_name(a->res), ns_to_ms(a->end_ns - a->start_ns),
-                a->message ? a->message : "");
+        strbuf line = {0};
+        report_attempt(&line, a);
+        fprintf(out, "    %s", sb_str(&line));
+        sb_free(&line);
         if (a->breach)
             fprintf(out, " [%s breached]", th_level_name(a->breach));
         fputc('\n', out);

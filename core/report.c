@@ -455,13 +455,18 @@ void sb_append_xml(strbuf *sb, const char *s)
     }
 }
 
+void report_attempt(strbuf *sb, const attempt_rec *a)
+{
+    sb_appendf(sb, "%s %u: %s after %.1f ms: %s",
+               a->warmup ? "warmup" : "attempt", a->number,
+               attempt_res_name(a->res), ns_to_ms(a->end_ns - a->start_ns),
+               a->message ? a->message : "");
+}
+
 void report_history(strbuf *sb, const probe_run *pr)
 {
     for (size_t i = 0; i < pr->n_history; i++) {
-        const attempt_rec *a = &pr->history[i];
-        sb_appendf(sb, "%s %u: %s after %.1f ms: %s\n",
-                   a->warmup ? "warmup" : "attempt", a->number,
-                   attempt_res_name(a->res), ns_to_ms(a->end_ns - a->start_ns),
-                   a->message ? a->message : "");
+        report_attempt(sb, &pr->history[i]);
+        sb_append(sb, "\n");
     }
 }

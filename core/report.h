@@ -85,7 +85,10 @@ int report_open_stream(const char *format, const char *path, char *err,
  * characters dropped (XML 1.0 cannot carry them). */
 void sb_append_xml(strbuf *sb, const char *s);
 
-/* The attempt history of a probe, one line per attempt, for reports. */
+/* One attempt as reports and --explain print it, without a newline:
+ * "attempt 2: transient after 12.5 ms: MESSAGE". */
+void report_attempt(strbuf *sb, const attempt_rec *a);
+/* The attempt history of a probe, one report_attempt() line per attempt. */
 void report_history(strbuf *sb, const probe_run *pr);
 
 #endif
