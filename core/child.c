@@ -197,14 +197,7 @@ static void api_secret(gp_ctx *ctx, const char *text)
 }
 
 static const gp_api api_table = {
-    .size = sizeof(gp_api),
-    .opt_string = optview_string,
-    .opt_integer = optview_integer,
-    .opt_boolean = optview_boolean,
-    .opt_duration_ms = optview_duration_ms,
-    .opt_percentage = optview_percentage,
-    .opt_list = optview_list,
-    .opt_isset = optview_isset,
+    OPTAPI_COMMON,
     .deadline_ms = api_deadline_ms,
     .time_left_ms = api_time_left_ms,
     .in_warmup = api_in_warmup,
@@ -217,26 +210,14 @@ static const gp_api api_table = {
     .secret = api_secret,
 };
 
-static const char *outcome_name(gp_outcome o)
-{
-    switch (o) {
-    case GP_READY: return "ready";
-    case GP_TRANSIENT: return "transient";
-    case GP_FATAL: return "fatal";
-    case GP_DEGRADED: return "degraded";
-    case GP_UNKNOWN: return "unknown";
-    }
-    return NULL;
-}
-
 _Noreturn void child_run(const child_attempt *a)
 {
     const plugin *pl = a->def->plugin;
     size_t n_metrics;
     const gp_metric *metric = metrics_of(a->def, &n_metrics);
     gp_ctx ctx = {.ov = {.opts = a->def->opts, .n = a->def->n_opts}, .a = a};
-    ctx.metric_values = xcalloc(n_metrics + 1, sizeof(double));
-    ctx.metric_set = xcalloc(n_metrics + 1, 1);
+    ctx.metric_values = xcalloc(n_metrics + 1, sizeof *ctx.metric_values);
+    ctx.metric_set = xcalloc(n_metrics + 1, sizeof *ctx.metric_set);
 
     /* The environment the supervisor inherited may hold what the config
      * interpolated into a secret (of this probe or another): not for the
@@ -244,7 +225,7 @@ _Noreturn void child_run(const child_attempt *a)
     secrets_scrub_environ(a->set, a->def);
     gp_outcome out = pl->desc->check(&ctx, &api_table);
 
-    const char *oname = outcome_name(out);
+    const char *oname = optapi_outcome_name(out);
     if (!oname) {
         char num[32];
         snprintf(num, sizeof num, "%d", (int)out);

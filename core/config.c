@@ -1,7 +1,7 @@
 /*
  * core/config.c - reading gpcheck.ini, the --env-file files and conf.d/
- * into the raw config model (sections of keys that remember FILE:LINE),
- * and the policy keys shared with core/resolve.c.
+ * into the raw config model (sections of keys that remember FILE:LINE).
+ * The policy keys and their defaults are core/policy.c's.
  *
  * inih does the key/value splitting; our line reader in front of it counts
  * physical lines (inih 55 as packaged by Debian does not pass line numbers
@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy.h"
 #include "value.h"
 
 #ifndef GP_SYSCONFDIR
@@ -37,156 +38,9 @@
 #define DEFAULT_JOBS 32
 #define MAX_JOBS 4096
 
-/* ------------------------------------------------------------------------ */
-/* Policy keys                                                               */
-
-typedef enum pkind {
-    PK_MS,       /* duration, >= 0 */
-    PK_MS_POS,   /* duration, > 0 */
-    PK_COUNT,    /* integer, >= 1 */
-    PK_FRACTION, /* percentage stored as a fraction */
-    PK_BACKOFF,
-    PK_SEVERITY,
-} pkind;
-
-static const struct pkey {
-    const char *key;
-    pkind kind;
-    size_t off;
-} pkeys[] = {
-    {"timeout", PK_MS_POS, offsetof(policy, timeout_ms)},
-    {"warmup", PK_MS, offsetof(policy, warmup_ms)},
-    {"warmup_interval", PK_MS_POS, offsetof(policy, warmup_interval_ms)},
-    {"attempts", PK_COUNT, offsetof(policy, attempts)},
-    {"delay", PK_MS, offsetof(policy, delay_ms)},
-    {"backoff", PK_BACKOFF, offsetof(policy, backoff)},
-    {"max_delay", PK_MS, offsetof(policy, max_delay_ms)},
-    {"jitter", PK_FRACTION, offsetof(policy, jitter)},
-    {"success_threshold", PK_COUNT, offsetof(policy, success_threshold)},
-    {"severity", PK_SEVERITY, offsetof(policy, severity)},
-};
-
-/* Every key the core reserves in a probe section: plugin.h's list, the one
- * list the loader's schema check also reads (core/schema.c). */
-static const char *const reserved_keys[] = {
-#define CONFIG_RESERVED_KEY(key, minor) key,
-    GP_RESERVED_KEYS(CONFIG_RESERVED_KEY)
-#undef CONFIG_RESERVED_KEY
-};
-
 static const char *const gpcheck_keys[] = {
     "env", "plugin_path", "conf_dir", "jobs", "deadline",
 };
-
-void policy_init(policy *p)
-{
-    p->timeout_ms = 5000;
-    p->warmup_ms = 0;
-    p->warmup_interval_ms = 250;
-    p->attempts = 3;
-    p->delay_ms = 1000;
-    p->backoff = BACKOFF_EXPONENTIAL;
-    p->max_delay_ms = 30000;
-    p->jitter = 0.10;
-    p->success_threshold = 1;
-    p->severity = SEV_REQUIRED;
-}
-
-int config_is_policy_key(const char *key)
-{
-    for (size_t i = 0; i < ARRAY_LEN(reserved_keys); i++)
-        if (strcmp(key, reserved_keys[i]) == 0)
-            return 1;
-    return 0;
-}
-
-const char *const *config_policy_keys(size_t *n)
-{
-    *n = ARRAY_LEN(reserved_keys);
-    return reserved_keys;
-}
-
-static int set_word(int *dst, const char *value, const char *a, int va,
-                    const char *b, int vb, char *err, size_t errlen)
-{
-    char *t = str_trim(xstrdup(value));
-    int rc = 1;
-    if (strcmp(t, a) == 0)
-        *dst = va;
-    else if (strcmp(t, b) == 0)
-        *dst = vb;
-    else {
-        snprintf(err, errlen, "invalid value '%s' (expected %s or %s)", t, a,
-                 b);
-        rc = -1;
-    }
-    free(t);
-    return rc;
-}
-
-static int set_policy(policy *p, const struct pkey *k, const char *value,
-                      char *err, size_t errlen)
-{
-    char *field = (char *)p + k->off;
-    int64_t v;
-    double pct;
-    int w;
-
-    switch (k->kind) {
-    case PK_MS:
-    case PK_MS_POS:
-        if (value_duration(value, &v, err, errlen) < 0)
-            return -1;
-        if (k->kind == PK_MS_POS && v <= 0) {
-            snprintf(err, errlen, "must be greater than 0");
-            return -1;
-        }
-        *(int64_t *)(void *)field = v;
-        return 1;
-    case PK_COUNT:
-        if (value_integer(value, &v, err, errlen) < 0)
-            return -1;
-        if (v < 1 || v > UINT_MAX) {
-            snprintf(err, errlen, "must be between 1 and %u", UINT_MAX);
-            return -1;
-        }
-        *(unsigned *)(void *)field = (unsigned)v;
-        return 1;
-    case PK_FRACTION:
-        if (value_percentage(value, &pct, err, errlen) < 0)
-            return -1;
-        *(double *)(void *)field = pct / 100.0;
-        return 1;
-    case PK_BACKOFF:
-        if (set_word(&w, value, "fixed", BACKOFF_FIXED, "exponential",
-                     BACKOFF_EXPONENTIAL, err, errlen) < 0)
-            return -1;
-        p->backoff = (backoff_kind)w;
-        return 1;
-    case PK_SEVERITY:
-        if (set_word(&w, value, "required", SEV_REQUIRED, "optional",
-                     SEV_OPTIONAL, err, errlen) < 0)
-            return -1;
-        p->severity = (severity)w;
-        return 1;
-    }
-    return 0;
-}
-
-static const struct pkey *find_pkey(const char *key)
-{
-    for (size_t i = 0; i < ARRAY_LEN(pkeys); i++)
-        if (strcmp(key, pkeys[i].key) == 0)
-            return &pkeys[i];
-    return NULL;
-}
-
-int config_policy_set(policy *p, const char *key, const char *value, char *err,
-                      size_t errlen)
-{
-    const struct pkey *k = find_pkey(key);
-    return k ? set_policy(p, k, value, err, errlen) : 0;
-}
 
 int config_valid_name(const char *s)
 {
@@ -255,16 +109,16 @@ const char *config_did_you_mean(const char *key, const char *const *cands,
 /* The raw model                                                             */
 
 /* Intern a file name; origins keep pointers into cfg->files. */
-static const char *intern(gp_config *cfg, const char *file)
+static const char *intern(config *cfg, const char *file)
 {
     for (size_t i = 0; i < cfg->n_files; i++)
         if (strcmp(cfg->files[i], file) == 0)
             return cfg->files[i];
-    xgrow(&cfg->files, &cfg->cap_files, cfg->n_files + 1, sizeof(char *));
+    xgrow(&cfg->files, &cfg->cap_files, cfg->n_files + 1, sizeof *cfg->files);
     return cfg->files[cfg->n_files++] = xstrdup(file);
 }
 
-static cfg_section *find_section(gp_config *cfg, const char *name)
+static cfg_section *find_section(config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->n_sections; i++)
         if (strcmp(cfg->sections[i].name, name) == 0)
@@ -272,7 +126,7 @@ static cfg_section *find_section(gp_config *cfg, const char *name)
     return NULL;
 }
 
-static cfg_section *add_section(gp_config *cfg, const char *name, origin at)
+static cfg_section *add_section(config *cfg, const char *name, origin at)
 {
     xgrow(&cfg->sections, &cfg->cap_sections, cfg->n_sections + 1,
           sizeof *cfg->sections);
@@ -326,7 +180,7 @@ static void section_free(cfg_section *s)
 }
 
 /* What a config that was never loaded still needs. */
-static void init_defaults(gp_config *cfg)
+static void init_defaults(config *cfg)
 {
     if (cfg->env)
         return;
@@ -349,7 +203,7 @@ static int valid_var_name(const char *s, size_t n)
 }
 
 /* The --env-file variable `name`: its index in cfg->vars, or -1. */
-static ssize_t file_var(const gp_config *cfg, const char *name)
+static ssize_t file_var(const config *cfg, const char *name)
 {
     size_t n = strlen(name);
     for (size_t i = 0; i < cfg->n_vars; i++)
@@ -358,8 +212,8 @@ static ssize_t file_var(const gp_config *cfg, const char *name)
     return -1;
 }
 
-int config_var_source(const gp_config *cfg, const char *name,
-                      const char **value, origin *at)
+int config_var_source(const config *cfg, const char *name, const char **value,
+                      origin *at)
 {
     const char *v = getenv(name);
     ssize_t i = v ? -1 : file_var(cfg, name);
@@ -375,7 +229,7 @@ int config_var_source(const gp_config *cfg, const char *name,
     return 2;
 }
 
-const char *config_var(const gp_config *cfg, const char *name)
+const char *config_var(const config *cfg, const char *name)
 {
     const char *v;
     config_var_source(cfg, name, &v, NULL);
@@ -385,7 +239,7 @@ const char *config_var(const gp_config *cfg, const char *name)
 /* value_interpolate's lookup while reading an entry: also notes which
  * variables the entry used, for --explain. */
 typedef struct var_note {
-    const gp_config *cfg;
+    const config *cfg;
     char **names;
     size_t n, cap;
 } var_note;
@@ -403,7 +257,7 @@ static const char *note_var(void *ud, const char *name)
     return config_var(vn->cfg, name);
 }
 
-static void set_var(gp_config *cfg, const char *key, size_t klen,
+static void set_var(config *cfg, const char *key, size_t klen,
                     const char *value, origin at)
 {
     char *kv = xasprintf("%.*s=%s", (int)klen, key, value);
@@ -415,8 +269,8 @@ static void set_var(gp_config *cfg, const char *key, size_t klen,
             return;
         }
     }
-    xgrow(&cfg->vars, &cfg->cap_vars, cfg->n_vars + 1, sizeof(char *));
-    xgrow(&cfg->var_at, &cfg->cap_var_at, cfg->n_vars + 1, sizeof(origin));
+    xgrow(&cfg->vars, &cfg->cap_vars, cfg->n_vars + 1, sizeof *cfg->vars);
+    xgrow(&cfg->var_at, &cfg->cap_var_at, cfg->n_vars + 1, sizeof *cfg->var_at);
     cfg->var_at[cfg->n_vars] = at;
     cfg->vars[cfg->n_vars++] = kv;
 }
@@ -496,7 +350,7 @@ static int env_line(const char *s, const char **key, size_t *klen, strbuf *val,
     return 1;
 }
 
-static const char *intern(gp_config *cfg, const char *file);
+static const char *intern(config *cfg, const char *file);
 /* What a non-regular file is, for messages. */
 static const char *file_kind(mode_t m)
 {
@@ -547,7 +401,7 @@ static FILE *open_regular(const char *path, const char **why)
     return fp;
 }
 
-static void load_env_file(gp_config *cfg, const char *path, diag *d)
+static void load_env_file(config *cfg, const char *path, diag *d)
 {
     const char *why = NULL;
     FILE *fp = open_regular(path, &why);
@@ -606,7 +460,7 @@ typedef struct seen {
 } seen;
 
 typedef struct loadctx {
-    gp_config *cfg;
+    config *cfg;
     diag *d;
     /* [gpcheck], [defaults], [bypass] of the main file */
     cfg_section special[3];
@@ -708,7 +562,7 @@ static void begin_probe(loadctx *c, const char *name, int line)
 /* [group NAME]: like a probe, defined once outside env overlays. */
 static void begin_group(loadctx *c, const char *name, int line)
 {
-    gp_config *cfg = c->cfg;
+    config *cfg = c->cfg;
     cfg_section *s = NULL;
 
     for (size_t i = 0; i < cfg->n_groups && !s; i++)
@@ -1106,7 +960,7 @@ static int is_gpcheck_key(const char *key)
 static void apply_gpcheck(loadctx *c)
 {
     const cfg_section *s = &c->special[0];
-    gp_config *cfg = c->cfg;
+    config *cfg = c->cfg;
     char err[256];
 
     for (size_t i = 0; i < s->n; i++) {
@@ -1152,18 +1006,17 @@ static void apply_gpcheck(loadctx *c)
 
 static void apply_defaults(loadctx *c)
 {
-    static const char *names[ARRAY_LEN(pkeys)];
+    size_t n_names;
+    const char *const *names = policy_set_keys(&n_names);
     const cfg_section *s = &c->special[1];
     char err[256];
 
-    for (size_t i = 0; i < ARRAY_LEN(pkeys); i++)
-        names[i] = pkeys[i].key;
     for (size_t i = 0; i < s->n; i++) {
         const cfg_entry *e = &s->entries[i];
-        if (!find_pkey(e->key))
-            unknown_key(c->d, e, "[defaults]", names, ARRAY_LEN(names));
-        else if (e->value && config_policy_set(&c->cfg->defaults, e->key,
-                                               e->value, err, sizeof err) < 0)
+        if (!policy_is_set_key(e->key))
+            unknown_key(c->d, e, "[defaults]", names, n_names);
+        else if (e->value && policy_set(&c->cfg->defaults, e->key, e->value,
+                                        err, sizeof err) < 0)
             diag_add(c->d, e->at.file, e->at.line, "[defaults]: %s: %s", e->key,
                      err);
     }
@@ -1225,7 +1078,7 @@ static const char *dir_problem(const char *path)
  * that is missing. */
 static void choose_conf_dir(loadctx *c, const config_opts *o)
 {
-    gp_config *cfg = c->cfg;
+    config *cfg = c->cfg;
     const cfg_entry *e = special_get(&c->special[0], "conf_dir");
     const char *why;
     char *dir;
@@ -1261,7 +1114,7 @@ static void choose_conf_dir(loadctx *c, const config_opts *o)
  * that resolving does not report it a second time. */
 static void check_overlay_sections(loadctx *c, size_t first)
 {
-    gp_config *cfg = c->cfg;
+    config *cfg = c->cfg;
     const char **names = xcalloc(first + 1, sizeof *names);
     size_t kept = first;
 
@@ -1303,7 +1156,7 @@ static void read_conf_dirs(loadctx *c)
 
 /* The environments this configuration knows: "default", the folders
  * under conf.d/ and every name an `envs =` lists. Newly allocated. */
-static char **known_envs(const gp_config *cfg, size_t *n)
+static char **known_envs(const config *cfg, size_t *n)
 {
     char **v = NULL;
     size_t cap = 0;
@@ -1346,7 +1199,7 @@ static char **known_envs(const gp_config *cfg, size_t *n)
  * named where it was chosen. */
 static void check_env_known(loadctx *c, const config_opts *o)
 {
-    const gp_config *cfg = c->cfg;
+    const config *cfg = c->cfg;
     size_t n;
     char **envs = known_envs(cfg, &n);
     int known = 0;
@@ -1388,7 +1241,7 @@ static void check_env_known(loadctx *c, const config_opts *o)
 
 /* ------------------------------------------------------------------------ */
 
-int config_load(gp_config *cfg, const config_opts *o, diag *d)
+int config_load(config *cfg, const config_opts *o, diag *d)
 {
     static const config_opts none;
     loadctx c = {.cfg = cfg, .d = d};
@@ -1431,9 +1284,8 @@ int config_load(gp_config *cfg, const config_opts *o, diag *d)
     return d->n > n0 ? -1 : 0;
 }
 
-int config_add_cli_probe(gp_config *cfg, const char *name,
-                         const char *plugin_name, char *const *kv, size_t n_kv,
-                         diag *d)
+int config_add_cli_probe(config *cfg, const char *name, const char *plugin_name,
+                         char *const *kv, size_t n_kv, diag *d)
 {
     size_t n0 = d->n;
 
@@ -1469,7 +1321,7 @@ int config_add_cli_probe(gp_config *cfg, const char *name,
     return d->n > n0 ? -1 : 0;
 }
 
-void config_free(gp_config *cfg)
+void config_free(config *cfg)
 {
     free(cfg->main_file);
     free(cfg->conf_dir);

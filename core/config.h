@@ -61,7 +61,7 @@ typedef struct config_opts {
                             no env files, no environment check */
 } config_opts;
 
-typedef struct gp_config {
+typedef struct config {
     char *main_file;    /* owned; NULL when no main file was found */
     char *conf_dir;     /* owned; NULL when no conf.d was found or given */
     char *env;          /* owned; never NULL ("default") */
@@ -90,12 +90,9 @@ typedef struct gp_config {
     const char **env_files; /* owned array of interned names: the --env-file
                                files read, in order */
     size_t n_env_files;
-} gp_config;
+} config;
 
-/* Built-in policy defaults (timeout 5s, warmup 0, ...). */
-void policy_init(policy *p);
-
-int config_load(gp_config *cfg, const config_opts *o, diag *d);
+int config_load(config *cfg, const config_opts *o, diag *d);
 
 /*
  * Add a probe section from the command line (`gpcheck probe PLUGIN k=v`):
@@ -103,7 +100,7 @@ int config_load(gp_config *cfg, const config_opts *o, diag *d);
  * origin file "command line" and line = the argument's position. A
  * malformed argument (no '=') is reported into d.
  */
-int config_add_cli_probe(gp_config *cfg, const char *name, const char *plugin,
+int config_add_cli_probe(config *cfg, const char *name, const char *plugin,
                          char *const *kv, size_t n_kv, diag *d);
 
 /* Finds a plugin by the name a probe's `plugin =` gives. */
@@ -128,10 +125,10 @@ typedef struct selection {
  * removed probes are dropped. Every section is checked, selected or not,
  * so that a broken file is never silent.
  */
-int config_resolve(const gp_config *cfg, plugin_lookup_fn lookup, void *ud,
+int config_resolve(const config *cfg, plugin_lookup_fn lookup, void *ud,
                    const selection *sel, probe_set *out, diag *d);
 
-void config_free(gp_config *cfg);
+void config_free(config *cfg);
 
 /*
  * Where the variable `name` that an entry interpolated comes from: 1 from
@@ -139,35 +136,17 @@ void config_free(gp_config *cfg);
  * set nowhere (it expanded to a default or failed). *value (may be NULL)
  * receives its value, owned by the environment or cfg, or NULL.
  */
-int config_var_source(const gp_config *cfg, const char *name,
-                      const char **value, origin *at);
-
-/*
- * 1 for every key the core reserves in a probe section (plugin, the policy
- * keys, tags, after, envs, and names kept for later use such as group and
- * warn_if); a plugin may not declare an option with such a name.
- */
-int config_is_policy_key(const char *key);
+int config_var_source(const config *cfg, const char *name, const char **value,
+                      origin *at);
 
 /* ---- shared by config.c and resolve.c ---------------------------------- */
 
 /* Origin file name of the sections config_add_cli_probe() adds. */
 #define CONFIG_CLI_FILE "command line"
 
-/* Every key config_is_policy_key() accepts; *n receives the count. */
-const char *const *config_policy_keys(size_t *n);
-
-/*
- * Set one of the scalar policy keys (timeout ... severity) in p from its
- * config text. Returns 1 when set, 0 when key is not one of them, -1 with
- * a reason in err when the value is invalid.
- */
-int config_policy_set(policy *p, const char *key, const char *value, char *err,
-                      size_t errlen);
-
 /* The value ${name} interpolates to: the environment's, else the
  * --env-files'; NULL when unset. Owned by the environment or cfg. */
-const char *config_var(const gp_config *cfg, const char *name);
+const char *config_var(const config *cfg, const char *name);
 
 /* 1 when s matches [A-Za-z0-9_.-]+ (probe, tag and environment names). */
 int config_valid_name(const char *s);

@@ -12,7 +12,7 @@
 #include "secrets.h"
 #include "util.h"
 
-static const cfg_section *section_of(const gp_config *cfg, const char *name)
+static const cfg_section *section_of(const config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->n_sections; i++)
         if (strcmp(cfg->sections[i].name, name) == 0)
@@ -41,7 +41,7 @@ static void print_where(FILE *out, const origin *at)
         fputs(at->file, out);
 }
 
-void explain_var_sources(FILE *out, const gp_config *cfg, const probe_def *p,
+void explain_var_sources(FILE *out, const config *cfg, const probe_def *p,
                          const char *key, const char *indent)
 {
     const cfg_section *s = section_of(cfg, p->name);
@@ -83,7 +83,7 @@ static void policy_line(FILE *out, const policy *p)
     free(text);
 }
 
-static void explain_probe(FILE *out, const gp_config *cfg, const probe_set *ps,
+static void explain_probe(FILE *out, const config *cfg, const probe_set *ps,
                           const probe_def *p)
 {
     fprintf(out, "  [%s] plugin %s (%s), defined at ", p->name, p->plugin->name,
@@ -192,7 +192,7 @@ static void explain_bypass(FILE *out, const bypass *b, int64_t now_ms)
     }
 }
 
-void explain_config(FILE *out, const gp_config *cfg, const probe_set *ps,
+void explain_config(FILE *out, const config *cfg, const probe_set *ps,
                     const bypass *b, int64_t now_ms)
 {
     fputs("== configuration\n", out);
@@ -236,10 +236,10 @@ static void explain_attempts(FILE *out, const probe_run *pr)
     fputc('\n', out);
     for (size_t i = 0; i < pr->n_history; i++) {
         const attempt_rec *a = &pr->history[i];
-        fprintf(out, "    %s %u: %s after %.1f ms: %s",
-                a->warmup ? "warmup" : "attempt", a->number,
-                attempt_res_name(a->res), ns_to_ms(a->end_ns - a->start_ns),
-                a->message ? a->message : "");
+        strbuf line = {0};
+        report_attempt(&line, a);
+        fprintf(out, "    %s", sb_str(&line));
+        sb_free(&line);
         if (a->breach)
             fprintf(out, " [%s breached]", th_level_name(a->breach));
         fputc('\n', out);

@@ -20,7 +20,7 @@
 #include "config.h"
 #include "run.h"
 
-void explain_config(FILE *out, const gp_config *cfg, const probe_set *ps,
+void explain_config(FILE *out, const config *cfg, const probe_set *ps,
                     const bypass *b, int64_t now_ms);
 void explain_run(FILE *out, const run_result *rr);
 
@@ -31,7 +31,7 @@ void explain_run(FILE *out, const run_result *rr);
  * is shown masked with p's secrets, and not at all for a secret option.
  * Prints nothing when the value interpolates nothing.
  */
-void explain_var_sources(FILE *out, const gp_config *cfg, const probe_def *p,
+void explain_var_sources(FILE *out, const config *cfg, const probe_def *p,
                          const char *key, const char *indent);
 
 #endif

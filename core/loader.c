@@ -69,7 +69,9 @@ void loader_add_default_dirs(loader *l)
     loader_add_dir(l, GP_PLUGINDIR);
 }
 
-int loader_check_desc(plugin *p, const char *expect_name, char *err,
+/* Check a descriptor (ABI version, size, name, schema) and fill
+ * n_options / n_metrics. Returns 0 or -1 with a reason in err. */
+static int check_desc(plugin *p, const char *expect_name, char *err,
                       size_t errlen)
 {
     char why[256];
@@ -302,7 +304,7 @@ static const plugin *load_file(loader *l, const char *path,
     p->path = xstrdup(path);
     p->handle = h;
     p->desc = entry();
-    if (loader_check_desc(p, expect_name, err, errlen) < 0) {
+    if (check_desc(p, expect_name, err, errlen) < 0) {
         dlclose(h);
         free(p->path);
         free(p);

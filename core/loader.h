@@ -67,14 +67,6 @@ const plugin *loader_get_path(loader *l, const char *path, char *err,
  */
 size_t loader_list(const loader *l, char ***names);
 
-/*
- * Check a descriptor as the loader does (ABI version, size, name, schema).
- * Fills n_options / n_metrics. Returns 0 or -1 with a reason in err.
- * Exposed for unit tests and for built-in fakes.
- */
-int loader_check_desc(plugin *p, const char *expect_name, char *err,
-                      size_t errlen);
-
 /* dlclose every plugin and free everything. */
 void loader_free(loader *l);
 

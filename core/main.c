@@ -444,7 +444,7 @@ static const plugin *lookup_plugin(void *ud, const char *name, char *err,
  * runs would depend on the folder gpcheck happens to start in (the "." in
  * $PATH problem). Returns 0, or -1 after printing why.
  */
-static int setup_loader(loader *l, const cli *c, const gp_config *cfg)
+static int setup_loader(loader *l, const cli *c, const config *cfg)
 {
     for (size_t i = 0; i < c->plugin_dirs.n; i++)
         loader_add_dir(l, c->plugin_dirs.v[i]);
@@ -587,7 +587,7 @@ static void print_policy(const policy *p)
 
 /* The policy keys of p's section whose value interpolates a variable:
  * `timeout = ${DB_TIMEOUT}` shows where 600 came from. */
-static void print_policy_sources(const gp_config *cfg, const probe_def *p)
+static void print_policy_sources(const config *cfg, const probe_def *p)
 {
     for (size_t i = 0; i < cfg->n_sections; i++) {
         const cfg_section *s = &cfg->sections[i];
@@ -605,7 +605,7 @@ static void print_policy_sources(const gp_config *cfg, const probe_def *p)
     }
 }
 
-static void cmd_list(const gp_config *cfg, const probe_set *ps)
+static void cmd_list(const config *cfg, const probe_set *ps)
 {
     printf("env '%s': %zu probe%s\n", cfg->env, ps->n, ps->n == 1 ? "" : "s");
     for (size_t i = 0; i < ps->n; i++) {
@@ -731,7 +731,7 @@ static void bypass_banner(const bypass *b, const run_result *rr)
     sb_free(&sb);
 }
 
-static int run_probes(const cli *c, const gp_config *cfg, const probe_set *ps,
+static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
                       const bypass *b)
 {
     sinks ss = {0};
@@ -802,7 +802,7 @@ static void cli_free(cli *c)
 }
 
 /* `gpcheck probe PLUGIN k=v...`: one probe from the command line. */
-static int build_cli_probe(const cli *c, gp_config *cfg, loader *l, diag *d)
+static int build_cli_probe(const cli *c, config *cfg, loader *l, diag *d)
 {
     char err[1024];
     const char *arg = c->args[0];
@@ -875,7 +875,7 @@ int main(int argc, char **argv)
         return check_stdout(EXIT_PASS);
     }
 
-    gp_config cfg;
+    config cfg;
     diag d = {0};
     loader l = {0};
     probe_set ps = {0};

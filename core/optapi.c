@@ -1,5 +1,6 @@
 /*
- * core/optapi.c - option getters of gp_api; see optapi.h.
+ * core/optapi.c - option getters and outcome names of gp_api; see
+ * optapi.h.
  *
  * Shared code: compiled into the core and into the SDK's test harness
  * (libgpcheck-testing.a, sdk/CMakeLists.txt). It may use only libc, the
@@ -81,4 +82,27 @@ int optview_isset(gp_ctx *ctx, const char *key)
 {
     const opt_value *o = find((optview *)ctx, key);
     return o ? o->set : 0;
+}
+
+static const char *const outcome_names[] = {
+    [GP_READY] = "ready",     [GP_TRANSIENT] = "transient",
+    [GP_FATAL] = "fatal",     [GP_DEGRADED] = "degraded",
+    [GP_UNKNOWN] = "unknown",
+};
+
+const char *optapi_outcome_name(gp_outcome o)
+{
+    /* unsigned: a negative value from a buggy plugin is out of range too */
+    return (unsigned)o < ARRAY_LEN(outcome_names) ? outcome_names[o] : NULL;
+}
+
+int optapi_outcome_parse(const char *name, gp_outcome *o)
+{
+    for (size_t i = 0; name && i < ARRAY_LEN(outcome_names); i++) {
+        if (strcmp(outcome_names[i], name) == 0) {
+            *o = (gp_outcome)i;
+            return 0;
+        }
+    }
+    return -1;
 }

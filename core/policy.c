@@ -1,9 +1,178 @@
-/* core/policy.c - retry delay and warmup cadence; see policy.h. */
+/*
+ * core/policy.c - a probe's policy: its keys, their defaults and parsing,
+ * the keys the core reserves in a probe section, and the timing math
+ * (retry delay, warmup cadence); see policy.h.
+ */
 #include "policy.h"
 
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
+#include "value.h"
+
+typedef enum pkind {
+    PK_MS,       /* duration, >= 0 */
+    PK_MS_POS,   /* duration, > 0 */
+    PK_COUNT,    /* integer, >= 1 */
+    PK_FRACTION, /* percentage stored as a fraction */
+    PK_BACKOFF,
+    PK_SEVERITY,
+} pkind;
+
+static const struct pkey {
+    const char *key;
+    pkind kind;
+    size_t off;
+} pkeys[] = {
+    {"timeout", PK_MS_POS, offsetof(policy, timeout_ms)},
+    {"warmup", PK_MS, offsetof(policy, warmup_ms)},
+    {"warmup_interval", PK_MS_POS, offsetof(policy, warmup_interval_ms)},
+    {"attempts", PK_COUNT, offsetof(policy, attempts)},
+    {"delay", PK_MS, offsetof(policy, delay_ms)},
+    {"backoff", PK_BACKOFF, offsetof(policy, backoff)},
+    {"max_delay", PK_MS, offsetof(policy, max_delay_ms)},
+    {"jitter", PK_FRACTION, offsetof(policy, jitter)},
+    {"success_threshold", PK_COUNT, offsetof(policy, success_threshold)},
+    {"severity", PK_SEVERITY, offsetof(policy, severity)},
+};
+
+/* Every key the core reserves in a probe section: plugin.h's list, the one
+ * list the loader's schema check also reads (core/schema.c). */
+static const char *const reserved_keys[] = {
+#define POLICY_RESERVED_KEY(key, minor) key,
+    GP_RESERVED_KEYS(POLICY_RESERVED_KEY)
+#undef POLICY_RESERVED_KEY
+};
+
+/* The one place each built-in default is written. */
+void policy_init(policy *p)
+{
+    p->timeout_ms = 5000;
+    p->warmup_ms = 0;
+    p->warmup_interval_ms = 250;
+    p->attempts = 3;
+    p->delay_ms = 1000;
+    p->backoff = BACKOFF_EXPONENTIAL;
+    p->max_delay_ms = 30000;
+    p->jitter = 0.10;
+    p->success_threshold = 1;
+    p->severity = SEV_REQUIRED;
+}
+
+int policy_is_reserved(const char *key)
+{
+    for (size_t i = 0; i < ARRAY_LEN(reserved_keys); i++)
+        if (strcmp(key, reserved_keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+const char *const *policy_reserved_keys(size_t *n)
+{
+    *n = ARRAY_LEN(reserved_keys);
+    return reserved_keys;
+}
+
+static int set_word(int *dst, const char *value, const char *a, int va,
+                    const char *b, int vb, char *err, size_t errlen)
+{
+    char *t = str_trim(xstrdup(value));
+    int rc = 1;
+    if (strcmp(t, a) == 0)
+        *dst = va;
+    else if (strcmp(t, b) == 0)
+        *dst = vb;
+    else {
+        snprintf(err, errlen, "invalid value '%s' (expected %s or %s)", t, a,
+                 b);
+        rc = -1;
+    }
+    free(t);
+    return rc;
+}
+
+static int set_policy(policy *p, const struct pkey *k, const char *value,
+                      char *err, size_t errlen)
+{
+    char *field = (char *)p + k->off;
+    int64_t v;
+    double pct;
+    int w;
+
+    switch (k->kind) {
+    case PK_MS:
+    case PK_MS_POS:
+        if (value_duration(value, &v, err, errlen) < 0)
+            return -1;
+        if (k->kind == PK_MS_POS && v <= 0) {
+            snprintf(err, errlen, "must be greater than 0");
+            return -1;
+        }
+        *(int64_t *)(void *)field = v;
+        return 1;
+    case PK_COUNT:
+        if (value_integer(value, &v, err, errlen) < 0)
+            return -1;
+        if (v < 1 || v > UINT_MAX) {
+            snprintf(err, errlen, "must be between 1 and %u", UINT_MAX);
+            return -1;
+        }
+        *(unsigned *)(void *)field = (unsigned)v;
+        return 1;
+    case PK_FRACTION:
+        if (value_percentage(value, &pct, err, errlen) < 0)
+            return -1;
+        *(double *)(void *)field = pct / 100.0;
+        return 1;
+    case PK_BACKOFF:
+        if (set_word(&w, value, "fixed", BACKOFF_FIXED, "exponential",
+                     BACKOFF_EXPONENTIAL, err, errlen) < 0)
+            return -1;
+        p->backoff = (backoff_kind)w;
+        return 1;
+    case PK_SEVERITY:
+        if (set_word(&w, value, "required", SEV_REQUIRED, "optional",
+                     SEV_OPTIONAL, err, errlen) < 0)
+            return -1;
+        p->severity = (severity)w;
+        return 1;
+    }
+    return 0;
+}
+
+static const struct pkey *find_pkey(const char *key)
+{
+    for (size_t i = 0; i < ARRAY_LEN(pkeys); i++)
+        if (strcmp(key, pkeys[i].key) == 0)
+            return &pkeys[i];
+    return NULL;
+}
+
+int policy_is_set_key(const char *key)
+{
+    return find_pkey(key) != NULL;
+}
+
+const char *const *policy_set_keys(size_t *n)
+{
+    static const char *names[ARRAY_LEN(pkeys)];
+    if (!names[0])
+        for (size_t i = 0; i < ARRAY_LEN(pkeys); i++)
+            names[i] = pkeys[i].key;
+    *n = ARRAY_LEN(pkeys);
+    return names;
+}
+
+int policy_set(policy *p, const char *key, const char *value, char *err,
+               size_t errlen)
+{
+    const struct pkey *k = find_pkey(key);
+    return k ? set_policy(p, k, value, err, errlen) : 0;
+}
 
 int64_t policy_retry_delay_ms(const policy *p, unsigned k, double u)
 {

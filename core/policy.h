@@ -1,5 +1,7 @@
 /*
- * core/policy.h - the timing math of warmup, retries and backoff.
+ * core/policy.h - a probe's policy: the keys that set it, their built-in
+ * defaults, the keys the core reserves in a probe section, and the timing
+ * math of warmup, retries and backoff.
  *
  * Pure functions, so the schedule can be unit-tested without a clock.
  *
@@ -16,6 +18,32 @@
 #include <stdint.h>
 
 #include "probe.h"
+
+/* Set p to the built-in defaults (policy.c is the one place they are
+ * written; README.md and man/gpcheck.ini.5.scd document them). */
+void policy_init(policy *p);
+
+/*
+ * Set one of the scalar policy keys (timeout ... severity) in p from its
+ * config text. Returns 1 when set, 0 when key is not one of them, -1 with
+ * a reason in err when the value is invalid.
+ */
+int policy_set(policy *p, const char *key, const char *value, char *err,
+               size_t errlen);
+
+/* 1 when policy_set() knows key; the keys it knows (static, *n receives
+ * the count), for "did you mean" in [defaults]. */
+int policy_is_set_key(const char *key);
+const char *const *policy_set_keys(size_t *n);
+
+/*
+ * 1 for every key the core reserves in a probe section (GP_RESERVED_KEYS
+ * in gpcheck/plugin.h: plugin, the policy keys, tags, after, envs, group
+ * and the threshold keys); a plugin may not declare an option with such a
+ * name. policy_reserved_keys: the same keys (static, *n the count).
+ */
+int policy_is_reserved(const char *key);
+const char *const *policy_reserved_keys(size_t *n);
 
 /*
  * Delay in ms before the retry that follows the k-th counted attempt

@@ -22,18 +22,20 @@ typedef enum severity {
     SEV_OPTIONAL = 1,
 } severity;
 
-/* Retry and timing policy of one probe; see policy.h for the math. */
+/* Retry and timing policy of one probe: each field is set by the key of
+ * the same name; policy_init() (core/policy.c) writes the defaults, and
+ * policy.h has the math. */
 typedef struct policy {
-    int64_t timeout_ms;         /* timeout: 5s; hard limit of one attempt */
-    int64_t warmup_ms;          /* warmup: 0 */
-    int64_t warmup_interval_ms; /* warmup_interval: 250ms */
-    unsigned attempts;          /* attempts: 3 (>= 1), after warmup */
-    int64_t delay_ms;           /* delay: 1s */
-    backoff_kind backoff;       /* backoff: exponential */
-    int64_t max_delay_ms;       /* max_delay: 30s */
-    double jitter;              /* jitter: 10% stored as 0.10 */
-    unsigned success_threshold; /* success_threshold: 1 (>= 1) */
-    severity severity;          /* severity: required */
+    int64_t timeout_ms; /* hard limit of one attempt, > 0 */
+    int64_t warmup_ms;
+    int64_t warmup_interval_ms; /* > 0 */
+    unsigned attempts;          /* >= 1, after warmup */
+    int64_t delay_ms;
+    backoff_kind backoff;
+    int64_t max_delay_ms;
+    double jitter;              /* jitter 10% is stored as 0.10 */
+    unsigned success_threshold; /* >= 1 */
+    severity severity;
 } policy;
 
 /* Where a value came from, for messages and --explain. */
@@ -85,7 +87,7 @@ typedef struct probe_def {
      * order, then those its GP_OPT_METRICS option names (ABI 1.2). Owned:
      * the array and every name (copies); help points into the plugin, or
      * is NULL for a configured metric. NULL (n_metrics 0) in a probe_def
-     * built without config_resolve: probe_metric() then reads the
+     * built without config_resolve: probe_metric_list() then reads the
      * plugin's own. */
     gp_metric *metrics;
     size_t n_metrics;
@@ -123,9 +125,7 @@ typedef struct probe_set {
 /* Look up an option value by key; NULL when the schema has no such key. */
 const opt_value *probe_opt(const probe_def *p, const char *key);
 void probe_set_free(probe_set *s);
-/* The metric `name` this probe may report, or NULL. */
-const gp_metric *probe_metric(const probe_def *p, const char *name);
-/* Every metric p may report (see probe_metric()); *n receives the count.
+/* Every metric p may report (see probe_def.metrics); *n receives the count.
  * The array is owned by p or by its plugin. */
 const gp_metric *probe_metric_list(const probe_def *p, size_t *n);
 /* Add a copy of text to p's secrets (nothing for NULL, "" or a text

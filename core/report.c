@@ -1,4 +1,5 @@
-/* core/report.c - the table of report formats and the sink list. */
+/* core/report.c - the table of report formats, the sink list, and how a
+ * report reaches its PATH (atomically, never through a stranger's link). */
 #include "report.h"
 
 #include <errno.h>
@@ -12,15 +13,46 @@
 
 #include "util.h"
 
+/*
+ * Where a report PATH is written (the rules are README's "Security
+ * notes"): /dev/stdout, /dev/stderr and /dev/fd/N are this process's
+ * descriptors, written through; a symlink as PATH's last component is
+ * followed only when it
+ * belongs to the running user or root; a folder is refused; an existing
+ * device, FIFO or socket is written in place and never replaced; anything
+ * else (a regular file, a new name) is replaced by rename() of a file
+ * created with O_EXCL under an unpredictable name in the same folder.
+ */
+typedef struct target {
+    char *path;   /* owned; PATH, or the file a symlink PATH names */
+    int in_place; /* not a regular file: written through, never replaced */
+    int follow;   /* in place through the user's own symlink */
+    int fd;       /* >= 0: PATH names this descriptor of ours (/dev/stdout,
+                     /dev/stderr, /dev/fd/N): written through it */
+} target;
+
+/* Create PATH's folders and decide where it goes, checking it can be
+ * written. Returns 0 (free t with target_free()), or -1 with
+ * "-o FORMAT:PATH: reason" in err. */
+static int target_resolve(const char *format, const char *path, target *t,
+                          char *err, size_t errlen);
+static void target_free(target *t);
+
+/*
+ * Write a finished report: to stdout when path is NULL, else to the target
+ * target_resolve() picks, so that a reader (a Prometheus textfile
+ * collector, a CI job) never sees half a report. A newline is added when
+ * text lacks one. Every write and the close are checked (a full disk,
+ * ENOSPC, fails the report). Returns 0, or -1 with "-o FORMAT:PATH:
+ * reason" in err.
+ */
+static int write_report(const char *format, const char *path, const char *text,
+                        char *err, size_t errlen);
+
 static const sink_ops *const formats[] = {
     &sink_text_ops, &sink_json_ops,       &sink_jsonl_ops,  &sink_junit_ops,
     &sink_tap_ops,  &sink_prometheus_ops, &sink_nagios_ops,
 };
-
-const char *report_formats(void)
-{
-    return "text, json, jsonl, junit, tap, prometheus, nagios";
-}
 
 /* The sink of a format that renders one document when the run ends. */
 typedef struct doc_sink {
@@ -50,7 +82,7 @@ static int doc_close(sink *s, char *err, size_t errlen)
                  d->fmt->format);
         rc = -1;
     } else if (d->text) {
-        rc = report_write(d->fmt->format, d->path, d->text, err, errlen);
+        rc = write_report(d->fmt->format, d->path, d->text, err, errlen);
     }
     free(d->text);
     free(d->path);
@@ -69,11 +101,11 @@ static sink *doc_open(const sink_ops *fmt, const char *path, char *err,
 {
     /* A PATH that cannot be written is a usage error before anything is
      * probed, not a lost report after the run. */
-    report_target t;
-    if (path && report_target_resolve(fmt->format, path, &t, err, errlen) < 0)
+    target t;
+    if (path && target_resolve(fmt->format, path, &t, err, errlen) < 0)
         return NULL;
     if (path)
-        report_target_free(&t);
+        target_free(&t);
     doc_sink *d = xcalloc(1, sizeof *d);
     d->base.ops = &doc_ops;
     d->fmt = fmt;
@@ -99,8 +131,12 @@ sink *sink_open(const char *spec, const report_opts *o, char *err,
             return doc_open(formats[i], path, err, errlen);
         return formats[i]->open(path, o, err, errlen);
     }
+    strbuf known = {0}; /* from the table, so the list cannot go stale */
+    for (size_t i = 0; i < ARRAY_LEN(formats); i++)
+        sb_appendf(&known, "%s%s", i ? ", " : "", formats[i]->format);
     snprintf(err, errlen, "-o %.*s: unknown format (known: %s)", (int)flen,
-             spec, report_formats());
+             spec, sb_str(&known));
+    sb_free(&known);
     return NULL;
 }
 
@@ -151,7 +187,7 @@ static void make_parents(const char *path)
     free(dir);
 }
 
-void report_target_free(report_target *t)
+static void target_free(target *t)
 {
     free(t->path);
     t->path = NULL;
@@ -185,8 +221,8 @@ static int named_fd(const char *path)
  * is written in place; a regular file or a new name is replaced
  * atomically.
  */
-int report_target_resolve(const char *format, const char *path,
-                          report_target *t, char *err, size_t errlen)
+static int target_resolve(const char *format, const char *path, target *t,
+                          char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     t->fd = named_fd(path);
@@ -259,7 +295,7 @@ int report_target_resolve(const char *format, const char *path,
 /* Open a device or FIFO to write in place: never created, not followed
  * unless it is the user's own symlink, never blocking on a FIFO nobody
  * reads (that is an error, ENXIO); or a descriptor of ours PATH named. */
-static int open_in_place(const report_target *t)
+static int open_in_place(const target *t)
 {
     if (t->fd >= 0)
         return fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
@@ -301,7 +337,7 @@ static int open_temp(const char *path, char **tmp)
 }
 
 /* rename(), unless path turned into something other than a regular file
- * since report_target_resolve() looked. */
+ * since target_resolve() looked. */
 static int replace(const char *tmp, const char *path)
 {
     struct stat st;
@@ -322,8 +358,8 @@ static const char *why(int e)
 int report_open_stream(const char *format, const char *path, char *err,
                        size_t errlen)
 {
-    report_target t;
-    if (report_target_resolve(format, path, &t, err, errlen) < 0)
+    target t;
+    if (target_resolve(format, path, &t, err, errlen) < 0)
         return -1;
     int fd;
     char *tmp = NULL;
@@ -341,7 +377,7 @@ int report_open_stream(const char *format, const char *path, char *err,
         snprintf(err, errlen, "-o %s:%s: cannot open: %s", format, path,
                  why(errno));
     free(tmp);
-    report_target_free(&t);
+    target_free(&t);
     return fd;
 }
 
@@ -359,8 +395,8 @@ static int write_all(int fd, const char *s, size_t n)
     return 0;
 }
 
-int report_write(const char *format, const char *path, const char *text,
-                 char *err, size_t errlen)
+static int write_report(const char *format, const char *path, const char *text,
+                        char *err, size_t errlen)
 {
     size_t n = strlen(text);
     int nl = n == 0 || text[n - 1] != '\n';
@@ -374,8 +410,8 @@ int report_write(const char *format, const char *path, const char *text,
         }
         return 0;
     }
-    report_target t;
-    if (report_target_resolve(format, path, &t, err, errlen) < 0)
+    target t;
+    if (target_resolve(format, path, &t, err, errlen) < 0)
         return -1;
     char *tmp = NULL;
     int fd = t.in_place ? open_in_place(&t) : open_temp(t.path, &tmp);
@@ -398,7 +434,7 @@ int report_write(const char *format, const char *path, const char *text,
             unlink(tmp);
     }
     free(tmp);
-    report_target_free(&t);
+    target_free(&t);
     return ok ? 0 : -1;
 }
 
@@ -419,13 +455,18 @@ void sb_append_xml(strbuf *sb, const char *s)
     }
 }
 
+void report_attempt(strbuf *sb, const attempt_rec *a)
+{
+    sb_appendf(sb, "%s %u: %s after %.1f ms: %s",
+               a->warmup ? "warmup" : "attempt", a->number,
+               attempt_res_name(a->res), ns_to_ms(a->end_ns - a->start_ns),
+               a->message ? a->message : "");
+}
+
 void report_history(strbuf *sb, const probe_run *pr)
 {
     for (size_t i = 0; i < pr->n_history; i++) {
-        const attempt_rec *a = &pr->history[i];
-        sb_appendf(sb, "%s %u: %s after %.1f ms: %s\n",
-                   a->warmup ? "warmup" : "attempt", a->number,
-                   attempt_res_name(a->res), ns_to_ms(a->end_ns - a->start_ns),
-                   a->message ? a->message : "");
+        report_attempt(sb, &pr->history[i]);
+        sb_append(sb, "\n");
     }
 }

@@ -48,8 +48,6 @@ struct sink {
 /* Open "FORMAT" or "FORMAT:PATH". */
 sink *sink_open(const char *spec, const report_opts *o, char *err,
                 size_t errlen);
-/* Formats, for --help. */
-const char *report_formats(void);
 
 typedef struct sinks {
     sink **v;
@@ -76,31 +74,6 @@ int nagios_exit_code(const run_result *rr);
 /* Helpers for sinks. */
 double ns_to_ms(int64_t ns);
 
-/*
- * Where a report PATH is written (the rules are README's "Security
- * notes"): /dev/stdout, /dev/stderr and /dev/fd/N are this process's
- * descriptors, written through; a symlink as PATH's last component is
- * followed only when it
- * belongs to the running user or root; a folder is refused; an existing
- * device, FIFO or socket is written in place and never replaced; anything
- * else (a regular file, a new name) is replaced by rename() of a file
- * created with O_EXCL under an unpredictable name in the same folder.
- */
-typedef struct report_target {
-    char *path;   /* owned; PATH, or the file a symlink PATH names */
-    int in_place; /* not a regular file: written through, never replaced */
-    int follow;   /* in place through the user's own symlink */
-    int fd;       /* >= 0: PATH names this descriptor of ours (/dev/stdout,
-                     /dev/stderr, /dev/fd/N): written through it */
-} report_target;
-
-/* Create PATH's folders and decide where it goes, checking it can be
- * written. Returns 0 (free t with report_target_free()), or -1 with
- * "-o FORMAT:PATH: reason" in err. */
-int report_target_resolve(const char *format, const char *path,
-                          report_target *t, char *err, size_t errlen);
-void report_target_free(report_target *t);
-
 /* A descriptor to stream a report to PATH (jsonl, text): a device or FIFO
  * in place, else a new file renamed into place at once, so readers see it
  * grow. Returns the descriptor (close-on-exec), or -1 with the reason in
@@ -108,22 +81,14 @@ void report_target_free(report_target *t);
 int report_open_stream(const char *format, const char *path, char *err,
                        size_t errlen);
 
-/*
- * Write a finished report: to stdout when path is NULL, else to the target
- * report_target_resolve() picks, so that a reader (a Prometheus textfile
- * collector, a CI job) never sees half a report. A newline is added when
- * text lacks one. Every write and the close are checked (a full disk,
- * ENOSPC, fails the report). Returns 0, or -1 with "-o FORMAT:PATH:
- * reason" in err.
- */
-int report_write(const char *format, const char *path, const char *text,
-                 char *err, size_t errlen);
-
 /* Append s to sb with XML's five special characters escaped and control
  * characters dropped (XML 1.0 cannot carry them). */
 void sb_append_xml(strbuf *sb, const char *s);
 
-/* The attempt history of a probe, one line per attempt, for reports. */
+/* One attempt as reports and --explain print it, without a newline:
+ * "attempt 2: transient after 12.5 ms: MESSAGE". */
+void report_attempt(strbuf *sb, const attempt_rec *a);
+/* The attempt history of a probe, one report_attempt() line per attempt. */
 void report_history(strbuf *sb, const probe_run *pr);
 
 #endif

@@ -19,6 +19,7 @@
 #include "credentials.h"
 #include "gpcheck/sdk.h"
 #include "option.h"
+#include "policy.h"
 #include "schema.h"
 #include "secrets.h"
 #include "validate.h"
@@ -49,7 +50,7 @@ typedef struct rgroup {
 } rgroup;
 
 typedef struct rctx {
-    const gp_config *cfg;
+    const config *cfg;
     diag *d;
     plugin_lookup_fn lookup;
     void *ud;
@@ -81,7 +82,8 @@ const gp_metric *probe_metric_list(const probe_def *p, size_t *n)
     return p->plugin->desc->metrics;
 }
 
-const gp_metric *probe_metric(const probe_def *p, const char *name)
+/* The metric `name` p may report, or NULL. */
+static const gp_metric *metric_named(const probe_def *p, const char *name)
 {
     size_t n;
     const gp_metric *m = probe_metric_list(p, &n);
@@ -329,7 +331,7 @@ static opt_value *find_opt(probe_def *p, const char *key)
 static void unknown_key(rctx *rc, const probe_def *p, const cfg_entry *e)
 {
     size_t n_res;
-    const char *const *res = config_policy_keys(&n_res);
+    const char *const *res = policy_reserved_keys(&n_res);
     const plugin *pl = p->plugin;
     const char **cands = xcalloc(n_res + pl->n_options, sizeof *cands);
 
@@ -455,7 +457,7 @@ static void check_entry(rctx *rc, rprobe *r, const cfg_entry *e)
     opt_value *ov = find_opt(&r->def, e->key);
     int res;
 
-    if (ov && config_is_policy_key(e->key)) {
+    if (ov && policy_is_reserved(e->key)) {
         shadowed_key(rc, &r->def, e);
         return;
     }
@@ -466,7 +468,7 @@ static void check_entry(rctx *rc, rprobe *r, const cfg_entry *e)
     }
     if (strcmp(e->key, "plugin") == 0)
         return; /* see resolve_section */
-    if (!config_is_policy_key(e->key)) {
+    if (!policy_is_reserved(e->key)) {
         /* Without the plugin its option keys are unknown: say nothing
          * rather than something wrong. */
         if (r->def.plugin)
@@ -475,7 +477,7 @@ static void check_entry(rctx *rc, rprobe *r, const cfg_entry *e)
     }
     if (!e->value)
         return; /* interpolation failed; reported by config_load */
-    res = config_policy_set(&r->def.pol, e->key, e->value, err, sizeof err);
+    res = policy_set(&r->def.pol, e->key, e->value, err, sizeof err);
     if (res < 0)
         diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s",
                  r->def.name, e->key, err);
@@ -512,7 +514,7 @@ static void probe_metrics(rctx *rc, const cfg_section *s, probe_def *p)
         opt_value *ov = &p->opts[k];
         const cfg_entry *e = find_entry(s, ov->decl->key);
         if (!(ov->decl->flags & GP_OPT_METRICS) || !e ||
-            config_is_policy_key(e->key))
+            policy_is_reserved(e->key))
             continue;
         set_opt(rc, p, ov, e);
         for (size_t i = 0; i < ov->n_items; i++) {
@@ -523,7 +525,7 @@ static void probe_metrics(rctx *rc, const cfg_section *s, probe_def *p)
                 diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s",
                          p->name, e->key, err);
             } else if (add_metric(p, name, unit) < 0) {
-                if (probe_metric(p, name) < p->metrics + pl->n_metrics)
+                if (metric_named(p, name) < p->metrics + pl->n_metrics)
                     diag_add(rc->d, e->at.file, e->at.line,
                              "probe '%s': %s: metric '%s' is one plugin "
                              "'%s' declares already",
@@ -626,8 +628,7 @@ static void resolve_group(rctx *rc, size_t i)
                          s->name, err);
         } else if (strcmp(e->key, "severity") == 0) {
             policy p = {0};
-            if (config_policy_set(&p, "severity", e->value, err, sizeof err) <
-                0)
+            if (policy_set(&p, "severity", e->value, err, sizeof err) < 0)
                 diag_add(rc->d, e->at.file, e->at.line,
                          "group '%s': severity: %s", s->name, err);
             g->def.sev = p.severity;
@@ -755,7 +756,9 @@ static void visit(dfs *g, size_t u)
 
 static void find_cycles(rctx *rc)
 {
-    dfs g = {rc, xcalloc(rc->n, 1), xcalloc(rc->n, sizeof(size_t)), 0};
+    dfs g = {.rc = rc};
+    g.color = xcalloc(rc->n, sizeof *g.color);
+    g.path = xcalloc(rc->n, sizeof *g.path);
     for (size_t i = 0; i < rc->n; i++)
         if (g.color[i] == 0)
             visit(&g, i);
@@ -933,7 +936,7 @@ static void rctx_free(rctx *rc)
     free(rc->bad_defs);
 }
 
-int config_resolve(const gp_config *cfg, plugin_lookup_fn lookup, void *ud,
+int config_resolve(const config *cfg, plugin_lookup_fn lookup, void *ud,
                    const selection *sel, probe_set *out, diag *d)
 {
     static const selection all;

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "optapi.h"
 #include "util.h"
 
 #define WHY_GARBAGE "garbage on the result pipe"
@@ -11,21 +12,11 @@
 
 static int parse_outcome(const char *name, attempt_res *res)
 {
-    static const struct {
-        const char *name;
-        attempt_res res;
-    } map[] = {{"ready", RES_READY},
-               {"degraded", RES_DEGRADED},
-               {"transient", RES_TRANSIENT},
-               {"fatal", RES_FATAL},
-               {"unknown", RES_UNKNOWN}};
-    for (size_t i = 0; name && i < ARRAY_LEN(map); i++) {
-        if (strcmp(map[i].name, name) == 0) {
-            *res = map[i].res;
-            return 0;
-        }
-    }
-    return -1;
+    gp_outcome o;
+    if (optapi_outcome_parse(name, &o) < 0)
+        return -1;
+    *res = (attempt_res)o; /* run.h: the first attempt_res are gp_outcome's */
+    return 0;
 }
 
 static int take_metrics(result_line *out, json_t *m, const gp_metric *metrics,

@@ -7,18 +7,17 @@
 
 #include <stddef.h>
 
+#include "optapi.h"
+
 const char *attempt_res_name(attempt_res r)
 {
     switch (r) {
-    case RES_READY: return "ready";
-    case RES_DEGRADED: return "degraded";
-    case RES_TRANSIENT: return "transient";
-    case RES_FATAL: return "fatal";
-    case RES_UNKNOWN: return "unknown";
     case RES_TIMEOUT: return "timeout";
     case RES_ERROR: return "error";
+    default: break;
     }
-    return "?";
+    const char *name = optapi_outcome_name((gp_outcome)r);
+    return name ? name : "?";
 }
 
 const attempt_rec *probe_run_metrics(const probe_run *p)

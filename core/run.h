@@ -17,17 +17,21 @@
 
 struct bypass;
 
-/* How one attempt ended, as the core saw it. */
+/* How one attempt ended, as the core saw it: the plugin's gp_outcome, with
+ * the same values (so a result converts by a cast), or one of the two
+ * endings only the supervisor sees. */
 typedef enum attempt_res {
-    RES_READY = 0,
-    RES_DEGRADED,
-    RES_TRANSIENT,
-    RES_FATAL,
-    RES_UNKNOWN, /* the plugin said it could not tell */
-    RES_TIMEOUT, /* killed at the attempt's deadline */
-    RES_ERROR,   /* crashed, no result, garbage, plugin bug, fork failed */
+    RES_READY = GP_READY,
+    RES_TRANSIENT = GP_TRANSIENT,
+    RES_FATAL = GP_FATAL,
+    RES_DEGRADED = GP_DEGRADED,
+    RES_UNKNOWN = GP_UNKNOWN, /* the plugin said it could not tell */
+    RES_TIMEOUT,              /* killed at the attempt's deadline */
+    RES_ERROR, /* crashed, no result, garbage, plugin bug, fork failed */
 } attempt_res;
 
+/* The name of an ending in the reports: a gp_outcome's name, "timeout",
+ * "error", or "?" for a value outside the enum. */
 const char *attempt_res_name(attempt_res r);
 
 typedef struct metric_val {

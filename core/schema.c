@@ -17,7 +17,8 @@ static const struct reserved {
 #undef SCHEMA_RESERVED
 };
 
-int schema_valid_ident(const char *s)
+/* 1 when s matches [a-z][a-z0-9_]* (option keys, metric names). */
+static int valid_ident(const char *s)
 {
     if (!s || !(*s >= 'a' && *s <= 'z'))
         return 0;
@@ -86,7 +87,7 @@ static const char *flag_name(unsigned bit)
 static int check_option(const gp_plugin *d, const gp_option *o, size_t i,
                         char *err, size_t errlen)
 {
-    if (!schema_valid_ident(o->key)) {
+    if (!valid_ident(o->key)) {
         snprintf(err, errlen,
                  "option %zu: invalid key '%s' (want [a-z][a-z0-9_]*)", i,
                  o->key);
@@ -155,7 +156,7 @@ static int check_metrics(const gp_plugin *d, size_t *n, char *err,
     const gp_metric *m = d->metrics;
     size_t i = 0;
     for (; m && m[i].name; i++) {
-        if (!schema_valid_ident(m[i].name)) {
+        if (!valid_ident(m[i].name)) {
             snprintf(err, errlen, "metric %zu: invalid name '%s'", i,
                      m[i].name);
             return -1;
@@ -254,7 +255,7 @@ int schema_metric_item(const char *item, char **name, gp_unit *unit, char *err,
         u = str_trim(colon + 1);
     }
     const char *n = str_trim(copy);
-    if (!schema_valid_ident(n)) {
+    if (!valid_ident(n)) {
         snprintf(err, errlen,
                  "invalid metric name '%s' (want [a-z][a-z0-9_]*; a "
                  "perfdata label 'Time Used' becomes time_used)",

@@ -15,8 +15,6 @@
 
 #include "gpcheck/plugin.h"
 
-/* 1 when s matches [a-z][a-z0-9_]* (option keys, metric names). */
-int schema_valid_ident(const char *s);
 /* 1 when s is a bare plugin name: one or more of [a-z0-9_-]. */
 int schema_valid_plugin_name(const char *s);
 

@@ -276,14 +276,7 @@ static void api_log(gp_ctx *ctx, gp_log_level level, const char *fmt, ...)
 }
 
 static const gp_api api = {
-    .size = sizeof(gp_api),
-    .opt_string = optview_string,
-    .opt_integer = optview_integer,
-    .opt_boolean = optview_boolean,
-    .opt_duration_ms = optview_duration_ms,
-    .opt_percentage = optview_percentage,
-    .opt_list = optview_list,
-    .opt_isset = optview_isset,
+    OPTAPI_COMMON,
     .deadline_ms = api_deadline_ms,
     .time_left_ms = api_time_left_ms,
     .in_warmup = api_in_warmup,
@@ -415,7 +408,7 @@ gp_outcome gp_test_run(gp_test *t)
         set_error(t, "%s", sb_str(&t->ov.bug));
         return GP_UNKNOWN; /* the plugin misused the API */
     }
-    if (out > GP_UNKNOWN) {
+    if (!optapi_outcome_name(out)) {
         set_error(t, "plugin returned an invalid outcome %d", (int)out);
         return GP_UNKNOWN;
     }
@@ -461,14 +454,8 @@ double gp_test_duration_ms(const gp_test *t)
 
 const char *gp_test_outcome_name(gp_outcome o)
 {
-    switch (o) {
-    case GP_READY: return "ready";
-    case GP_TRANSIENT: return "transient";
-    case GP_FATAL: return "fatal";
-    case GP_DEGRADED: return "degraded";
-    case GP_UNKNOWN: return "unknown";
-    }
-    return "invalid";
+    const char *name = optapi_outcome_name(o);
+    return name ? name : "invalid";
 }
 
 void gp_test_free(gp_test *t)

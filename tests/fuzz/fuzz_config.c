@@ -228,7 +228,7 @@ static void write_files(files *fs, const uint8_t *data, size_t size)
 
 /* ------------------------------------------------------------------------ */
 
-static void check_config(const gp_config *cfg)
+static void check_config(const config *cfg)
 {
     FUZZ_CHECK(cfg->env && config_valid_name(cfg->env));
     FUZZ_CHECK(cfg->jobs >= 1);
@@ -278,7 +278,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         o.n_env_files = 1;
     }
 
-    gp_config cfg = {0};
+    config cfg = {0};
     diag d = {0};
     int rc = config_load(&cfg, &o, &d);
     FUZZ_CHECK(rc == 0 ? d.n == 0 : d.n > 0);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "policy.h"
 #include "unit.h"
 #include "util.h"
 
@@ -99,7 +100,7 @@ static const plugin *lookup(void *ud, const char *name, char *err,
 /* Fixture: a temp dir per test, and the objects under test                  */
 
 static char root[] = "/tmp/gpcheck-test-config-XXXXXX";
-static gp_config cfg;
+static config cfg;
 static diag d;
 static probe_set set;
 
@@ -1233,10 +1234,10 @@ START_TEST(policy_key_list)
         "fail_if",  "retry_on_threshold",
     };
     for (size_t i = 0; i < ARRAY_LEN(yes); i++)
-        ck_assert_msg(config_is_policy_key(yes[i]), "%s", yes[i]);
-    ck_assert(!config_is_policy_key("host"));
-    ck_assert(!config_is_policy_key("Timeout"));
-    ck_assert(!config_is_policy_key(""));
+        ck_assert_msg(policy_is_reserved(yes[i]), "%s", yes[i]);
+    ck_assert(!policy_is_reserved("host"));
+    ck_assert(!policy_is_reserved("Timeout"));
+    ck_assert(!policy_is_reserved(""));
 }
 END_TEST
 

@@ -2,8 +2,8 @@
  * warmup cadence, with the random input fixed so results are exact. */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "config.h"
 #include "policy.h"
 #include "unit.h"
 
@@ -59,6 +59,30 @@ START_TEST(test_jitter_bounds)
 }
 END_TEST
 
+/* Every key policy_set() knows is reserved, so no plugin may declare an
+ * option of that name; a key that is not one of them is left alone. */
+START_TEST(test_set_keys_are_reserved)
+{
+    size_t n;
+    const char *const *keys = policy_set_keys(&n);
+    ck_assert_uint_eq(n, 10);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(policy_is_reserved(keys[i]), "%s", keys[i]);
+        ck_assert(policy_is_set_key(keys[i]));
+    }
+    policy p;
+    char err[128] = "";
+    policy_init(&p);
+    ck_assert_int_eq(policy_set(&p, "tags", "a", err, sizeof err), 0);
+    ck_assert_int_eq(policy_set(&p, "host", "a", err, sizeof err), 0);
+    ck_assert_int_eq(policy_set(&p, "timeout", "2s", err, sizeof err), 1);
+    ck_assert_int_eq(p.timeout_ms, 2000);
+    ck_assert_int_eq(policy_set(&p, "timeout", "0s", err, sizeof err), -1);
+    ck_assert_str_eq(err, "must be greater than 0");
+    ck_assert_int_eq(p.timeout_ms, 2000);
+}
+END_TEST
+
 START_TEST(test_warmup_cadence)
 {
     policy p = base();
@@ -84,6 +108,7 @@ int main(void)
     tcase_add_test(tc, test_fixed);
     tcase_add_test(tc, test_jitter_bounds);
     tcase_add_test(tc, test_warmup_cadence);
+    tcase_add_test(tc, test_set_keys_are_reserved);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }

@@ -146,12 +146,35 @@ START_TEST(test_shape)
 }
 END_TEST
 
+/* The attempt line of the JUnit report and of --explain (report_attempt). */
+START_TEST(test_history_lines)
+{
+    attempt_rec hist[2] = {
+        {.number = 1,
+         .warmup = 1,
+         .res = RES_TRANSIENT,
+         .message = "connection refused",
+         .start_ns = 0,
+         .end_ns = 2000000},
+        {.number = 2, .res = RES_TIMEOUT, .start_ns = 0, .end_ns = 12500000},
+    };
+    probe_run pr = {.history = hist, .n_history = 2};
+    strbuf sb = {0};
+    report_history(&sb, &pr);
+    ck_assert_str_eq(sb_str(&sb),
+                     "warmup 1: transient after 2.0 ms: connection refused\n"
+                     "attempt 2: timeout after 12.5 ms: \n");
+    sb_free(&sb);
+}
+END_TEST
+
 START_TEST(test_unknown_format)
 {
     report_opts ro = {0};
     char err[256] = "";
     ck_assert_ptr_null(sink_open("xml:/tmp/x", &ro, err, sizeof err));
-    ck_assert_ptr_nonnull(strstr(err, "unknown format"));
+    ck_assert_str_eq(err, "-o xml: unknown format (known: text, json, jsonl, "
+                          "junit, tap, prometheus, nagios)");
     ck_assert_ptr_null(sink_open("json:", &ro, err, sizeof err));
 }
 END_TEST
@@ -162,6 +185,7 @@ int main(void)
     TCase *tc = tcase_create("shape");
     tcase_add_test(tc, test_shape);
     tcase_add_test(tc, test_unknown_format);
+    tcase_add_test(tc, test_history_lines);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }

@@ -3,10 +3,13 @@
  * the runner's reason; text a misbehaving child writes cannot carry
  * control characters to a terminal. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "optapi.h"
 #include "result.h"
+#include "run.h"
 #include "unit.h"
 #include "util.h"
 
@@ -53,6 +56,33 @@ START_TEST(child_lines_parse_back)
                      RESULT_DONE);
     ck_assert_int_eq(rl.res, RES_UNKNOWN);
     ck_assert_str_eq(rl.bug, "no host");
+}
+END_TEST
+
+/* Every outcome the child names (optapi_outcome_name) parses back to the
+ * ending of the same value, which the reports print under the same name:
+ * one table, no drift between the pipe's two ends and the reports. */
+START_TEST(outcome_names_round_trip)
+{
+    for (int o = GP_READY; o <= GP_UNKNOWN; o++) {
+        const char *name = optapi_outcome_name((gp_outcome)o);
+        ck_assert_ptr_nonnull(name);
+        char line[128];
+        snprintf(line, sizeof line,
+                 "{\"result\":{\"outcome\":\"%s\",\"message\":\"\","
+                 "\"metrics\":{}}}",
+                 name);
+        ck_assert_int_eq(parse(line), RESULT_DONE);
+        ck_assert_int_eq(rl.res, o);
+        ck_assert_str_eq(attempt_res_name(rl.res), name);
+    }
+    ck_assert_ptr_null(optapi_outcome_name((gp_outcome)(GP_UNKNOWN + 1)));
+    ck_assert_ptr_null(optapi_outcome_name((gp_outcome)-1));
+    ck_assert_str_eq(attempt_res_name(RES_TIMEOUT), "timeout");
+    ck_assert_str_eq(attempt_res_name(RES_ERROR), "error");
+    ck_assert_int_eq(parse("{\"result\":{\"outcome\":\"timeout\","
+                           "\"message\":\"\",\"metrics\":{}}}"),
+                     RESULT_GARBAGE);
 }
 END_TEST
 
@@ -136,6 +166,7 @@ int main(void)
     TCase *tc = tcase_create("protocol");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, child_lines_parse_back);
+    tcase_add_test(tc, outcome_names_round_trip);
     tcase_add_test(tc, secret_lines);
     tcase_add_test(tc, garbage_and_malformed);
     tcase_add_test(tc, length_bounds_the_line);
