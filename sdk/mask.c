@@ -582,10 +582,13 @@ char *gp_sdk_mask_kv(const char *s, const char *const *keys, char *out,
                      size_t outlen)
 {
     size_t o = 0;
+    /* c is evaluated whether or not it fits: PUT(*p++) must advance p when
+     * out is full, or the loops below never end. */
 #define PUT(c)                                                                 \
     do {                                                                       \
+        char put_c = (c);                                                      \
         if (o + 1 < outlen)                                                    \
-            out[o++] = (c);                                                    \
+            out[o++] = put_c;                                                  \
     } while (0)
     const char *p = s;
     while (*p) {
