@@ -1,7 +1,8 @@
 /*
  * tests/fuzz/fuzz_conninfo.c - variables interpolated into a libpq
  * connection string (core/value.c value_interpolate() with the conninfo
- * escape hook secrets_conninfo_escape()), checked the way libpq itself
+ * escape hook, core/credentials.c cred_conninfo_escape(), formerly
+ * core/secrets.c secrets_conninfo_escape()), checked the way libpq itself
  * reads the result: PQconninfoParse() must find no key that the template
  * does not have. The template's keys are those of the same template with
  * every non-empty variable replaced by "x" (set, empty and unset variables
@@ -15,8 +16,18 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "secrets.h"
 #include "value.h"
+
+/* The hook moved from core/secrets.c to core/credentials.c (branch
+ * secrets2, on main since): build against either until both are merged;
+ * then keep the first branch only. */
+#if __has_include("credentials.h")
+#include "credentials.h"
+#define CONNINFO_ESCAPE cred_conninfo_escape
+#else
+#include "secrets.h"
+#define CONNINFO_ESCAPE secrets_conninfo_escape
+#endif
 
 typedef struct {
     const char *val[3]; /* into the input copy; NULL: unset */
@@ -62,7 +73,7 @@ static PQconninfoOption *parse(const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const value_escape esc = {secrets_conninfo_escape, NULL};
+    static const value_escape esc = {CONNINFO_ESCAPE, NULL};
     char err[256];
     if (size > 4096)
         return 0;
