@@ -442,8 +442,40 @@ static int is_known(const char *s, const char *const *known, size_t n_known)
     return 0;
 }
 
-/* The forms of one secret (as is, control characters as spaces, base64
- * when strong) into strong or weak. */
+/* Unescaping layers looked through: a JSON body shown by
+ * gp_sdk_printable() escapes a backslash twice (\x5c\x5c). */
+#define MASK_LAYERS 3
+
+/* A secret that itself holds what reads as an escape ("p\"a%41ss", "&amp;")
+ * is decoded with the text it stands in: echoed JSON-escaped (p\"a%41ss),
+ * the unescaping views show p"aAss. So its own decoded forms, while still
+ * strong, are forms of it too. */
+static void forms_add_decoded(mask_forms *f, const char *s, size_t sl)
+{
+    mask_view v[1 + MASK_LAYERS] = {{0}};
+    int n = 1;
+    if (view_make(s, sl, NULL, 0, &v[0]) < 0)
+        f->oom = 1;
+    for (; n <= MASK_LAYERS && !f->oom; n++) {
+        if (view_make(s, sl, &v[n - 1], 0, &v[n]) < 0) {
+            f->oom = 1;
+        } else if (v[n].len == v[n - 1].len &&
+                   memcmp(v[n].text, v[n - 1].text, v[n].len) == 0) {
+            n++;
+            break; /* nothing more to decode */
+        } else if (v[n].len >= GP_SDK_MASK_MIN) {
+            forms_add(f, v[n].text, v[n].len, 0);
+        }
+    }
+    for (int i = 0; i < n && i <= MASK_LAYERS; i++) {
+        if (v[i].text)
+            explicit_bzero(v[i].text, v[i].len);
+        view_free(&v[i]);
+    }
+}
+
+/* The forms of one secret (as is, control characters as spaces, its own
+ * decoded forms and base64 when strong) into strong or weak. */
 static void add_forms(const char *s, int weak, mask_forms *strong,
                       mask_forms *weakf)
 {
@@ -465,8 +497,10 @@ static void add_forms(const char *s, int weak, mask_forms *strong,
         explicit_bzero(t, sl);
         free(t);
     }
-    if (!weak)
+    if (!weak) {
+        forms_add_decoded(strong, s, sl);
         forms_add_base64(strong, s, sl);
+    }
 }
 
 /* Copy in to out, each covered run as one "***"; cut before what does not
@@ -489,10 +523,6 @@ static void put_masked(const char *in, size_t len, const unsigned char *cov,
     }
     out[o] = '\0';
 }
-
-/* Unescaping layers looked through: a JSON body shown by
- * gp_sdk_printable() escapes a backslash twice (\x5c\x5c). */
-#define MASK_LAYERS 3
 
 char *gp_sdk_mask_text(const char *in, const char *const *secrets, size_t n,
                        const char *const *known, size_t n_known, char *out,
@@ -582,10 +612,13 @@ char *gp_sdk_mask_kv(const char *s, const char *const *keys, char *out,
                      size_t outlen)
 {
     size_t o = 0;
+    /* c is evaluated whether or not it fits: PUT(*p++) must advance p when
+     * out is full, or the loops below never end. */
 #define PUT(c)                                                                 \
     do {                                                                       \
+        char put_c = (c);                                                      \
         if (o + 1 < outlen)                                                    \
-            out[o++] = (c);                                                    \
+            out[o++] = put_c;                                                  \
     } while (0)
     const char *p = s;
     while (*p) {

@@ -198,7 +198,9 @@ char *gp_sdk_mask_url(const char *url, char *out, size_t outlen);
  *   may echo it in: unescaped (%XX, \xHH as gp_sdk_printable() writes it,
  *   \uXXXX and JSON's \" \\ \n ..., HTML's &amp; &#NN; ..., '+' for a
  *   space), with control characters as spaces, and in base64 (standard and
- *   URL-safe, at any alignment inside a longer base64 text).
+ *   URL-safe, at any alignment inside a longer base64 text). A secret that
+ *   holds escapes itself ("a%41b") is found escaped as it decodes with the
+ *   text, while that is still GP_SDK_MASK_MIN bytes or longer.
  * - Each run of text so covered is widened to the whole word it touches
  *   and shown as one "***", so that no fragment of a word that held a
  *   secret is shown ("e***pected" never appears), and a secret nested in a

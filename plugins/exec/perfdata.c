@@ -136,14 +136,22 @@ static int parse_value(const char *tok, double *value, char *uom, size_t cap)
 }
 
 /* Known units convert into their class; any other unit keeps the number
- * as printed in the `value` class (noted, so it is not a surprise). */
-static void classify(perf_output *o, perf_item *it)
+ * as printed in the `value` class (noted, so it is not a surprise).
+ * Returns 0, or -1 (noted) when the converted value is out of range: 1e300PB
+ * is finite as printed but infinite in bytes, and the core's JSON has no
+ * infinity. */
+static int classify(perf_output *o, perf_item *it)
 {
     for (size_t i = 0; i < sizeof(perf_units) / sizeof(perf_units[0]); i++) {
         if (strcmp(perf_units[i].uom, it->uom) == 0) {
             it->cls = perf_units[i].cls;
             it->value = it->raw * perf_units[i].factor;
-            return;
+            if (!isfinite(it->value)) {
+                note(o, "skipped '%.60s': %g%s is out of range", it->label,
+                     it->raw, it->uom);
+                return -1;
+            }
+            return 0;
         }
     }
     it->cls = PC_VALUE;
@@ -152,6 +160,7 @@ static void classify(perf_output *o, perf_item *it)
          "'%.60s' has unit '%s' unknown to exec; reported as a plain "
          "number",
          it->label, it->uom);
+    return 0;
 }
 
 /*
@@ -201,11 +210,12 @@ static void parse_items(perf_output *o, const char *s)
             note(o, "'%.60s' is undetermined (U)", it.label);
             continue;
         }
+        if (classify(o, &it) < 0)
+            continue;
         if (o->n == PERF_MAX_ITEMS) {
             o->dropped++;
             continue;
         }
-        classify(o, &it);
         o->items[o->n++] = it;
     }
 }

@@ -152,6 +152,39 @@ START_TEST(output_fits_and_cuts_whole)
 }
 END_TEST
 
+/* A secret holding what reads as an escape of another kind ("%41",
+ * "&amp;") echoed JSON-escaped: the unescaping views decode both (found by
+ * tests/fuzz/fuzz_mask.c). */
+START_TEST(a_secret_with_escapes_in_it_is_masked_escaped)
+{
+    const char *const s[] = {"p\"a%41ss!", "x&amp;\\y-z"};
+    ck_assert_str_eq(mask("{\"error\":\"bad password p\\\"a%41ss!\"}", s, 1),
+                     "{\"error\":\"bad password ***\"}");
+    ck_assert_str_eq(mask("got \"x&amp;\\\\y-z\" back", s + 1, 1),
+                     "got \"***\" back");
+}
+END_TEST
+
+/* A string longer than out was never read past the point where out was
+ * full: the copy macro advanced only when it stored, so the loop spun
+ * forever (found by tests/fuzz/fuzz_mask.c). */
+START_TEST(mask_kv_cuts_a_long_string)
+{
+    static const char *const keys[] = {"password", NULL};
+    char small[12];
+    ck_assert_str_eq(gp_sdk_mask_kv("host=db.example password=s3cret user=u",
+                                    keys, small, sizeof small),
+                     "host=db.exa");
+    ck_assert_str_eq(
+        gp_sdk_mask_kv("password='a b' host=h", keys, small, sizeof small),
+        "password=**");
+    char big[64];
+    ck_assert_str_eq(gp_sdk_mask_kv("host=h password = 'x\\' y\\z' port=1",
+                                    keys, big, sizeof big),
+                     "host=h password = *** port=1");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mask");
@@ -165,6 +198,8 @@ int main(void)
     tcase_add_test(tc, weak_secrets_withhold_the_text);
     tcase_add_test(tc, a_secret_equal_to_a_known_value_withholds_the_text);
     tcase_add_test(tc, output_fits_and_cuts_whole);
+    tcase_add_test(tc, mask_kv_cuts_a_long_string);
+    tcase_add_test(tc, a_secret_with_escapes_in_it_is_masked_escaped);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }
