@@ -18,16 +18,8 @@
 #include "fuzz.h"
 #include "value.h"
 
-/* The hook moved from core/secrets.c to core/credentials.c (branch
- * secrets2, on main since): build against either until both are merged;
- * then keep the first branch only. */
-#if __has_include("credentials.h")
 #include "credentials.h"
 #define CONNINFO_ESCAPE cred_conninfo_escape
-#else
-#include "secrets.h"
-#define CONNINFO_ESCAPE secrets_conninfo_escape
-#endif
 
 typedef struct {
     const char *val[3]; /* into the input copy; NULL: unset */
