@@ -340,8 +340,7 @@ static int put_value(interp *st, strbuf *out, const char *name, const char *val,
                        st->err, st->errlen);
 }
 
-/* 1 when `in` is one ${...} from its first byte to its last. */
-static int one_expansion(const char *in)
+int value_is_one_expansion(const char *in)
 {
     size_t depth = 0;
     if (in[0] != '$' || in[1] != '{')
@@ -492,7 +491,8 @@ int value_interpolate(const char *in, value_lookup_fn lookup, void *ud,
                       const value_escape *esc, char **out, char *err,
                       size_t errlen)
 {
-    interp st = {in, 0, lookup, ud, err, errlen, esc, one_expansion(in)};
+    interp st = {in,  0,      lookup, ud,
+                 err, errlen, esc,    value_is_one_expansion(in)};
     strbuf sb = {0};
 
     if (expand(&st, &sb, 0, 1) < 0) {

@@ -69,4 +69,8 @@ int value_interpolate(const char *in, value_lookup_fn lookup, void *ud,
                       const value_escape *esc, char **out, char *err,
                       size_t errlen);
 
+/* 1 when `in` is one ${...} from its first byte to its last (what
+ * value_escape calls `whole`), else 0. */
+int value_is_one_expansion(const char *in);
+
 #endif

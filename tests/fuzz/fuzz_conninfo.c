@@ -35,25 +35,6 @@ static const char *lookup(void *ud, const char *name)
     return v->ref && s && *s ? "x" : s;
 }
 
-/* value.c's rule for "the input is this one ${...} and nothing else". */
-static int one_expansion(const char *in)
-{
-    size_t depth = 0;
-    if (in[0] != '$' || in[1] != '{')
-        return 0;
-    for (size_t i = 0; in[i]; i++) {
-        if (in[i] == '$' && in[i + 1] == '$') {
-            i++;
-        } else if (in[i] == '$' && in[i + 1] == '{') {
-            depth++;
-            i++;
-        } else if (in[i] == '}' && depth > 0 && --depth == 0) {
-            return in[i + 1] == '\0';
-        }
-    }
-    return 0;
-}
-
 /* The keys libpq sets from s, or NULL when libpq refuses s. */
 static PQconninfoOption *parse(const char *s)
 {
@@ -89,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         value_interpolate(tmpl, lookup, &v, &esc, &want, err, sizeof err) == 0;
     FUZZ_CHECK(ref_ok); /* the same branches, values that escape to less */
     PQconninfoOption *g = parse(got), *w = parse(want);
-    if (g && w && !one_expansion(tmpl)) {
+    if (g && w && !value_is_one_expansion(tmpl)) {
         /* Both arrays list every option libpq knows, in the same order. */
         for (size_t i = 0; g[i].keyword; i++) {
             FUZZ_CHECK(w[i].keyword && strcmp(g[i].keyword, w[i].keyword) == 0);
