@@ -31,10 +31,10 @@ START_TEST(sqlstate_classes)
         "55000", "22012", "XX000", "0A000",
     };
 
-    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
         ck_assert_msg(pg_sqlstate_outcome(transient[i]) == GP_TRANSIENT, "%s",
                       transient[i]);
-    for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         ck_assert_msg(pg_sqlstate_outcome(fatal[i]) == GP_FATAL, "%s",
                       fatal[i]);
 }
@@ -70,10 +70,10 @@ START_TEST(texts_without_sqlstate)
         "authentication method 10 not supported",
     };
 
-    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
         ck_assert_msg(pg_text_outcome(transient[i]) == GP_TRANSIENT, "%s",
                       transient[i]);
-    for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         ck_assert_msg(pg_text_outcome(fatal[i]) == GP_FATAL, "%s", fatal[i]);
 }
 END_TEST
@@ -191,7 +191,7 @@ START_TEST(long_messages_are_cut_not_overflowed)
     memcpy(msg, "FATAL:  28P01: ", 15);
     pg_pick_failure(msg, &f);
     ck_assert_str_eq(f.state, "28P01");
-    ck_assert_uint_eq(strlen(f.text), sizeof(f.text) - 1);
+    ck_assert_uint_eq(strlen(f.text), sizeof f.text - 1);
 }
 END_TEST
 

@@ -45,9 +45,9 @@ START_TEST(options_that_cannot_decode)
     ck_assert_int_eq(tcp_decode(big, out, &why), -1);
     ck_assert_str_eq(why, "too long");
     /* An escape shortens the text: 4096 bytes written as \x41 fit. */
-    for (size_t i = 0; i + 4 <= sizeof(big) - 1; i += 4)
+    for (size_t i = 0; i + 4 <= sizeof big - 1; i += 4)
         memcpy(big + i, "\\x41", 4);
-    big[sizeof(big) - 1] = '\0';
+    big[sizeof big - 1] = '\0';
     ck_assert_int_gt(tcp_decode(big, out, &why), 0);
 }
 END_TEST
