@@ -453,13 +453,7 @@ static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd, int efd,
     /* Before fd 3 is set: efd may be 3 itself. */
     if (dup2(efd >= 0 ? efd : r->devnull, 2) < 0)
         _exit(2);
-    if (wfd != 3) {
-        if (dup2(wfd, 3) < 0)
-            _exit(2);
-    } else {
-        fcntl(3, F_SETFD, 0);
-    }
-    close_range(4, ~0U, 0);
+    child_take_pipe(wfd);
     /* Rounded up: a plugin that gives up when time_left_ms() reaches 0
      * must not end before the soft deadline, or its timeout would read as
      * a plain failure. */

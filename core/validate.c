@@ -207,13 +207,7 @@ static _Noreturn void in_child(vjob *j, int wfd, pid_t parent,
     dup2(null, 0);
     dup2(null, 1);
     dup2(null, 2);
-    if (wfd != 3) {
-        if (dup2(wfd, 3) < 0)
-            _exit(2);
-    } else {
-        fcntl(3, F_SETFD, 0);
-    }
-    close_range(4, ~0U, 0);
+    child_take_pipe(wfd);
     child_validation v = {.defs = (const probe_def *const *)j->defs,
                           .n = j->n,
                           .deadline_ms = deadline_ms,
