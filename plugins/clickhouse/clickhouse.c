@@ -181,7 +181,7 @@ static char *request_url(const probe *p, const char *leaf,
         size_t n = strlen(path);
         int slash = n > 0 && path[n - 1] == '/';
 
-        snprintf(buf, sizeof(buf), "%s%s%s", path, slash ? "" : "/", leaf);
+        snprintf(buf, sizeof buf, "%s%s%s", path, slash ? "" : "/", leaf);
         curl_free(path);
         if (curl_url_set(u, CURLUPART_PATH, buf, 0) != CURLUE_OK)
             goto out;

@@ -138,7 +138,7 @@ static void log_stderr(gp_ctx *ctx, const gp_api *api, const char *err)
         size_t n = nl ? (size_t)(nl - line) : strlen(line);
         char buf[512];
 
-        snprintf(buf, sizeof(buf), "%.*s", (int)n, line);
+        snprintf(buf, sizeof buf, "%.*s", (int)n, line);
         if (*perf_trim(buf)) {
             api->log(ctx, GP_LOG_INFO, "stderr: %s", perf_trim(buf));
             logged++;

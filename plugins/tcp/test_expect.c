@@ -66,7 +66,7 @@ END_TEST
 START_TEST(expect_split_across_reads)
 {
     const char buf[] = "220 mail.test ESMTP ready";
-    size_t n = sizeof(buf) - 1;
+    size_t n = sizeof buf - 1;
 
     /* "ESMTP" arrives as "ES" then "MTP ready". */
     ck_assert_int_eq(tcp_expect_seen(buf, 0, 16, "ESMTP", 5), 0);

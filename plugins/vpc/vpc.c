@@ -189,10 +189,10 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         second = &conn;
     }
     if (with_conn && with_targets)
-        snprintf(msg, sizeof(msg), "%s; %s", first->text, second->text);
+        snprintf(msg, sizeof msg, "%s; %s", first->text, second->text);
     else
-        snprintf(msg, sizeof(msg), "%s", first->text);
-    vpc_scrub(msg, sizeof(msg), token);
+        snprintf(msg, sizeof msg, "%s", first->text);
+    vpc_scrub(msg, sizeof msg, token);
     api->message(ctx, "%s", msg);
     gp_sdk_free_secret(token);
     return rank(conn.outcome) >= rank(reach.outcome) ? conn.outcome
