@@ -8,6 +8,7 @@
 #include "child.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
@@ -194,6 +195,17 @@ static void api_secret(gp_ctx *ctx, const char *text)
                                  (json_int_t)ctx->index, "text", s));
     else
         send_json(ctx, json_pack("{s:o}", "secret", s));
+}
+
+void child_take_pipe(int wfd)
+{
+    if (wfd != 3) {
+        if (dup2(wfd, 3) < 0)
+            _exit(2);
+    } else {
+        fcntl(3, F_SETFD, 0); /* dup2() would not clear FD_CLOEXEC */
+    }
+    close_range(4, ~0U, 0);
 }
 
 static const gp_api api_table = {

@@ -51,6 +51,11 @@ typedef struct child_validation {
  * returns. */
 _Noreturn void child_validate(const child_validation *v);
 
+/* In a freshly forked child (the attempt's or the validation's): the
+ * result pipe wfd becomes fd 3, open across exec, and every fd above it is
+ * closed; _exit(2) when fd 3 cannot be had. Only async-signal-safe calls. */
+void child_take_pipe(int wfd);
+
 /* Most texts one attempt (or one probe's validate()) may declare with
  * secret(); one more is a plugin bug, as a text it expects masked would
  * not be. */

@@ -453,13 +453,7 @@ static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd, int efd,
     /* Before fd 3 is set: efd may be 3 itself. */
     if (dup2(efd >= 0 ? efd : r->devnull, 2) < 0)
         _exit(2);
-    if (wfd != 3) {
-        if (dup2(wfd, 3) < 0)
-            _exit(2);
-    } else {
-        fcntl(3, F_SETFD, 0);
-    }
-    close_range(4, ~0U, 0);
+    child_take_pipe(wfd);
     /* Rounded up: a plugin that gives up when time_left_ms() reaches 0
      * must not end before the soft deadline, or its timeout would read as
      * a plain failure. */
@@ -670,38 +664,39 @@ static void take_line(runner *r, slot *s, const char *line, size_t len)
     result_line_free(&rl);
 }
 
+/* The hooks fd_drain_lines() calls for a slot's result pipe. */
+typedef struct slot_reader {
+    runner *r; /* not owned */
+    slot *s;   /* not owned */
+} slot_reader;
+
+static int slot_chunk(void *arg, size_t n)
+{
+    (void)n;
+    return ((slot_reader *)arg)->s->garbage != NULL;
+}
+
+static int slot_line(void *arg, const char *line, size_t len)
+{
+    slot_reader *sr = arg;
+    take_line(sr->r, sr->s, line, len);
+    return sr->s->garbage != NULL;
+}
+
+/* A partial line longer than any result may be is garbage already. */
+static void slot_rest(void *arg, const strbuf *in)
+{
+    slot *s = ((slot_reader *)arg)->s;
+    if (in->len > MAX_RESULT_BYTES)
+        set_garbage(s, "result line too long", in->buf, in->len);
+}
+
 /* Read what is there; returns when the pipe would block or is closed. */
 static void drain(runner *r, slot *s)
 {
-    char buf[65536];
-    while (s->fd >= 0) {
-        ssize_t n = read(s->fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return;
-        if (n <= 0) {
-            close(s->fd);
-            s->fd = -1;
-            return;
-        }
-        if (s->garbage)
-            continue; /* already condemned: just empty the pipe */
-        sb_appendn(&s->in, buf, (size_t)n);
-        char *start = s->in.buf, *nl;
-        while (!s->garbage &&
-               (nl = memchr(start, '\n',
-                            s->in.len - (size_t)(start - s->in.buf)))) {
-            take_line(r, s, start, (size_t)(nl - start));
-            start = nl + 1;
-        }
-        size_t rest = s->in.len - (size_t)(start - s->in.buf);
-        memmove(s->in.buf, start, rest);
-        s->in.len = rest;
-        s->in.buf[rest] = '\0';
-        if (rest > MAX_RESULT_BYTES)
-            set_garbage(s, "result line too long", s->in.buf, rest);
-    }
+    slot_reader sr = {r, s};
+    line_sink ls = {slot_chunk, slot_line, slot_rest, &sr};
+    fd_drain_lines(&s->fd, &s->in, &ls);
 }
 
 static char *describe_exit(int wstatus)

@@ -10,11 +10,13 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void oom(void)
 {
@@ -117,6 +119,41 @@ void sb_appendn(strbuf *sb, const char *s, size_t n)
     memcpy(sb->buf + sb->len, s, n);
     sb->len += n;
     sb->buf[sb->len] = '\0';
+}
+
+int fd_drain_lines(int *fd, strbuf *in, const line_sink *sink)
+{
+    char buf[65536];
+    while (*fd >= 0) {
+        ssize_t n = read(*fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n <= 0) {
+            close(*fd);
+            *fd = -1;
+            return 1;
+        }
+        if (sink->chunk && sink->chunk(sink->arg, (size_t)n))
+            continue; /* condemned: just empty the pipe */
+        sb_appendn(in, buf, (size_t)n);
+        char *start = in->buf, *nl;
+        while (
+            (nl = memchr(start, '\n', in->len - (size_t)(start - in->buf)))) {
+            int stop = sink->line(sink->arg, start, (size_t)(nl - start));
+            start = nl + 1;
+            if (stop)
+                break;
+        }
+        size_t rest = in->len - (size_t)(start - in->buf);
+        memmove(in->buf, start, rest);
+        in->len = rest;
+        in->buf[rest] = '\0';
+        if (sink->rest)
+            sink->rest(sink->arg, in);
+    }
+    return 1;
 }
 
 void sb_append(strbuf *sb, const char *s)

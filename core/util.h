@@ -59,6 +59,26 @@ const char *sb_str(strbuf *sb);
 char *sb_take(strbuf *sb);
 void sb_free(strbuf *sb);
 
+/* What fd_drain_lines() asks of its caller; arg is handed to each hook. */
+typedef struct line_sink {
+    /* n bytes were just read; nonzero drops them unkept (the stream is
+     * condemned: it is only emptied from now on). NULL: keep every byte. */
+    int (*chunk)(void *arg, size_t n);
+    /* One complete line, without its '\n' and not NUL-terminated; it points
+     * into the buffer and is valid until the hook returns. Nonzero stops the
+     * splitting (the stream is condemned): the rest stays in the buffer. */
+    int (*line)(void *arg, const char *line, size_t len);
+    /* After each read's lines are handed on: in holds the partial line.
+     * NULL: nothing to check. */
+    void (*rest)(void *arg, const strbuf *in);
+    void *arg; /* not owned */
+} line_sink;
+
+/* Reads the non-blocking *fd until it would block (returns 0) or reaches
+ * EOF or an error (closes it, sets *fd to -1, returns 1), keeping the
+ * partial line in in (the caller's; it stays owned by the caller). */
+int fd_drain_lines(int *fd, strbuf *in, const line_sink *sink);
+
 /* The folder part of path: "." when it has none, "/" for "/x"; newly
  * allocated. */
 char *path_dir(const char *path);

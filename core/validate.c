@@ -152,40 +152,38 @@ static void take_line(vjob *j, const char *line, size_t len, diag *d)
     json_decref(o);
 }
 
+/* The hooks fd_drain_lines() calls for a job's result pipe. */
+typedef struct vjob_reader {
+    vjob *j; /* not owned */
+    diag *d; /* not owned */
+} vjob_reader;
+
+/* Counts every byte: past VALIDATE_MAX_BYTES the job is garbage. */
+static int vjob_chunk(void *arg, size_t n)
+{
+    vjob *j = ((vjob_reader *)arg)->j;
+    j->total += n;
+    if (j->garbage)
+        return 1;
+    if (j->total > VALIDATE_MAX_BYTES) {
+        set_garbage(j, "too much output on the result pipe");
+        return 1;
+    }
+    return 0;
+}
+
+static int vjob_line(void *arg, const char *line, size_t len)
+{
+    vjob_reader *vr = arg;
+    take_line(vr->j, line, len, vr->d);
+    return vr->j->garbage != NULL;
+}
+
 static void drain(vjob *j, diag *d)
 {
-    char buf[65536];
-    while (j->fd >= 0) {
-        ssize_t n = read(j->fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return;
-        if (n <= 0) {
-            close(j->fd);
-            j->fd = -1;
-            return;
-        }
-        j->total += (size_t)n;
-        if (j->garbage)
-            continue;
-        if (j->total > VALIDATE_MAX_BYTES) {
-            set_garbage(j, "too much output on the result pipe");
-            continue;
-        }
-        sb_appendn(&j->in, buf, (size_t)n);
-        char *start = j->in.buf, *nl;
-        while (!j->garbage &&
-               (nl = memchr(start, '\n',
-                            j->in.len - (size_t)(start - j->in.buf)))) {
-            take_line(j, start, (size_t)(nl - start), d);
-            start = nl + 1;
-        }
-        size_t rest = j->in.len - (size_t)(start - j->in.buf);
-        memmove(j->in.buf, start, rest);
-        j->in.len = rest;
-        j->in.buf[rest] = '\0';
-    }
+    vjob_reader vr = {j, d};
+    line_sink ls = {vjob_chunk, vjob_line, NULL, &vr};
+    fd_drain_lines(&j->fd, &j->in, &ls);
 }
 
 /* In the child: the same isolation an attempt gets (core/runner.c). */
@@ -209,13 +207,7 @@ static _Noreturn void in_child(vjob *j, int wfd, pid_t parent,
     dup2(null, 0);
     dup2(null, 1);
     dup2(null, 2);
-    if (wfd != 3) {
-        if (dup2(wfd, 3) < 0)
-            _exit(2);
-    } else {
-        fcntl(3, F_SETFD, 0);
-    }
-    close_range(4, ~0U, 0);
+    child_take_pipe(wfd);
     child_validation v = {.defs = (const probe_def *const *)j->defs,
                           .n = j->n,
                           .deadline_ms = deadline_ms,

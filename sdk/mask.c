@@ -6,6 +6,7 @@
  * (core/secrets.c).
  */
 #include "gpcheck/sdk.h"
+#include "sdk_int.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -69,23 +70,12 @@ typedef struct mask_view {
     size_t len;
 } mask_view;
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* n hex digits at s, or -1. */
 static long hexn(const char *s, int n)
 {
     long v = 0;
     for (int i = 0; i < n; i++) {
-        int h = hexval((unsigned char)s[i]);
+        int h = sdk_hexval((unsigned char)s[i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;
@@ -181,11 +171,11 @@ static size_t unescape_one(const char *s, int form, char *out, size_t *outn)
             const char *d = s + 2 + hex;
             unsigned long cp = 0;
             size_t k = 0;
-            for (; k < 7 && (hex ? hexval((unsigned char)d[k]) >= 0
+            for (; k < 7 && (hex ? sdk_hexval((unsigned char)d[k]) >= 0
                                  : (d[k] >= '0' && d[k] <= '9'));
                  k++)
                 cp = cp * (hex ? 16 : 10) +
-                     (unsigned long)hexval((unsigned char)d[k]);
+                     (unsigned long)sdk_hexval((unsigned char)d[k]);
             if (k > 0 && d[k] == ';' && cp <= 0x10ffff) {
                 *outn = utf8_put(cp, out);
                 return (size_t)(d + k + 1 - s);

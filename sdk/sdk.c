@@ -8,6 +8,7 @@
  * nothing here is exported from a plugin).
  */
 #include "gpcheck/sdk.h"
+#include "sdk_int.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -601,17 +602,6 @@ const char *gp_sdk_host_problem(const char *host)
 
 /* ---- configuration text ------------------------------------------------- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 long gp_sdk_unescape(const char *in, char *out, size_t outlen, const char **why)
 {
     size_t n = 0;
@@ -635,8 +625,8 @@ long gp_sdk_unescape(const char *in, char *out, size_t outlen, const char **why)
                 break;
             case '\\': p++; break;
             case 'x': {
-                int hi = hex_value(p[2]);
-                int lo = hi < 0 ? -1 : hex_value(p[3]);
+                int hi = sdk_hexval(p[2]);
+                int lo = hi < 0 ? -1 : sdk_hexval(p[3]);
 
                 if (lo < 0) {
                     *why = "\\x needs two hex digits";

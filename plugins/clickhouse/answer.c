@@ -71,8 +71,8 @@ long ch_find_exception(const char *body, size_t len, long status, char *text,
     if (!line)
         return -1;
     len = strcspn(line, "\r\n");
-    if (len >= sizeof(raw))
-        len = sizeof(raw) - 1;
+    if (len >= sizeof raw)
+        len = sizeof raw - 1;
     memcpy(raw, line, len);
     raw[len] = '\0';
 

@@ -129,7 +129,7 @@ static gp_outcome load_password(probe *p)
     char err[640];
 
     if (gp_sdk_secret(p->ctx, p->api, "password", "password_file",
-                      CH_MAX_PASSWORD, &p->password, err, sizeof(err)) < 0) {
+                      CH_MAX_PASSWORD, &p->password, err, sizeof err) < 0) {
         int e = errno;
 
         p->api->message(p->ctx, "%s", err);
@@ -154,7 +154,7 @@ static gp_outcome parse_url(probe *p, const char *url)
 
     if (gp_curl_check_url(
             "url", url, "use user and password (or password_file) instead",
-            &p->base, p->where, sizeof(p->where), err, sizeof(err)) < 0) {
+            &p->base, p->where, sizeof p->where, err, sizeof err) < 0) {
         int e = errno;
 
         p->api->message(p->ctx, "%s", err);
@@ -181,7 +181,7 @@ static char *request_url(const probe *p, const char *leaf,
         size_t n = strlen(path);
         int slash = n > 0 && path[n - 1] == '/';
 
-        snprintf(buf, sizeof(buf), "%s%s%s", path, slash ? "" : "/", leaf);
+        snprintf(buf, sizeof buf, "%s%s%s", path, slash ? "" : "/", leaf);
         curl_free(path);
         if (curl_url_set(u, CURLUPART_PATH, buf, 0) != CURLUE_OK)
             goto out;
@@ -205,14 +205,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     size_t n = size * nmemb;
     static const char name[] = "X-ClickHouse-Exception-Code:";
 
-    if (n > sizeof(name) - 1 && !strncasecmp(data, name, sizeof(name) - 1)) {
+    if (n > sizeof name - 1 && !strncasecmp(data, name, sizeof name - 1)) {
         char value[32];
-        size_t vlen = n - (sizeof(name) - 1);
+        size_t vlen = n - (sizeof name - 1);
         char *end = NULL;
 
-        if (vlen >= sizeof(value))
-            vlen = sizeof(value) - 1;
-        memcpy(value, data + sizeof(name) - 1, vlen);
+        if (vlen >= sizeof value)
+            vlen = sizeof value - 1;
+        memcpy(value, data + sizeof name - 1, vlen);
         value[vlen] = '\0';
         long code = strtol(value, &end, 10);
         if (end != value && code >= 0)
@@ -258,7 +258,7 @@ static CURLcode perform(probe *p, const char *url, const char *post)
     p->errbuf[0] = '\0';
     p->elapsed = 0;
     if (gp_curl_set_deadline(c, p->ctx, p->api) < 0) {
-        snprintf(p->errbuf, sizeof(p->errbuf), "no time left");
+        snprintf(p->errbuf, sizeof p->errbuf, "no time left");
         return CURLE_OPERATION_TIMEDOUT;
     }
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -314,7 +314,7 @@ static gp_outcome status_outcome(probe *p, const char *what)
     char shown[CH_SHOW_SHORT * 4 + 8];
     size_t len = ch_trim_right(p->body.data, p->body.len);
 
-    gp_sdk_printable(p->body.data, len, CH_SHOW_SHORT, shown, sizeof(shown));
+    gp_sdk_printable(p->body.data, len, CH_SHOW_SHORT, shown, sizeof shown);
     p->api->message(p->ctx, "%s: HTTP %ld from %s: \"%s\"", what, p->status,
                     p->where, shown);
     return ch_status_outcome(p->status);
@@ -342,8 +342,7 @@ static gp_outcome ping(probe *p)
     if (p->body.truncated || strcmp(p->body.data, "Ok.") != 0) {
         char shown[CH_SHOW_SHORT * 4 + 8];
 
-        gp_sdk_printable(p->body.data, len, CH_SHOW_SHORT, shown,
-                         sizeof(shown));
+        gp_sdk_printable(p->body.data, len, CH_SHOW_SHORT, shown, sizeof shown);
         p->api->message(p->ctx,
                         "GET /ping at %s answered \"%s\", not \"Ok.\": not a "
                         "ClickHouse HTTP interface?",
@@ -364,7 +363,7 @@ static CURLcode post_query(probe *p, const char *query, int limit)
 
     if (database && *database) {
         /* ?database=, not X-ClickHouse-Database: 18.x ignores the header. */
-        snprintf(db_param, sizeof(db_param), "database=%s", database);
+        snprintf(db_param, sizeof db_param, "database=%s", database);
         params[n++] = db_param;
     }
     if (limit) {
@@ -372,13 +371,13 @@ static CURLcode post_query(probe *p, const char *query, int limit)
          * we do, but at least 1 (0 would mean no limit). */
         int64_t secs = p->api->time_left_ms(p->ctx) / 1000;
 
-        snprintf(time_param, sizeof(time_param), "max_execution_time=%lld",
+        snprintf(time_param, sizeof time_param, "max_execution_time=%lld",
                  (long long)(secs < 1 ? 1 : secs));
         params[n++] = time_param;
     }
     char *url = request_url(p, "", params, n);
     if (!url) {
-        snprintf(p->errbuf, sizeof(p->errbuf), "cannot build the query URL");
+        snprintf(p->errbuf, sizeof p->errbuf, "cannot build the query URL");
         return CURLE_URL_MALFORMAT;
     }
     CURLcode rc = perform(p, url, query);
@@ -395,10 +394,9 @@ static gp_outcome run_query(probe *p)
     char text[CH_TEXT_BUF];
 
     CURLcode rc = post_query(p, query, 1);
-    long code = rc == CURLE_OK
-                    ? ch_find_exception(p->body.data, p->body.len, p->status,
-                                        text, sizeof(text))
-                    : -1;
+    long code = rc == CURLE_OK ? ch_find_exception(p->body.data, p->body.len,
+                                                   p->status, text, sizeof text)
+                               : -1;
 
     /* A readonly=1 user may not change any setting, max_execution_time
      * included (code 164, READONLY); curl's timeout still bounds us. */
@@ -407,7 +405,7 @@ static gp_outcome run_query(probe *p)
                  "the user is readonly: querying without max_execution_time");
         rc = post_query(p, query, 0);
         code = rc == CURLE_OK ? ch_find_exception(p->body.data, p->body.len,
-                                                  p->status, text, sizeof(text))
+                                                  p->status, text, sizeof text)
                               : -1;
     }
     if (rc != CURLE_OK && !p->body.truncated)
@@ -424,7 +422,7 @@ static gp_outcome run_query(probe *p)
     if (p->status == 503)
         return status_outcome(p, "the query"); /* unavailable: try again */
     if (p->exception_code >= 0 && code < 0)
-        snprintf(text, sizeof(text), "exception code %ld", p->exception_code);
+        snprintf(text, sizeof text, "exception code %ld", p->exception_code);
     if (p->exception_code >= 0)
         code = p->exception_code;
     if (code >= 0)
@@ -453,13 +451,13 @@ static gp_outcome judge_value(probe *p, double ping_ms)
         api->metric(ctx, "value", number);
 
     gp_sdk_printable(query, strlen(query), CH_SHOW_SHORT, shown_q,
-                     sizeof(shown_q));
-    gp_sdk_printable(value, len, CH_SHOW_SHORT, shown_v, sizeof(shown_v));
+                     sizeof shown_q);
+    gp_sdk_printable(value, len, CH_SHOW_SHORT, shown_v, sizeof shown_v);
     if (expect && *expect && (!single || strcmp(value, expect) != 0)) {
         char shown_e[CH_SHOW_SHORT * 4 + 8];
 
         gp_sdk_printable(expect, strlen(expect), CH_SHOW_SHORT, shown_e,
-                         sizeof(shown_e));
+                         sizeof shown_e);
         /* The server answers; the data is not there yet (a migration, a
          * replica catching up): worth asking again. */
         if (len == 0)
@@ -491,17 +489,17 @@ static gp_outcome add_credentials(probe *p)
             p->api->message(p->ctx, "option user has a line break");
             return GP_FATAL;
         }
-        snprintf(line, sizeof(line), "X-ClickHouse-User: %s", user);
+        snprintf(line, sizeof line, "X-ClickHouse-User: %s", user);
         if (!(next = curl_slist_append(h, line)))
             goto oom;
         h = next;
     }
     if (p->password) {
-        snprintf(line, sizeof(line), "X-ClickHouse-Key: %s", p->password);
+        snprintf(line, sizeof line, "X-ClickHouse-Key: %s", p->password);
         next = curl_slist_append(h, line);
         /* The copy on the stack goes; curl's copy goes in cleanup(). */
         volatile char *v = line;
-        for (size_t i = 0; i < sizeof(line); i++)
+        for (size_t i = 0; i < sizeof line; i++)
             v[i] = 0;
         if (!next)
             goto oom;
@@ -571,7 +569,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     gp_sdk_connect_error why;
     char err[300];
     if (gp_curl_pin_host(p.curl, ctx, api, url, &p.pins, &why, err,
-                         sizeof(err)) < 0) {
+                         sizeof err) < 0) {
         out = gp_curl_pin_outcome(ctx, api, why, err, "GET /ping");
         goto done;
     }
@@ -600,7 +598,7 @@ static void validate(gp_ctx *ctx, const gp_api *api)
     if (url &&
         gp_curl_check_url("url", url,
                           "use user and password (or password_file) instead",
-                          NULL, where, sizeof(where), err, sizeof(err)) < 0 &&
+                          NULL, where, sizeof where, err, sizeof err) < 0 &&
         errno != ENOMEM)
         api->invalid(ctx, "url", "%s",
                      strncmp(err, "option url ", 11) == 0 ? err + 11 : err);

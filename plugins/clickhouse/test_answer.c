@@ -16,7 +16,7 @@ static char text[CH_TEXT_BUF];
 static long find(const char *body, long status)
 {
     text[0] = '\0';
-    return ch_find_exception(body, strlen(body), status, text, sizeof(text));
+    return ch_find_exception(body, strlen(body), status, text, sizeof text);
 }
 
 START_TEST(exceptions_in_error_bodies)
@@ -64,9 +64,9 @@ START_TEST(exceptions_in_200_bodies)
         static char big[8192];
 
         memcpy(big, "Code: 1. DB::Exception: old\n", 28);
-        memset(big + 28, 'x', sizeof(big) - 30);
-        big[sizeof(big) - 2] = '\n';
-        big[sizeof(big) - 1] = '\0';
+        memset(big + 28, 'x', sizeof big - 30);
+        big[sizeof big - 2] = '\n';
+        big[sizeof big - 1] = '\0';
         ck_assert_int_eq(find(big, 200), -1);
     }
     /* Of several, the last one. */
@@ -84,11 +84,11 @@ START_TEST(codes_and_statuses)
                                      241, 242, 279, 394, 999};
     static const long other[] = {0, 1, 60, 164, 395, 1000};
 
-    for (size_t i = 0; i < sizeof(auth) / sizeof(auth[0]); i++)
+    for (size_t i = 0; i < sizeof auth / sizeof auth[0]; i++)
         ck_assert_int_eq(ch_exception_kind_of(auth[i]), CH_EXC_AUTH);
-    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
         ck_assert_int_eq(ch_exception_kind_of(transient[i]), CH_EXC_TRANSIENT);
-    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
         ck_assert_int_eq(ch_exception_kind_of(other[i]), CH_EXC_OTHER);
     ck_assert_int_eq(ch_exception_kind_of(81), CH_EXC_DATABASE);
     ck_assert_int_eq(ch_exception_kind_of(62), CH_EXC_SYNTAX);
@@ -108,20 +108,20 @@ START_TEST(single_values)
     size_t len;
     double d;
 
-    snprintf(v, sizeof(v), "42\n");
+    snprintf(v, sizeof v, "42\n");
     len = strlen(v);
     ck_assert_int_eq(ch_single_value(v, &len), 1);
     ck_assert_str_eq(v, "42");
     ck_assert_int_eq(ch_parse_double(v, &d), 0);
     ck_assert_double_eq(d, 42);
 
-    snprintf(v, sizeof(v), "1\n2\n");
+    snprintf(v, sizeof v, "1\n2\n");
     len = strlen(v);
     ck_assert_int_eq(ch_single_value(v, &len), 0);
-    snprintf(v, sizeof(v), "a\tb\n");
+    snprintf(v, sizeof v, "a\tb\n");
     len = strlen(v);
     ck_assert_int_eq(ch_single_value(v, &len), 0);
-    snprintf(v, sizeof(v), "\n");
+    snprintf(v, sizeof v, "\n");
     len = strlen(v);
     ck_assert_int_eq(ch_single_value(v, &len), 0);
     ck_assert_uint_eq(len, 0);
@@ -136,7 +136,7 @@ START_TEST(single_values)
     ck_assert_int_eq(ch_parse_double("1e999", &d), -1);
     ck_assert_int_eq(ch_parse_double("abc", &d), -1);
 
-    snprintf(v, sizeof(v), "Ok.\r\n \t");
+    snprintf(v, sizeof v, "Ok.\r\n \t");
     ck_assert_uint_eq(ch_trim_right(v, strlen(v)), 3);
     ck_assert_str_eq(v, "Ok.");
 }

@@ -22,7 +22,7 @@ int answer_list_add(answer_list *l, const char *s)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 8;
-        char **items = realloc(l->items, cap * sizeof(*items));
+        char **items = realloc(l->items, cap * sizeof *items);
 
         if (!items)
             return -1;
@@ -74,7 +74,7 @@ static int add_addresses(const struct hostent *h, answer_list *out)
     char text[INET6_ADDRSTRLEN];
 
     for (char **a = h->h_addr_list; a && *a; a++) {
-        if (!inet_ntop(h->h_addrtype, *a, text, sizeof(text)))
+        if (!inet_ntop(h->h_addrtype, *a, text, sizeof text))
             continue;
         if (answer_list_add(out, text))
             return ARES_ENOMEM;
@@ -134,7 +134,7 @@ static int parse_mx(const unsigned char *abuf, int alen, answer_list *out)
     char text[ANSWER_MAX];
 
     for (struct ares_mx_reply *r = mx; rc == ARES_SUCCESS && r; r = r->next) {
-        snprintf(text, sizeof(text), "%u %s", r->priority, r->host);
+        snprintf(text, sizeof text, "%u %s", r->priority, r->host);
         if (answer_list_add(out, text))
             rc = ARES_ENOMEM;
     }
@@ -160,7 +160,7 @@ static int parse_txt(const unsigned char *abuf, int alen, answer_list *out)
             text[0] = '\0';
         }
         open = 1;
-        printable(r->txt, r->length, text + len, sizeof(text) - len);
+        printable(r->txt, r->length, text + len, sizeof text - len);
         len = strlen(text);
     }
     if (rc == ARES_SUCCESS && open && answer_list_add(out, text))
@@ -177,7 +177,7 @@ static int parse_srv(const unsigned char *abuf, int alen, answer_list *out)
     char text[ANSWER_MAX];
 
     for (struct ares_srv_reply *r = srv; rc == ARES_SUCCESS && r; r = r->next) {
-        snprintf(text, sizeof(text), "%u %u %u %s", r->priority, r->weight,
+        snprintf(text, sizeof text, "%u %u %u %s", r->priority, r->weight,
                  r->port, r->host);
         if (answer_list_add(out, text))
             rc = ARES_ENOMEM;
@@ -215,8 +215,7 @@ static const answer_type answer_types[] = {
 
 const answer_type *answer_type_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof(answer_types) / sizeof(answer_types[0]);
-         i++) {
+    for (size_t i = 0; i < sizeof answer_types / sizeof answer_types[0]; i++) {
         if (strcmp(answer_types[i].name, name) == 0)
             return &answer_types[i];
     }

@@ -100,7 +100,7 @@ static void msg_add(msgbuf *m, const char *fmt, ...) GP_PRINTF(2, 3);
 static void msg_add(msgbuf *m, const char *fmt, ...)
 {
     va_list ap;
-    size_t room = sizeof(m->text) - m->len;
+    size_t room = sizeof m->text - m->len;
     int n;
 
     if (room <= 1)
@@ -111,7 +111,7 @@ static void msg_add(msgbuf *m, const char *fmt, ...)
     if (n < 0)
         return;
     if ((size_t)n >= room) {
-        m->len = sizeof(m->text) - 1;
+        m->len = sizeof m->text - 1;
         memcpy(m->text + m->len - 3, "...", 3);
     } else {
         m->len += (size_t)n;
@@ -258,7 +258,7 @@ static void describe_servers(ares_channel ch, char *out, size_t outlen)
         int port = s->udp_port ? s->udp_port : 53;
         int w;
 
-        inet_ntop(s->family, &s->addr, ip, sizeof(ip));
+        inet_ntop(s->family, &s->addr, ip, sizeof ip);
         if (s->family == AF_INET6)
             w = snprintf(out + len, outlen - len, "%s[%s]:%d", len ? ", " : "",
                          ip, port);
@@ -293,7 +293,7 @@ static int open_channel(gp_ctx *ctx, const gp_api *api, ares_channel *ch,
      * failure as "connection refused" (useless for a diagnosis). Servers
      * that do not answer, or refuse the connection, are still skipped.
      */
-    memset(&opts, 0, sizeof(opts));
+    memset(&opts, 0, sizeof opts);
     opts.flags = ARES_FLAG_NOCHECKRESP;
     if (api->opt_boolean(ctx, "tcp"))
         opts.flags |= ARES_FLAG_USEVC;
@@ -310,7 +310,7 @@ static int open_channel(gp_ctx *ctx, const gp_api *api, ares_channel *ch,
     if (nservers > 0) {
         char csv[4096];
 
-        if (dns_join_servers(servers, nservers, csv, sizeof(csv))) {
+        if (dns_join_servers(servers, nservers, csv, sizeof csv)) {
             api->message(ctx, "option server: too many servers");
             return GP_FATAL;
         }
@@ -497,7 +497,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
                      type_name);
         return GP_FATAL;
     }
-    query *qs = calloc(n, sizeof(*qs));
+    query *qs = calloc(n, sizeof *qs);
 
     if (!qs) {
         api->message(ctx, "out of memory");
@@ -509,7 +509,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         return GP_UNKNOWN;
     }
 
-    out = open_channel(ctx, api, &ch, servers, sizeof(servers));
+    out = open_channel(ctx, api, &ch, servers, sizeof servers);
     double start = gp_sdk_now_ms(), took = 0;
     int tc_retry = 0;
 

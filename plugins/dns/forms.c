@@ -46,7 +46,7 @@ const char *dns_server_problem(const char *item)
         if (!close)
             return "no ']' after the IPv6 address";
         n = (size_t)(close - item - 1);
-        if (n >= sizeof(addr))
+        if (n >= sizeof addr)
             return "not an IPv6 address";
         memcpy(addr, item + 1, n);
         addr[n] = '\0';
@@ -62,7 +62,7 @@ const char *dns_server_problem(const char *item)
                    ? NULL
                    : "not an IPv6 address (with a port: [ADDR]:PORT)";
     n = colon ? (size_t)(colon - item) : strlen(item);
-    if (n >= sizeof(addr))
+    if (n >= sizeof addr)
         return "not an IP address (a server is given by address)";
     memcpy(addr, item, n);
     addr[n] = '\0';

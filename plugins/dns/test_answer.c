@@ -19,7 +19,7 @@ typedef struct msg {
 
 static void put(msg *m, const void *p, size_t n)
 {
-    ck_assert_uint_le(m->len + n, sizeof(m->b));
+    ck_assert_uint_le(m->len + n, sizeof m->b);
     memcpy(m->b + m->len, p, n);
     m->len += n;
 }
@@ -110,8 +110,8 @@ START_TEST(txt_records)
     const unsigned char second[] = {2, 'o', 'k'};
 
     start(&m, "t.test", ns_t_txt, 2);
-    record(&m, ns_t_txt, rdata, sizeof(rdata));
-    record(&m, ns_t_txt, second, sizeof(second));
+    record(&m, ns_t_txt, rdata, sizeof rdata);
+    record(&m, ns_t_txt, second, sizeof second);
     ck_assert_int_eq(parse("TXT", &m, &l), ARES_SUCCESS);
     ck_assert_uint_eq(l.n, 2);
     ck_assert_str_eq(l.items[0], "a\"b\\\\x01c");
@@ -148,7 +148,7 @@ START_TEST(garbage_is_an_error)
     start(&m, "x.test", ns_t_a, 1);
     record(&m, ns_t_a, a, 4);
     m.len -= 3; /* the record's data cut short */
-    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         int rc = parse(types[i], &m, &l);
 
         ck_assert_int_ne(rc, ARES_SUCCESS);

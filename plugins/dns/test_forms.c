@@ -30,9 +30,9 @@ START_TEST(servers)
         {"", "not an IP address (a server is given by address)"},
     };
 
-    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         ck_assert_msg(dns_server_problem(good[i]) == NULL, "%s", good[i]);
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *why = dns_server_problem(bad[i].item);
 
         ck_assert_msg(why && strcmp(why, bad[i].why) == 0, "%s: %s",
@@ -74,9 +74,9 @@ START_TEST(server_list)
     static const char *const s[] = {"127.0.0.1:5353", "[::1]:53"};
     char out[32];
 
-    ck_assert_int_eq(dns_join_servers(s, 2, out, sizeof(out)), 0);
+    ck_assert_int_eq(dns_join_servers(s, 2, out, sizeof out), 0);
     ck_assert_str_eq(out, "127.0.0.1:5353,[::1]:53");
-    ck_assert_int_eq(dns_join_servers(s, 0, out, sizeof(out)), 0);
+    ck_assert_int_eq(dns_join_servers(s, 0, out, sizeof out), 0);
     ck_assert_str_eq(out, "");
     ck_assert_int_eq(dns_join_servers(s, 2, out, 20), -1);
 }

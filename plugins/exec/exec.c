@@ -138,7 +138,7 @@ static void log_stderr(gp_ctx *ctx, const gp_api *api, const char *err)
         size_t n = nl ? (size_t)(nl - line) : strlen(line);
         char buf[512];
 
-        snprintf(buf, sizeof(buf), "%.*s", (int)n, line);
+        snprintf(buf, sizeof buf, "%.*s", (int)n, line);
         if (*perf_trim(buf)) {
             api->log(ctx, GP_LOG_INFO, "stderr: %s", perf_trim(buf));
             logged++;
@@ -278,8 +278,8 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     run r;
     gp_outcome out = GP_FATAL;
 
-    memset(&j, 0, sizeof(j));
-    memset(&r, 0, sizeof(r));
+    memset(&j, 0, sizeof j);
+    memset(&r, 0, sizeof r);
     r.out_fd = r.err_fd = r.exec_fd = r.pid_fd = -1;
     if (exec_build_argv(ctx, api, &j) < 0 || exec_build_env(ctx, api, &j) < 0 ||
         exec_build_maps(ctx, api, &j) < 0)
@@ -349,7 +349,7 @@ static int found_in_path(const char *cmd, const char *path)
         size_t n = end ? (size_t)(end - p) : strlen(p);
 
         /* An empty element is the current directory, as for execvp(). */
-        snprintf(file, sizeof(file), "%.*s%s%s", (int)n, p, n ? "/" : "", cmd);
+        snprintf(file, sizeof file, "%.*s%s%s", (int)n, p, n ? "/" : "", cmd);
         if (!not_runnable(file))
             return 1;
         if (!end)
@@ -389,7 +389,7 @@ static void validate_command(gp_ctx *ctx, const gp_api *api)
         if (bad)
             api->invalid(ctx, "command", "cannot execute %s: %s", cmd, bad);
     } else {
-        const char *path = search_path(ctx, api, pathbuf, sizeof(pathbuf));
+        const char *path = search_path(ctx, api, pathbuf, sizeof pathbuf);
         if (!found_in_path(cmd, path))
             api->invalid(ctx, "command",
                          "cannot execute %s: no executable file of that name "
@@ -428,8 +428,8 @@ static void validate(gp_ctx *ctx, const gp_api *api)
     validate_command(ctx, api);
     validate_env(ctx, api, "env", 0);
     validate_env(ctx, api, "secret_env", 1);
-    memset(&j, 0, sizeof(j));
-    if (exec_parse_maps(items, n, &j, why, sizeof(why)) < 0)
+    memset(&j, 0, sizeof j);
+    if (exec_parse_maps(items, n, &j, why, sizeof why) < 0)
         api->invalid(ctx, "perfdata", "%s", why);
     exec_job_free(&j);
 }

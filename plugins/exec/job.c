@@ -214,7 +214,7 @@ int exec_build_env(gp_ctx *ctx, const gp_api *api, job *j)
     if (decode_env(ctx, api, "env", 0, j) < 0 ||
         decode_env(ctx, api, "secret_env", 1, j) < 0)
         return -1;
-    snprintf(left, sizeof(left), "%lld", (long long)api->time_left_ms(ctx));
+    snprintf(left, sizeof left, "%lld", (long long)api->time_left_ms(ctx));
     if ((!key_in("LC_NUMERIC=", j->ours, j->n_ours) &&
          add_ours(j, "LC_NUMERIC", "C") < 0) ||
         add_ours(j, "GPCHECK_TIME_LEFT_MS", left) < 0 ||

@@ -39,7 +39,7 @@ const gp_metric exec_metrics[] = {
     {.name = NULL},
 };
 
-_Static_assert(sizeof(exec_metrics) / sizeof(exec_metrics[0]) ==
+_Static_assert(sizeof exec_metrics / sizeof exec_metrics[0] ==
                    EXEC_N_METRICS + 1,
                "SLOT_METRICS must declare EXEC_SLOTS metrics per class");
 
@@ -124,7 +124,7 @@ int exec_build_maps(gp_ctx *ctx, const gp_api *api, job *j)
     size_t n = api->opt_list(ctx, "perfdata", &items);
     char why[256];
 
-    if (exec_parse_maps(items, n, j, why, sizeof(why)) < 0) {
+    if (exec_parse_maps(items, n, j, why, sizeof why) < 0) {
         api->message(ctx, "option perfdata: %s", why);
         return -1;
     }
@@ -266,14 +266,14 @@ int exec_named_metrics(gp_ctx *ctx, const gp_api *api, const perf_output *pl)
         int also_value;
 
         /* NAME[:UNIT], already checked by the core (GP_OPT_METRICS) */
-        snprintf(nbuf, sizeof(nbuf), "%.*s",
+        snprintf(nbuf, sizeof nbuf, "%.*s",
                  (int)(colon ? (size_t)(colon - items[i]) : strlen(items[i])),
                  items[i]);
         if (colon)
-            snprintf(ubuf, sizeof(ubuf), "%s", colon + 1);
+            snprintf(ubuf, sizeof ubuf, "%s", colon + 1);
         const char *name = perf_trim(nbuf), *unit = perf_trim(ubuf);
         for (size_t k = 0; k < pl->n && !it; k++) {
-            perf_metric_name(pl->items[k].label, label, sizeof(label));
+            perf_metric_name(pl->items[k].label, label, sizeof label);
             if (strcmp(label, name) == 0)
                 it = &pl->items[k];
         }

@@ -51,7 +51,7 @@ static void note(perf_output *o, const char *fmt, ...)
         return;
     }
     va_start(ap, fmt);
-    vsnprintf(o->notes[o->n_notes++], sizeof(o->notes[0]), fmt, ap);
+    vsnprintf(o->notes[o->n_notes++], sizeof o->notes[0], fmt, ap);
     va_end(ap);
 }
 
@@ -118,7 +118,7 @@ static int parse_value(const char *tok, double *value, char *uom, size_t cap)
         while (isdigit((unsigned char)tok[i]))
             i++;
     }
-    if (i >= sizeof(num) || strlen(tok + i) >= cap)
+    if (i >= sizeof num || strlen(tok + i) >= cap)
         return -1;
     memcpy(num, tok, i);
     num[i] = '\0';
@@ -142,7 +142,7 @@ static int parse_value(const char *tok, double *value, char *uom, size_t cap)
  * infinity. */
 static int classify(perf_output *o, perf_item *it)
 {
-    for (size_t i = 0; i < sizeof(perf_units) / sizeof(perf_units[0]); i++) {
+    for (size_t i = 0; i < sizeof perf_units / sizeof perf_units[0]; i++) {
         if (strcmp(perf_units[i].uom, it->uom) == 0) {
             it->cls = perf_units[i].cls;
             it->value = it->raw * perf_units[i].factor;
@@ -185,16 +185,16 @@ static void parse_items(perf_output *o, const char *s)
         size_t n = 0;
         int rc = -1;
 
-        memset(&it, 0, sizeof(it));
-        p = parse_label(p, it.label, sizeof(it.label));
+        memset(&it, 0, sizeof it);
+        p = parse_label(p, it.label, sizeof it.label);
         if (p) {
             while (*p && *p != ';' && !isspace((unsigned char)*p)) {
-                if (n + 1 < sizeof(tok))
+                if (n + 1 < sizeof tok)
                     tok[n++] = *p;
                 p++;
             }
             tok[n] = '\0';
-            rc = parse_value(tok, &it.raw, it.uom, sizeof(it.uom));
+            rc = parse_value(tok, &it.raw, it.uom, sizeof it.uom);
         } else {
             p = start;
         }
@@ -237,7 +237,7 @@ int perf_parse(const char *buf, size_t len, perf_output *o)
     char *first = NULL;
     int in_perf = 0;
 
-    memset(o, 0, sizeof(*o));
+    memset(o, 0, sizeof *o);
     o->buf = malloc(len + 1);
     if (!o->buf)
         return -1;

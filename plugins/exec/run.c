@@ -72,7 +72,7 @@ static _Noreturn void in_child(const job *j, int out_w, int err_w, int exec_w)
 
     if (dup2(out_w, STDOUT_FILENO) < 0 || dup2(err_w, STDERR_FILENO) < 0) {
         e = errno;
-        (void)!write(exec_w, &e, sizeof(e));
+        (void)!write(exec_w, &e, sizeof e);
         _exit(127);
     }
     signal(SIGPIPE, SIG_DFL);
@@ -80,7 +80,7 @@ static _Noreturn void in_child(const job *j, int out_w, int err_w, int exec_w)
     environ = j->envp;
     execvp(j->argv[0], j->argv);
     e = errno;
-    (void)!write(exec_w, &e, sizeof(e));
+    (void)!write(exec_w, &e, sizeof e);
     _exit(127);
 }
 
@@ -135,7 +135,7 @@ static void drain(int *fd, char *buf, size_t cap, size_t *len, size_t *dropped,
 
     while (*fd >= 0 && budget > 0) {
         char *dst = *len < cap ? buf + *len : scratch;
-        size_t room = *len < cap ? cap - *len : sizeof(scratch);
+        size_t room = *len < cap ? cap - *len : sizeof scratch;
         ssize_t n;
 
         if (room > budget)
@@ -165,9 +165,9 @@ static void drain_all(run *r, size_t budget)
           budget);
     if (r->exec_fd >= 0) {
         int e = 0;
-        ssize_t n = read(r->exec_fd, &e, sizeof(e));
+        ssize_t n = read(r->exec_fd, &e, sizeof e);
 
-        if (n == (ssize_t)sizeof(e))
+        if (n == (ssize_t)sizeof e)
             r->exec_errno = e;
         if (n >= 0 || (errno != EAGAIN && errno != EINTR))
             close_fd(&r->exec_fd);

@@ -66,24 +66,24 @@ START_TEST(perfdata_maps)
     job j;
     char why[256];
 
-    memset(&j, 0, sizeof(j));
-    ck_assert_int_eq(exec_parse_maps(good, 3, &j, why, sizeof(why)), 0);
+    memset(&j, 0, sizeof j);
+    ck_assert_int_eq(exec_parse_maps(good, 3, &j, why, sizeof why), 0);
     ck_assert_uint_eq(j.n_maps, 3);
     ck_assert_str_eq(j.maps[1].label, "size");
     ck_assert_str_eq(exec_metrics[j.maps[1].slot].name, "bytes2");
     ck_assert_int_eq(j.maps[2].slot, -1);
     exec_job_free(&j);
 
-    memset(&j, 0, sizeof(j));
-    ck_assert_int_eq(exec_parse_maps(twice, 2, &j, why, sizeof(why)), -1);
+    memset(&j, 0, sizeof j);
+    ck_assert_int_eq(exec_parse_maps(twice, 2, &j, why, sizeof why), -1);
     ck_assert_str_eq(why, "metric 'time' fed by two labels");
     exec_job_free(&j);
-    memset(&j, 0, sizeof(j));
-    ck_assert_int_eq(exec_parse_maps(unknown, 1, &j, why, sizeof(why)), -1);
+    memset(&j, 0, sizeof j);
+    ck_assert_int_eq(exec_parse_maps(unknown, 1, &j, why, sizeof why), -1);
     ck_assert_ptr_nonnull(strstr(why, "'nosuch' is not a metric of exec"));
     exec_job_free(&j);
-    memset(&j, 0, sizeof(j));
-    ck_assert_int_eq(exec_parse_maps(empty, 1, &j, why, sizeof(why)), -1);
+    memset(&j, 0, sizeof j);
+    ck_assert_int_eq(exec_parse_maps(empty, 1, &j, why, sizeof why), -1);
     ck_assert_str_eq(why, "item 1: empty label");
     exec_job_free(&j);
 }

@@ -135,14 +135,14 @@ static gp_outcome check_url(probe *p)
     char err[640];
 
     if (gp_curl_check_url("url", p->url, "use user and password instead", NULL,
-                          p->where, sizeof(p->where), err, sizeof(err)) < 0) {
+                          p->where, sizeof p->where, err, sizeof err) < 0) {
         int e = errno;
 
         p->api->message(p->ctx, "%s", err);
         return e == ENOMEM ? GP_UNKNOWN : GP_FATAL;
     }
     gp_sdk_printable(p->url, strlen(p->url), HTTP_SHOW_URL, p->shown_url,
-                     sizeof(p->shown_url));
+                     sizeof p->shown_url);
     return GP_READY;
 }
 
@@ -158,10 +158,10 @@ static gp_outcome parse_expect_status(probe *p)
     const char *bad = NULL;
 
     if (http_expect_status(items, n, p->expected, p->expected_text,
-                           sizeof(p->expected_text), &bad) < 0) {
+                           sizeof p->expected_text, &bad) < 0) {
         char shown[HTTP_SHOW_BUF];
 
-        gp_sdk_printable(bad, strlen(bad), HTTP_SHOW, shown, sizeof(shown));
+        gp_sdk_printable(bad, strlen(bad), HTTP_SHOW, shown, sizeof shown);
         p->api->message(p->ctx,
                         "bad option value: expect_status '%s' is neither a "
                         "status code (100-599) nor a class (1xx-5xx)",
@@ -186,7 +186,7 @@ static gp_outcome parse_headers(probe *p)
             /* Only the name part, as validate() shows it: the value may be
              * a credential. */
             gp_sdk_printable(h, http_header_shown_len(h), HTTP_SHOW, shown,
-                             sizeof(shown));
+                             sizeof shown);
             p->api->message(p->ctx,
                             "bad option value: header '%s...' is not `Name: "
                             "value`",
@@ -336,7 +336,7 @@ static gp_outcome unexpected_status(probe *p, long status)
         curl_easy_getinfo(p->curl, CURLINFO_REDIRECT_URL, &location) ==
             CURLE_OK &&
         location) {
-        gp_sdk_mask_url(location, shown, sizeof(shown));
+        gp_sdk_mask_url(location, shown, sizeof shown);
         api->message(ctx,
                      "HTTP %ld from %s, redirected to %s (expected %s; "
                      "follow_redirects is %s)",
@@ -383,9 +383,8 @@ static gp_outcome judge(probe *p)
         char want[HTTP_SHOW_BUF], got[HTTP_SHOW_BUF];
 
         gp_sdk_printable(expect_body, strlen(expect_body), HTTP_SHOW, want,
-                         sizeof(want));
-        gp_sdk_printable(p->body.data, p->body.len, HTTP_SHOW, got,
-                         sizeof(got));
+                         sizeof want);
+        gp_sdk_printable(p->body.data, p->body.len, HTTP_SHOW, got, sizeof got);
         api->message(ctx,
                      "HTTP %ld from %s, but \"%s\" is not in the %s%zu "
                      "bytes of the body (\"%s\")",
@@ -430,7 +429,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     gp_sdk_connect_error why;
     char err[300];
     if (gp_curl_pin_host(p.curl, ctx, api, p.url, &p.pins, &why, err,
-                         sizeof(err)) < 0) {
+                         sizeof err) < 0) {
         out = gp_curl_pin_outcome(ctx, api, why, err, NULL);
         goto done;
     }
@@ -489,7 +488,7 @@ static void validate(gp_ctx *ctx, const gp_api *api)
 
     if (url &&
         gp_curl_check_url("url", url, "use user and password instead", NULL,
-                          where, sizeof(where), err, sizeof(err)) < 0 &&
+                          where, sizeof where, err, sizeof err) < 0 &&
         errno != ENOMEM)
         api->invalid(ctx, "url", "%s",
                      strncmp(err, "option url ", 11) == 0 ? err + 11 : err);
@@ -497,7 +496,7 @@ static void validate(gp_ctx *ctx, const gp_api *api)
     for (size_t i = 0; i < n; i++) {
         if (http_status_item(items[i], NULL) < 0) {
             gp_sdk_printable(items[i], strlen(items[i]), HTTP_SHOW, shown,
-                             sizeof(shown));
+                             sizeof shown);
             api->invalid(ctx, "expect_status",
                          "'%s' is neither a status code (100-599) nor a "
                          "class (1xx-5xx)",
@@ -509,7 +508,7 @@ static void validate(gp_ctx *ctx, const gp_api *api)
         if (!http_header_ok(items[i])) {
             /* Only the name part: the value may be a credential. */
             gp_sdk_printable(items[i], http_header_shown_len(items[i]),
-                             HTTP_SHOW, shown, sizeof(shown));
+                             HTTP_SHOW, shown, sizeof shown);
             api->invalid(ctx, "header",
                          "item %zu ('%s...') is not `Name: value` (the name "
                          "an HTTP token)",

@@ -96,7 +96,7 @@ int http_client_cert_refused(const char *text)
         "alert certificate expired",  "alert certificate unknown",
     };
 
-    for (size_t i = 0; i < sizeof(alerts) / sizeof(alerts[0]); i++)
+    for (size_t i = 0; i < sizeof alerts / sizeof alerts[0]; i++)
         if (strstr(text, alerts[i]))
             return 1;
     return 0;

@@ -17,7 +17,7 @@ START_TEST(status_items)
 {
     char e[HTTP_STATUSES];
 
-    memset(e, 0, sizeof(e));
+    memset(e, 0, sizeof e);
     ck_assert_int_eq(http_status_item("200", e), 0);
     ck_assert(e[200] && !e[201] && !e[199]);
     ck_assert_int_eq(http_status_item("3xx", e), 0);
@@ -30,7 +30,7 @@ START_TEST(status_items)
     static const char *const bad[] = {"600", "099", "6xx", "2x",  "2xxx",
                                       "20",  "2x0", "abc", "",    " 200",
                                       "0xx", "x00", "1e2", "-20", "200 "};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(http_status_item(bad[i], e) < 0, "'%s'", bad[i]);
 }
 END_TEST
@@ -42,24 +42,24 @@ START_TEST(expect_status_lists)
     char e[HTTP_STATUSES], text[16];
     const char *bad = NULL;
 
-    memset(e, 0, sizeof(e));
-    ck_assert_int_eq(http_expect_status(list, 3, e, text, sizeof(text), &bad),
+    memset(e, 0, sizeof e);
+    ck_assert_int_eq(http_expect_status(list, 3, e, text, sizeof text, &bad),
                      0);
     ck_assert(e[204] && e[301] && e[404] && !e[302] && !e[500]);
     ck_assert_str_eq(text, "2xx, 301, 404");
     /* No items: the default, 2xx. */
-    memset(e, 0, sizeof(e));
-    ck_assert_int_eq(http_expect_status(NULL, 0, e, text, sizeof(text), &bad),
+    memset(e, 0, sizeof e);
+    ck_assert_int_eq(http_expect_status(NULL, 0, e, text, sizeof text, &bad),
                      0);
     ck_assert(e[200] && e[299] && !e[300]);
     ck_assert_str_eq(text, "2xx");
     /* The first bad item is named. */
-    ck_assert_int_eq(http_expect_status(broken, 3, e, text, sizeof(text), &bad),
+    ck_assert_int_eq(http_expect_status(broken, 3, e, text, sizeof text, &bad),
                      -1);
     ck_assert_str_eq(bad, "2xy");
     /* A text that does not fit is cut at a whole item. */
     static const char *const many[] = {"200", "201", "202", "203", "204"};
-    ck_assert_int_eq(http_expect_status(many, 5, e, text, sizeof(text), &bad),
+    ck_assert_int_eq(http_expect_status(many, 5, e, text, sizeof text, &bad),
                      0);
     ck_assert_str_eq(text, "200, 201, 202");
 }
@@ -86,9 +86,9 @@ START_TEST(statuses_and_bodies)
     static const long transient[] = {500, 502, 503, 504, 599, 429, 408};
     static const long fatal[] = {400, 401, 403, 404, 301, 302, 304, 204, 418};
 
-    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
         ck_assert_int_eq(http_unexpected_outcome(transient[i]), GP_TRANSIENT);
-    for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         ck_assert_int_eq(http_unexpected_outcome(fatal[i]), GP_FATAL);
 
     ck_assert(http_body_has("{\"status\":\"UP\"}", 15, "\"UP\""));

@@ -60,7 +60,7 @@ static void cancel_child(int fd, void *arg)
 {
     char err[256];
 
-    if (!PQcancel(arg, err, sizeof(err)))
+    if (!PQcancel(arg, err, sizeof err))
         write_all(fd, err, strlen(err));
 }
 
@@ -75,8 +75,8 @@ static void cancel_query(pg_probe *p, PGconn *conn)
 
     if (!cancel)
         return;
-    rc = gp_sdk_run_bounded(cancel_child, cancel, PG_CANCEL_MS, out,
-                            sizeof(out), &got);
+    rc = gp_sdk_run_bounded(cancel_child, cancel, PG_CANCEL_MS, out, sizeof out,
+                            &got);
     PQfreeCancel(cancel);
     if (rc != 0)
         pg_note(p, GP_LOG_DEBUG, "cancel request: no answer in %d ms",
@@ -198,7 +198,7 @@ gp_outcome pg_connect_db(pg_probe *p, const char *const *keys,
         if (w == 0) {
             char at[PG_HOST_LEN + PG_ADDR_LEN + 32];
 
-            where(conn, at, sizeof(at));
+            where(conn, at, sizeof at);
             o = pg_say(p, GP_TRANSIENT,
                        "no answer from %s within %.0f ms (%s; dsn %s)", at,
                        gp_sdk_now_ms() - t0, connect_stage(conn), p->shown);
@@ -286,7 +286,7 @@ void pg_run_query(PGconn *conn, const char *sql, int64_t end, pg_query *q)
 {
     double t0 = gp_sdk_now_ms();
 
-    memset(q, 0, sizeof(*q));
+    memset(q, 0, sizeof *q);
     query_results(conn, sql, end, q);
     q->ms = gp_sdk_now_ms() - t0;
 }

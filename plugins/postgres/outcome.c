@@ -56,7 +56,7 @@ static const struct {
 
 gp_outcome pg_text_outcome(const char *text)
 {
-    for (size_t i = 0; i < sizeof(known_texts) / sizeof(known_texts[0]); i++)
+    for (size_t i = 0; i < sizeof known_texts / sizeof known_texts[0]; i++)
         if (strstr(text, known_texts[i].text))
             return known_texts[i].outcome;
     return GP_TRANSIENT;
@@ -82,9 +82,9 @@ static void parse_head(const char *line, size_t len, pg_failure *f)
     gp_sdk_buf b;
     const char *end = line + len, *lv = NULL, *rest = line;
 
-    gp_sdk_buf_init(&b, f->text, sizeof(f->text));
+    gp_sdk_buf_init(&b, f->text, sizeof f->text);
     f->state[0] = '\0';
-    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]) && !lv; i++) {
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0] && !lv; i++) {
         lv = memmem(line, len, levels[i], strlen(levels[i]));
         rest = lv ? lv + strlen(levels[i]) : line;
     }
@@ -108,7 +108,7 @@ static int is_head(const char *line, size_t len)
 
     if (len == 0)
         return 0;
-    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++)
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++)
         if (strncmp(line, tails[i], strlen(tails[i])) == 0)
             return 0;
     return 1;
@@ -128,7 +128,7 @@ void pg_pick_failure(const char *msg, pg_failure *pick)
     pg_failure cur;
     int have = 0;
 
-    memset(pick, 0, sizeof(*pick));
+    memset(pick, 0, sizeof *pick);
     pick->outcome = GP_TRANSIENT;
     while (*msg) {
         const char *nl = strchr(msg, '\n');
@@ -145,7 +145,7 @@ void pg_pick_failure(const char *msg, pg_failure *pick)
         } else if (have && strncmp(msg, "DETAIL:  ", 9) == 0) {
             gp_sdk_buf b;
 
-            gp_sdk_buf_resume(&b, cur.text, sizeof(cur.text));
+            gp_sdk_buf_resume(&b, cur.text, sizeof cur.text);
             gp_sdk_buf_add(&b, " (");
             gp_sdk_buf_addn(&b, msg + 9, len - 9);
             gp_sdk_buf_add(&b, ")");

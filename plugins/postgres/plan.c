@@ -86,7 +86,7 @@ static gp_outcome plan_targets(pg_probe *p, char **hosts, int nh, char **ports,
         }
         n = gp_sdk_resolve(p->ctx, p->api, hosts[i], 0,
                            p->api->time_left_ms(p->ctx) / (nh - i), addrs,
-                           PG_MAX_ADDRS, &how, why, sizeof(why));
+                           PG_MAX_ADDRS, &how, why, sizeof why);
         /* Past PG_MAX_TARGETS entries a name's further addresses are left
          * out; a name with none left in is too many. */
         for (int k = 0; k < n; k++)
@@ -167,11 +167,11 @@ gp_outcome pg_plan_connection(pg_probe *p, const PQconninfoOption *opts,
 
     plan->planned = 1;
     join_targets(plan->targets, plan->nt, offsetof(pg_target, host),
-                 plan->hosts, sizeof(plan->hosts));
+                 plan->hosts, sizeof plan->hosts);
     join_targets(plan->targets, plan->nt, offsetof(pg_target, addr),
-                 plan->addrs, sizeof(plan->addrs));
+                 plan->addrs, sizeof plan->addrs);
     join_targets(plan->targets, plan->nt, offsetof(pg_target, port),
-                 plan->ports, sizeof(plan->ports));
+                 plan->ports, sizeof plan->ports);
     pg_note(p, GP_LOG_DEBUG, "connecting to host=%s hostaddr=%s port=%s",
             plan->hosts, plan->addrs, plan->ports);
     return GP_READY;
@@ -200,8 +200,8 @@ gp_outcome pg_build_params(pg_probe *p, const PQconninfoOption *opts,
     for (const PQconninfoOption *o = opts; o->keyword; o++)
         n_opts++;
     /* The dsn's fields, 5 of ours and the terminator. */
-    pp->keys = calloc(n_opts + 6, sizeof(*pp->keys));
-    pp->values = calloc(n_opts + 6, sizeof(*pp->values));
+    pp->keys = calloc(n_opts + 6, sizeof *pp->keys);
+    pp->values = calloc(n_opts + 6, sizeof *pp->values);
     if (!pp->keys || !pp->values)
         return pg_say(p, GP_UNKNOWN, "out of memory");
     for (const PQconninfoOption *o = opts; o->keyword; o++) {
@@ -250,9 +250,9 @@ gp_outcome pg_connect_hosts(pg_probe *p, pg_plan *plan, const pg_params *pp,
         int64_t end = now + (p->deadline - now) / (plan->nt - i);
 
         /* pg_build_params() pointed host / hostaddr / port at these. */
-        snprintf(plan->hosts, sizeof(plan->hosts), "%s", t->host);
-        snprintf(plan->addrs, sizeof(plan->addrs), "%s", t->addr);
-        snprintf(plan->ports, sizeof(plan->ports), "%s", t->port);
+        snprintf(plan->hosts, sizeof plan->hosts, "%s", t->host);
+        snprintf(plan->addrs, sizeof plan->addrs, "%s", t->addr);
+        snprintf(plan->ports, sizeof plan->ports, "%s", t->port);
         o = pg_connect_db(p, pp->keys, pp->values, end, conn, took);
         if (o != GP_TRANSIENT)
             return o;

@@ -121,13 +121,13 @@ static void vsay(pg_probe *p, int is_log, gp_log_level level, const char *fmt,
     if (vasprintf(&raw, fmt, ap) < 0)
         raw = NULL;
     gp_sdk_mask_text(raw ? raw : "out of memory", p->secrets, p->n_secrets,
-                     p->known, p->n_known, clean, sizeof(clean));
+                     p->known, p->n_known, clean, sizeof clean);
     free(raw);
     if (is_log)
         p->api->log(p->ctx, level, "%s", clean);
     else {
         p->api->message(p->ctx, "%s", clean);
-        memcpy(p->said, clean, sizeof(clean));
+        memcpy(p->said, clean, sizeof clean);
     }
 }
 
@@ -183,7 +183,7 @@ static gp_outcome check_expect(pg_probe *p, const PGresult *rows,
     char got[PG_SHOW_BYTES * 4 + 8], want[PG_SHOW_BYTES * 4 + 8];
     gp_outcome o = p->api->in_warmup(p->ctx) ? GP_TRANSIENT : GP_FATAL;
 
-    gp_sdk_printable(expect, strlen(expect), PG_SHOW_BYTES, want, sizeof(want));
+    gp_sdk_printable(expect, strlen(expect), PG_SHOW_BYTES, want, sizeof want);
     if (!rows || PQntuples(rows) == 0 || PQnfields(rows) == 0)
         return pg_say(p, o, "query returned no rows, expected \"%s\" (dsn %s)",
                       want, p->shown);
@@ -193,7 +193,7 @@ static gp_outcome check_expect(pg_probe *p, const PGresult *rows,
     if (strcmp(PQgetvalue(rows, 0, 0), expect) != 0) {
         gp_sdk_printable(PQgetvalue(rows, 0, 0),
                          (size_t)PQgetlength(rows, 0, 0), PG_SHOW_BYTES, got,
-                         sizeof(got));
+                         sizeof got);
         return pg_say(p, o, "query returned \"%s\", expected \"%s\" (dsn %s)",
                       got, want, p->shown);
     }
@@ -249,7 +249,7 @@ static gp_outcome probe_server(pg_probe *p, PGconn *conn, double t_connect)
         return o;
 
     pg_read_stats(p, conn);
-    format_version(version, vtext, sizeof(vtext));
+    format_version(version, vtext, sizeof vtext);
     return pg_say(
         p, GP_READY,
         "connected to %s in %.1f ms (PostgreSQL %s), query in %.1f ms",
@@ -267,7 +267,7 @@ static gp_outcome load_password(pg_probe *p, char **password)
     char err[640];
 
     if (gp_sdk_secret(p->ctx, p->api, "password", "password_file",
-                      PG_MAX_PASSWORD, password, err, sizeof(err)) < 0) {
+                      PG_MAX_PASSWORD, password, err, sizeof err) < 0) {
         int e = errno;
 
         return pg_say(p, e == ENOMEM ? GP_UNKNOWN : GP_FATAL, "%s", err);
@@ -292,7 +292,7 @@ static gp_outcome parse_dsn(pg_probe *p, const char *dsn,
 
         if (!err)
             return pg_say(p, GP_UNKNOWN, "out of memory");
-        pg_dsn_redact(err, why, sizeof(why));
+        pg_dsn_redact(err, why, sizeof why);
         PQfreemem(err);
         return pg_say(p, GP_FATAL, "dsn: %s", why);
     }
@@ -301,7 +301,7 @@ static gp_outcome parse_dsn(pg_probe *p, const char *dsn,
             add_secret(p, o->val);
         else if (o->val && *o->val && p->n_known < PG_MAX_KNOWN)
             p->known[p->n_known++] = o->val;
-    pg_dsn_render(opts, p->shown, sizeof(p->shown));
+    pg_dsn_render(opts, p->shown, sizeof p->shown);
     *out = opts;
     return GP_READY;
 }
@@ -312,13 +312,13 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     const char *dsn = api->opt_string(ctx, "dsn");
     char *password = NULL;
     PQconninfoOption *opts = NULL;
-    pg_plan *plan = calloc(1, sizeof(*plan));
+    pg_plan *plan = calloc(1, sizeof *plan);
     pg_params pp = {0};
     PGconn *conn = NULL;
     double t_connect = 0;
     gp_outcome o;
 
-    snprintf(p.shown, sizeof(p.shown), "not parsed");
+    snprintf(p.shown, sizeof p.shown, "not parsed");
     o = plan ? load_password(&p, &password)
              : pg_say(&p, GP_UNKNOWN, "out of memory");
     if (o == GP_READY)
@@ -365,9 +365,9 @@ static void validate(gp_ctx *ctx, const gp_api *api)
         if (!err)
             return; /* out of memory: check() will say so */
         if (strncmp(err, "invalid connection option \"", 27) == 0)
-            snprintf(why, sizeof(why), "%.*s", (int)strcspn(err, "\n"), err);
+            snprintf(why, sizeof why, "%.*s", (int)strcspn(err, "\n"), err);
         else
-            pg_dsn_redact(err, why, sizeof(why));
+            pg_dsn_redact(err, why, sizeof why);
         PQfreemem(err);
         api->invalid(ctx, "dsn", "%s", why);
         return;

@@ -29,7 +29,7 @@ START_TEST(render_masks_secret_fields)
 
     ck_assert_str_eq(pg_dsn_value(o, "host"), "db.test");
     ck_assert_ptr_null(pg_dsn_value(o, "hostaddr"));
-    pg_dsn_render(o, out, sizeof(out));
+    pg_dsn_render(o, out, sizeof out);
     ck_assert_ptr_null(strstr(out, "s3cretpw"));
     ck_assert_ptr_nonnull(strstr(out, "password=***"));
     ck_assert_ptr_nonnull(strstr(out, "host=db.test"));
@@ -38,7 +38,7 @@ START_TEST(render_masks_secret_fields)
 
     /* A URI's password too; quotes and backslashes are escaped. */
     o = parse("postgresql://app:p%40ss@db.test/it%27s");
-    pg_dsn_render(o, out, sizeof(out));
+    pg_dsn_render(o, out, sizeof out);
     ck_assert_ptr_null(strstr(out, "p@ss"));
     ck_assert_ptr_nonnull(strstr(out, "dbname='it\\'s'"));
     for (const PQconninfoOption *f = o; f->keyword; f++)
@@ -55,8 +55,8 @@ START_TEST(render_cuts_to_fit)
     PQconninfoOption *o = parse("host=db.test user=app");
     char out[8];
 
-    pg_dsn_render(o, out, sizeof(out));
-    ck_assert_uint_eq(strlen(out), sizeof(out) - 1);
+    pg_dsn_render(o, out, sizeof out);
+    ck_assert_uint_eq(strlen(out), sizeof out - 1);
     PQconninfoFree(o);
 }
 END_TEST
@@ -69,16 +69,16 @@ START_TEST(redact_hides_quoted_pieces)
     /* libpq quotes the piece it chokes on: here part of a password. */
     ck_assert_ptr_null(PQconninfoParse("host=db password='hunter22", &err));
     ck_assert_ptr_nonnull(err);
-    pg_dsn_redact(err, out, sizeof(out));
+    pg_dsn_redact(err, out, sizeof out);
     PQfreemem(err);
     ck_assert_ptr_null(strstr(out, "hunter22"));
 
     pg_dsn_redact("missing \"=\" after \"s3cret\" in connection info string"
                   "\nsecond line",
-                  out, sizeof(out));
+                  out, sizeof out);
     ck_assert_str_eq(out, "missing \"=\" after \"...\" in connection info "
                           "string");
-    pg_dsn_redact("unterminated \"abc", out, sizeof(out));
+    pg_dsn_redact("unterminated \"abc", out, sizeof out);
     ck_assert_str_eq(out, "unterminated \"...\"");
 }
 END_TEST

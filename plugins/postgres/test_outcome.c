@@ -31,10 +31,10 @@ START_TEST(sqlstate_classes)
         "55000", "22012", "XX000", "0A000",
     };
 
-    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
         ck_assert_msg(pg_sqlstate_outcome(transient[i]) == GP_TRANSIENT, "%s",
                       transient[i]);
-    for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         ck_assert_msg(pg_sqlstate_outcome(fatal[i]) == GP_FATAL, "%s",
                       fatal[i]);
 }
@@ -70,10 +70,10 @@ START_TEST(texts_without_sqlstate)
         "authentication method 10 not supported",
     };
 
-    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
         ck_assert_msg(pg_text_outcome(transient[i]) == GP_TRANSIENT, "%s",
                       transient[i]);
-    for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         ck_assert_msg(pg_text_outcome(fatal[i]) == GP_FATAL, "%s", fatal[i]);
 }
 END_TEST
@@ -163,17 +163,17 @@ START_TEST(fatal_host_wins_over_transient_one)
     pg_failure f;
 
     /* Refused, then a bad password: the password decides. */
-    snprintf(msg, sizeof(msg), "%s%s", refused, badpw);
+    snprintf(msg, sizeof msg, "%s%s", refused, badpw);
     pg_pick_failure(msg, &f);
     ck_assert_int_eq(f.outcome, GP_FATAL);
     ck_assert_str_eq(f.state, "28P01");
     /* A bad password first also decides, whatever follows. */
-    snprintf(msg, sizeof(msg), "%s%s", badpw, starting);
+    snprintf(msg, sizeof msg, "%s%s", badpw, starting);
     pg_pick_failure(msg, &f);
     ck_assert_int_eq(f.outcome, GP_FATAL);
     ck_assert_str_eq(f.state, "28P01");
     /* All transient: the last one. */
-    snprintf(msg, sizeof(msg), "%s%s", refused, starting);
+    snprintf(msg, sizeof msg, "%s%s", refused, starting);
     pg_pick_failure(msg, &f);
     ck_assert_int_eq(f.outcome, GP_TRANSIENT);
     ck_assert_str_eq(f.state, "57P03");
@@ -186,12 +186,12 @@ START_TEST(long_messages_are_cut_not_overflowed)
     char msg[4096];
     pg_failure f;
 
-    memset(msg, 'x', sizeof(msg) - 1);
-    msg[sizeof(msg) - 1] = '\0';
+    memset(msg, 'x', sizeof msg - 1);
+    msg[sizeof msg - 1] = '\0';
     memcpy(msg, "FATAL:  28P01: ", 15);
     pg_pick_failure(msg, &f);
     ck_assert_str_eq(f.state, "28P01");
-    ck_assert_uint_eq(strlen(f.text), sizeof(f.text) - 1);
+    ck_assert_uint_eq(strlen(f.text), sizeof f.text - 1);
 }
 END_TEST
 

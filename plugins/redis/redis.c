@@ -139,7 +139,7 @@ static gp_outcome load_password(probe *p)
     char err[640];
 
     if (gp_sdk_secret(p->ctx, p->api, "password", "password_file",
-                      REDIS_MAX_PASSWORD, &p->password, err, sizeof(err)) < 0) {
+                      REDIS_MAX_PASSWORD, &p->password, err, sizeof err) < 0) {
         int e = errno;
 
         p->api->message(p->ctx, "%s", err);
@@ -185,7 +185,7 @@ static gp_outcome connect_unix(probe *p, const char *path)
 {
     double started = gp_sdk_now_ms();
 
-    snprintf(p->addr, sizeof(p->addr), "unix:%s", path);
+    snprintf(p->addr, sizeof p->addr, "unix:%s", path);
     /* hiredis would silently cut a longer path and connect elsewhere. */
     if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
         p->api->message(p->ctx, "socket path is longer than %zu bytes",
@@ -215,7 +215,7 @@ static gp_outcome connect_tcp(probe *p, const char *host, unsigned port)
     gp_sdk_connect_error why;
     double started = gp_sdk_now_ms();
     int fd = gp_sdk_tcp_connect(p->ctx, p->api, host, port, &why, p->addr,
-                                sizeof(p->addr), err, sizeof(err));
+                                sizeof p->addr, err, sizeof err);
 
     if (fd < 0 && (why == GP_SDK_NO_SUCH_HOST || why == GP_SDK_RESOLVER ||
                    why == GP_SDK_RESOLVE_TIMEOUT)) {
@@ -332,7 +332,7 @@ static gp_outcome run(probe *p, const char *what, int argc, const char **argv,
 {
     char why[512];
     int not_redis = 0;
-    redisReply *r = command(p, argc, argv, why, sizeof(why), &not_redis);
+    redisReply *r = command(p, argc, argv, why, sizeof why, &not_redis);
 
     *out = NULL;
     if (!r) {
@@ -344,7 +344,7 @@ static gp_outcome run(probe *p, const char *what, int argc, const char **argv,
     if (r->type == REDIS_REPLY_ERROR) {
         char err[REDIS_SHOW_BUF];
 
-        gp_sdk_printable(r->str, r->len, REDIS_SHOW_ERROR, err, sizeof(err));
+        gp_sdk_printable(r->str, r->len, REDIS_SHOW_ERROR, err, sizeof err);
         p->api->message(p->ctx, "%s refused by %s: %s%s", what, p->addr, err,
                         reply_error_hint(err));
         gp_outcome o = reply_error_is_transient(err) ? GP_TRANSIENT : GP_FATAL;
@@ -368,9 +368,9 @@ static gp_outcome authenticate(probe *p)
         return GP_READY;
     if (user && *user) {
         argv[argc++] = user;
-        snprintf(what, sizeof(what), "AUTH as '%s'", user);
+        snprintf(what, sizeof what, "AUTH as '%s'", user);
     } else {
-        snprintf(what, sizeof(what), "AUTH");
+        snprintf(what, sizeof what, "AUTH");
     }
     argv[argc++] = p->password;
 
@@ -390,8 +390,8 @@ static gp_outcome select_db(probe *p)
 
     if (db == 0)
         return GP_READY;
-    snprintf(num, sizeof(num), "%lld", (long long)db);
-    snprintf(what, sizeof(what), "SELECT %s", num);
+    snprintf(num, sizeof num, "%lld", (long long)db);
+    snprintf(what, sizeof what, "SELECT %s", num);
 
     gp_outcome o = run(p, what, 2, argv, &r);
 
@@ -414,8 +414,7 @@ static gp_outcome ping(probe *p, double *ms)
         char got[REDIS_SHOW_BUF] = "";
 
         if (r->str)
-            gp_sdk_printable(r->str, r->len, REDIS_SHOW_ERROR, got,
-                             sizeof(got));
+            gp_sdk_printable(r->str, r->len, REDIS_SHOW_ERROR, got, sizeof got);
         p->api->message(p->ctx, "%s answered PING with '%s', not PONG", p->addr,
                         got);
         o = GP_FATAL;
@@ -485,9 +484,9 @@ static gp_outcome info(probe *p, double ping_ms)
     const char *text = r->str;
     char version[32] = "?", role[16] = "?", role_text[128];
 
-    reply_info_field(text, "redis_version", version, sizeof(version));
-    reply_info_field(text, "role", role, sizeof(role));
-    reply_describe_role(text, role, role_text, sizeof(role_text));
+    reply_info_field(text, "redis_version", version, sizeof version);
+    reply_info_field(text, "role", role, sizeof role);
+    reply_describe_role(text, role, role_text, sizeof role_text);
     report_metrics(p, text);
 
     double clients = reply_info_number(text, "connected_clients");
@@ -507,10 +506,10 @@ static gp_outcome info(probe *p, double ping_ms)
     char clients_text[64] = "";
 
     if (clients >= 0 && maxclients > 0)
-        snprintf(clients_text, sizeof(clients_text), ", %.0f/%.0f clients",
+        snprintf(clients_text, sizeof clients_text, ", %.0f/%.0f clients",
                  clients, maxclients);
     else if (clients >= 0)
-        snprintf(clients_text, sizeof(clients_text), ", %.0f clients", clients);
+        snprintf(clients_text, sizeof clients_text, ", %.0f clients", clients);
     api->message(ctx, "PONG from %s in %.2f ms (Redis %s, %s%s)", p->addr,
                  ping_ms, version, role_text, clients_text);
     freeReplyObject(r);

@@ -40,7 +40,7 @@ static void *guarded_array(const redisReadTask *t, int n)
 void reply_guard_init(reply_guard *g, redisReader *r, size_t max_bytes,
                       long long max_elements)
 {
-    memset(g, 0, sizeof(*g));
+    memset(g, 0, sizeof *g);
     g->base = r->fn;
     g->fns = *r->fn;
     g->fns.createString = guarded_string;
@@ -74,7 +74,7 @@ int reply_error_is_transient(const char *err)
     static const char *const codes[] = {"LOADING ", "BUSY ", "MASTERDOWN ",
                                         "TRYAGAIN ", "CLUSTERDOWN "};
 
-    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         if (strncmp(err, codes[i], strlen(codes[i])) == 0)
             return 1;
     }
@@ -121,7 +121,7 @@ double reply_info_number(const char *info, const char *key)
 {
     char text[64], *end;
 
-    if (!reply_info_field(info, key, text, sizeof(text)))
+    if (!reply_info_field(info, key, text, sizeof text))
         return -1;
     errno = 0;
     long long v = strtoll(text, &end, 10);
@@ -140,9 +140,9 @@ void reply_describe_role(const char *info, const char *role, char *out,
         snprintf(out, outlen, "%s", role);
         return;
     }
-    if (reply_info_field(info, "master_host", host, sizeof(host)) &&
-        reply_info_field(info, "master_port", port, sizeof(port)) &&
-        reply_info_field(info, "master_link_status", link, sizeof(link)))
+    if (reply_info_field(info, "master_host", host, sizeof host) &&
+        reply_info_field(info, "master_port", port, sizeof port) &&
+        reply_info_field(info, "master_link_status", link, sizeof link))
         snprintf(out, outlen, "replica of %s:%s, link %s", host, port, link);
     else
         snprintf(out, outlen, "replica");

@@ -105,11 +105,11 @@ START_TEST(huge_bulk_refused_while_buffering)
     char chunk[64];
     int rc = 0;
 
-    memset(chunk, 'x', sizeof(chunk));
+    memset(chunk, 'x', sizeof chunk);
     reader_init(&rd, 1000, REPLY_MAX_ELEMENTS);
     ck_assert_int_eq(feed(&rd, "$2147483647\r\n", 13, &r), 0);
     for (int i = 0; i < 100 && rc == 0; i++)
-        rc = feed(&rd, chunk, sizeof(chunk), &r);
+        rc = feed(&rd, chunk, sizeof chunk, &r);
     ck_assert_int_eq(rc, -1);
     ck_assert_int_eq(rd.g.too_large, 1);
     redisReaderFree(rd.r);
@@ -153,19 +153,19 @@ START_TEST(info_fields)
 {
     char out[16], role[64];
 
-    ck_assert(reply_info_field(info, "redis_version", out, sizeof(out)));
+    ck_assert(reply_info_field(info, "redis_version", out, sizeof out));
     ck_assert_str_eq(out, "7.0.15");
-    ck_assert(!reply_info_field(info, "redis", out, sizeof(out)));
+    ck_assert(!reply_info_field(info, "redis", out, sizeof out));
     ck_assert(reply_info_field(info, "redis_version", out, 4));
     ck_assert_str_eq(out, "7.0");
     ck_assert_double_eq(reply_info_number(info, "connected_clients"), 12);
     ck_assert_double_eq(reply_info_number(info, "maxmemory"), -1);
     ck_assert_double_eq(reply_info_number(info, "nothing"), -1);
-    reply_describe_role(info, "slave", role, sizeof(role));
+    reply_describe_role(info, "slave", role, sizeof role);
     ck_assert_str_eq(role, "replica of 10.0.0.1:6379, link down");
-    reply_describe_role("", "slave", role, sizeof(role));
+    reply_describe_role("", "slave", role, sizeof role);
     ck_assert_str_eq(role, "replica");
-    reply_describe_role(info, "master", role, sizeof(role));
+    reply_describe_role(info, "master", role, sizeof role);
     ck_assert_str_eq(role, "master");
 }
 END_TEST

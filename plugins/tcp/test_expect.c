@@ -45,9 +45,9 @@ START_TEST(options_that_cannot_decode)
     ck_assert_int_eq(tcp_decode(big, out, &why), -1);
     ck_assert_str_eq(why, "too long");
     /* An escape shortens the text: 4096 bytes written as \x41 fit. */
-    for (size_t i = 0; i + 4 <= sizeof(big) - 1; i += 4)
+    for (size_t i = 0; i + 4 <= sizeof big - 1; i += 4)
         memcpy(big + i, "\\x41", 4);
-    big[sizeof(big) - 1] = '\0';
+    big[sizeof big - 1] = '\0';
     ck_assert_int_gt(tcp_decode(big, out, &why), 0);
 }
 END_TEST
@@ -66,7 +66,7 @@ END_TEST
 START_TEST(expect_split_across_reads)
 {
     const char buf[] = "220 mail.test ESMTP ready";
-    size_t n = sizeof(buf) - 1;
+    size_t n = sizeof buf - 1;
 
     /* "ESMTP" arrives as "ES" then "MTP ready". */
     ck_assert_int_eq(tcp_expect_seen(buf, 0, 16, "ESMTP", 5), 0);

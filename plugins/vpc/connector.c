@@ -86,7 +86,7 @@ static void http_get(gp_ctx *ctx, const gp_api *api, const char *url,
         return;
     }
     if (gp_curl_pin_host(c, ctx, api, url, &pins, &r->resolve_why, r->err,
-                         sizeof(r->err)) < 0) {
+                         sizeof r->err) < 0) {
         curl_easy_cleanup(c);
         r->rc = CURLE_COULDNT_RESOLVE_HOST;
         r->resolve_failed = 1;
@@ -222,7 +222,7 @@ static char *fetch_token(gp_ctx *ctx, const gp_api *api, const char *url,
         return NULL;
     }
     if (r->status != 200) {
-        api_error_text(r->body.data, r->body.len, text, sizeof(text));
+        api_error_text(r->body.data, r->body.len, text, sizeof text);
         vpc_part_set(
             res, r->status >= 500 || r->status == 429 ? GP_TRANSIENT : GP_FATAL,
             "metadata server answered %ld: %s", r->status, text);
@@ -275,7 +275,7 @@ static char *get_token(gp_ctx *ctx, const gp_api *api, http_resp *r,
     if (meta && *meta)
         return fetch_token(ctx, api, meta, r, res);
     if (gp_sdk_secret(ctx, api, "token", "token_file", VPC_MAX_TOKEN, &t, err,
-                      sizeof(err)) < 0) {
+                      sizeof err) < 0) {
         vpc_part_set(res, errno == ENOMEM ? GP_UNKNOWN : GP_FATAL, "%s", err);
         return NULL;
     }
@@ -365,7 +365,7 @@ static void judge_connector(const char *body, size_t len, const char *name,
     if (!json_is_object(root) || !state) {
         char shown[VPC_SHOW_TEXT + 64];
 
-        api_error_text(body, len, shown, sizeof(shown));
+        api_error_text(body, len, shown, sizeof shown);
         vpc_part_set(res, GP_FATAL,
                      "connector API: the answer is not a Connector (%s): %s",
                      root ? "no state" : jerr.text, shown);
@@ -374,7 +374,7 @@ static void judge_connector(const char *body, size_t len, const char *name,
     }
     mt = json_string_value(json_object_get(root, "machineType"));
     read_sizing(root, sz);
-    connector_details(root, sz, details, sizeof(details));
+    connector_details(root, sz, details, sizeof details);
 
     if (strcmp(state, "READY") == 0) {
         if (expect && *expect && (!mt || strcmp(mt, expect) != 0))
@@ -412,12 +412,12 @@ void vpc_judge_answer(long status, const char *body, size_t len,
 {
     char text[VPC_SHOW_TEXT + 64];
 
-    memset(sz, 0, sizeof(*sz));
+    memset(sz, 0, sizeof *sz);
     if (status == 200) {
         judge_connector(body, len, name, expect_mt, sz, res);
         return;
     }
-    api_error_text(body, len, text, sizeof(text));
+    api_error_text(body, len, text, sizeof text);
     if (status == 404)
         vpc_part_set(res, GP_FATAL, "connector %s not found (404): %s", name,
                      text);
@@ -442,7 +442,7 @@ void vpc_connector_check(gp_ctx *ctx, const gp_api *api, const char *name,
     struct curl_slist *h = NULL;
     size_t blen;
 
-    memset(&r, 0, sizeof(r));
+    memset(&r, 0, sizeof r);
     if (!vpc_connector_name_ok(name)) {
         vpc_part_set(res, GP_FATAL,
                      "option connector: '%s' is not projects/PROJECT/locations/"

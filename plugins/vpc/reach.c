@@ -51,7 +51,7 @@ const char *vpc_parse_target(const char *spec, vpc_target *t)
             return "IPv6 addresses are written [addr]:port";
         hlen = (size_t)(colon - spec);
     }
-    if (hlen == 0 || hlen >= sizeof(t->host))
+    if (hlen == 0 || hlen >= sizeof t->host)
         return "bad host";
     unsigned port;
     const char *why = gp_sdk_port_problem(colon + 1, &port);
@@ -60,7 +60,7 @@ const char *vpc_parse_target(const char *spec, vpc_target *t)
         return why;
     memcpy(t->host, host, hlen);
     t->host[hlen] = '\0';
-    snprintf(t->port, sizeof(t->port), "%u", port);
+    snprintf(t->port, sizeof t->port, "%u", port);
     t->spec = spec;
     return NULL;
 }
@@ -75,10 +75,10 @@ static int resolve(vpc_target *t, gp_ctx *ctx, const gp_api *api,
                    int64_t max_ms, vpc_part *res)
 {
     gp_sdk_connect_error why;
-    char err[sizeof(t->resolve_error)];
+    char err[sizeof t->resolve_error];
     int n = gp_sdk_resolve(ctx, api, t->host,
                            (unsigned)strtoul(t->port, NULL, 10), max_ms,
-                           t->addrs, GP_SDK_MAX_ADDRS, &why, err, sizeof(err));
+                           t->addrs, GP_SDK_MAX_ADDRS, &why, err, sizeof err);
 
     if (n > 0) {
         t->naddrs = n;
@@ -88,7 +88,7 @@ static int resolve(vpc_target *t, gp_ctx *ctx, const gp_api *api,
         vpc_part_set(res, GP_FATAL, "target %s: %s", t->spec, err);
         return -1;
     }
-    snprintf(t->resolve_error, sizeof(t->resolve_error), "%s", err);
+    snprintf(t->resolve_error, sizeof t->resolve_error, "%s", err);
     api->log(ctx, GP_LOG_INFO, "target %s: %s", t->spec, err);
     return 0;
 }
@@ -156,7 +156,7 @@ static void sample_start(sample *s)
 static void sample_finish(sample *s)
 {
     int err = 0;
-    socklen_t len = sizeof(err);
+    socklen_t len = sizeof err;
 
     if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         err = errno;
@@ -242,14 +242,13 @@ void vpc_describe_failures(const vpc_target *t, size_t n, unsigned samples,
         if (x->ok == samples)
             continue;
         if (x->resolve_error[0])
-            snprintf(why, sizeof(why), "%s", x->resolve_error);
+            snprintf(why, sizeof why, "%s", x->resolve_error);
         else if (x->refused && !x->timed_out && !x->other)
-            snprintf(why, sizeof(why), "refused %u/%u", x->refused, samples);
+            snprintf(why, sizeof why, "refused %u/%u", x->refused, samples);
         else if (x->timed_out && !x->refused && !x->other)
-            snprintf(why, sizeof(why), "timed out %u/%u", x->timed_out,
-                     samples);
+            snprintf(why, sizeof why, "timed out %u/%u", x->timed_out, samples);
         else
-            snprintf(why, sizeof(why),
+            snprintf(why, sizeof why,
                      "%u/%u failed (refused %u, timed out "
                      "%u, %s %u)",
                      samples - x->ok, samples, x->refused, x->timed_out,
@@ -276,7 +275,7 @@ static void report_reachability(gp_ctx *ctx, const gp_api *api, vpc_part *res,
 
     api->metric(ctx, "reachable", pct);
     api->metric(ctx, "targets", (double)n);
-    vpc_describe_failures(t, n, samples, failed, sizeof(failed));
+    vpc_describe_failures(t, n, samples, failed, sizeof failed);
     if (ok == 0 && pct + 1e-9 < need) {
         vpc_part_set(res, GP_TRANSIENT,
                      "no target reachable (0/%zu connects): %s", total, failed);

@@ -18,7 +18,7 @@ START_TEST(targets_parse)
 {
     vpc_target t;
 
-    memset(&t, 0, sizeof(t));
+    memset(&t, 0, sizeof t);
     ck_assert_ptr_null(vpc_parse_target("10.0.0.5:6379", &t));
     ck_assert_str_eq(t.host, "10.0.0.5");
     ck_assert_str_eq(t.port, "6379");
@@ -50,28 +50,28 @@ START_TEST(failures_summed_up)
     vpc_target t[4];
     char out[200];
 
-    memset(t, 0, sizeof(t));
+    memset(t, 0, sizeof t);
     t[0].spec = "10.0.0.5:6379", t[0].refused = 3;
     t[1].spec = "10.0.0.6:5432", t[1].ok = 2, t[1].timed_out = 1;
     t[2].spec = "10.0.0.7:80", t[2].ok = 3;
     t[3].spec = "db.internal:5432";
-    snprintf(t[3].resolve_error, sizeof(t[3].resolve_error),
+    snprintf(t[3].resolve_error, sizeof t[3].resolve_error,
              "resolving db.internal timed out after 1.0s");
-    vpc_describe_failures(t, 4, 3, out, sizeof(out));
+    vpc_describe_failures(t, 4, 3, out, sizeof out);
     ck_assert_str_eq(out, "10.0.0.5:6379 refused 3/3, 10.0.0.6:5432 timed "
                           "out 1/3, db.internal:5432 resolving db.internal "
                           "timed out after 1.0s");
 
-    memset(t, 0, sizeof(t));
+    memset(t, 0, sizeof t);
     t[0].spec = "10.0.0.5:1", t[0].refused = 1, t[0].timed_out = 1;
     t[0].other = 1, t[0].other_errno = 113; /* EHOSTUNREACH */
-    vpc_describe_failures(t, 1, 3, out, sizeof(out));
+    vpc_describe_failures(t, 1, 3, out, sizeof out);
     ck_assert_str_eq(out, "10.0.0.5:1 3/3 failed (refused 1, timed out 1, "
                           "No route to host 1)");
 
     /* All fine: nothing to say. Too much to say: cut, with "...". */
     t[0] = (vpc_target){.spec = "a:1", .ok = 3};
-    vpc_describe_failures(t, 1, 3, out, sizeof(out));
+    vpc_describe_failures(t, 1, 3, out, sizeof out);
     ck_assert_str_eq(out, "");
     for (int i = 0; i < 4; i++)
         t[i] = (vpc_target){.spec = "a-rather-long-target-name.internal:5432",
@@ -151,8 +151,8 @@ START_TEST(connector_states)
     ck_assert_ptr_nonnull(strstr(res.text, "machine type is e2-micro, "
                                            "expected e2-standard-4"));
 
-    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
-        snprintf(body, sizeof(body), "{\"state\": \"%s\"}", states[i].state);
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+        snprintf(body, sizeof body, "{\"state\": \"%s\"}", states[i].state);
         ck_assert_int_eq(judge(body, NULL, &sz, &res), states[i].outcome);
         ck_assert_msg(strstr(res.text, states[i].text), "%s", res.text);
         for (int k = 0; k < VPC_SIZING_FIELDS; k++)
@@ -206,7 +206,7 @@ START_TEST(api_errors_by_status)
     vpc_sizing sz;
     vpc_part res;
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         vpc_judge_answer(cases[i].status, err, strlen(err), NAME, NULL, &sz,
                          &res);
         ck_assert_int_eq(res.outcome, cases[i].outcome);
@@ -227,20 +227,20 @@ START_TEST(scrub_masks_the_token)
 {
     char buf[128] = "Bearer ya29.secret-token rejected: ya29.secret-token";
 
-    vpc_scrub(buf, sizeof(buf), "ya29.secret-token");
+    vpc_scrub(buf, sizeof buf, "ya29.secret-token");
     ck_assert_ptr_null(strstr(buf, "secret"));
     ck_assert_ptr_nonnull(strstr(buf, "***"));
-    vpc_scrub(buf, sizeof(buf), NULL);
-    vpc_scrub(buf, sizeof(buf), "");
+    vpc_scrub(buf, sizeof buf, NULL);
+    vpc_scrub(buf, sizeof buf, "");
     ck_assert_ptr_nonnull(strstr(buf, "Bearer ***"));
 
     /* Echoed in another form only (a server that base64s or escapes what
      * it got): masked by the masker's rule all the same. */
-    snprintf(buf, sizeof(buf), "bad credentials eWEyOS5zZWNyZXQtdG9rZW4=");
-    vpc_scrub(buf, sizeof(buf), "ya29.secret-token");
+    snprintf(buf, sizeof buf, "bad credentials eWEyOS5zZWNyZXQtdG9rZW4=");
+    vpc_scrub(buf, sizeof buf, "ya29.secret-token");
     ck_assert_msg(!strstr(buf, "eWEyOS5zZWNyZXQtdG9rZW4"), "%s", buf);
-    snprintf(buf, sizeof(buf), "token ya29.secret%%2Dtoken refused");
-    vpc_scrub(buf, sizeof(buf), "ya29.secret-token");
+    snprintf(buf, sizeof buf, "token ya29.secret%%2Dtoken refused");
+    vpc_scrub(buf, sizeof buf, "ya29.secret-token");
     ck_assert_msg(!strstr(buf, "secret"), "%s", buf);
 }
 END_TEST

@@ -189,10 +189,10 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         second = &conn;
     }
     if (with_conn && with_targets)
-        snprintf(msg, sizeof(msg), "%s; %s", first->text, second->text);
+        snprintf(msg, sizeof msg, "%s; %s", first->text, second->text);
     else
-        snprintf(msg, sizeof(msg), "%s", first->text);
-    vpc_scrub(msg, sizeof(msg), token);
+        snprintf(msg, sizeof msg, "%s", first->text);
+    vpc_scrub(msg, sizeof msg, token);
     api->message(ctx, "%s", msg);
     gp_sdk_free_secret(token);
     return rank(conn.outcome) >= rank(reach.outcome) ? conn.outcome
@@ -206,8 +206,8 @@ static void validate_url(gp_ctx *ctx, const gp_api *api, const char *key)
     char err[640], where[96];
 
     if (url && *url &&
-        gp_curl_check_url(key, url, NULL, NULL, where, sizeof(where), err,
-                          sizeof(err)) < 0 &&
+        gp_curl_check_url(key, url, NULL, NULL, where, sizeof where, err,
+                          sizeof err) < 0 &&
         errno != ENOMEM) {
         size_t skip = strlen("option ") + strlen(key) + 1;
         api->invalid(ctx, key, "%s", strlen(err) > skip ? err + skip : err);
@@ -237,7 +237,7 @@ static void validate(gp_ctx *ctx, const gp_api *api)
         vpc_target t;
         const char *why;
 
-        memset(&t, 0, sizeof(t));
+        memset(&t, 0, sizeof t);
         if ((why = vpc_parse_target(specs[i], &t)) != NULL)
             api->invalid(ctx, "targets", "'%s': %s", specs[i], why);
     }

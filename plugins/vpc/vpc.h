@@ -40,7 +40,7 @@ static inline void vpc_part_set(vpc_part *p, gp_outcome o, const char *fmt, ...)
 
     p->outcome = o;
     va_start(ap, fmt);
-    vsnprintf(p->text, sizeof(p->text), fmt, ap);
+    vsnprintf(p->text, sizeof p->text, fmt, ap);
     va_end(ap);
 }
 

@@ -1,0 +1,146 @@
+/* tests/unit/test_util.c - core/util.c's fd_drain_lines(), the result-pipe
+ * reader the runner and the validator share, on a real non-blocking pipe. */
+#include <check.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "util.h"
+
+/* What the hooks saw, and when they condemn the stream. */
+typedef struct seen {
+    strbuf lines;        /* owned; each line followed by '|' */
+    size_t bytes;        /* what chunk() was told */
+    size_t rests;        /* how often rest() ran */
+    size_t last_rest;    /* the partial line's length at the last rest() */
+    const char *stop_at; /* not owned; line() condemns after this line */
+    int condemned;
+} seen;
+
+static int on_chunk(void *arg, size_t n)
+{
+    seen *w = arg;
+    w->bytes += n;
+    return w->condemned;
+}
+
+static int on_line(void *arg, const char *line, size_t len)
+{
+    seen *w = arg;
+    sb_appendn(&w->lines, line, len);
+    sb_append(&w->lines, "|");
+    if (w->stop_at && strlen(w->stop_at) == len &&
+        memcmp(w->stop_at, line, len) == 0)
+        w->condemned = 1;
+    return w->condemned;
+}
+
+static void on_rest(void *arg, const strbuf *in)
+{
+    seen *w = arg;
+    w->rests++;
+    w->last_rest = in->len;
+}
+
+static void put(int fd, const char *s)
+{
+    ck_assert_int_eq(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+START_TEST(lines_across_reads_and_eof)
+{
+    int p[2];
+    ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+    seen w = {0};
+    strbuf in = {0};
+    line_sink ls = {on_chunk, on_line, on_rest, &w};
+
+    put(p[1], "ab\ncd");
+    ck_assert_int_eq(fd_drain_lines(&p[0], &in, &ls), 0); /* would block */
+    ck_assert_int_ge(p[0], 0);
+    ck_assert_str_eq(sb_str(&w.lines), "ab|");
+    ck_assert_str_eq(sb_str(&in), "cd");
+    ck_assert_uint_eq(w.last_rest, 2);
+
+    put(p[1], "e\n\nf");
+    close(p[1]);
+    ck_assert_int_eq(fd_drain_lines(&p[0], &in, &ls), 1); /* EOF */
+    ck_assert_int_eq(p[0], -1);
+    ck_assert_str_eq(sb_str(&w.lines), "ab|cde||");
+    ck_assert_str_eq(sb_str(&in), "f"); /* the caller's: kept, not a line */
+    ck_assert_uint_eq(w.bytes, 9);
+    ck_assert_uint_eq(w.rests, 2);
+    ck_assert_int_eq(fd_drain_lines(&p[0], &in, &ls), 1); /* closed stays */
+    sb_free(&in);
+    sb_free(&w.lines);
+}
+END_TEST
+
+START_TEST(condemned_stops_lines_and_drops_bytes)
+{
+    int p[2];
+    ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+    seen w = {.stop_at = "b"};
+    strbuf in = {0};
+    line_sink ls = {on_chunk, on_line, NULL, &w};
+
+    put(p[1], "a\nb\nc\nd");
+    ck_assert_int_eq(fd_drain_lines(&p[0], &in, &ls), 0);
+    ck_assert_str_eq(sb_str(&w.lines), "a|b|");
+    ck_assert_str_eq(sb_str(&in), "c\nd"); /* not split once condemned */
+
+    /* From now on the pipe is only emptied: read, counted, not kept. */
+    put(p[1], "e\nf\n");
+    close(p[1]);
+    ck_assert_int_eq(fd_drain_lines(&p[0], &in, &ls), 1);
+    ck_assert_str_eq(sb_str(&w.lines), "a|b|");
+    ck_assert_str_eq(sb_str(&in), "c\nd");
+    ck_assert_uint_eq(w.bytes, 11);
+    sb_free(&in);
+    sb_free(&w.lines);
+}
+END_TEST
+
+START_TEST(null_chunk_keeps_every_byte)
+{
+    int p[2];
+    ck_assert_int_eq(pipe2(p, O_NONBLOCK), 0);
+    seen w = {0};
+    strbuf in = {0};
+    line_sink ls = {NULL, on_line, NULL, &w};
+
+    /* More than one read's worth (64 KiB) in one line, then its end. */
+    char big[100000];
+    memset(big, 'x', sizeof big);
+    size_t off = 0;
+    int rounds = 0;
+    while (off < sizeof big && rounds++ < 1000) {
+        ssize_t n = write(p[1], big + off, sizeof big - off);
+        if (n > 0)
+            off += (size_t)n;
+        ck_assert_int_eq(fd_drain_lines(&p[0], &in, &ls), 0);
+    }
+    ck_assert_uint_eq(off, sizeof big);
+    ck_assert_uint_eq(in.len, sizeof big);
+    ck_assert_uint_eq(w.lines.len, 0);
+    put(p[1], "\n");
+    close(p[1]);
+    ck_assert_int_eq(fd_drain_lines(&p[0], &in, &ls), 1);
+    ck_assert_uint_eq(w.lines.len, sizeof big + 1);
+    ck_assert_uint_eq(in.len, 0);
+    sb_free(&in);
+    sb_free(&w.lines);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("util");
+    TCase *tc = tcase_create("fd_drain_lines");
+    tcase_add_test(tc, lines_across_reads_and_eof);
+    tcase_add_test(tc, condemned_stops_lines_and_drops_bytes);
+    tcase_add_test(tc, null_chunk_keeps_every_byte);
+    suite_add_tcase(s, tc);
+    return unit_run(s);
+}
