@@ -118,12 +118,20 @@ static const char *intern(config *cfg, const char *file)
     return cfg->files[cfg->n_files++] = xstrdup(file);
 }
 
+static const char *section_name_at(const void *cfg, size_t pos)
+{
+    return ((const config *)cfg)->sections[pos].name;
+}
+
+size_t config_section_index(const config *cfg, const char *name)
+{
+    return strindex_find(&cfg->section_ix, name, section_name_at, cfg);
+}
+
 static cfg_section *find_section(config *cfg, const char *name)
 {
-    for (size_t i = 0; i < cfg->n_sections; i++)
-        if (strcmp(cfg->sections[i].name, name) == 0)
-            return &cfg->sections[i];
-    return NULL;
+    size_t i = config_section_index(cfg, name);
+    return i == SIZE_MAX ? NULL : &cfg->sections[i];
 }
 
 static cfg_section *add_section(config *cfg, const char *name, origin at)
@@ -134,6 +142,7 @@ static cfg_section *add_section(config *cfg, const char *name, origin at)
     memset(s, 0, sizeof *s);
     s->name = xstrdup(name);
     s->at = at;
+    strindex_put(&cfg->section_ix, s->name, cfg->n_sections - 1);
     return s;
 }
 
@@ -455,9 +464,17 @@ typedef enum sec_kind {
 static const char *const special_names[] = {"gpcheck", "defaults", "bypass"};
 
 typedef struct seen {
-    char *name;
+    char *name; /* owned */
     int line;
 } seen;
+
+/* The names met so far in one file (sections) or one section (keys), for
+ * "already defined at" messages: a list with an index by name. */
+typedef struct seen_list {
+    seen *v; /* owned */
+    size_t n, cap;
+    strindex ix;
+} seen_list;
 
 typedef struct loadctx {
     config *cfg;
@@ -476,35 +493,37 @@ typedef struct loadctx {
 
     sec_kind kind;
     size_t sec_idx; /* SEC_PROBE: index in cfg->sections */
-    seen *secs;     /* sections of this file */
-    size_t n_secs, cap_secs;
-    seen *keys; /* keys of the current section block */
-    size_t n_keys, cap_keys;
+    seen_list secs; /* sections of this file */
+    seen_list keys; /* keys of the current section block */
 } loadctx;
 
-static void seen_add(seen **v, size_t *n, size_t *cap, const char *name,
-                     int line)
+static const char *seen_name_at(const void *l, size_t pos)
 {
-    xgrow(v, cap, *n + 1, sizeof **v);
-    (*v)[*n].name = xstrdup(name);
-    (*v)[(*n)++].line = line;
+    return ((const seen_list *)l)->v[pos].name;
 }
 
-static const seen *seen_find(const seen *v, size_t n, const char *name)
+static void seen_add(seen_list *l, const char *name, int line)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i].name, name) == 0)
-            return &v[i];
-    return NULL;
+    xgrow(&l->v, &l->cap, l->n + 1, sizeof *l->v);
+    l->v[l->n].name = xstrdup(name);
+    l->v[l->n].line = line;
+    strindex_put(&l->ix, l->v[l->n].name, l->n);
+    l->n++;
 }
 
-static void seen_clear(seen **v, size_t *n, size_t *cap)
+static const seen *seen_find(const seen_list *l, const char *name)
 {
-    for (size_t i = 0; i < *n; i++)
-        free((*v)[i].name);
-    free(*v);
-    *v = NULL;
-    *n = *cap = 0;
+    size_t i = strindex_find(&l->ix, name, seen_name_at, l);
+    return i == SIZE_MAX ? NULL : &l->v[i];
+}
+
+static void seen_clear(seen_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].name);
+    free(l->v);
+    strindex_free(&l->ix);
+    *l = (seen_list){0};
 }
 
 static cfg_section *cur_section(loadctx *c)
@@ -600,9 +619,9 @@ static const char *group_name(const char *header)
 static void begin_section(loadctx *c, const char *name)
 {
     int line = c->lineno;
-    const seen *prev = seen_find(c->secs, c->n_secs, name);
+    const seen *prev = seen_find(&c->secs, name);
 
-    seen_clear(&c->keys, &c->n_keys, &c->cap_keys);
+    seen_clear(&c->keys);
     c->kind = SEC_SKIP;
     const char *gname = group_name(name);
     if (gname) {
@@ -615,7 +634,7 @@ static void begin_section(loadctx *c, const char *name)
             diag_add(c->d, c->file, line, "[%s] already defined at %s:%d", name,
                      c->file, prev->line);
         } else {
-            seen_add(&c->secs, &c->n_secs, &c->cap_secs, name, line);
+            seen_add(&c->secs, name, line);
             begin_group(c, gname, line);
         }
         return;
@@ -634,7 +653,7 @@ static void begin_section(loadctx *c, const char *name)
         free(label);
         return;
     }
-    seen_add(&c->secs, &c->n_secs, &c->cap_secs, name, line);
+    seen_add(&c->secs, name, line);
     for (size_t k = 0; k < ARRAY_LEN(special_names); k++) {
         if (strcmp(name, special_names[k]) == 0) {
             begin_special(c, k, line);
@@ -688,7 +707,7 @@ static int check_line(loadctx *c)
     } else if (*t == '[') {
         if (check_header(c, t) < 0) {
             c->kind = SEC_SKIP;
-            seen_clear(&c->keys, &c->n_keys, &c->cap_keys);
+            seen_clear(&c->keys);
             rc = -1;
         }
     } else {
@@ -761,7 +780,7 @@ static char *reader(char *str, int num, void *stream)
 static void add_key(loadctx *c, const char *key, const char *raw)
 {
     int line = c->lineno;
-    const seen *dup = seen_find(c->keys, c->n_keys, key);
+    const seen *dup = seen_find(&c->keys, key);
     cfg_section *s = cur_section(c);
 
     if (dup) {
@@ -769,7 +788,7 @@ static void add_key(loadctx *c, const char *key, const char *raw)
                  key, c->file, dup->line);
         return;
     }
-    seen_add(&c->keys, &c->n_keys, &c->cap_keys, key, line);
+    seen_add(&c->keys, key, line);
 
     char *value = NULL;
     char err[256];
@@ -847,8 +866,8 @@ static int parse_file(loadctx *c, const char *path, int is_main, int overlay)
     else if (rc > 0 && !already_reported(c->d, n0, c->file, rc))
         diag_add(c->d, c->file, rc, "syntax error");
 
-    seen_clear(&c->secs, &c->n_secs, &c->cap_secs);
-    seen_clear(&c->keys, &c->n_keys, &c->cap_keys);
+    seen_clear(&c->secs);
+    seen_clear(&c->keys);
     free(c->buf);
     c->buf = NULL;
     c->buf_cap = 0;
@@ -1136,6 +1155,9 @@ static void check_overlay_sections(loadctx *c, size_t first)
         section_free(s);
     }
     cfg->n_sections = kept;
+    strindex_free(&cfg->section_ix); /* positions moved: index them anew */
+    for (size_t i = 0; i < kept; i++)
+        strindex_put(&cfg->section_ix, cfg->sections[i].name, i);
     free(names);
 }
 
@@ -1330,6 +1352,7 @@ void config_free(config *cfg)
     for (size_t i = 0; i < cfg->n_sections; i++)
         section_free(&cfg->sections[i]);
     free(cfg->sections);
+    strindex_free(&cfg->section_ix);
     for (size_t i = 0; i < cfg->n_groups; i++)
         section_free(&cfg->groups[i]);
     free(cfg->groups);

@@ -73,6 +73,7 @@ typedef struct config {
 
     cfg_section *sections; /* owned; probe sections, in definition order */
     size_t n_sections, cap_sections;
+    strindex section_ix; /* owned; sections by name */
     cfg_section *groups; /* owned; [group NAME] sections (name = NAME) */
     size_t n_groups, cap_groups;
     cfg_section bypass; /* owned; [bypass] of the main file, raw; name is
@@ -147,6 +148,9 @@ int config_var_source(const config *cfg, const char *name, const char **value,
 /* The value ${name} interpolates to: the environment's, else the
  * --env-files'; NULL when unset. Owned by the environment or cfg. */
 const char *config_var(const config *cfg, const char *name);
+
+/* Position of the probe section `name` in cfg->sections, or SIZE_MAX. */
+size_t config_section_index(const config *cfg, const char *name);
 
 /* 1 when s matches [A-Za-z0-9_.-]+ (probe, tag and environment names). */
 int config_valid_name(const char *s);

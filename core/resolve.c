@@ -687,10 +687,8 @@ static void link_groups(rctx *rc)
 
 static size_t section_index(const rctx *rc, const char *name)
 {
-    for (size_t i = 0; i < rc->n; i++)
-        if (strcmp(rc->cfg->sections[i].name, name) == 0)
-            return i;
-    return NONE;
+    size_t i = config_section_index(rc->cfg, name);
+    return i < rc->n ? i : NONE;
 }
 
 static void link_after(rctx *rc)

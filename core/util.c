@@ -332,3 +332,61 @@ char *path_dir(const char *path)
         return xstrdup("/");
     return xstrndup(path, (size_t)(slash - path));
 }
+
+/* FNV-1a: short names, no adversary worth a keyed hash (the names come
+ * from the user's own files), and cheap. */
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+size_t strindex_find(const strindex *ix, const char *name,
+                     strindex_name_fn name_at, const void *owner)
+{
+    if (!ix->cap)
+        return SIZE_MAX;
+    uint32_t h = name_hash(name);
+    for (size_t i = h & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+        uint64_t v = ix->slot[i];
+        if (!v)
+            return SIZE_MAX;
+        size_t pos = (size_t)(uint32_t)v - 1;
+        if ((uint32_t)(v >> 32) == h && strcmp(name_at(owner, pos), name) == 0)
+            return pos;
+    }
+}
+
+static void slot_put(uint64_t *slot, size_t cap, uint64_t v)
+{
+    size_t i = (size_t)(v >> 32) & (cap - 1);
+    while (slot[i])
+        i = (i + 1) & (cap - 1);
+    slot[i] = v;
+}
+
+void strindex_put(strindex *ix, const char *name, size_t pos)
+{
+    if (pos >= UINT32_MAX)
+        abort(); /* positions are array indexes of a config: never near */
+    if ((ix->n + 1) * 2 > ix->cap) { /* at most half full */
+        size_t cap = ix->cap ? ix->cap * 2 : 16;
+        uint64_t *slot = xcalloc(cap, sizeof *slot);
+        for (size_t i = 0; i < ix->cap; i++)
+            if (ix->slot[i])
+                slot_put(slot, cap, ix->slot[i]);
+        free(ix->slot);
+        ix->slot = slot;
+        ix->cap = cap;
+    }
+    slot_put(ix->slot, ix->cap, (uint64_t)name_hash(name) << 32 | (pos + 1));
+    ix->n++;
+}
+
+void strindex_free(strindex *ix)
+{
+    free(ix->slot);
+    *ix = (strindex){0};
+}

@@ -98,4 +98,26 @@ size_t str_distance(const char *a, const char *b, size_t cap);
  * or server's text can neither break JSON nor drive the terminal.
  */
 char *str_sanitize(const char *s);
+
+/*
+ * A hash index over names that live in the caller's array: it maps a name
+ * to its position there, so that lookups by name stay O(1) however many
+ * sections, probes or keys a configuration has. It stores only hashes and
+ * positions; name_at(owner, pos) gives the name back for comparison, so
+ * the owner may move its array (realloc) as long as positions hold.
+ */
+typedef struct strindex {
+    uint64_t *slot; /* owned; 0 empty, else hash << 32 | (pos + 1) */
+    size_t cap;     /* a power of two, or 0 */
+    size_t n;
+} strindex;
+typedef const char *(*strindex_name_fn)(const void *owner, size_t pos);
+
+/* The position of name, or SIZE_MAX when it is not in the index. */
+size_t strindex_find(const strindex *ix, const char *name,
+                     strindex_name_fn name_at, const void *owner);
+/* Add name at pos (the caller has checked that it is not there yet). */
+void strindex_put(strindex *ix, const char *name, size_t pos);
+/* Forget every name; the index can be filled again. */
+void strindex_free(strindex *ix);
 #endif

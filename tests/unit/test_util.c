@@ -2,6 +2,7 @@
  * reader the runner and the validator share, on a real non-blocking pipe. */
 #include <check.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -134,6 +135,50 @@ START_TEST(null_chunk_keeps_every_byte)
 }
 END_TEST
 
+/* The names live in the caller's array, which moves as it grows. */
+typedef struct names {
+    char **v;
+    size_t n, cap;
+} names;
+
+static const char *name_at(const void *owner, size_t pos)
+{
+    return ((const names *)owner)->v[pos];
+}
+
+START_TEST(strindex_finds_every_name_and_no_other)
+{
+    names nm = {0};
+    strindex ix = {0};
+    enum { N = 3000 };
+    for (size_t i = 0; i < N; i++) {
+        xgrow(&nm.v, &nm.cap, nm.n + 1, sizeof *nm.v);
+        nm.v[nm.n] = xasprintf("probe-%zu", i);
+        ck_assert_uint_eq(strindex_find(&ix, nm.v[nm.n], name_at, &nm),
+                          SIZE_MAX);
+        strindex_put(&ix, nm.v[nm.n], nm.n);
+        nm.n++;
+    }
+    ck_assert_uint_eq(ix.n, N);
+    ck_assert_uint_le(ix.n * 2, ix.cap); /* never more than half full */
+    for (size_t i = 0; i < N; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "probe-%zu", i);
+        ck_assert_uint_eq(strindex_find(&ix, key, name_at, &nm), i);
+    }
+    ck_assert_uint_eq(strindex_find(&ix, "probe-", name_at, &nm), SIZE_MAX);
+    ck_assert_uint_eq(strindex_find(&ix, "probe-3000", name_at, &nm), SIZE_MAX);
+    ck_assert_uint_eq(strindex_find(&ix, "", name_at, &nm), SIZE_MAX);
+
+    strindex_free(&ix);
+    ck_assert_uint_eq(strindex_find(&ix, "probe-1", name_at, &nm), SIZE_MAX);
+    strindex_put(&ix, nm.v[7], 7); /* usable again after free */
+    ck_assert_uint_eq(strindex_find(&ix, "probe-7", name_at, &nm), 7);
+    strindex_free(&ix);
+    strv_free(nm.v, nm.n);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("util");
@@ -142,5 +187,8 @@ int main(void)
     tcase_add_test(tc, condemned_stops_lines_and_drops_bytes);
     tcase_add_test(tc, null_chunk_keeps_every_byte);
     suite_add_tcase(s, tc);
+    TCase *ti = tcase_create("strindex");
+    tcase_add_test(ti, strindex_finds_every_name_and_no_other);
+    suite_add_tcase(s, ti);
     return unit_run(s);
 }
