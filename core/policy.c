@@ -17,6 +17,7 @@
 typedef enum pkind {
     PK_MS,       /* duration, >= 0 */
     PK_MS_POS,   /* duration, > 0 */
+    PK_MS_AUTO,  /* duration > 0, or "auto" (stored as 0) */
     PK_COUNT,    /* integer, >= 1 */
     PK_FRACTION, /* percentage stored as a fraction */
     PK_BACKOFF,
@@ -30,7 +31,7 @@ static const struct pkey {
 } pkeys[] = {
     {"timeout", PK_MS_POS, offsetof(policy, timeout_ms)},
     {"warmup", PK_MS, offsetof(policy, warmup_ms)},
-    {"warmup_interval", PK_MS_POS, offsetof(policy, warmup_interval_ms)},
+    {"warmup_interval", PK_MS_AUTO, offsetof(policy, warmup_interval_ms)},
     {"attempts", PK_COUNT, offsetof(policy, attempts)},
     {"delay", PK_MS, offsetof(policy, delay_ms)},
     {"backoff", PK_BACKOFF, offsetof(policy, backoff)},
@@ -53,7 +54,7 @@ void policy_init(policy *p)
 {
     p->timeout_ms = 5000;
     p->warmup_ms = 0;
-    p->warmup_interval_ms = 250;
+    p->warmup_interval_ms = 0; /* auto: WARMUP_AUTO_* below */
     p->attempts = 3;
     p->delay_ms = 1000;
     p->backoff = BACKOFF_EXPONENTIAL;
@@ -103,13 +104,24 @@ static int set_policy(policy *p, const struct pkey *k, const char *value,
     double pct;
     int w;
 
+    if (k->kind == PK_MS_AUTO) {
+        char *t = str_trim(xstrdup(value));
+        int is_auto = strcmp(t, "auto") == 0;
+        free(t);
+        if (is_auto) {
+            *(int64_t *)(void *)field = 0;
+            return 1;
+        }
+    }
     switch (k->kind) {
     case PK_MS:
     case PK_MS_POS:
+    case PK_MS_AUTO:
         if (value_duration(value, &v, err, errlen) < 0)
             return -1;
-        if (k->kind == PK_MS_POS && v <= 0) {
-            snprintf(err, errlen, "must be greater than 0");
+        if (k->kind != PK_MS && v <= 0) {
+            snprintf(err, errlen, "must be greater than 0%s",
+                     k->kind == PK_MS_AUTO ? " (or auto)" : "");
             return -1;
         }
         *(int64_t *)(void *)field = v;
@@ -192,10 +204,35 @@ int64_t policy_retry_delay_ms(const policy *p, unsigned k, double u)
     return (int64_t)(d + 0.5);
 }
 
-int64_t policy_next_warmup_ns(const policy *p, int64_t last_start_ns,
-                              int64_t now, int64_t warmup_end_ns)
+/*
+ * warmup_interval = auto (the default): the first attempts follow each
+ * other closely, so that a service that is nearly up is seen within tens
+ * of milliseconds, and the spacing grows by half each attempt to a cap, so
+ * that one that keeps refusing gets a steady 1000/75 = 13.3 attempts a
+ * second (the fixed 250 ms of earlier versions gave 4). The cap bounds the
+ * detection lag: a service that becomes ready at a random moment is seen
+ * at the next attempt, at most 75 ms later plus one attempt's own time.
+ */
+#define WARMUP_AUTO_FIRST_MS 10.0
+#define WARMUP_AUTO_GROWTH 1.5
+#define WARMUP_AUTO_MAX_MS 75.0
+
+int64_t policy_warmup_interval_ms(const policy *p, unsigned k)
 {
-    int64_t next = last_start_ns + p->warmup_interval_ms * NS_PER_MS;
+    if (p->warmup_interval_ms > 0)
+        return p->warmup_interval_ms;
+    double ms = WARMUP_AUTO_FIRST_MS;
+    for (unsigned i = 1; i < k && ms < WARMUP_AUTO_MAX_MS; i++)
+        ms *= WARMUP_AUTO_GROWTH;
+    if (ms > WARMUP_AUTO_MAX_MS)
+        ms = WARMUP_AUTO_MAX_MS;
+    return (int64_t)(ms + 0.5);
+}
+
+int64_t policy_next_warmup_ns(const policy *p, int64_t last_start_ns,
+                              unsigned k, int64_t now, int64_t warmup_end_ns)
+{
+    int64_t next = last_start_ns + policy_warmup_interval_ms(p, k) * NS_PER_MS;
     if (next < now)
         next = now;
     if (next > warmup_end_ns)
@@ -208,7 +245,11 @@ char *policy_describe(const policy *p)
     char t[32], w[32], wi[32], d[32], md[32];
     fmt_duration(t, sizeof t, p->timeout_ms);
     fmt_duration(w, sizeof w, p->warmup_ms);
-    fmt_duration(wi, sizeof wi, p->warmup_interval_ms);
+    if (p->warmup_interval_ms > 0)
+        fmt_duration(wi, sizeof wi, p->warmup_interval_ms);
+    else
+        snprintf(wi, sizeof wi, "%.0fms growing to %.0fms",
+                 WARMUP_AUTO_FIRST_MS, WARMUP_AUTO_MAX_MS);
     fmt_duration(d, sizeof d, p->delay_ms);
     fmt_duration(md, sizeof md, p->max_delay_ms);
     char warm[80] = "no warmup";

@@ -7,10 +7,11 @@
  *
  * A probe starts (when its `after` dependencies are ready) and enters its
  * warmup window [start, start + warmup). Inside it, not-ready results are
- * expected: attempts start every warmup_interval (start to start) and do
- * not count. After the window, up to `attempts` attempts run; the first at
- * once, the next after delay, delay*2, delay*4 ... (exponential) or delay
- * (fixed), capped at max_delay, each varied by +-jitter.
+ * expected: attempts start every warmup_interval (start to start; by
+ * default `auto`, 10 ms growing to 75 ms) and do not count. After the window,
+ * up to `attempts` attempts run; the first at once, the next after delay,
+ * delay*2, delay*4 ... (exponential) or delay (fixed), capped at max_delay,
+ * each varied by +-jitter.
  */
 #ifndef GP_CORE_POLICY_H
 #define GP_CORE_POLICY_H
@@ -55,11 +56,16 @@ int64_t policy_retry_delay_ms(const policy *p, unsigned k, double u);
 
 /*
  * When the next warmup attempt should start, in ns on the same clock as
- * the arguments, given when the last one started and now; returns
+ * the arguments, given when the last one (the k-th) started and now; returns
  * warmup_end_ns when that comes first (the counted attempts begin there).
  */
 int64_t policy_next_warmup_ns(const policy *p, int64_t last_start_ns,
-                              int64_t now_ns, int64_t warmup_end_ns);
+                              unsigned k, int64_t now_ns,
+                              int64_t warmup_end_ns);
+
+/* The spacing (start to start) after the k-th warmup attempt (k >= 1):
+ * warmup_interval when set, else the adaptive cadence of `auto`. */
+int64_t policy_warmup_interval_ms(const policy *p, unsigned k);
 
 /*
  * One line describing the policy for people (`list`, `--explain`):

@@ -28,7 +28,7 @@ typedef enum severity {
 typedef struct policy {
     int64_t timeout_ms; /* hard limit of one attempt, > 0 */
     int64_t warmup_ms;
-    int64_t warmup_interval_ms; /* > 0 */
+    int64_t warmup_interval_ms; /* > 0, or 0: auto (policy.c) */
     unsigned attempts;          /* >= 1, after warmup */
     int64_t delay_ms;
     backoff_kind backoff;

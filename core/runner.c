@@ -61,6 +61,8 @@
  * say why, and one that ignores it is cut promptly.
  */
 #define KILL_GRACE_NS (100 * NS_PER_MS)
+/* The least time an attempt is started with (see start_due). */
+#define MIN_ATTEMPT_NS (5 * NS_PER_MS)
 
 /* How early an attempt may end and still have used all of its time
  * (`span`): 2 % of it, at least 2 ms and at most 20 ms. */
@@ -227,7 +229,8 @@ static int64_t retry_at(runner *r, probe_run *pr, const attempt_rec *rec,
 {
     const policy *p = &pr->def->pol;
     if (now < pr->warmup_end_ns)
-        return policy_next_warmup_ns(p, rec->start_ns, now, pr->warmup_end_ns);
+        return policy_next_warmup_ns(p, rec->start_ns, rec->number, now,
+                                     pr->warmup_end_ns);
     if (pr->counted >= p->attempts)
         return 0;
     if (pr->counted == 0)
@@ -278,7 +281,8 @@ static int64_t after_ready(runner *r, probe_run *pr, attempt_rec *rec,
         return 0;
     }
     if (now < pr->warmup_end_ns)
-        return policy_next_warmup_ns(p, rec->start_ns, now, pr->warmup_end_ns);
+        return policy_next_warmup_ns(p, rec->start_ns, rec->number, now,
+                                     pr->warmup_end_ns);
     if (pr->counted >= p->attempts) {
         *st = ST_FAIL;
         *why =
@@ -935,6 +939,23 @@ static void sweep_strays(void)
     }
 }
 
+/* What the deadline message quotes: the last attempt that was not a
+ * timeout of one shortened by the run's deadline. Those, started in the
+ * run's last moments, say "no time left", not why the probe was not
+ * ready. NULL when the probe made no attempt. */
+static const char *last_full_message(const runner *r, const probe_run *pr)
+{
+    int64_t timeout_ns = pr->def->pol.timeout_ms * NS_PER_MS;
+    for (size_t i = pr->n_history; i-- > 0;) {
+        const attempt_rec *a = &pr->history[i];
+        int shortened = r->deadline_ns && a->start_ns + timeout_ns >
+                                              r->deadline_ns - KILL_GRACE_NS;
+        if (a->res != RES_TIMEOUT || !shortened)
+            return a->message;
+    }
+    return pr->n_history ? pr->history[pr->n_history - 1].message : NULL;
+}
+
 /* Stop everything now: the run deadline passed, or a signal came. */
 static void stop_all(runner *r, int signo)
 {
@@ -969,8 +990,7 @@ static void stop_all(runner *r, int signo)
         probe_run *pr = &r->rr->probes[i];
         if (pr->state == PS_DONE)
             continue;
-        const char *last =
-            pr->n_history ? pr->history[pr->n_history - 1].message : NULL;
+        const char *last = last_full_message(r, pr);
         char *m;
         probe_status st;
         if (signo) {
@@ -999,9 +1019,15 @@ static int all_done(const runner *r)
 }
 
 /* Start due attempts while there is room; returns the earliest future
- * start among scheduled probes, or 0. */
+ * start among scheduled probes, or 0. Once the run's deadline leaves an
+ * attempt less than MIN_ATTEMPT_NS before the kill grace, nothing starts:
+ * such an attempt could only say "no time left", and its message would
+ * hide the last real one's in the deadline report. */
 static int64_t start_due(runner *r, int64_t now)
 {
+    if (r->deadline_ns &&
+        now + MIN_ATTEMPT_NS >= r->deadline_ns - KILL_GRACE_NS)
+        return r->deadline_ns; /* what comes next is the deadline */
     for (;;) {
         probe_run *best = NULL;
         int64_t next_future = 0;

@@ -214,6 +214,32 @@ class PolicyTest(GpTestCase):
         self.assertEqual(self.probe(doc, "web")["status"], "ok")
         self.assertLess(took, 1.0 + GRACE)
 
+    def test_no_attempt_starts_without_time(self):
+        # An attempt that needs more time than the run has left gives up
+        # just before its deadline; the ones after it would be started in
+        # the run's last moments with no time at all, and the deadline
+        # report would quote their "had 0 ms" instead of why the probe was
+        # not ready. None starts with less than 5 ms.
+        self.write("conf.d/x.ini", """
+            [db]
+            plugin = misbehave
+            mode = slow
+            sleep = 5s
+            warmup = 60s
+            timeout = 10s
+            """)
+        proc, doc, took = self.run_json("--deadline", "1s")
+        self.assertEqual(proc.returncode, 124, proc.stderr)
+        db = self.probe(doc, "db")
+        self.assertEqual(db["status"], "timeout")
+        self.assertIn("slow: needed 5000 ms", db["message"])
+        had = [int(h["message"].split("had ")[1].split(" ms")[0])
+               for h in db["history"] if "had " in h["message"]]
+        self.assertTrue(had, db["history"])
+        # 5 ms at the start, less what the fork took (old: 0 or 1 ms)
+        self.assertGreaterEqual(min(had), 2, db["history"])
+        self.assertLess(took, 1.0 + GRACE)
+
     def test_deadline_in_config_cuts_attempt(self):
         hole = self.listener("blackhole")
         self.write("gpcheck.ini", """

@@ -1140,7 +1140,7 @@ START_TEST(policy_values)
     const policy *p = &probe("plain")->pol;
     ck_assert_int_eq(p->timeout_ms, 2000);
     ck_assert_int_eq(p->warmup_ms, 0);
-    ck_assert_int_eq(p->warmup_interval_ms, 250);
+    ck_assert_int_eq(p->warmup_interval_ms, 0); /* auto */
     ck_assert_uint_eq(p->attempts, 5);
     ck_assert_int_eq(p->delay_ms, 1000);
     ck_assert_int_eq(p->backoff, BACKOFF_FIXED);
@@ -1176,7 +1176,7 @@ START_TEST(policy_builtin_defaults)
     policy_init(&p);
     ck_assert_int_eq(p.timeout_ms, 5000);
     ck_assert_int_eq(p.warmup_ms, 0);
-    ck_assert_int_eq(p.warmup_interval_ms, 250);
+    ck_assert_int_eq(p.warmup_interval_ms, 0); /* auto */
     ck_assert_uint_eq(p.attempts, 3);
     ck_assert_int_eq(p.delay_ms, 1000);
     ck_assert_int_eq(p.backoff, BACKOFF_EXPONENTIAL);
@@ -1204,7 +1204,8 @@ START_TEST(policy_errors)
     ck_assert_int_eq(resolve(NULL), -1);
     ck_assert_diags(
         "gpcheck.ini:4: probe 'p': timeout: must be greater than 0\n"
-        "gpcheck.ini:5: probe 'p': warmup_interval: must be greater than 0\n"
+        "gpcheck.ini:5: probe 'p': warmup_interval: must be greater than 0 (or "
+        "auto)\n"
         "gpcheck.ini:6: probe 'p': attempts: must be between 1 and "
         "4294967295\n"
         "gpcheck.ini:7: probe 'p': success_threshold: must be between 1 and "

@@ -8,7 +8,7 @@
 #include "unit.h"
 
 /* Built-in defaults (checked in test_config.c): 1s doubling up to 30s,
- * 10% jitter, 250ms warmup cadence. */
+ * 10% jitter, the auto warmup cadence (10ms growing to 75ms). */
 static policy base(void)
 {
     policy p;
@@ -86,17 +86,62 @@ END_TEST
 START_TEST(test_warmup_cadence)
 {
     policy p = base();
+    char err[128];
     const int64_t ms = 1000000;
+    ck_assert_int_eq(
+        policy_set(&p, "warmup_interval", "250ms", err, sizeof err), 1);
     /* start to start: an attempt that took 100 ms waits 150 ms more */
-    ck_assert_int_eq(policy_next_warmup_ns(&p, 0, 100 * ms, 10000 * ms),
+    ck_assert_int_eq(policy_next_warmup_ns(&p, 0, 1, 100 * ms, 10000 * ms),
+                     250 * ms);
+    /* a set interval does not grow */
+    ck_assert_int_eq(policy_next_warmup_ns(&p, 0, 40, 100 * ms, 10000 * ms),
                      250 * ms);
     /* an attempt longer than the interval: next one at once */
-    ck_assert_int_eq(policy_next_warmup_ns(&p, 0, 400 * ms, 10000 * ms),
+    ck_assert_int_eq(policy_next_warmup_ns(&p, 0, 1, 400 * ms, 10000 * ms),
                      400 * ms);
     /* never past the end of the window */
     ck_assert_int_eq(
-        policy_next_warmup_ns(&p, 9900 * ms, 9950 * ms, 10000 * ms),
+        policy_next_warmup_ns(&p, 9900 * ms, 1, 9950 * ms, 10000 * ms),
         10000 * ms);
+}
+END_TEST
+
+/* The default cadence: 10 ms, growing by half each attempt, capped at
+ * 75 ms, so a service that comes up is seen within 75 ms of the next
+ * attempt and one that keeps refusing gets 13.3 attempts a second. */
+START_TEST(test_warmup_auto_cadence)
+{
+    policy p = base();
+    char err[128];
+    const int64_t ms = 1000000;
+    const int64_t want[] = {10, 15, 23, 34, 51, 75, 75, 75};
+    for (unsigned k = 1; k <= 8; k++)
+        ck_assert_int_eq(policy_warmup_interval_ms(&p, k), want[k - 1]);
+    ck_assert_int_eq(policy_warmup_interval_ms(&p, 100000), 75);
+    ck_assert_int_eq(policy_next_warmup_ns(&p, 0, 2, 1 * ms, 10000 * ms),
+                     15 * ms);
+    /* over a long warmup the load stays bounded: at most 1000/75 + the
+     * first six a second */
+    int64_t t = 0;
+    unsigned k = 0;
+    while (t < 10000 * ms && k < 10000)
+        t = policy_next_warmup_ns(&p, t, ++k, t, 10000 * ms);
+    ck_assert_uint_le(k, 6 + 10000 / 75 + 1);
+    ck_assert_uint_ge(k, 10000 / 75);
+
+    ck_assert_int_eq(
+        policy_set(&p, "warmup_interval", "100ms", err, sizeof err), 1);
+    ck_assert_int_eq(
+        policy_set(&p, "warmup_interval", " auto ", err, sizeof err), 1);
+    ck_assert_int_eq(policy_warmup_interval_ms(&p, 1), 10);
+    ck_assert_int_eq(policy_set(&p, "warmup_interval", "0", err, sizeof err),
+                     -1);
+    ck_assert_str_eq(err, "must be greater than 0 (or auto)");
+    ck_assert_int_eq(
+        policy_set(&p, "warmup_interval", "often", err, sizeof err), -1);
+    char *d = policy_describe(&(policy){.warmup_ms = 1000});
+    ck_assert_ptr_nonnull(strstr(d, "every 10ms growing to 75ms"));
+    free(d);
 }
 END_TEST
 
@@ -108,6 +153,7 @@ int main(void)
     tcase_add_test(tc, test_fixed);
     tcase_add_test(tc, test_jitter_bounds);
     tcase_add_test(tc, test_warmup_cadence);
+    tcase_add_test(tc, test_warmup_auto_cadence);
     tcase_add_test(tc, test_set_keys_are_reserved);
     suite_add_tcase(s, tc);
     return unit_run(s);
