@@ -234,7 +234,7 @@ _Noreturn void child_run(const child_attempt *a)
     /* The environment the supervisor inherited may hold what the config
      * interpolated into a secret (of this probe or another): not for the
      * plugin's commands, nor for /proc/PID/environ. */
-    secrets_scrub_environ(a->set, a->def);
+    secrets_scrub_environ(a->env, a->def);
     gp_outcome out = pl->desc->check(&ctx, &api_table);
 
     const char *oname = optapi_outcome_name(out);

@@ -21,12 +21,14 @@
 #include <stdint.h>
 
 #include "probe.h"
+#include "secrets.h"
 
 typedef struct child_attempt {
     const probe_def *def;
-    const probe_set *set; /* the run's probes, whose secrets leave the
-                             attempt's environment; NULL: only def's */
-    int64_t deadline_ms;  /* CLOCK_MONOTONIC */
+    const secrets_env *env; /* the variables holding the run's secrets,
+                               which leave the attempt's environment;
+                               NULL: only def's */
+    int64_t deadline_ms;    /* CLOCK_MONOTONIC */
     int warmup;
     unsigned number;
     int fd; /* result pipe */

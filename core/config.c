@@ -1343,6 +1343,21 @@ int config_add_cli_probe(config *cfg, const char *name, const char *plugin_name,
     return d->n > n0 ? -1 : 0;
 }
 
+void config_drop_sections(config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_sections; i++)
+        section_free(&cfg->sections[i]);
+    free(cfg->sections);
+    cfg->sections = NULL;
+    cfg->n_sections = cfg->cap_sections = 0;
+    strindex_free(&cfg->section_ix);
+    for (size_t i = 0; i < cfg->n_groups; i++)
+        section_free(&cfg->groups[i]);
+    free(cfg->groups);
+    cfg->groups = NULL;
+    cfg->n_groups = cfg->cap_groups = 0;
+}
+
 void config_free(config *cfg)
 {
     free(cfg->main_file);

@@ -149,6 +149,12 @@ int config_var_source(const config *cfg, const char *name, const char **value,
  * --env-files'; NULL when unset. Owned by the environment or cfg. */
 const char *config_var(const config *cfg, const char *name);
 
+/* Free the raw probe and group sections, once resolved into a probe_set:
+ * what a run needs lives there; origins (the interned file names), env and
+ * the variables stay. Every attempt's fork copies the supervisor's page
+ * tables, so memory the run no longer reads costs it on every fork. */
+void config_drop_sections(config *cfg);
+
 /* Position of the probe section `name` in cfg->sections, or SIZE_MAX. */
 size_t config_section_index(const config *cfg, const char *name);
 

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -966,7 +967,11 @@ int main(int argc, char **argv)
         cmd_list(&cfg, &ps);
         rc = EXIT_PASS;
         break;
-    default: rc = run_probes(&c, &cfg, &ps, &byp); break;
+    default:
+        config_drop_sections(&cfg);
+        malloc_trim(0); /* hand the freed pages back: forks copy less */
+        rc = run_probes(&c, &cfg, &ps, &byp);
+        break;
     }
 out:
     rc = check_stdout(rc);

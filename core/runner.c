@@ -116,6 +116,7 @@ typedef struct runner {
     size_t n_waiting;  /* probes in PS_WAITING: only then scan dependents */
     int64_t next_tick; /* EV_TICK due; 0: no ticks */
     pid_t self;
+    secrets_env env; /* the variables children drop (secrets.h) */
     pid_t guardian;  /* 0: none */
     int guardian_fd; /* write end of its pipe, -1: none */
 } runner;
@@ -402,7 +403,7 @@ static void guardian_start(runner *r)
     if (pid == 0) {
         /* It lives as long as the run: no secret of the run's in its
          * /proc/PID/environ either. */
-        secrets_scrub_environ(r->rr->set, NULL);
+        secrets_scrub_environ(&r->env, NULL);
         guardian_main(p[0], r->n_slots);
     }
     close(p[0]);
@@ -462,7 +463,7 @@ static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd, int efd,
      * must not end before the soft deadline, or its timeout would read as
      * a plain failure. */
     child_attempt a = {.def = pr->def,
-                       .set = r->rr->set,
+                       .env = &r->env,
                        .deadline_ms = (deadline_ns + NS_PER_MS - 1) / NS_PER_MS,
                        .warmup = rec->warmup,
                        .number = rec->number,
@@ -1247,6 +1248,7 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
     r.slots = xcalloc(r.n_slots, sizeof *r.slots);
     for (unsigned i = 0; i < r.n_slots; i++)
         slot_reset(&r.slots[i]);
+    secrets_env_find(&r.env, ps);
     guardian_start(&r);
     r.budget = r.n_slots;
     unsigned fds = fd_budget(o->child_stderr ? 2 : 1);
@@ -1297,6 +1299,7 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
     for (unsigned i = 0; i < r.n_slots; i++)
         slot_reset(&r.slots[i]);
     free(r.slots);
+    secrets_env_free(&r.env);
     close(r.sfd);
     close(r.devnull);
     /* Drop signals that arrived for the children we already reaped. */

@@ -122,22 +122,42 @@ static int holds_secret(const probe_def *p, const char *value)
     return 0;
 }
 
-static int set_holds_secret(const probe_set *set, const probe_def *def,
-                            const char *value)
+void secrets_env_find(secrets_env *e, const probe_set *set)
 {
-    if (def && holds_secret(def, value))
-        return 1;
-    for (size_t i = 0; set && i < set->n; i++)
-        if (holds_secret(&set->probes[i], value))
+    size_t cap = 0;
+    *e = (secrets_env){0};
+    for (size_t i = 0; environ && environ[i]; i++) {
+        char *eq = strchr(environ[i], '=');
+        for (size_t k = 0; eq && set && k < set->n; k++) {
+            if (holds_secret(&set->probes[k], eq + 1)) {
+                xgrow(&e->hits, &cap, e->n + 1, sizeof *e->hits);
+                e->hits[e->n++] = environ[i];
+                break;
+            }
+        }
+    }
+}
+
+void secrets_env_free(secrets_env *e)
+{
+    free(e->hits);
+    *e = (secrets_env){0};
+}
+
+static int found(const secrets_env *e, const char *entry)
+{
+    for (size_t k = 0; e && k < e->n; k++)
+        if (e->hits[k] == entry)
             return 1;
     return 0;
 }
 
-void secrets_scrub_environ(const probe_set *set, const probe_def *def)
+void secrets_scrub_environ(const secrets_env *e, const probe_def *def)
 {
     for (size_t i = 0; environ && environ[i];) {
         char *eq = strchr(environ[i], '=');
-        if (!eq || !set_holds_secret(set, def, eq + 1)) {
+        if (!eq ||
+            (!found(e, environ[i]) && !(def && holds_secret(def, eq + 1)))) {
             i++;
             continue;
         }

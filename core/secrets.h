@@ -35,15 +35,27 @@ char *secrets_mask(const probe_def *p, const char *text);
 char *secrets_show(const probe_def *p, const gp_option *decl, const char *text);
 
 /*
- * In an attempt's child, before the plugin runs: take out of the process's
- * environment every variable whose value holds a secret of def or of any
- * probe of set (NULL: none), and wipe those values where /proc/PID/environ
- * shows them, so that neither the plugin's own commands (exec's) nor a
- * reader of /proc see them. A command that needs one gets it from the
- * probe's configuration (exec's secret_env).
+ * The environment variables whose values hold a secret of any probe of a
+ * set: found once by the supervisor before it forks (every child scanning
+ * every probe's secrets made N attempts cost O(N^2)). hits are environ's
+ * own strings, not owned; the list is owned.
  */
-void secrets_scrub_environ(const probe_set *set,
-                           const probe_def *def); /* def may be NULL */
+typedef struct secrets_env {
+    char **hits;
+    size_t n;
+} secrets_env;
+void secrets_env_find(secrets_env *e, const probe_set *set);
+void secrets_env_free(secrets_env *e);
+
+/*
+ * In an attempt's child, before the plugin runs: take out of the process's
+ * environment every variable e found (NULL: none) and every one whose value
+ * holds a secret of def (NULL: none), and wipe those values where
+ * /proc/PID/environ shows them, so that neither the plugin's own commands
+ * (exec's) nor a reader of /proc see them. A command that needs one gets it
+ * from the probe's configuration (exec's secret_env).
+ */
+void secrets_scrub_environ(const secrets_env *e, const probe_def *def);
 
 /*
  * Overwrite, in place, every secret of the probes of set in argv[1] ..
