@@ -29,6 +29,7 @@ PACKAGES=(
     # real servers and tools the tests drive
     python3 binutils procps openssl tmux perl
     postgresql redis-server dnsmasq-base clickhouse-server
+    curl wait-for-it  # the conformance suite's client and anchor
     monitoring-plugins-basic monitoring-plugins-standard bind9-dnsutils
     # the consumers that validate each report format, documentation, package
     libxml2-utils prometheus scdoc groff-base man-db python3-yaml dpkg-dev

@@ -390,7 +390,9 @@ static gp_outcome judge(probe *p)
                      "bytes of the body (\"%s\")",
                      status, p->shown_url, want,
                      p->body.truncated ? "first " : "", p->body.len, got);
-        return GP_FATAL;
+        /* In warmup the endpoint may still say "starting" with its 200:
+         * wait for the text. After it, the answer is not what it should be. */
+        return api->in_warmup(ctx) ? GP_TRANSIENT : GP_FATAL;
     }
     api->message(ctx, "HTTP %ld from %s in %.1f ms, %.0f bytes%s", status,
                  p->shown_url, ms, size,

@@ -102,6 +102,11 @@ static gp_outcome connect_failure(pg_probe *p, PGconn *conn, int at_start)
      * a configuration error. */
     if (at_start && strncmp(f.text, "connection to server", 20) != 0)
         f.outcome = GP_FATAL;
+    /* No such database: in the warmup, provisioning or the first migration
+     * may not have created it yet (the conformance suite's "database
+     * created late"); after it, it will not appear by itself. */
+    if (strcmp(f.state, "3D000") == 0 && p->api->in_warmup(p->ctx))
+        f.outcome = GP_TRANSIENT;
     if (f.state[0])
         return pg_say(p, f.outcome, "%s (SQLSTATE %s; dsn %s)", f.text, f.state,
                       p->shown);

@@ -177,6 +177,24 @@ class BodyTest(HttpCase):
                       r["mismatch"]["message"])
         self.assertIn("service is READY", r["mismatch"]["message"])
 
+    def test_expect_body_waits_in_warmup(self):
+        # A 200 that says "starting" is a service still starting: in the
+        # warmup the probe waits for the text (found by the conformance
+        # suite's "'starting' then 'ready'" lifecycle, where the probe used
+        # to give up at once), and it is fatal once the warmup is over.
+        u = self.web.url("/body?text=starting")
+        self.section("web", u, "expect_body = ready",
+                     policy="warmup = 700ms\nwarmup_interval = 100ms\n"
+                            "attempts = 1\ntimeout = 3s")
+        proc, doc, took = self.run_json()
+        p = self.probe(doc, "web")
+        self.assertEqual(p["status"], "fail", p["message"])
+        warm = [h["outcome"] for h in p["history"] if h["phase"] == "warmup"]
+        self.assertGreaterEqual(len(warm), 3, p["history"])
+        self.assertEqual(set(warm), {"transient"})
+        self.assertEqual(p["history"][-1]["outcome"], "fatal")
+        self.assertGreaterEqual(took, 0.7)
+
     def test_post_with_body_and_headers(self):
         u = self.web.url("/echo/submit")
         opts = ("method = POST\nbody = hello gpcheck\n"

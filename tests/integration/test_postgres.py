@@ -237,9 +237,32 @@ class PostgresTest(PgTestCase):
         self.assert_fatal_at_once(dsn, "ghost-pw",
                                   'role "ghost" does not exist', "28000")
 
-    def test_missing_database_fatal(self):
-        self.assert_fatal_at_once(self.pg.dsn("app", "nodb"), APP_PASSWORD,
-                                  'database "nodb" does not exist', "3D000")
+    def test_missing_database_fatal_after_warmup(self):
+        proc, p, took = self.check_one(self.pg.dsn("app", "nodb"),
+                                       password=APP_PASSWORD, timeout="5s",
+                                       attempts="3")
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assert_outcome(p, "fail", "fatal",
+                            'database "nodb" does not exist', "3D000")
+        self.assertEqual(p["attempts"], 1)
+        self.assertLess(took, 3)
+
+    def test_database_created_late_waited_for_in_warmup(self):
+        # Provisioning creates the database while the probe warms up (the
+        # conformance suite's "database created late"): transient there,
+        # ready once it exists; the old probe gave up at the first attempt.
+        self.pg_ini("db", self.pg.dsn("app", "latedb"),
+                    password=APP_PASSWORD, warmup="20s")
+        timer = threading.Timer(0.8, self.pg.create_db, ("latedb", "app"))
+        timer.start()
+        self.addCleanup(lambda: self.pg.psql("DROP DATABASE IF EXISTS latedb"))
+        self.addCleanup(timer.join)
+        proc, p, took = self.run_one("db")
+        self.assert_outcome(p, "ok", "ready")
+        warm = [h for h in p["history"] if h["phase"] == "warmup"]
+        self.assertIn("3D000", warm[0]["message"])
+        self.assertEqual(warm[0]["outcome"], "transient")
+        self.assertLess(took, 0.8 + 5)
 
     def test_permission_denied_fatal(self):
         self.assert_fatal_at_once(self.pg.dsn("plain", "locked"), "plain-pw",

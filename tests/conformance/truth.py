@@ -1,0 +1,112 @@
+"""tests/conformance/truth.py - the independent clients that say whether a
+service really serves: libpq and hiredis through ctypes (the C libraries
+psql and redis-cli are built on), Python's http.client, a plain connect.
+
+Each check() makes one representative request, a write and a read where
+the service has both, and returns True only when both worked. They are
+called every 5 ms by the truth poller, so each is bounded by a short
+timeout and opens its own connection (a pooled one would hide a server
+that refuses new clients).
+"""
+
+import ctypes
+import ctypes.util
+import http.client
+import socket
+
+_pq = ctypes.CDLL(ctypes.util.find_library("pq") or "libpq.so.5")
+_pq.PQconnectdb.restype = ctypes.c_void_p
+_pq.PQconnectdb.argtypes = [ctypes.c_char_p]
+_pq.PQstatus.argtypes = [ctypes.c_void_p]
+_pq.PQexec.restype = ctypes.c_void_p
+_pq.PQexec.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+_pq.PQresultStatus.argtypes = [ctypes.c_void_p]
+_pq.PQntuples.argtypes = [ctypes.c_void_p]
+_pq.PQclear.argtypes = [ctypes.c_void_p]
+_pq.PQfinish.argtypes = [ctypes.c_void_p]
+PGRES_TUPLES_OK = 2
+
+_hi = ctypes.CDLL(ctypes.util.find_library("hiredis") or
+                  "libhiredis.so.0.14")
+
+
+class _Timeval(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_usec", ctypes.c_long)]
+
+
+_hi.redisConnectWithTimeout.restype = ctypes.c_void_p
+_hi.redisConnectWithTimeout.argtypes = [ctypes.c_char_p, ctypes.c_int,
+                                        _Timeval]
+_hi.redisSetTimeout.argtypes = [ctypes.c_void_p, _Timeval]
+_hi.redisCommand.restype = ctypes.c_void_p
+_hi.freeReplyObject.argtypes = [ctypes.c_void_p]
+_hi.redisFree.argtypes = [ctypes.c_void_p]
+REDIS_REPLY_STRING, REDIS_REPLY_STATUS, REDIS_REPLY_ERROR = 1, 5, 6
+
+
+def postgres(conninfo):
+    """Connect, write to a temporary table, read it back."""
+    conn = _pq.PQconnectdb(conninfo.encode() + b" connect_timeout=1")
+    try:
+        if not conn or _pq.PQstatus(conn) != 0:  # CONNECTION_OK
+            return False
+        res = _pq.PQexec(conn, b"CREATE TEMP TABLE truth(x int); "
+                               b"INSERT INTO truth VALUES (1); "
+                               b"SELECT x FROM truth")
+        ok = bool(res) and _pq.PQresultStatus(res) == PGRES_TUPLES_OK \
+            and _pq.PQntuples(res) == 1
+        if res:
+            _pq.PQclear(res)
+        return ok
+    finally:
+        if conn:
+            _pq.PQfinish(conn)
+
+
+def _reply_type(reply):
+    return ctypes.cast(reply, ctypes.POINTER(ctypes.c_int))[0]
+
+
+def redis(host, port):
+    """SET then GET one key through hiredis; an error reply (LOADING,
+    MASTERDOWN, BUSY) is not serving."""
+    tv = _Timeval(0, 200000)
+    c = _hi.redisConnectWithTimeout(host.encode(), port, tv)
+    if not c:
+        return False
+    try:
+        if ctypes.cast(c, ctypes.POINTER(ctypes.c_int))[0] != 0:  # c->err
+            return False
+        _hi.redisSetTimeout(c, tv)
+        for cmd in (b"SET gpcheck:truth 1", b"GET gpcheck:truth"):
+            reply = _hi.redisCommand(ctypes.c_void_p(c), ctypes.c_char_p(cmd))
+            if not reply:
+                return False
+            t = _reply_type(reply)
+            _hi.freeReplyObject(reply)
+            if t not in (REDIS_REPLY_STATUS, REDIS_REPLY_STRING):
+                return False
+        return True
+    finally:
+        _hi.redisFree(c)
+
+
+def http_body(host, port, path, want):
+    """GET path: 200 with `want` in the body."""
+    conn = http.client.HTTPConnection(host, port, timeout=0.2)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status == 200 and want in r.read().decode(errors="replace")
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+
+
+def tcp(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
