@@ -178,15 +178,16 @@ static const struct cli_opt {
      "report format, repeatable: text (stderr),\njson, jsonl, junit, tap, "
      "prometheus, nagios\n(stdout unless a PATH is given); history and\n"
      "stats: text or json, on stdout"},
-    {"history", 1, OPT_HISTORY, ON(CMD_RUN) | ON_HISTORY, "PATH",
+    {"history", 1, OPT_HISTORY, ON(CMD_RUN) | ON(CMD_VALIDATE) | ON_HISTORY,
+     "PATH",
      "keep the run in the history file PATH\n('default': $XDG_STATE_HOME/"
      "gpcheck/history.db);\nhistory and stats read it"},
-    {"no-history", 0, OPT_NO_HISTORY, ON(CMD_RUN), NULL,
+    {"no-history", 0, OPT_NO_HISTORY, ON(CMD_RUN) | ON(CMD_VALIDATE), NULL,
      "keep no history, whatever [gpcheck] says"},
-    {"supervise", 0, OPT_SUPERVISE, ON(CMD_RUN), NULL,
+    {"supervise", 0, OPT_SUPERVISE, ON(CMD_RUN) | ON(CMD_VALIDATE), NULL,
      "run -- CMD as a child (signals forwarded to\nits process group) and "
      "exit with its status,\nso the history records its outcome"},
-    {"recheck", 0, OPT_RECHECK, ON(CMD_RUN), NULL,
+    {"recheck", 0, OPT_RECHECK, ON(CMD_RUN) | ON(CMD_VALIDATE), NULL,
      "with --supervise: when CMD fails, probe again\nand label the failure "
      "infrastructure or tests"},
     {"limit", 1, 'n', ON(CMD_HISTORY), "N", "the last N runs (default 20)"},
@@ -514,7 +515,7 @@ static int parse_cli(cli *c, int argc, char **argv)
     }
     if (c->cmd == CMD_PROBE && c->n_args < 1)
         return usage_error(c->cmd_name, "%s", "probe needs a PLUGIN");
-    if (c->supervise && !c->exec_argv)
+    if (c->supervise && !c->exec_argv && c->cmd == CMD_RUN)
         return usage_error(c->cmd_name, "%s",
                            "--supervise needs a command after --");
     if (c->recheck && !c->supervise)

@@ -772,7 +772,7 @@ class CompletionTest(unittest.TestCase):
         run_opts = help_options(gp_help("run"))
         self.assertEqual(self.complete("gpcheck", "run", "-"), run_opts)
         self.assertEqual(self.complete("gpcheck", "run", "--no"),
-                         {"--no-progress"})
+                         {"--no-progress", "--no-history"})
         for cmd in help_commands(gp_help()):
             with self.subTest(cmd=cmd):
                 offered = self.complete("gpcheck", cmd, "-")
