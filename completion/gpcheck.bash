@@ -13,7 +13,7 @@
 # needs nothing from bash-completion, but uses its _command_offset for the
 # command after `--` when that is available.
 
-_gpcheck_formats="text json jsonl junit tap prometheus nagios"
+_gpcheck_formats="text json jsonl junit tap prometheus nagios pushgateway"
 _gpcheck_policy_keys="timeout warmup warmup_interval attempts delay backoff
     max_delay jitter success_threshold severity warn_if fail_if
     retry_on_threshold"

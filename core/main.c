@@ -176,7 +176,8 @@ static const struct cli_opt {
      "the whole run lasts at most DUR (e.g. 2m)"},
     {"output", 1, 'o', ON_RUNS | ON_HISTORY, "FMT[:PATH]",
      "report format, repeatable: text (stderr),\njson, jsonl, junit, tap, "
-     "prometheus, nagios\n(stdout unless a PATH is given); history and\n"
+     "prometheus, nagios\n(stdout unless a PATH is given), or\n"
+     "pushgateway:URL (PUT to a Pushgateway);\nhistory and "
      "stats: text or json, on stdout"},
     {"history", 1, OPT_HISTORY, ON(CMD_RUN) | ON(CMD_VALIDATE) | ON_HISTORY,
      "PATH",
