@@ -179,8 +179,7 @@ static const struct cli_opt {
      "prometheus, nagios\n(stdout unless a PATH is given), or\n"
      "pushgateway:URL (PUT to a Pushgateway);\nhistory and "
      "stats: text or json, on stdout"},
-    {"history", 1, OPT_HISTORY, ON(CMD_RUN) | ON(CMD_VALIDATE) | ON_HISTORY,
-     "PATH",
+    {"history", 1, OPT_HISTORY, ON_CONFIG | ON_HISTORY, "PATH",
      "keep the run in the history file PATH\n('default': $XDG_STATE_HOME/"
      "gpcheck/history.db);\nhistory and stats read it"},
     {"no-history", 0, OPT_NO_HISTORY, ON(CMD_RUN) | ON(CMD_VALIDATE), NULL,
@@ -1014,6 +1013,55 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
     return code;
 }
 
+/* The window warmup = auto learns from. */
+#define AUTO_WARMUP_WINDOW_MS (INT64_C(30) * 24 * 3600 * 1000)
+
+/*
+ * warmup = auto: each such probe's warmup from the p99 of its recent times
+ * to ready in this env (policy_auto_warmup); warmup_max when there is no
+ * history or too little. The history is only read here.
+ */
+static void auto_warmups(const cli *c, const config *cfg, probe_set *ps)
+{
+    size_t n_auto = 0;
+    for (size_t i = 0; i < ps->n; i++)
+        n_auto += ps->probes[i].pol.warmup_auto;
+    if (!n_auto)
+        return;
+    history_cfg hc;
+    history *h = NULL;
+    char err[512];
+    if (history_setup(c, cfg, &hc) == 0 && hc.path) {
+        h = history_open(hc.path, 0, err, sizeof err);
+        if (!h && access(hc.path, F_OK) == 0)
+            fprintf(stderr,
+                    "gpcheck: warning: warmup = auto uses warmup_max: %s\n",
+                    err);
+    }
+    for (size_t i = 0; i < ps->n; i++) {
+        probe_def *d = &ps->probes[i];
+        if (!d->pol.warmup_auto)
+            continue;
+        size_t n = 0;
+        double p99 = 0;
+        history_filter f = {.env = cfg->env,
+                            .probe = d->name,
+                            .since_ms = wall_ms() - AUTO_WARMUP_WINDOW_MS};
+        json_t *st = h ? history_stats(h, &f, err, sizeof err) : NULL;
+        json_t *env = json_array_get(json_object_get(st, "envs"), 0);
+        json_t *pr = json_array_get(json_object_get(env, "probes"), 0);
+        json_t *ready = json_object_get(pr, "ready");
+        if (ready) {
+            n = (size_t)json_integer_value(json_object_get(ready, "n"));
+            p99 = json_number_value(json_object_get(ready, "p99_ms"));
+        }
+        json_decref(st);
+        policy_auto_warmup(&d->pol, n, p99);
+    }
+    history_close(h);
+    free(hc.path);
+}
+
 /* history and stats: [gpcheck] history of the main file, --history, or
  * the per-user file. */
 static int cmd_history(const cli *c, const config *cfg)
@@ -1210,6 +1258,7 @@ int main(int argc, char **argv)
         goto out;
     }
     diag_print(&d, stderr); /* the warnings */
+    auto_warmups(&c, &cfg, &ps);
     if (ps.n == 0 && c.cmd != CMD_LIST) {
         fprintf(stderr, "gpcheck: no probe selected for env '%s'%s\n", cfg.env,
                 cfg.conf_dir ? "" : " (no conf.d found)");

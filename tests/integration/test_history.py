@@ -435,5 +435,53 @@ class HistoryCommandsTest(GpTestCase):
         self.assertIn("history and stats write text or json", proc.stderr)
 
 
+class AutoWarmupTest(GpTestCase):
+    """warmup = auto: p99 x 1.5 of the recent times to ready."""
+
+    def test_warmup_from_the_history(self):
+        db = os.path.join(self.tmp, "h.db")
+        self.write("conf.d/db.ini", """
+            [db]
+            plugin = exec
+            command = true
+            warmup = auto
+            warmup_max = 20s
+            envs = staging, prod
+            """)
+        proc = self.gp("run", "-q", "-e", "staging", "--history", db)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        # One time to ready is too little: warmup_max.
+        proc = self.gp("list", "-e", "staging", "--history", db)
+        self.assertIn("warmup auto 20s (warmup_max: 1 recent times to ready "
+                      "in the history, 10 needed)", proc.stdout)
+        # Twenty: 100 ms ... 1.9 s and 2 s; p99 (nearest rank) is 2 s.
+        con = sqlite3.connect(db)
+        con.execute("UPDATE probe_results SET ready_ms = 2000")
+        for k in range(1, 20):
+            cur = con.execute(
+                "INSERT INTO runs (started_ms, env, verdict, rule,"
+                " exit_code, duration_ms, bypass) SELECT started_ms, env,"
+                " verdict, rule, exit_code, duration_ms, bypass FROM runs"
+                " WHERE id = 1")
+            con.execute(
+                "INSERT INTO probe_results (run_id, probe, env, started_ms,"
+                " plugin, status, attempts, ready_ms, message, metrics)"
+                " SELECT ?, probe, env, started_ms, plugin, status, attempts,"
+                " ?, message, metrics FROM probe_results WHERE run_id = 1",
+                (cur.lastrowid, 100.0 * k))
+        con.commit()
+        con.close()
+        proc = self.gp("run", "-e", "staging", "--history", db, "--explain")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("warmup auto 3s (p99 2s x 1.5 of 20 recent times to "
+                      "ready; warmup_max 20s)", proc.stderr)
+        # Per env: prod has no history of its own.
+        proc = self.gp("list", "-e", "prod", "--history", db)
+        self.assertIn("warmup auto 20s (warmup_max: 0 recent", proc.stdout)
+        # Without a history at all: warmup_max.
+        proc = self.gp("list", "-e", "staging")
+        self.assertIn("warmup auto 20s (warmup_max: 0 recent", proc.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()
