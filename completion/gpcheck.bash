@@ -31,7 +31,7 @@ _gpcheck_options() {
     case $1 in
     run | validate) echo "$config $select -j --jobs $report $bypass $history -h --help" ;;
     history) echo "$query -n --limit -h --help" ;;
-    stats) echo "$query --fail-below -h --help" ;;
+    stats) echo "$query --fail-below --html -h --help" ;;
     list) echo "$config $select -h --help" ;;
     plugins) echo "-c --config --plugin-dir -h --help" ;;
     probe) echo "--plugin-dir -e --env $report -h --help" ;;
@@ -293,7 +293,7 @@ _gpcheck() {
     fi
 
     case $opt in
-    -c | --config | --env-file | --history)
+    -c | --config | --env-file | --history | --html)
         _gpcheck_paths "$value" -f
         ;;
     --conf-dir | --plugin-dir)
@@ -356,7 +356,7 @@ _gpcheck() {
         -c | --config | --conf-dir | -e | --env | --env-file | --plugin-dir | \
             -p | --probe | --tag | --skip-tag | -j | --jobs | --deadline | \
             -o | --output | --bypass-reason | --bypass-expires | --exit-codes | \
-            --history | -n | --limit | --since | --fail-below)
+            --history | -n | --limit | --since | --fail-below | --html)
             ((i++))
             ;;
         -*) ;;

@@ -806,6 +806,42 @@ static int runs_aggregate(history *h, const history_filter *f, json_t *envs)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Each env's runs and gate passes per UTC day, for the pass-rate trend. */
+static int daily_aggregate(history *h, const history_filter *f, json_t *envs)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(
+            h->db,
+            "SELECT env, started_ms / 86400000 AS day, count(*),"
+            " sum(verdict IN ('pass', 'degraded')) FROM runs"
+            " WHERE started_ms >= ?1 AND (?2 IS NULL OR env = ?2)"
+            " GROUP BY env, day ORDER BY env, day",
+            -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, f->since_ms);
+    bind_text(st, 2, f->env);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *e = env_obj(envs, (const char *)sqlite3_column_text(st, 0));
+        json_t *daily = json_object_get(e, "daily");
+        if (!daily) {
+            daily = json_array();
+            json_object_set_new(e, "daily", daily);
+        }
+        char day[32];
+        iso_time(sqlite3_column_int64(st, 1) * 86400000, day, sizeof day);
+        day[10] = '\0'; /* YYYY-MM-DD */
+        size_t runs = (size_t)sqlite3_column_int64(st, 2);
+        size_t passed = (size_t)sqlite3_column_int64(st, 3);
+        json_array_append_new(
+            daily, json_pack("{s:s,s:I,s:I,s:o}", "day", day, "runs",
+                             (json_int_t)runs, "passed", (json_int_t)passed,
+                             "pass_rate", rate(passed, runs)));
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static void series_flush(series *s, json_t *envs)
 {
     if (!s->env)
@@ -872,6 +908,8 @@ json_t *history_stats(history *h, const history_filter *f, char *err,
     /* One read transaction: both queries see the same runs. */
     sqlite3_exec(h->db, "BEGIN", NULL, NULL, NULL);
     int rc = runs_aggregate(h, f, envs);
+    if (rc == 0)
+        rc = daily_aggregate(h, f, envs);
     if (rc == 0)
         rc = probes_aggregate(h, f, envs);
     if (rc < 0)

@@ -115,7 +115,8 @@ json_t *history_runs(history *h, const history_filter *f, char *err,
 /*
  * Aggregates over the runs matching f: {"since_ms", "envs": [{"env",
  * "runs", "passed", "pass_rate", "bypassed", "suite": {"runs", "passed",
- * "success_rate" (null: none), "infrastructure", "tests"}, "probes":
+ * "success_rate" (null: none), "infrastructure", "tests"}, "daily":
+ * [{"day" (YYYY-MM-DD, UTC), "runs", "passed", "pass_rate"}], "probes":
  * [{"name", "runs", "ok", "pass_rate", "ready": {"n", "p50_ms",
  * "p95_ms", "p99_ms", "max_ms"} (null values when never ready),
  * "attempts": {"mean", "max"}, "status_changes", "flakiness"}]}]}.

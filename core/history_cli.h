@@ -24,4 +24,12 @@ int history_cli_runs(history *h, const history_filter *f, int json, FILE *out);
 int history_cli_stats(history *h, const history_filter *f, int json,
                       double fail_below, FILE *out);
 
+/*
+ * The stats as one self-contained HTML page at path (history_html.c): per
+ * env the daily pass rate, per probe the time to ready, as SVG, with the
+ * figures of history_stats(). Returns the exit status: 0, 1 when it could
+ * not be read or written, 2 when path cannot be a report file.
+ */
+int history_cli_html(history *h, const history_filter *f, const char *path);
+
 #endif

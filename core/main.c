@@ -78,6 +78,7 @@ typedef struct cli {
     int64_t limit;     /* history -n */
     int64_t since_ms;  /* --since, as an age; 0: not given */
     double fail_below; /* stats --fail-below, a fraction; < 0: not given */
+    const char *html;  /* stats --html FILE */
 } cli;
 
 static const struct {
@@ -134,6 +135,7 @@ enum {
     OPT_RECHECK,
     OPT_SINCE,
     OPT_FAIL_BELOW,
+    OPT_HTML,
 };
 
 #define ON_HISTORY (ON(CMD_HISTORY) | ON(CMD_STATS))
@@ -193,6 +195,8 @@ static const struct cli_opt {
     {"limit", 1, 'n', ON(CMD_HISTORY), "N", "the last N runs (default 20)"},
     {"since", 1, OPT_SINCE, ON_HISTORY, "AGE",
      "only runs of the last AGE (30d, 12h; stats\ndefault 30d)"},
+    {"html", 1, OPT_HTML, ON(CMD_STATS), "FILE",
+     "also write the stats as one self-contained\nHTML page with SVG plots"},
     {"fail-below", 1, OPT_FAIL_BELOW, ON(CMD_STATS), "RATE",
      "exit 1 when an env's suite success rate (or,\nwithout supervised "
      "runs, its pass rate) is\nbelow RATE (95%, 0.95)"},
@@ -435,6 +439,7 @@ static int parse_cli(cli *c, int argc, char **argv)
                                    "2w or 12h",
                                    optarg);
             break;
+        case OPT_HTML: c->html = optarg; break;
         case OPT_FAIL_BELOW:
             if (parse_rate(optarg, &c->fail_below) < 0)
                 return usage_error(c->cmd_name,
@@ -1097,6 +1102,10 @@ static int cmd_history(const cli *c, const config *cfg)
         f.since_ms = wall_ms() - (c->since_ms ? c->since_ms
                                               : INT64_C(30) * 24 * 3600 * 1000);
         rc = history_cli_stats(h, &f, json, c->fail_below, stdout);
+        if (c->html) {
+            int hrc = history_cli_html(h, &f, c->html);
+            rc = hrc > rc ? hrc : rc;
+        }
     }
     history_close(h);
     return rc;

@@ -32,7 +32,7 @@ PACKAGES=(
     postgresql redis-server dnsmasq-base clickhouse-server
     monitoring-plugins-basic monitoring-plugins-standard bind9-dnsutils
     # the consumers that validate each report format, documentation, package
-    libxml2-utils prometheus prometheus-pushgateway scdoc groff-base man-db python3-yaml dpkg-dev
+    libxml2-utils prometheus prometheus-pushgateway chromium scdoc groff-base man-db python3-yaml dpkg-dev
     # the container image (image/build; file for cpack) and a runtime to run it
     mmdebstrap umoci podman runc file
 )

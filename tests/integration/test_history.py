@@ -6,6 +6,8 @@ so a test decides each run's statuses by creating or removing a file."""
 
 import json
 import os
+import re
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -433,6 +435,130 @@ class HistoryCommandsTest(GpTestCase):
         proc = self.gp("stats", "-o", "junit", "--history", self.db)
         self.assertEqual(proc.returncode, 2)
         self.assertIn("history and stats write text or json", proc.stderr)
+
+
+# What the headless browser runs: it loads the page in an iframe, lets it
+# render, and writes what it measured into its own DOM for --dump-dom.
+CHECKER = """<!DOCTYPE html><html><body><pre id="result"></pre>
+<iframe id="f" src="%s" width="900" height="3000"></iframe>
+<script>
+document.getElementById("f").onload = function () {
+  var d = this.contentDocument, out = {svgs: [], cells: [], scripts: 0};
+  out.scripts = d.getElementsByTagName("script").length;
+  d.querySelectorAll("svg").forEach(function (s) {
+    var r = s.getBoundingClientRect(), line = s.querySelector(".series");
+    out.svgs.push({cls: s.getAttribute("class"), w: r.width, h: r.height,
+      title: s.querySelector("title").textContent,
+      points: line ? line.points.numberOfItems : 0,
+      drawn: line ? line.getBBox().width : 0});
+  });
+  d.querySelectorAll("td[data-value]").forEach(function (c) {
+    var tr = c.parentNode, env = tr.closest("section").dataset.env;
+    out.cells.push({env: env, probe: tr.dataset.probe || null,
+      key: c.getAttribute("class"), value: c.dataset.value,
+      shown: c.textContent, visible: c.getBoundingClientRect().width > 0});
+  });
+  document.getElementById("result").textContent = JSON.stringify(out);
+};
+</script></body></html>"""
+
+
+class HtmlTest(HistoryCommandsTest):
+    """stats --html: one self-contained page, rendered by headless
+    Chromium, with the figures stats -o json has."""
+
+    def chromium(self, *args):
+        exe = shutil.which("chromium")
+        if not exe:
+            self.fail("chromium is not installed (tests/bootstrap.sh)")
+        return subprocess.run(
+            [exe, "--headless", "--no-sandbox", "--disable-gpu",
+             "--user-data-dir=" + os.path.join(self.tmp, "profile"),
+             "--allow-file-access-from-files",
+             # Nothing leaves the machine, not even a DNS question.
+             "--host-resolver-rules=MAP * ~NOTFOUND",
+             "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run", "--disable-default-apps",
+             "--disable-extensions"] + list(args),
+            capture_output=True, text=True, timeout=120)
+
+    def test_page_renders_the_json_figures(self):
+        for ready in (True, False, True, True, True):
+            self.run_env("staging", ready)
+        self.run_env("prod", True, "true")
+        page = os.path.join(self.tmp, "out", "stats.html")
+        proc = self.gp("stats", "--history", self.db, "-o", "json",
+                       "--html", page)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        doc = json.loads(proc.stdout)
+        with open(page) as f:
+            html = f.read()
+        # Self-contained: nothing fetched, nothing run.
+        self.assertNotIn("<script", html)
+        self.assertIsNone(re.search(r"\b(src|href)=", html))
+        self.assertEqual(re.findall(r"https?://[^\"]*", html),
+                         ["http://www.w3.org/2000/svg"] * 4)
+        checker = os.path.join(self.tmp, "check.html")
+        with open(checker, "w") as f:
+            f.write(CHECKER % ("out/stats.html"))
+        proc = self.chromium("--virtual-time-budget=10000", "--dump-dom",
+                             "file://" + checker)
+        m = re.search(r'<pre id="result">(.*?)</pre>', proc.stdout, re.S)
+        self.assertTrue(m and m.group(1), proc.stdout[-2000:] + proc.stderr)
+        seen = json.loads(m.group(1).replace("&quot;", '"')
+                          .replace("&amp;", "&"))
+        self.assertEqual(seen["scripts"], 0)
+        # One pass-rate plot per env, one time-to-ready plot per probe,
+        # each drawn at its size with a line through its points.
+        svgs = {s["title"]: s for s in seen["svgs"]}
+        self.assertEqual(sorted(svgs), [
+            "db-prod in prod: time to ready", "db-staging in staging: time "
+            "to ready", "prod: gate pass rate per day",
+            "staging: gate pass rate per day"])
+        for s in seen["svgs"]:
+            self.assertEqual((s["w"], s["h"]), (640, 214), s)
+        self.assertEqual(svgs["db-staging in staging: time to ready"]
+                         ["points"], 1)  # one day: one column
+        self.assertEqual(svgs["staging: gate pass rate per day"]["points"],
+                         1)
+        # Every figure of the JSON, on the page and visible.
+        cells = {(c["env"], c["probe"], c["key"]): c for c in seen["cells"]}
+        for e in doc["envs"]:
+            for key, v in (("runs", e["runs"]), ("pass_rate", e["pass_rate"]),
+                           ("success_rate", e["suite"]["success_rate"]),
+                           ("tests", e["suite"]["tests"])):
+                c = cells[(e["env"], None, key)]
+                self.assertTrue(c["visible"])
+                if v is None:
+                    self.assertEqual(c["value"], "")
+                else:
+                    self.assertAlmostEqual(float(c["value"]), v)
+            for p in e["probes"]:
+                for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
+                    c = cells[(e["env"], p["name"], key)]
+                    self.assertAlmostEqual(float(c["value"]),
+                                           p["ready"][key])
+                    self.assertEqual(c["shown"], "%.1f ms" % p["ready"][key])
+                c = cells[(e["env"], p["name"], "pass_rate")]
+                self.assertEqual(c["shown"], "%.1f%%" % (100 * p["pass_rate"]))
+        self.assertEqual(cells[("staging", None, "pass_rate")]["shown"],
+                         "80.0%")
+        self.assertEqual(cells[("prod", None, "success_rate")]["shown"],
+                         "100.0%")
+        # And it paints: a screenshot that is not blank.
+        shot = os.path.join(self.tmp, "shot.png")
+        self.chromium("--window-size=900,1400", "--screenshot=" + shot,
+                      "file://" + page)
+        self.assertGreater(os.path.getsize(shot), 10000)
+
+    def test_stats_and_history(self):
+        pass  # HistoryCommandsTest's, not again
+
+    def test_suite_rate_and_recheck_labels(self):
+        pass
+
+    def test_missing_history_is_a_clear_error(self):
+        pass
 
 
 class AutoWarmupTest(GpTestCase):
