@@ -81,7 +81,7 @@ static const char *const migrations[] = {
     " PRIMARY KEY (run_id, probe)"
     ") WITHOUT ROWID;"
     "CREATE INDEX probe_results_series ON probe_results"
-    " (env, probe, started_ms, status, attempts, ready_ms);",
+    " (env, probe, started_ms, run_id, status, attempts, ready_ms);",
 };
 
 enum {
@@ -865,7 +865,9 @@ static int probes_aggregate(history *h, const history_filter *f, json_t *envs)
                            " WHERE started_ms >= ?1"
                            " AND (?2 IS NULL OR env = ?2)"
                            " AND (?3 IS NULL OR probe = ?3)"
-                           " ORDER BY env, probe, started_ms",
+                           /* run_id: runs of one millisecond in
+                              the order they were written */
+                           " ORDER BY env, probe, started_ms, run_id",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_int64(st, 1, f->since_ms);
