@@ -105,8 +105,8 @@ static const char *const statements[Q_COUNT] = {
         " status, attempts, ready_ms, message, metrics)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [Q_KEEP_AGE] = "DELETE FROM runs WHERE started_ms < ?1",
-    [Q_KEEP_RUNS] = "DELETE FROM runs WHERE id <= (SELECT id FROM runs"
-                    " ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+    [Q_KEEP_RUNS] = ("DELETE FROM runs WHERE id <= (SELECT id FROM runs"
+                     " ORDER BY id DESC LIMIT 1 OFFSET ?1)"),
 };
 
 struct history {

@@ -7,16 +7,20 @@ Builds a history of RUNS runs (default 100,000) spread over 90 days, two
 envs and three probes each (one of them flaky), in a temporary folder: the
 schema is gpcheck's own (one real `gpcheck run --history` creates it),
 the rows are bulk-inserted with Python's sqlite3. Then measures, as the
-median and max of 11 runs (after one warm-up):
+median and max wall time and the median CPU time (user + system) of 11
+runs, after one warm-up (on a shared machine the CPU time is the steadier
+figure):
   1. `gpcheck stats --since 30d -o json` (the issue's bound: under 200 ms);
   2. `gpcheck history -n 20`;
   3. `gpcheck run --history` on that file with history_keep = 90d (one
      write plus retention on a full history);
 and prints the file's size. Not part of ctest: it takes a minute.
+BENCH_KEEP=1 keeps the file and prints its path.
 """
 
 import os
 import random
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -29,14 +33,18 @@ DAY = 24 * 3600 * 1000
 
 def timed(argv, n=11, **kw):
     subprocess.run(argv, check=False, capture_output=True, **kw)  # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(n):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(argv, capture_output=True, **kw)
         times.append((time.perf_counter() - t0) * 1000)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+                   * 1000)
         if proc.returncode not in (0, 1):
             sys.exit("%s failed: %s" % (argv, proc.stderr))
-    return statistics.median(times), max(times)
+    return statistics.median(times), max(times), statistics.median(cpu)
 
 
 def main():
@@ -93,18 +101,21 @@ def main():
           % (runs, len(probe_rows), time.perf_counter() - t0))
     print("file: %.1f MB" % (os.path.getsize(db) / 1e6))
 
-    med, mx = timed([gp, "stats", "--history", db, "--since", "30d",
-                     "-o", "json"])
-    print("stats --since 30d -o json: median %.1f ms, max %.1f ms" % (med, mx))
-    med, mx = timed([gp, "stats", "--history", db, "--since", "90d"])
-    print("stats --since 90d (all):   median %.1f ms, max %.1f ms" % (med, mx))
-    med, mx = timed([gp, "history", "--history", db, "-n", "20"])
-    print("history -n 20:             median %.1f ms, max %.1f ms" % (med, mx))
-    med, mx = timed(base)
-    print("run --history (write + retention): median %.1f ms, max %.1f ms"
-          % (med, mx))
+    print("load average before: %.1f %.1f %.1f" % os.getloadavg())
+    fmt = "%-34s wall median %6.1f ms, max %6.1f ms; CPU median %6.1f ms"
+    print(fmt % (("stats --since 30d -o json:",)
+                 + timed([gp, "stats", "--history", db, "--since", "30d",
+                          "-o", "json"])))
+    print(fmt % (("stats --since 90d (all):",)
+                 + timed([gp, "stats", "--history", db, "--since", "90d"])))
+    print(fmt % (("history -n 20:",)
+                 + timed([gp, "history", "--history", db, "-n", "20"])))
+    print(fmt % (("run --history (write, retention):",) + timed(base)))
     print("file after the runs: %.1f MB" % (os.path.getsize(db) / 1e6))
-    subprocess.run(["rm", "-rf", tmp])
+    if os.environ.get("BENCH_KEEP"):
+        print("kept: " + db)
+    else:
+        subprocess.run(["rm", "-rf", tmp])
 
 
 if __name__ == "__main__":
