@@ -13,7 +13,7 @@
 # needs nothing from bash-completion, but uses its _command_offset for the
 # command after `--` when that is available.
 
-_gpcheck_formats="text json jsonl junit tap prometheus nagios"
+_gpcheck_formats="text json jsonl junit tap prometheus nagios pushgateway"
 _gpcheck_policy_keys="timeout warmup warmup_interval attempts delay backoff
     max_delay jitter success_threshold severity warn_if fail_if
     retry_on_threshold"
@@ -26,8 +26,12 @@ _gpcheck_options() {
     local bypass="--bypass-reason --bypass-expires"
     local report="--deadline -o --output --nagios --exit-codes --no-progress
         -q --quiet -v --verbose --explain"
+    local history="--history --no-history --supervise --recheck"
+    local query="-c --config -e --env -p --probe -o --output --history --since"
     case $1 in
-    run | validate) echo "$config $select -j --jobs $report $bypass -h --help" ;;
+    run | validate) echo "$config $select -j --jobs $report $bypass $history -h --help" ;;
+    history) echo "$query -n --limit -h --help" ;;
+    stats) echo "$query --fail-below --html -h --help" ;;
     list) echo "$config $select -h --help" ;;
     plugins) echo "-c --config --plugin-dir -h --help" ;;
     probe) echo "--plugin-dir -e --env $report -h --help" ;;
@@ -248,13 +252,13 @@ _gpcheck() {
         if [[ $cur == -* ]]; then
             _gpcheck_reply "$cur" "-h --help -V --version"
         else
-            _gpcheck_reply "$cur" "run validate list plugins probe version help"
+            _gpcheck_reply "$cur" "run validate list plugins probe history stats version help"
         fi
         return 0
     fi
     local cmd=${words[1]}
     if [[ $cmd == help ]]; then
-        ((cword == 2)) && _gpcheck_reply "$cur" "run validate list plugins probe version"
+        ((cword == 2)) && _gpcheck_reply "$cur" "run validate list plugins probe history stats version"
         return 0
     fi
 
@@ -289,7 +293,7 @@ _gpcheck() {
     fi
 
     case $opt in
-    -c | --config | --env-file)
+    -c | --config | --env-file | --history | --html)
         _gpcheck_paths "$value" -f
         ;;
     --conf-dir | --plugin-dir)
@@ -319,7 +323,8 @@ _gpcheck() {
     --exit-codes)
         _gpcheck_reply "$value" "gpcheck docker"
         ;;
-    -j | --jobs | --deadline | --bypass-reason | --bypass-expires)
+    -j | --jobs | --deadline | --bypass-reason | --bypass-expires | -n | \
+        --limit | --since | --fail-below)
         return 0
         ;;
     *)
@@ -350,7 +355,8 @@ _gpcheck() {
         case ${words[i]} in
         -c | --config | --conf-dir | -e | --env | --env-file | --plugin-dir | \
             -p | --probe | --tag | --skip-tag | -j | --jobs | --deadline | \
-            -o | --output | --bypass-reason | --bypass-expires | --exit-codes)
+            -o | --output | --bypass-reason | --bypass-expires | --exit-codes | \
+            --history | -n | --limit | --since | --fail-below | --html)
             ((i++))
             ;;
         -*) ;;

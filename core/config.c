@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "history.h"
 #include "policy.h"
 #include "value.h"
 
@@ -39,7 +40,8 @@
 #define MAX_JOBS 4096
 
 static const char *const gpcheck_keys[] = {
-    "env", "plugin_path", "conf_dir", "jobs", "deadline",
+    "env",      "plugin_path", "conf_dir",     "jobs",
+    "deadline", "history",     "history_keep", "history_required",
 };
 
 int config_valid_name(const char *s)
@@ -976,6 +978,43 @@ static int is_gpcheck_key(const char *key)
     return 0;
 }
 
+/* history, history_keep, history_required of [gpcheck]. */
+static void apply_history(loadctx *c, const cfg_entry *e)
+{
+    config *cfg = c->cfg;
+    char err[256];
+    if (strcmp(e->key, "history") == 0) {
+        free(cfg->history);
+        cfg->history = NULL;
+        if (!*e->value)
+            diag_add(c->d, e->at.file, e->at.line,
+                     "[gpcheck]: history: empty path (write 'default' for "
+                     "the per-user file)");
+        else if (e->value[0] == '/' || strcmp(e->value, "default") == 0 ||
+                 !e->at.file)
+            cfg->history = xstrdup(e->value);
+        else {
+            char *base = path_dir(e->at.file);
+            cfg->history = xasprintf("%s/%s", base, e->value);
+            free(base);
+        }
+    } else if (strcmp(e->key, "history_keep") == 0) {
+        history_keep k;
+        if (history_parse_keep(e->value, &k, err, sizeof err) < 0) {
+            diag_add(c->d, e->at.file, e->at.line,
+                     "[gpcheck]: history_keep: %s", err);
+        } else {
+            cfg->history_keep_ms = k.age_ms;
+            cfg->history_keep_runs = k.runs;
+            cfg->history_keep_set = 1;
+        }
+    } else if (value_boolean(e->value, &cfg->history_required, err,
+                             sizeof err) < 0) {
+        diag_add(c->d, e->at.file, e->at.line,
+                 "[gpcheck]: history_required: %s", err);
+    }
+}
+
 static void apply_gpcheck(loadctx *c)
 {
     const cfg_section *s = &c->special[0];
@@ -1015,6 +1054,8 @@ static void apply_gpcheck(loadctx *c)
                          "[gpcheck]: deadline: %s", err);
             else
                 cfg->deadline_ms = v;
+        } else if (strncmp(e->key, "history", 7) == 0) {
+            apply_history(c, e);
         } else if (strcmp(e->key, "conf_dir") == 0 && !*e->value) {
             diag_add(c->d, e->at.file, e->at.line,
                      "[gpcheck]: conf_dir: empty path");
@@ -1363,6 +1404,7 @@ void config_free(config *cfg)
     free(cfg->main_file);
     free(cfg->conf_dir);
     free(cfg->env);
+    free(cfg->history);
     strv_free(cfg->plugin_path, cfg->n_plugin_path);
     for (size_t i = 0; i < cfg->n_sections; i++)
         section_free(&cfg->sections[i]);

@@ -67,9 +67,16 @@ typedef struct config {
     char *env;          /* owned; never NULL ("default") */
     char **plugin_path; /* owned; from [gpcheck] plugin_path (list) */
     size_t n_plugin_path;
-    unsigned jobs;       /* 32 */
-    int64_t deadline_ms; /* 0: none */
-    policy defaults;     /* built-in defaults overlaid by [defaults] */
+    unsigned jobs;           /* 32 */
+    int64_t deadline_ms;     /* 0: none */
+    policy defaults;         /* built-in defaults overlaid by [defaults] */
+    char *history;           /* owned; [gpcheck] history: a path (relative ones
+                                are the main file's folder's), or "default" (the
+                                per-user path); NULL: not set */
+    int64_t history_keep_ms; /* [gpcheck] history_keep as an age; 0 */
+    int64_t history_keep_runs; /* ... as a count of runs; 0 */
+    int history_keep_set;      /* history_keep was given */
+    int history_required;      /* a failed history write fails the run */
 
     cfg_section *sections; /* owned; probe sections, in definition order */
     size_t n_sections, cap_sections;

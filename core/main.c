@@ -24,11 +24,14 @@
 #include "config.h"
 #include "explain.h"
 #include "gpcheck/version.h"
+#include "history.h"
+#include "history_cli.h"
 #include "loader.h"
 #include "policy.h"
 #include "report.h"
 #include "runner.h"
 #include "secrets.h"
+#include "supervise.h"
 #include "util.h"
 #include "value.h"
 
@@ -54,6 +57,8 @@ typedef enum command {
     CMD_PLUGINS,
     CMD_PROBE,
     CMD_VERSION,
+    CMD_HISTORY,
+    CMD_STATS,
 } command;
 
 typedef struct cli {
@@ -68,6 +73,13 @@ typedef struct cli {
     int n_args;
     char **exec_argv; /* after -- */
     int has_dashdash;
+    const char *history; /* --history PATH ("default": the per-user file) */
+    int no_history;      /* --no-history */
+    int supervise, recheck;
+    int64_t limit;     /* history -n */
+    int64_t since_ms;  /* --since, as an age; 0: not given */
+    double fail_below; /* stats --fail-below, a fraction; < 0: not given */
+    const char *html;  /* stats --html FILE */
 } cli;
 
 static const struct {
@@ -91,6 +103,11 @@ static const struct {
      "Run one ad-hoc probe (PLUGIN is a name, or a path to a .so) with the\n"
      "given options and policy keys, and print its outcome and metrics."},
     {"version", CMD_VERSION, "version", "Print the version and plugin ABI."},
+    {"history", CMD_HISTORY, "history [OPTIONS]",
+     "Print the last runs kept in the run history (newest first)."},
+    {"stats", CMD_STATS, "stats [OPTIONS]",
+     "Aggregate the run history per env and probe: pass rate, time to "
+     "ready,\nattempts, flakiness, the gated suite's success rate."},
 };
 
 /* Which commands an option applies to. */
@@ -113,7 +130,16 @@ enum {
     OPT_NAGIOS,
     OPT_NO_PROGRESS,
     OPT_EXIT_CODES,
+    OPT_HISTORY,
+    OPT_NO_HISTORY,
+    OPT_SUPERVISE,
+    OPT_RECHECK,
+    OPT_SINCE,
+    OPT_FAIL_BELOW,
+    OPT_HTML,
 };
+
+#define ON_HISTORY (ON(CMD_HISTORY) | ON(CMD_STATS))
 
 /*
  * Every option, once: its getopt form, the commands it applies to, and its
@@ -129,19 +155,19 @@ static const struct cli_opt {
     const char *arg;
     const char *help;
 } cli_opts[] = {
-    {"config", 1, 'c', ON_CONFIG | ON(CMD_PLUGINS), "PATH",
+    {"config", 1, 'c', ON_CONFIG | ON(CMD_PLUGINS) | ON_HISTORY, "PATH",
      "main config file (default: "
      "$GPCHECK_CONFIG,\n./gpcheck.ini, " GP_SYSCONFDIR "/gpcheck/gpcheck.ini)"},
     {"conf-dir", 1, OPT_CONF_DIR, ON_CONFIG, "DIR",
      "probe definitions (default: conf.d beside the\nmain file, or ./conf.d)"},
-    {"env", 1, 'e', ON_CONFIG | ON(CMD_PROBE), "ENV",
+    {"env", 1, 'e', ON_CONFIG | ON(CMD_PROBE) | ON_HISTORY, "ENV",
      "environment (default: $GPCHECK_ENV, env in\n[gpcheck], or 'default')"},
     {"env-file", 1, OPT_ENV_FILE, ON_CONFIG, "FILE",
      "KEY=VALUE variables for ${VAR} (repeatable)"},
     {"plugin-dir", 1, OPT_PLUGIN_DIR,
      ON_CONFIG | ON(CMD_PLUGINS) | ON(CMD_PROBE), "DIR",
      "search plugins here first (repeatable)"},
-    {"probe", 1, 'p', ON_CONFIG, "NAME",
+    {"probe", 1, 'p', ON_CONFIG | ON_HISTORY, "NAME",
      "only this probe and its 'after' dependencies\n(repeatable)"},
     {"tag", 1, OPT_TAG, ON_CONFIG, "TAG",
      "only probes with this tag (repeatable)"},
@@ -151,9 +177,30 @@ static const struct cli_opt {
      "attempts in flight at most (default 32)"},
     {"deadline", 1, OPT_DEADLINE, ON_RUNS, "DUR",
      "the whole run lasts at most DUR (e.g. 2m)"},
-    {"output", 1, 'o', ON_RUNS, "FMT[:PATH]",
+    {"output", 1, 'o', ON_RUNS | ON_HISTORY, "FMT[:PATH]",
      "report format, repeatable: text (stderr),\njson, jsonl, junit, tap, "
-     "prometheus, nagios\n(stdout unless a PATH is given)"},
+     "prometheus, nagios\n(stdout unless a PATH is given), or\n"
+     "pushgateway:URL (PUT to a Pushgateway);\nhistory and "
+     "stats: text or json, on stdout"},
+    {"history", 1, OPT_HISTORY, ON_CONFIG | ON_HISTORY, "PATH",
+     "keep the run in the history file PATH\n('default': $XDG_STATE_HOME/"
+     "gpcheck/history.db);\nhistory and stats read it"},
+    {"no-history", 0, OPT_NO_HISTORY, ON(CMD_RUN) | ON(CMD_VALIDATE), NULL,
+     "keep no history, whatever [gpcheck] says"},
+    {"supervise", 0, OPT_SUPERVISE, ON(CMD_RUN) | ON(CMD_VALIDATE), NULL,
+     "run -- CMD as a child (signals forwarded to\nits process group) and "
+     "exit with its status,\nso the history records its outcome"},
+    {"recheck", 0, OPT_RECHECK, ON(CMD_RUN) | ON(CMD_VALIDATE), NULL,
+     "with --supervise: when CMD fails, probe again\nand label the failure "
+     "infrastructure or tests"},
+    {"limit", 1, 'n', ON(CMD_HISTORY), "N", "the last N runs (default 20)"},
+    {"since", 1, OPT_SINCE, ON_HISTORY, "AGE",
+     "only runs of the last AGE (30d, 12h; stats\ndefault 30d)"},
+    {"html", 1, OPT_HTML, ON(CMD_STATS), "FILE",
+     "also write the stats as one self-contained\nHTML page with SVG plots"},
+    {"fail-below", 1, OPT_FAIL_BELOW, ON(CMD_STATS), "RATE",
+     "exit 1 when an env's suite success rate (or,\nwithout supervised "
+     "runs, its pass rate) is\nbelow RATE (95%, 0.95)"},
     {"nagios", 0, OPT_NAGIOS, ON_RUNS, NULL,
      "print the Nagios line and exit 0/1/2/3 as\na Nagios check "
      "(OK/WARNING/CRITICAL/UNKNOWN)"},
@@ -275,6 +322,24 @@ static int unknown_option(const char *cmd, const char *arg)
     return rc;
 }
 
+/* "95%" or "0.95" into a fraction in [0, 1]. */
+static int parse_rate(const char *s, double *out)
+{
+    char err[128];
+    double pct;
+    if (strchr(s, '%'))
+        return value_percentage(s, &pct, err, sizeof err) < 0
+                   ? -1
+                   : (*out = pct / 100.0, 0);
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !(v >= 0.0 && v <= 1.0))
+        return -1;
+    *out = v;
+    return 0;
+}
+
 /* Returns -1 to go on, or an exit status. */
 static int parse_cli(cli *c, int argc, char **argv)
 {
@@ -356,6 +421,33 @@ static int parse_cli(cli *c, int argc, char **argv)
         case OPT_NO_PROGRESS: c->no_progress = 1; break;
         case OPT_BYPASS_REASON: c->bypass.reason = optarg; break;
         case OPT_BYPASS_EXPIRES: c->bypass.expires = optarg; break;
+        case OPT_HISTORY: c->history = optarg; break;
+        case OPT_NO_HISTORY: c->no_history = 1; break;
+        case OPT_SUPERVISE: c->supervise = 1; break;
+        case OPT_RECHECK: c->recheck = 1; break;
+        case 'n':
+            if (value_integer(optarg, &c->limit, err, sizeof err) < 0 ||
+                c->limit < 1 || c->limit > 1000000)
+                return usage_error(c->cmd_name,
+                                   "--limit %s: expected a number from 1 to "
+                                   "1000000",
+                                   optarg);
+            break;
+        case OPT_SINCE:
+            if (history_parse_age(optarg, &c->since_ms, err, sizeof err) < 0)
+                return usage_error(c->cmd_name,
+                                   "--since %s: expected an age such as 30d, "
+                                   "2w or 12h",
+                                   optarg);
+            break;
+        case OPT_HTML: c->html = optarg; break;
+        case OPT_FAIL_BELOW:
+            if (parse_rate(optarg, &c->fail_below) < 0)
+                return usage_error(c->cmd_name,
+                                   "--fail-below %s: expected a rate such as "
+                                   "95% or 0.95",
+                                   optarg);
+            break;
         case OPT_EXIT_CODES:
             if (strcmp(optarg, "docker") != 0 && strcmp(optarg, "gpcheck") != 0)
                 return usage_error(c->cmd_name,
@@ -429,6 +521,25 @@ static int parse_cli(cli *c, int argc, char **argv)
     }
     if (c->cmd == CMD_PROBE && c->n_args < 1)
         return usage_error(c->cmd_name, "%s", "probe needs a PLUGIN");
+    if (c->supervise && !c->exec_argv && c->cmd == CMD_RUN)
+        return usage_error(c->cmd_name, "%s",
+                           "--supervise needs a command after --");
+    if (c->recheck && !c->supervise)
+        return usage_error(c->cmd_name, "%s",
+                           "--recheck works with --supervise (an exec'd "
+                           "command's failure is never seen)");
+    if (c->history && c->no_history)
+        return usage_error(c->cmd_name, "%s",
+                           "--history and --no-history: choose one");
+    if (c->cmd == CMD_HISTORY || c->cmd == CMD_STATS) {
+        for (size_t k = 0; k < c->outputs.n; k++)
+            if (strcmp(c->outputs.v[k], "text") != 0 &&
+                strcmp(c->outputs.v[k], "json") != 0)
+                return usage_error(c->cmd_name,
+                                   "-o %s: history and stats write text or "
+                                   "json, on stdout",
+                                   c->outputs.v[k]);
+    }
     return -1;
 }
 
@@ -732,12 +843,96 @@ static void bypass_banner(const bypass *b, const run_result *rr)
     sb_free(&sb);
 }
 
+/*
+ * Where the history goes: --history, else [gpcheck] history; "default" is
+ * the per-user file. Returns 0 (h->path NULL: no history), or -1 after
+ * printing why (no home folder for "default").
+ */
+static int history_setup(const cli *c, const config *cfg, history_cfg *h)
+{
+    memset(h, 0, sizeof *h);
+    const char *want = c->no_history ? NULL
+                       : c->history  ? c->history
+                                     : cfg->history;
+    h->keep.age_ms = HISTORY_KEEP_DEFAULT_MS;
+    if (cfg->history_keep_set) {
+        h->keep.age_ms = cfg->history_keep_ms;
+        h->keep.runs = cfg->history_keep_runs;
+    }
+    h->required = cfg->history_required;
+    if (!want)
+        return 0;
+    if (strcmp(want, "default") != 0) {
+        h->path = xstrdup(want);
+        return 0;
+    }
+    char err[256];
+    h->path = history_default_path(err, sizeof err);
+    if (!h->path) {
+        fprintf(stderr, "gpcheck: --history default: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Keep the run; 0, or -1 after saying why on stderr. */
+static int history_keep_run(const history_cfg *hc, const run_result *rr,
+                            const history_cmd *cmd, const char *host)
+{
+    if (!hc->path)
+        return 0;
+    char err[1024];
+    history *h = history_open(hc->path, 1, err, sizeof err);
+    int rc =
+        h ? history_record(h, rr, cmd, &hc->keep, host, err, sizeof err) : -1;
+    history_close(h);
+    if (rc < 0)
+        fprintf(stderr, "gpcheck: history not written: %s%s\n", err,
+                hc->required ? " (history_required = true: the run fails)"
+                             : "");
+    return rc;
+}
+
+/* --recheck: CMD failed; is the infrastructure still ready? Probes once
+ * more with a quiet text report; returns the label. */
+static const char *recheck(const probe_set *ps, const runner_opts *ro)
+{
+    report_opts q = {.quiet = 1};
+    char err[256];
+    sinks ss = {0};
+    sink *s = sink_open("text", &q, err, sizeof err);
+    if (s)
+        sinks_add(&ss, s);
+    fprintf(stderr, "gpcheck: the command failed; probing again (--recheck)\n");
+    run_result rr;
+    runner_opts o = *ro;
+    o.tick_ms = 0;
+    if (runner_run(ps, &o, &ss, &rr) < 0) {
+        sinks_close(&ss);
+        return "infrastructure";
+    }
+    sinks_close(&ss);
+    const char *label =
+        rr.exit_code == EXIT_PASS && !rr.signo ? "tests" : "infrastructure";
+    fprintf(stderr,
+            "gpcheck: recheck verdict %s: the failure is labelled "
+            "'%s'\n",
+            verdict_name(rr.verdict), label);
+    run_result_free(&rr);
+    return label;
+}
+
 static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
                       const bypass *b)
 {
-    sinks ss = {0};
-    if (open_sinks(c, &ss) < 0)
+    history_cfg hc;
+    if (history_setup(c, cfg, &hc) < 0)
         return EXIT_USAGE;
+    sinks ss = {0};
+    if (open_sinks(c, &ss) < 0) {
+        free(hc.path);
+        return EXIT_USAGE;
+    }
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     const struct passwd *pw = getpwuid(geteuid());
@@ -753,6 +948,7 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
     run_result rr;
     if (runner_run(ps, &ro, &ss, &rr) < 0) {
         sinks_close(&ss);
+        free(hc.path);
         return EXIT_FAIL;
     }
     int write_failed = sinks_close(&ss) < 0;
@@ -774,10 +970,41 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
     int signo = rr.signo;
     if (c->nagios)
         code = nagios_exit_code(&rr);
-    run_result_free(&rr);
     if (write_failed && code == EXIT_PASS)
         code = EXIT_FAIL;
-    if (c->cmd == CMD_RUN && c->exec_argv && code == EXIT_PASS && !signo) {
+    int gated =
+        c->cmd == CMD_RUN && c->exec_argv && code == EXIT_PASS && !signo;
+    history_cmd hcmd = {0};
+    if (gated && c->supervise) {
+        setenv("GPCHECK_VERDICT", verdict_name(v), 1);
+        supervise_result sr;
+        char err[256];
+        if (supervise_run(c->exec_argv, &sr, err, sizeof err) < 0) {
+            fprintf(stderr, "gpcheck: %s\n", err);
+            sr.exit_code = 126;
+            sr.signo = 0;
+            sr.duration_ns = 0;
+        }
+        hcmd = (history_cmd){.known = 1,
+                             .exit_code = sr.exit_code,
+                             .signo = sr.signo,
+                             .duration_ms = ns_to_ms(sr.duration_ns)};
+        if (sr.exit_code != 0 && c->recheck)
+            hcmd.label = recheck(ps, &ro);
+        code = sr.exit_code;
+        gated = 0; /* it ran */
+    }
+    /* Before exec, which never returns: the command's outcome is then
+     * unknown to gpcheck (--supervise knows it). */
+    if (history_keep_run(&hc, &rr, hcmd.known ? &hcmd : NULL, host) < 0 &&
+        hc.required) {
+        if (code == EXIT_PASS)
+            code = EXIT_FAIL;
+        gated = 0;
+    }
+    free(hc.path);
+    run_result_free(&rr);
+    if (gated) {
         setenv("GPCHECK_VERDICT", verdict_name(v), 1);
         fflush(NULL);
         /* An ignored signal stays ignored across exec: CMD gets the
@@ -790,6 +1017,99 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
         return e == ENOENT ? 127 : 126;
     }
     return code;
+}
+
+/* The window warmup = auto learns from. */
+#define AUTO_WARMUP_WINDOW_MS (INT64_C(30) * 24 * 3600 * 1000)
+
+/*
+ * warmup = auto: each such probe's warmup from the p99 of its recent times
+ * to ready in this env (policy_auto_warmup); warmup_max when there is no
+ * history or too little. The history is only read here.
+ */
+static void auto_warmups(const cli *c, const config *cfg, probe_set *ps)
+{
+    size_t n_auto = 0;
+    for (size_t i = 0; i < ps->n; i++)
+        n_auto += ps->probes[i].pol.warmup_auto;
+    if (!n_auto)
+        return;
+    history_cfg hc;
+    history *h = NULL;
+    char err[512];
+    if (history_setup(c, cfg, &hc) == 0 && hc.path) {
+        h = history_open(hc.path, 0, err, sizeof err);
+        if (!h && access(hc.path, F_OK) == 0)
+            fprintf(stderr,
+                    "gpcheck: warning: warmup = auto uses warmup_max: %s\n",
+                    err);
+    }
+    for (size_t i = 0; i < ps->n; i++) {
+        probe_def *d = &ps->probes[i];
+        if (!d->pol.warmup_auto)
+            continue;
+        size_t n = 0;
+        double p99 = 0;
+        history_filter f = {.env = cfg->env,
+                            .probe = d->name,
+                            .since_ms = wall_ms() - AUTO_WARMUP_WINDOW_MS};
+        json_t *st = h ? history_stats(h, &f, err, sizeof err) : NULL;
+        json_t *env = json_array_get(json_object_get(st, "envs"), 0);
+        json_t *pr = json_array_get(json_object_get(env, "probes"), 0);
+        json_t *ready = json_object_get(pr, "ready");
+        if (ready) {
+            n = (size_t)json_integer_value(json_object_get(ready, "n"));
+            p99 = json_number_value(json_object_get(ready, "p99_ms"));
+        }
+        json_decref(st);
+        policy_auto_warmup(&d->pol, n, p99);
+    }
+    history_close(h);
+    free(hc.path);
+}
+
+/* history and stats: [gpcheck] history of the main file, --history, or
+ * the per-user file. */
+static int cmd_history(const cli *c, const config *cfg)
+{
+    char err[1024];
+    char *path = NULL;
+    const char *want = c->history ? c->history : cfg->history;
+    if (!want || strcmp(want, "default") == 0)
+        path = history_default_path(err, sizeof err);
+    else
+        path = xstrdup(want);
+    if (!path) {
+        fprintf(stderr, "gpcheck: %s\n", err);
+        return EXIT_USAGE;
+    }
+    history *h = history_open(path, 0, err, sizeof err);
+    free(path);
+    if (!h) {
+        fprintf(stderr, "gpcheck: %s\n", err);
+        return EXIT_USAGE;
+    }
+    int json = 0;
+    for (size_t i = 0; i < c->outputs.n; i++)
+        json = strcmp(c->outputs.v[i], "json") == 0;
+    history_filter f = {.env = c->copts.env,
+                        .probe = c->probes.n ? c->probes.v[0] : NULL};
+    int rc;
+    if (c->cmd == CMD_HISTORY) {
+        f.limit = c->limit ? (size_t)c->limit : 20;
+        f.since_ms = c->since_ms ? wall_ms() - c->since_ms : 0;
+        rc = history_cli_runs(h, &f, json, stdout);
+    } else {
+        f.since_ms = wall_ms() - (c->since_ms ? c->since_ms
+                                              : INT64_C(30) * 24 * 3600 * 1000);
+        rc = history_cli_stats(h, &f, json, c->fail_below, stdout);
+        if (c->html) {
+            int hrc = history_cli_html(h, &f, c->html);
+            rc = hrc > rc ? hrc : rc;
+        }
+    }
+    history_close(h);
+    return rc;
 }
 
 static void cli_free(cli *c)
@@ -863,7 +1183,7 @@ int main(int argc, char **argv)
      * must not kill the gate: writes fail with EPIPE instead, a report
      * error for reports asked for, and the gated command still runs. */
     signal(SIGPIPE, SIG_IGN);
-    cli c = {0};
+    cli c = {.fail_below = -1.0};
     int rc = parse_cli(&c, argc, argv);
     if (rc >= 0) {
         cli_free(&c);
@@ -892,12 +1212,22 @@ int main(int argc, char **argv)
         loaded = build_cli_probe(&c, &cfg, &l, &d) == 0;
     } else {
         config_opts o = c.copts;
-        o.main_only = c.cmd == CMD_PLUGINS;
+        o.main_only =
+            c.cmd == CMD_PLUGINS || c.cmd == CMD_HISTORY || c.cmd == CMD_STATS;
         loaded = config_load(&cfg, &o, &d) == 0;
         if (setup_loader(&l, &c, &cfg) < 0) {
             rc = EXIT_USAGE;
             goto out;
         }
+    }
+    if (c.cmd == CMD_HISTORY || c.cmd == CMD_STATS) {
+        if (!loaded) {
+            diag_print(&d, stderr);
+            rc = EXIT_USAGE;
+        } else {
+            rc = cmd_history(&c, &cfg);
+        }
+        goto out;
     }
     if (c.cmd == CMD_PLUGINS) {
         /* Documentation works where the configuration does not: it only
@@ -938,6 +1268,7 @@ int main(int argc, char **argv)
         goto out;
     }
     diag_print(&d, stderr); /* the warnings */
+    auto_warmups(&c, &cfg, &ps);
     if (ps.n == 0 && c.cmd != CMD_LIST) {
         fprintf(stderr, "gpcheck: no probe selected for env '%s'%s\n", cfg.env,
                 cfg.conf_dir ? "" : " (no conf.d found)");

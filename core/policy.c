@@ -6,6 +6,7 @@
 #include "policy.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ static const struct pkey {
     {"jitter", PK_FRACTION, offsetof(policy, jitter)},
     {"success_threshold", PK_COUNT, offsetof(policy, success_threshold)},
     {"severity", PK_SEVERITY, offsetof(policy, severity)},
+    {"warmup_max", PK_MS_POS, offsetof(policy, warmup_max_ms)},
 };
 
 /* Every key the core reserves in a probe section: plugin.h's list, the one
@@ -62,6 +64,24 @@ void policy_init(policy *p)
     p->jitter = 0.10;
     p->success_threshold = 1;
     p->severity = SEV_REQUIRED;
+    p->warmup_auto = 0;
+    p->warmup_max_ms = 120000;
+    p->auto_samples = 0;
+    p->auto_p99_ms = 0;
+}
+
+void policy_auto_warmup(policy *p, size_t n, double p99_ms)
+{
+    if (!p->warmup_auto)
+        return;
+    p->auto_samples = n;
+    p->auto_p99_ms = p99_ms;
+    double want = ceil(p99_ms * POLICY_AUTO_FACTOR);
+    if (n < POLICY_AUTO_MIN_SAMPLES || !(want >= 0) ||
+        want > (double)p->warmup_max_ms)
+        p->warmup_ms = p->warmup_max_ms;
+    else
+        p->warmup_ms = (int64_t)want;
 }
 
 int policy_is_reserved(const char *key)
@@ -104,6 +124,15 @@ static int set_policy(policy *p, const struct pkey *k, const char *value,
     double pct;
     int w;
 
+    if (strcmp(k->key, "warmup") == 0) {
+        char *t = str_trim(xstrdup(value));
+        p->warmup_auto = strcmp(t, "auto") == 0;
+        free(t);
+        if (p->warmup_auto) {
+            p->warmup_ms = p->warmup_max_ms; /* until the history says */
+            return 1;
+        }
+    }
     if (k->kind == PK_MS_AUTO) {
         char *t = str_trim(xstrdup(value));
         int is_auto = strcmp(t, "auto") == 0;
@@ -252,8 +281,26 @@ char *policy_describe(const policy *p)
                  WARMUP_AUTO_FIRST_MS, WARMUP_AUTO_MAX_MS);
     fmt_duration(d, sizeof d, p->delay_ms);
     fmt_duration(md, sizeof md, p->max_delay_ms);
-    char warm[80] = "no warmup";
-    if (p->warmup_ms > 0)
+    char warm[320] = "no warmup", mx[32], p99[32];
+    fmt_duration(mx, sizeof mx, p->warmup_max_ms);
+    fmt_duration(p99, sizeof p99, (int64_t)ceil(p->auto_p99_ms));
+    if (p->warmup_auto && p->auto_samples >= POLICY_AUTO_MIN_SAMPLES &&
+        p->warmup_ms < p->warmup_max_ms)
+        snprintf(warm, sizeof warm,
+                 "warmup auto %s (p99 %s x %.1f of %zu recent times to "
+                 "ready; warmup_max %s) every %s",
+                 w, p99, POLICY_AUTO_FACTOR, p->auto_samples, mx, wi);
+    else if (p->warmup_auto && p->auto_samples >= POLICY_AUTO_MIN_SAMPLES)
+        snprintf(warm, sizeof warm,
+                 "warmup auto %s (warmup_max: p99 %s x %.1f of %zu recent "
+                 "times to ready is more) every %s",
+                 w, p99, POLICY_AUTO_FACTOR, p->auto_samples, wi);
+    else if (p->warmup_auto)
+        snprintf(warm, sizeof warm,
+                 "warmup auto %s (warmup_max: %zu recent times to ready in "
+                 "the history, %d needed) every %s",
+                 w, p->auto_samples, POLICY_AUTO_MIN_SAMPLES, wi);
+    else if (p->warmup_ms > 0)
         snprintf(warm, sizeof warm, "warmup %s every %s", w, wi);
     return xasprintf("%s, timeout %s, %s, attempts %u, delay %s %s up to %s, "
                      "jitter %g%%, success_threshold %u",

@@ -46,6 +46,20 @@ const char *const *policy_set_keys(size_t *n);
 int policy_is_reserved(const char *key);
 const char *const *policy_reserved_keys(size_t *n);
 
+/* warmup = auto needs this many recent times to ready, else it is
+ * warmup_max. */
+#define POLICY_AUTO_MIN_SAMPLES 10
+/* The margin over the p99 of the recent times to ready. */
+#define POLICY_AUTO_FACTOR 1.5
+
+/*
+ * warmup = auto: set p->warmup_ms from n recent times to ready of the
+ * probe whose p99 is p99_ms: p99 x 1.5 rounded up to the millisecond, at
+ * most warmup_max; warmup_max itself with fewer than
+ * POLICY_AUTO_MIN_SAMPLES. Nothing changes without warmup_auto.
+ */
+void policy_auto_warmup(policy *p, size_t n, double p99_ms);
+
 /*
  * Delay in ms before the retry that follows the k-th counted attempt
  * (k >= 1). u is a uniform random number in [0, 1) that drives the jitter:

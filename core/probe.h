@@ -36,6 +36,12 @@ typedef struct policy {
     double jitter;              /* jitter 10% is stored as 0.10 */
     unsigned success_threshold; /* >= 1 */
     severity severity;
+    /* warmup = auto: warmup_ms is derived from the run history before the
+     * run (policy_auto_warmup); until then it is warmup_max_ms. */
+    int warmup_auto;
+    int64_t warmup_max_ms; /* > 0; the bound of warmup = auto */
+    size_t auto_samples;   /* the times to ready it was derived from */
+    double auto_p99_ms;    /* their p99; valid when auto_samples > 0 */
 } policy;
 
 /* Where a value came from, for messages and --explain. */

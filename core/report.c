@@ -50,8 +50,9 @@ static int write_report(const char *format, const char *path, const char *text,
                         char *err, size_t errlen);
 
 static const sink_ops *const formats[] = {
-    &sink_text_ops, &sink_json_ops,       &sink_jsonl_ops,  &sink_junit_ops,
-    &sink_tap_ops,  &sink_prometheus_ops, &sink_nagios_ops,
+    &sink_text_ops,   &sink_json_ops,        &sink_jsonl_ops,
+    &sink_junit_ops,  &sink_tap_ops,         &sink_prometheus_ops,
+    &sink_nagios_ops, &sink_pushgateway_ops,
 };
 
 /* The sink of a format that renders one document when the run ends. */

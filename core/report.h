@@ -66,6 +66,7 @@ extern const sink_ops sink_junit_ops;
 extern const sink_ops sink_tap_ops;
 extern const sink_ops sink_prometheus_ops;
 extern const sink_ops sink_nagios_ops;
+extern const sink_ops sink_pushgateway_ops;
 
 /* Nagios' exit status for a run: 0 OK (pass), 1 WARNING (degraded,
  * bypassed), 2 CRITICAL (fail), 3 UNKNOWN (interrupted). */

@@ -26,13 +26,14 @@ PACKAGES=(
     libclang-rt-14-dev  # libFuzzer (clang only recommends it)
     libinih-dev libjansson-dev check libsubunit-dev
     libpq-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev
+    libsqlite3-dev sqlite3  # the run history (core/history.c); sqlite3: tests read it
     # real servers and tools the tests drive
     python3 binutils procps openssl tmux perl
     postgresql redis-server dnsmasq-base clickhouse-server
     curl wait-for-it  # the conformance suite's client and anchor
     monitoring-plugins-basic monitoring-plugins-standard bind9-dnsutils
     # the consumers that validate each report format, documentation, package
-    libxml2-utils prometheus scdoc groff-base man-db python3-yaml dpkg-dev
+    libxml2-utils prometheus prometheus-pushgateway chromium scdoc groff-base man-db python3-yaml dpkg-dev
     # the container image (image/build; file for cpack) and a runtime to run it
     mmdebstrap umoci podman runc file
 )

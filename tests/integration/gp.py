@@ -261,7 +261,7 @@ class GpTestCase(unittest.TestCase):
             args += ["--conf-dir", self.confd]
         if os.path.exists(self.main) and cmd != "probe":
             args += ["-c", self.main]
-        if TEST_PLUGINS and cmd != "version":
+        if TEST_PLUGINS and cmd not in ("version", "history", "stats"):
             args += ["--plugin-dir", TEST_PLUGINS]
         return args
 

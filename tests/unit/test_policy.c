@@ -65,7 +65,7 @@ START_TEST(test_set_keys_are_reserved)
 {
     size_t n;
     const char *const *keys = policy_set_keys(&n);
-    ck_assert_uint_eq(n, 10);
+    ck_assert_uint_eq(n, 11);
     for (size_t i = 0; i < n; i++) {
         ck_assert_msg(policy_is_reserved(keys[i]), "%s", keys[i]);
         ck_assert(policy_is_set_key(keys[i]));
@@ -145,6 +145,38 @@ START_TEST(test_warmup_auto_cadence)
 }
 END_TEST
 
+START_TEST(test_warmup_auto)
+{
+    char err[128];
+    policy p = base();
+    ck_assert_int_eq(policy_set(&p, "warmup", "auto", err, sizeof err), 1);
+    ck_assert_int_eq(p.warmup_auto, 1);
+    ck_assert_int_eq(p.warmup_ms, 120000); /* warmup_max until it knows */
+    ck_assert_int_eq(policy_set(&p, "warmup_max", "30s", err, sizeof err), 1);
+    /* p99 x 1.5, rounded up to the millisecond */
+    policy_auto_warmup(&p, 57, 4200.2);
+    ck_assert_int_eq(p.warmup_ms, 6301);
+    char *d = policy_describe(&p);
+    ck_assert_ptr_nonnull(strstr(d, "warmup auto 6.3s (p99 4.2s x 1.5 of 57 "
+                                    "recent times to ready; warmup_max 30s)"));
+    free(d);
+    /* bounded by warmup_max */
+    policy_auto_warmup(&p, 57, 25000);
+    ck_assert_int_eq(p.warmup_ms, 30000);
+    /* too little history: warmup_max */
+    policy_auto_warmup(&p, POLICY_AUTO_MIN_SAMPLES - 1, 100);
+    ck_assert_int_eq(p.warmup_ms, 30000);
+    policy_auto_warmup(&p, POLICY_AUTO_MIN_SAMPLES, 100);
+    ck_assert_int_eq(p.warmup_ms, 150);
+    /* a fixed warmup is left alone */
+    ck_assert_int_eq(policy_set(&p, "warmup", "5s", err, sizeof err), 1);
+    ck_assert_int_eq(p.warmup_auto, 0);
+    policy_auto_warmup(&p, 57, 100);
+    ck_assert_int_eq(p.warmup_ms, 5000);
+    ck_assert_int_eq(policy_set(&p, "warmup_max", "0s", err, sizeof err), -1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("policy");
@@ -155,6 +187,7 @@ int main(void)
     tcase_add_test(tc, test_warmup_cadence);
     tcase_add_test(tc, test_warmup_auto_cadence);
     tcase_add_test(tc, test_set_keys_are_reserved);
+    tcase_add_test(tc, test_warmup_auto);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }
