@@ -24,16 +24,13 @@
 #include "explain.h"
 #include "gpcheck/version.h"
 #include "loader.h"
+#include "paths.h"
 #include "policy.h"
 #include "report.h"
 #include "runner.h"
 #include "secrets.h"
 #include "util.h"
 #include "value.h"
-
-#ifndef GP_SYSCONFDIR
-#define GP_SYSCONFDIR "/etc"
-#endif
 
 typedef struct strvec {
     const char **v;
@@ -129,8 +126,9 @@ static const struct cli_opt {
     const char *help;
 } cli_opts[] = {
     {"config", 1, 'c', ON_CONFIG | ON(CMD_PLUGINS), "PATH",
+     /* %s: this executable's configuration folder (core/paths.h) */
      "main config file (default: "
-     "$GPCHECK_CONFIG,\n./gpcheck.ini, " GP_SYSCONFDIR "/gpcheck/gpcheck.ini)"},
+     "$GPCHECK_CONFIG,\n./gpcheck.ini, %s/gpcheck/gpcheck.ini)"},
     {"conf-dir", 1, OPT_CONF_DIR, ON_CONFIG, "DIR",
      "probe definitions (default: conf.d beside the\nmain file, or ./conf.d)"},
     {"env", 1, 'e', ON_CONFIG | ON(CMD_PROBE), "ENV",
@@ -196,13 +194,15 @@ static void print_option(FILE *out, const struct cli_opt *o)
     fprintf(out, "  %-22s", head);
     if (strlen(head) > 22)
         fprintf(out, "\n  %-22s", "");
-    for (const char *h = o->help; *h;) {
+    char *owned = o->val == 'c' ? xasprintf(o->help, paths_sysconfdir()) : NULL;
+    for (const char *h = owned ? owned : o->help; *h;) {
         size_t n = strcspn(h, "\n");
         fprintf(out, " %.*s\n", (int)n, h);
         h += n;
         if (*h == '\n' && *++h)
             fprintf(out, "  %-22s", "");
     }
+    free(owned);
 }
 
 static void usage(FILE *out, const char *cmd)
@@ -564,8 +564,14 @@ static int cmd_plugins(const cli *c, loader *l)
             rc = EXIT_FAIL;
         }
     }
-    if (n == 0)
-        fprintf(stderr, "gpcheck: no plugins found on the search path\n");
+    if (n == 0) {
+        /* An installation problem, like a plugin a probe names that is
+         * not found: a configuration error, exit 2. */
+        fprintf(stderr, "gpcheck: no plugins found; searched:\n");
+        for (size_t i = 0; i < l->n_dirs; i++)
+            fprintf(stderr, "  %s\n", l->dirs[i]);
+        rc = EXIT_USAGE;
+    }
     strv_free(names, n);
     return rc;
 }
