@@ -38,7 +38,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,8 +296,9 @@ failed:
     if (p->guard.too_large)
         goto too_large;
     /* SO_RCVTIMEO/SO_SNDTIMEO expiring shows as EAGAIN. */
-    if (c->err == REDIS_ERR_IO &&
-        (errno == EAGAIN || errno == EWOULDBLOCK || errno == ETIMEDOUT))
+    if ((c->err == REDIS_ERR_IO &&
+         (errno == EAGAIN || errno == EWOULDBLOCK || errno == ETIMEDOUT)) ||
+        COMPAT_TIMED_OUT(c))
         goto timeout;
     if (c->err == REDIS_ERR_EOF) {
         snprintf(why, whylen, "%s closed the connection", p->addr);
