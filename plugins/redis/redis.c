@@ -584,6 +584,18 @@ static void validate(gp_ctx *ctx, const gp_api *api)
         api->invalid(ctx, "username", "needs password or password_file");
 }
 
+/* gpcheck wait redis://[USER:PASSWORD@]HOST[:PORT][/DB] (no rediss://:
+ * this probe does not speak TLS). */
+static const gp_url_map redis_urls[] = {
+    {.schemes = "redis",
+     .host = "host",
+     .port = "port",
+     .user = "username",
+     .password = "password",
+     .path = "db"},
+    {.schemes = NULL},
+};
+
 static const gp_plugin redis_plugin = {
     GP_PLUGIN_HEADER,
     .name = "redis",
@@ -594,6 +606,7 @@ static const gp_plugin redis_plugin = {
     .metrics = redis_metrics,
     .check = check,
     .validate = validate,
+    .urls = redis_urls,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)
