@@ -5,8 +5,9 @@
 # tags (--tag, --skip-tag) from `gpcheck list`, environments from the
 # conf.d subfolders, plugin names from `gpcheck plugins`, the KEY= options
 # of `gpcheck probe PLUGIN` from the plugin's schema, and the command after
-# `run --`. Probe names and tags honour -c/--config, --conf-dir, -e/--env,
-# --env-file and --plugin-dir given earlier on the command line.
+# `run --` and `wait --`. Probe names and tags honour -c/--config,
+# --conf-dir, -e/--env, --env-file and --plugin-dir given earlier on the
+# command line.
 #
 # Installed as share/bash-completion/completions/gpcheck, where
 # bash-completion loads it on first use; or source it from ~/.bashrc. It
@@ -31,6 +32,8 @@ _gpcheck_options() {
     list) echo "$config $select -h --help" ;;
     plugins) echo "-c --config --plugin-dir -h --help" ;;
     probe) echo "--plugin-dir -e --env $report -h --help" ;;
+    wait) echo "--plugin-dir --timeout --warmup --interval --attempts
+        --exit-codes -h --help" ;;
     *) echo "-h --help" ;;
     esac
 }
@@ -248,13 +251,13 @@ _gpcheck() {
         if [[ $cur == -* ]]; then
             _gpcheck_reply "$cur" "-h --help -V --version"
         else
-            _gpcheck_reply "$cur" "run validate list plugins probe version help"
+            _gpcheck_reply "$cur" "run validate list plugins probe wait version help"
         fi
         return 0
     fi
     local cmd=${words[1]}
     if [[ $cmd == help ]]; then
-        ((cword == 2)) && _gpcheck_reply "$cur" "run validate list plugins probe version"
+        ((cword == 2)) && _gpcheck_reply "$cur" "run validate list plugins probe wait version"
         return 0
     fi
 
@@ -268,7 +271,7 @@ _gpcheck() {
         fi
     done
     if ((dashdash)); then
-        [[ $cmd == run ]] || return 0
+        [[ $cmd == run || $cmd == wait ]] || return 0
         if declare -F _command_offset >/dev/null; then
             _command_offset $((dashdash + 1))
         elif ((COMP_CWORD == dashdash + 1)); then
@@ -350,7 +353,8 @@ _gpcheck() {
         case ${words[i]} in
         -c | --config | --conf-dir | -e | --env | --env-file | --plugin-dir | \
             -p | --probe | --tag | --skip-tag | -j | --jobs | --deadline | \
-            -o | --output | --bypass-reason | --bypass-expires | --exit-codes)
+            -o | --output | --bypass-reason | --bypass-expires | --exit-codes | \
+            --timeout | --warmup | --interval | --attempts)
             ((i++))
             ;;
         -*) ;;
@@ -359,7 +363,7 @@ _gpcheck() {
     done
 
     case $cmd in
-    run)
+    run | wait)
         _gpcheck_reply "$cur" "--"
         ;;
     plugins)
