@@ -29,8 +29,8 @@ int schema_reserved_since(const char *key);
  * Check a descriptor as the loader does, in this order: ABI version,
  * size, name (equal to expect_name unless that is NULL), check(), options,
  * metrics, URL maps (1.3: each scheme once, each part to a declared option
- * of a fitting type). On success returns 0 and sets *n_options and *n_metrics (the
- * entries before the terminators). On failure returns -1 with the reason
+ * of a fitting type). On success returns 0 and sets *n_options and *n_metrics
+ * (the entries before the terminators). On failure returns -1 with the reason
  * in err (one line, without a file name).
  */
 int schema_check_desc(const gp_plugin *d, const char *expect_name,
