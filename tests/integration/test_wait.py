@@ -31,8 +31,9 @@ from httpd import HttpdProcess  # noqa: E402
 
 PG_PASSWORD = "pg-Wa1t/Canary@x"  # '/' and '@' percent-encoded in URLs
 REDIS_PASSWORD = "redis-Wa1t-Canary"
+HTTP_PASSWORD = "http-Wa1t-Canary"
 CANARIES = (PG_PASSWORD, urllib.parse.quote(PG_PASSWORD, safe=""),
-            REDIS_PASSWORD)
+            REDIS_PASSWORD, HTTP_PASSWORD)
 
 
 class WaitTest(GpTestCase):
@@ -137,6 +138,28 @@ class WaitTest(GpTestCase):
         self.assertTrue(m and int(m.group(1)) > 2, err)
         self.assertLess(time.monotonic() - t_start, 10)
         self.assert_no_secret(out, err)
+
+    def test_http_user_info_and_ipv6(self):
+        # The user info becomes Basic authentication, not part of the URL
+        # (http refuses credentials in its url option).
+        web = HttpdProcess(self.tmp, auth_user="prober",
+                           auth_password=HTTP_PASSWORD)
+        self.addCleanup(web.stop)
+        v6 = self.listener("accept", host="::1")
+        proc, _ = self.wait("http://prober:%s@127.0.0.1:%d/auth"
+                            % (HTTP_PASSWORD, web.port),
+                            "tcp://[::1]:%d" % v6.port, "--timeout", "20s")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertRegex(proc.stderr, r"(?m)^ok +http://prober:\*\*\*@"
+                         r"127\.0\.0\.1:%d/auth  " % web.port)
+        self.assertRegex(proc.stderr, r"(?m)^ok +tcp://\[::1\]:%d  " % v6.port)
+        self.assert_no_secret(proc.stdout, proc.stderr)
+        # A wrong password: 401 is fatal, the password still unprinted.
+        proc, _ = self.wait("http://prober:wrong-Wa1t-pw@127.0.0.1:%d/auth"
+                            % web.port, "--timeout", "20s")
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("401", proc.stderr)
+        self.assertNotIn("wrong-Wa1t-pw", proc.stderr)
 
     def test_timeout_is_124_and_the_command_does_not_run(self):
         closed = self.listener("closed")
