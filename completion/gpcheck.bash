@@ -5,8 +5,9 @@
 # tags (--tag, --skip-tag) from `gpcheck list`, environments from the
 # conf.d subfolders, plugin names from `gpcheck plugins`, the KEY= options
 # of `gpcheck probe PLUGIN` from the plugin's schema, and the command after
-# `run --`. Probe names and tags honour -c/--config, --conf-dir, -e/--env,
-# --env-file and --plugin-dir given earlier on the command line.
+# `run --` and `wait --`. Probe names and tags honour -c/--config,
+# --conf-dir, -e/--env, --env-file and --plugin-dir given earlier on the
+# command line.
 #
 # Installed as share/bash-completion/completions/gpcheck, where
 # bash-completion loads it on first use; or source it from ~/.bashrc. It
@@ -35,6 +36,8 @@ _gpcheck_options() {
     list) echo "$config $select -h --help" ;;
     plugins) echo "-c --config --plugin-dir -h --help" ;;
     probe) echo "--plugin-dir -e --env $report -h --help" ;;
+    wait) echo "--plugin-dir --timeout --warmup --interval --attempts
+        --exit-codes -h --help" ;;
     *) echo "-h --help" ;;
     esac
 }
@@ -252,13 +255,13 @@ _gpcheck() {
         if [[ $cur == -* ]]; then
             _gpcheck_reply "$cur" "-h --help -V --version"
         else
-            _gpcheck_reply "$cur" "run validate list plugins probe history stats version help"
+            _gpcheck_reply "$cur" "run validate list plugins probe wait history stats version help"
         fi
         return 0
     fi
     local cmd=${words[1]}
     if [[ $cmd == help ]]; then
-        ((cword == 2)) && _gpcheck_reply "$cur" "run validate list plugins probe history stats version"
+        ((cword == 2)) && _gpcheck_reply "$cur" "run validate list plugins probe wait history stats version"
         return 0
     fi
 
@@ -272,7 +275,7 @@ _gpcheck() {
         fi
     done
     if ((dashdash)); then
-        [[ $cmd == run ]] || return 0
+        [[ $cmd == run || $cmd == wait ]] || return 0
         if declare -F _command_offset >/dev/null; then
             _command_offset $((dashdash + 1))
         elif ((COMP_CWORD == dashdash + 1)); then
@@ -356,7 +359,7 @@ _gpcheck() {
         -c | --config | --conf-dir | -e | --env | --env-file | --plugin-dir | \
             -p | --probe | --tag | --skip-tag | -j | --jobs | --deadline | \
             -o | --output | --bypass-reason | --bypass-expires | --exit-codes | \
-            --history | -n | --limit | --since | --fail-below | --html)
+            --history | -n | --limit | --since | --fail-below | --html | --timeout | --warmup | --interval | --attempts)
             ((i++))
             ;;
         -*) ;;
@@ -365,7 +368,7 @@ _gpcheck() {
     done
 
     case $cmd in
-    run)
+    run | wait)
         _gpcheck_reply "$cur" "--"
         ;;
     plugins)

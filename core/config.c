@@ -25,12 +25,9 @@
 #include <unistd.h>
 
 #include "history.h"
+#include "paths.h"
 #include "policy.h"
 #include "value.h"
-
-#ifndef GP_SYSCONFDIR
-#define GP_SYSCONFDIR "/etc"
-#endif
 
 /* Longest physical line accepted: comfortably above the 8 KiB values
  * (certificates, long URLs) a probe may carry. */
@@ -907,8 +904,10 @@ static char *find_main(const config_opts *o)
         return xstrdup(env);
     if (file_exists("gpcheck.ini"))
         return xstrdup("gpcheck.ini");
-    if (file_exists(GP_SYSCONFDIR "/gpcheck/gpcheck.ini"))
-        return xstrdup(GP_SYSCONFDIR "/gpcheck/gpcheck.ini");
+    char *etc = xasprintf("%s/gpcheck/gpcheck.ini", paths_sysconfdir());
+    if (file_exists(etc))
+        return etc;
+    free(etc);
     return NULL;
 }
 

@@ -19,12 +19,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "paths.h"
 #include "schema.h"
 #include "util.h"
-
-#ifndef GP_PLUGINDIR
-#define GP_PLUGINDIR "/usr/local/lib/gpcheck/plugins"
-#endif
 
 void loader_add_dir(loader *l, const char *dir)
 {
@@ -52,21 +49,9 @@ void loader_add_path(loader *l, const char *colon_path)
 
 void loader_add_default_dirs(loader *l)
 {
-#ifdef GP_BUILD_DIR
-    /* Only a binary that runs from its own build tree looks there. */
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-        char real_build[PATH_MAX];
-        if (realpath(GP_BUILD_DIR, real_build) && strcmp(real_build, exe) == 0)
-            loader_add_dir(l, GP_BUILD_DIR "/plugins");
-    }
-#endif
-    loader_add_dir(l, GP_PLUGINDIR);
+    if (paths_build_plugindir())
+        loader_add_dir(l, paths_build_plugindir());
+    loader_add_dir(l, paths_plugindir());
 }
 
 /* Check a descriptor (ABI version, size, name, schema) and fill

@@ -4,7 +4,8 @@
  * A plugin is NAME.so in one of the search directories, in this order:
  * every --plugin-dir, $GPCHECK_PLUGIN_PATH (colon-separated), plugin_path
  * of [gpcheck], the build tree's plugin folder (only when this binary runs
- * from its build tree), then the installed <libdir>/gpcheck/plugins.
+ * from its build tree), then the installed <libdir>/gpcheck/plugins, found
+ * relative to the executable when it was moved (core/paths.h).
  *
  * Before dlopen the file is opened and the open descriptor checked: a
  * regular file owned by root or the current user, not group- or

@@ -1,7 +1,7 @@
 /*
  * core/main.c - the gpcheck command line: parses options, loads the
  * configuration and plugins, and dispatches to run / validate / list /
- * plugins / probe / version.
+ * plugins / probe / wait / version.
  *
  * Exit status: 0 pass or degraded, 1 fail, 2 usage or config error, 124
  * the run deadline passed before the verdict was known, 129 / 130 / 143
@@ -27,17 +27,16 @@
 #include "history.h"
 #include "history_cli.h"
 #include "loader.h"
+#include "paths.h"
 #include "policy.h"
 #include "report.h"
 #include "runner.h"
+#include "schema.h"
 #include "secrets.h"
 #include "supervise.h"
 #include "util.h"
 #include "value.h"
-
-#ifndef GP_SYSCONFDIR
-#define GP_SYSCONFDIR "/etc"
-#endif
+#include "wait.h"
 
 typedef struct strvec {
     const char **v;
@@ -56,6 +55,7 @@ typedef enum command {
     CMD_LIST,
     CMD_PLUGINS,
     CMD_PROBE,
+    CMD_WAIT,
     CMD_VERSION,
     CMD_HISTORY,
     CMD_STATS,
@@ -68,6 +68,10 @@ typedef struct cli {
     strvec env_files, plugin_dirs, probes, tags, skip_tags, outputs;
     int quiet, verbose, explain, nagios, no_progress;
     int docker_exit; /* --exit-codes docker: 0 or 1 only */
+    /* wait: --timeout, --warmup (-1: the whole timeout), --interval,
+     * --attempts */
+    int64_t wait_timeout_ms, wait_warmup_ms, wait_interval_ms;
+    unsigned wait_attempts;
     bypass_cli bypass;
     char **args; /* positional arguments (before --) */
     int n_args;
@@ -102,6 +106,10 @@ static const struct {
     {"probe", CMD_PROBE, "probe [OPTIONS] PLUGIN [KEY=VALUE...]",
      "Run one ad-hoc probe (PLUGIN is a name, or a path to a .so) with the\n"
      "given options and policy keys, and print its outcome and metrics."},
+    {"wait", CMD_WAIT, "wait [OPTIONS] URL... [-- CMD [ARGS...]]",
+     "Wait until the service of every URL is ready (tcp://, postgres://,\n"
+     "redis://, https://, dns://...: a probe each, by the plugin serving\n"
+     "the scheme); on pass, exec CMD. Reads no configuration file."},
     {"version", CMD_VERSION, "version", "Print the version and plugin ABI."},
     {"history", CMD_HISTORY, "history [OPTIONS]",
      "Print the last runs kept in the run history (newest first)."},
@@ -137,6 +145,10 @@ enum {
     OPT_SINCE,
     OPT_FAIL_BELOW,
     OPT_HTML,
+    OPT_TIMEOUT,
+    OPT_WARMUP,
+    OPT_INTERVAL,
+    OPT_ATTEMPTS,
 };
 
 #define ON_HISTORY (ON(CMD_HISTORY) | ON(CMD_STATS))
@@ -156,8 +168,9 @@ static const struct cli_opt {
     const char *help;
 } cli_opts[] = {
     {"config", 1, 'c', ON_CONFIG | ON(CMD_PLUGINS) | ON_HISTORY, "PATH",
+     /* %s: this executable's configuration folder (core/paths.h) */
      "main config file (default: "
-     "$GPCHECK_CONFIG,\n./gpcheck.ini, " GP_SYSCONFDIR "/gpcheck/gpcheck.ini)"},
+     "$GPCHECK_CONFIG,\n./gpcheck.ini, %s/gpcheck/gpcheck.ini)"},
     {"conf-dir", 1, OPT_CONF_DIR, ON_CONFIG, "DIR",
      "probe definitions (default: conf.d beside the\nmain file, or ./conf.d)"},
     {"env", 1, 'e', ON_CONFIG | ON(CMD_PROBE) | ON_HISTORY, "ENV",
@@ -165,7 +178,7 @@ static const struct cli_opt {
     {"env-file", 1, OPT_ENV_FILE, ON_CONFIG, "FILE",
      "KEY=VALUE variables for ${VAR} (repeatable)"},
     {"plugin-dir", 1, OPT_PLUGIN_DIR,
-     ON_CONFIG | ON(CMD_PLUGINS) | ON(CMD_PROBE), "DIR",
+     ON_CONFIG | ON(CMD_PLUGINS) | ON(CMD_PROBE) | ON(CMD_WAIT), "DIR",
      "search plugins here first (repeatable)"},
     {"probe", 1, 'p', ON_CONFIG | ON_HISTORY, "NAME",
      "only this probe and its 'after' dependencies\n(repeatable)"},
@@ -204,7 +217,15 @@ static const struct cli_opt {
     {"nagios", 0, OPT_NAGIOS, ON_RUNS, NULL,
      "print the Nagios line and exit 0/1/2/3 as\na Nagios check "
      "(OK/WARNING/CRITICAL/UNKNOWN)"},
-    {"exit-codes", 1, OPT_EXIT_CODES, ON_RUNS, "STYLE",
+    {"timeout", 1, OPT_TIMEOUT, ON(CMD_WAIT), "DUR",
+     "wait at most DUR in all (default 60s);\nthen exit 124"},
+    {"warmup", 1, OPT_WARMUP, ON(CMD_WAIT), "DUR",
+     "not ready is expected for DUR (default:\nthe whole --timeout)"},
+    {"interval", 1, OPT_INTERVAL, ON(CMD_WAIT), "DUR",
+     "between attempts (default 1s)"},
+    {"attempts", 1, OPT_ATTEMPTS, ON(CMD_WAIT), "N",
+     "attempts after the warmup (default 1)"},
+    {"exit-codes", 1, OPT_EXIT_CODES, ON_RUNS | ON(CMD_WAIT), "STYLE",
      "gpcheck (the statuses below) or docker: 0\nwhen the gate passes, else "
      "1 (a Docker\nHEALTHCHECK reserves 2)"},
     {"no-progress", 0, OPT_NO_PROGRESS, ON_RUNS, NULL,
@@ -244,13 +265,15 @@ static void print_option(FILE *out, const struct cli_opt *o)
     fprintf(out, "  %-22s", head);
     if (strlen(head) > 22)
         fprintf(out, "\n  %-22s", "");
-    for (const char *h = o->help; *h;) {
+    char *owned = o->val == 'c' ? xasprintf(o->help, paths_sysconfdir()) : NULL;
+    for (const char *h = owned ? owned : o->help; *h;) {
         size_t n = strcspn(h, "\n");
         fprintf(out, " %.*s\n", (int)n, h);
         h += n;
         if (*h == '\n' && *++h)
             fprintf(out, "  %-22s", "");
     }
+    free(owned);
 }
 
 static void usage(FILE *out, const char *cmd)
@@ -390,6 +413,15 @@ static int parse_cli(cli *c, int argc, char **argv)
     /* argv[1] is the command: getopt sees it as argv[0]. */
     argc--;
     argv++;
+    /* wait's URLs stand before "--", and getopt would move them after it,
+     * among CMD's words: its command starts after the first "--" (no
+     * option of wait takes "--" as a value). */
+    char **wait_cmd = NULL;
+    for (int k = 1; c->cmd == CMD_WAIT && !wait_cmd && k < argc; k++)
+        if (strcmp(argv[k], "--") == 0) {
+            wait_cmd = argv + k + 1;
+            argc = k;
+        }
     optind = 1;
     opterr = 0;
     int ch;
@@ -467,6 +499,32 @@ static int parse_cli(cli *c, int argc, char **argv)
                                    optarg);
             c->copts.jobs = (unsigned)v;
             break;
+        case OPT_TIMEOUT:
+        case OPT_WARMUP:
+        case OPT_INTERVAL:
+            if (value_duration(optarg, &v, err, sizeof err) < 0 ||
+                (v <= 0 && ch != OPT_WARMUP)) {
+                char *fmt =
+                    xasprintf("--%s %%s: expected a duration such as "
+                              "500ms, 30s or 2m%s",
+                              o->name, ch == OPT_WARMUP ? " (or 0)" : "");
+                int rc = usage_error(c->cmd_name, fmt, optarg);
+                free(fmt);
+                return rc;
+            }
+            *(ch == OPT_TIMEOUT  ? &c->wait_timeout_ms
+              : ch == OPT_WARMUP ? &c->wait_warmup_ms
+                                 : &c->wait_interval_ms) = v;
+            break;
+        case OPT_ATTEMPTS:
+            if (value_integer(optarg, &v, err, sizeof err) < 0 || v < 1 ||
+                v > 1000)
+                return usage_error(c->cmd_name,
+                                   "--attempts %s: expected a number from 1 "
+                                   "to 1000",
+                                   optarg);
+            c->wait_attempts = (unsigned)v;
+            break;
         case OPT_DEADLINE:
             if (value_duration(optarg, &v, err, sizeof err) < 0 || v <= 0)
                 return usage_error(c->cmd_name,
@@ -482,7 +540,13 @@ static int parse_cli(cli *c, int argc, char **argv)
         }
     }
     c->has_dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
-    if (c->has_dashdash) {
+    if (wait_cmd) {
+        c->exec_argv = wait_cmd;
+        c->args = argv + optind;
+        c->n_args = argc - optind;
+        if (!c->exec_argv[0])
+            return usage_error(c->cmd_name, "%s", "-- needs a command");
+    } else if (c->has_dashdash) {
         c->exec_argv = argv + optind;
         if (c->cmd != CMD_RUN)
             return usage_error(c->cmd_name, "%s takes no command after --",
@@ -495,9 +559,9 @@ static int parse_cli(cli *c, int argc, char **argv)
     }
     c->copts.env_files = c->env_files.v;
     c->copts.n_env_files = c->env_files.n;
-    int max_args = c->cmd == CMD_PLUGINS ? 1
-                   : c->cmd == CMD_PROBE ? INT32_MAX
-                                         : 0;
+    int max_args = c->cmd == CMD_PLUGINS                       ? 1
+                   : c->cmd == CMD_PROBE || c->cmd == CMD_WAIT ? INT32_MAX
+                                                               : 0;
     if (c->n_args > max_args)
         return usage_error(c->cmd_name,
                            c->cmd == CMD_RUN ? "unexpected argument '%s' (put "
@@ -540,6 +604,9 @@ static int parse_cli(cli *c, int argc, char **argv)
                                    "json, on stdout",
                                    c->outputs.v[k]);
     }
+    if (c->cmd == CMD_WAIT && c->n_args < 1)
+        return usage_error(c->cmd_name, "%s",
+                           "wait needs a URL (tcp://HOST:PORT, ...)");
     return -1;
 }
 
@@ -603,6 +670,39 @@ static const char *type_name(gp_type t)
     return "?";
 }
 
+/* The URL maps (ABI 1.3), for `gpcheck wait`: "tcp://  host -> host,
+ * port -> port". */
+static void print_urls(const gp_plugin *d)
+{
+    const gp_url_map *m = schema_url_maps(d);
+    if (!m || !m->schemes)
+        return;
+    printf("\nURLS (gpcheck wait)\n");
+    for (; m->schemes; m++) {
+        strbuf schemes = {0}, parts = {0};
+        for (const char *s = m->schemes; *s;) {
+            size_t n = strcspn(s, "|");
+            sb_appendf(&schemes, "%s%.*s://", schemes.len ? " " : "", (int)n,
+                       s);
+            s += n + (s[n] == '|');
+        }
+        const char *names[] = {"URL",  "host",     "port",
+                               "user", "password", "path"};
+        const char *keys[] = {m->url,  m->host,     m->port,
+                              m->user, m->password, m->path};
+        for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+            if (keys[i])
+                sb_appendf(&parts, "%s%s -> %s", parts.len ? ", " : "",
+                           names[i], keys[i]);
+        if (m->flags & GP_URL_QUERY_OPTIONS)
+            sb_appendf(&parts, "%s?KEY=VALUE -> option KEY",
+                       parts.len ? ", " : "");
+        printf("  %-18s %s\n", sb_str(&schemes), sb_str(&parts));
+        sb_free(&schemes);
+        sb_free(&parts);
+    }
+}
+
 static void print_schema(const plugin *p)
 {
     const gp_plugin *d = p->desc;
@@ -646,6 +746,7 @@ static void print_schema(const plugin *p)
         printf("  %-18s %-10s %s\n", m->name, unit_name(m->unit),
                m->help ? m->help : "");
     }
+    print_urls(d);
 }
 
 static int cmd_plugins(const cli *c, loader *l)
@@ -676,8 +777,14 @@ static int cmd_plugins(const cli *c, loader *l)
             rc = EXIT_FAIL;
         }
     }
-    if (n == 0)
-        fprintf(stderr, "gpcheck: no plugins found on the search path\n");
+    if (n == 0) {
+        /* An installation problem, like a plugin a probe names that is
+         * not found: a configuration error, exit 2. */
+        fprintf(stderr, "gpcheck: no plugins found; searched:\n");
+        for (size_t i = 0; i < l->n_dirs; i++)
+            fprintf(stderr, "  %s\n", l->dirs[i]);
+        rc = EXIT_USAGE;
+    }
     strv_free(names, n);
     return rc;
 }
@@ -922,14 +1029,17 @@ static const char *recheck(const probe_set *ps, const runner_opts *ro)
     return label;
 }
 
+/* only: the one sink to report to (wait's), or NULL for the -o ones. */
 static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
-                      const bypass *b)
+                      const bypass *b, sink *only)
 {
     history_cfg hc;
     if (history_setup(c, cfg, &hc) < 0)
         return EXIT_USAGE;
     sinks ss = {0};
-    if (open_sinks(c, &ss) < 0) {
+    if (only)
+        sinks_add(&ss, only);
+    else if (open_sinks(c, &ss) < 0) {
         free(hc.path);
         return EXIT_USAGE;
     }
@@ -940,7 +1050,7 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
     runner_opts ro = {.jobs = cfg->jobs,
                       .deadline_ms = cfg->deadline_ms,
                       .child_stderr = c->verbose,
-                      .tick_ms = want_progress(c) ? 100 : 0,
+                      .tick_ms = !only && want_progress(c) ? 100 : 0,
                       .env = cfg->env,
                       .bypass = b,
                       .user = user,
@@ -972,8 +1082,8 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
         code = nagios_exit_code(&rr);
     if (write_failed && code == EXIT_PASS)
         code = EXIT_FAIL;
-    int gated =
-        c->cmd == CMD_RUN && c->exec_argv && code == EXIT_PASS && !signo;
+    int gated = (c->cmd == CMD_RUN || c->cmd == CMD_WAIT) && c->exec_argv &&
+                code == EXIT_PASS && !signo;
     history_cmd hcmd = {0};
     if (gated && c->supervise) {
         setenv("GPCHECK_VERDICT", verdict_name(v), 1);
@@ -1150,6 +1260,64 @@ static int build_cli_probe(const cli *c, config *cfg, loader *l, diag *d)
     return rc;
 }
 
+/*
+ * `gpcheck wait URL... [-- CMD]`: a probe per URL and no configuration at
+ * all (no main file, no conf.d, no env file), so that it runs the same in
+ * any folder. --timeout is the run's deadline; each target is in warmup
+ * for --warmup (the whole timeout by default), trying every --interval,
+ * then makes --attempts attempts --interval apart.
+ */
+static int cmd_wait(const cli *c, int argc, char **argv)
+{
+    config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    loader l = {0};
+    diag d = {0};
+    probe_set ps = {0};
+    bypass byp = {0};
+    wait_target *t = NULL;
+    int rc = EXIT_USAGE;
+    if (setup_loader(&l, c, NULL) < 0)
+        goto out;
+    int64_t timeout = c->wait_timeout_ms ? c->wait_timeout_ms : 60000;
+    int64_t interval = c->wait_interval_ms ? c->wait_interval_ms : 1000;
+    cfg.env = xstrdup("default");
+    cfg.jobs = 32;
+    cfg.deadline_ms = timeout;
+    policy_init(&cfg.defaults);
+    char pol[5][64];
+    char *polv[5] = {pol[0], pol[1], pol[2], pol[3], pol[4]};
+    snprintf(pol[0], sizeof pol[0], "warmup=%" PRId64 "ms",
+             c->wait_warmup_ms >= 0 ? c->wait_warmup_ms : timeout);
+    snprintf(pol[1], sizeof pol[1], "warmup_interval=%" PRId64 "ms", interval);
+    snprintf(pol[2], sizeof pol[2], "delay=%" PRId64 "ms", interval);
+    snprintf(pol[3], sizeof pol[3], "backoff=fixed");
+    snprintf(pol[4], sizeof pol[4], "attempts=%u",
+             c->wait_attempts ? c->wait_attempts : 1);
+    int ok = wait_add_probes(&cfg, &l, c->args, (size_t)c->n_args, polv, 5, &t,
+                             &d) == 0;
+    selection sel = {0};
+    if (ok && config_resolve(&cfg, lookup_plugin, &l, &sel, &ps, &d) != 0)
+        ok = 0;
+    /* A password in a URL leaves /proc/PID/cmdline before any attempt. */
+    secrets_scrub_argv(c->exec_argv ? (int)(c->exec_argv - argv) - 1 : argc,
+                       argv, &ps);
+    if (!ok || d.n) {
+        diag_print(&d, stderr);
+        fprintf(stderr, "gpcheck: %zu error%s; nothing was probed\n", d.n,
+                d.n == 1 ? "" : "s");
+        goto out;
+    }
+    rc = run_probes(c, &cfg, &ps, &byp, wait_sink_new(t, (size_t)c->n_args));
+out:
+    wait_targets_free(t, (size_t)c->n_args);
+    probe_set_free(&ps);
+    config_free(&cfg);
+    loader_free(&l);
+    diag_free(&d);
+    return rc;
+}
+
 /* Make sure fds 0-2 exist, so no pipe or plugin file lands on them. */
 static void ensure_std_fds(void)
 {
@@ -1183,9 +1351,14 @@ int main(int argc, char **argv)
      * must not kill the gate: writes fail with EPIPE instead, a report
      * error for reports asked for, and the gated command still runs. */
     signal(SIGPIPE, SIG_IGN);
-    cli c = {.fail_below = -1.0};
+    cli c = {.fail_below = -1.0, .wait_warmup_ms = -1};
     int rc = parse_cli(&c, argc, argv);
     if (rc >= 0) {
+        cli_free(&c);
+        return c.docker_exit && rc != EXIT_PASS ? EXIT_FAIL : rc;
+    }
+    if (c.cmd == CMD_WAIT) {
+        rc = check_stdout(cmd_wait(&c, argc, argv));
         cli_free(&c);
         return c.docker_exit && rc != EXIT_PASS ? EXIT_FAIL : rc;
     }
@@ -1301,7 +1474,7 @@ int main(int argc, char **argv)
     default:
         config_drop_sections(&cfg);
         malloc_trim(0); /* hand the freed pages back: forks copy less */
-        rc = run_probes(&c, &cfg, &ps, &byp);
+        rc = run_probes(&c, &cfg, &ps, &byp, NULL);
         break;
     }
 out:

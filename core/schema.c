@@ -42,6 +42,8 @@ int schema_valid_plugin_name(const char *s)
 
 size_t schema_desc_size(unsigned minor)
 {
+    if (minor >= 3)
+        return offsetof(gp_plugin, urls) + sizeof(const gp_url_map *);
     if (minor >= 2)
         return offsetof(gp_plugin, validate) + sizeof(gp_validate_fn);
     /* 1.0 and 1.1 share a descriptor: 1.1 only added a flag. */
@@ -61,6 +63,13 @@ gp_validate_fn schema_validate_fn(const gp_plugin *d)
     if (d->abi_minor < 2 || d->size < schema_desc_size(2))
         return NULL;
     return d->validate;
+}
+
+const gp_url_map *schema_url_maps(const gp_plugin *d)
+{
+    if (d->abi_minor < 3 || d->size < schema_desc_size(3))
+        return NULL;
+    return d->urls;
 }
 
 /* The flags an option of this type may carry. */
@@ -177,6 +186,137 @@ static int check_metrics(const gp_plugin *d, size_t *n, char *err,
     return 0;
 }
 
+static const gp_option *find_option(const gp_plugin *d, const char *key)
+{
+    for (const gp_option *o = d->options; o && o->key; o++)
+        if (strcmp(o->key, key) == 0)
+            return o;
+    return NULL;
+}
+
+/* One part of a URL map names a declared option of a type that fits. */
+static int check_url_part(const gp_plugin *d, const char *scheme,
+                          const char *part, const char *key, unsigned types,
+                          char *err, size_t errlen)
+{
+    if (!key)
+        return 0;
+    const gp_option *o = find_option(d, key);
+    if (!o) {
+        snprintf(err, errlen, "URL map '%s': %s goes to undeclared option '%s'",
+                 scheme, part, key);
+        return -1;
+    }
+    int secret = strcmp(part, "password") == 0;
+    if (!(types & (1u << o->type)) || (secret && !(o->flags & GP_OPT_SECRET))) {
+        snprintf(err, errlen, "URL map '%s': %s cannot go to option '%s' (%s)",
+                 scheme, part, key,
+                 secret ? "a password needs a GP_OPT_SECRET string"
+                        : "wrong type");
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when s is [a-z][a-z0-9+.-]* up to len bytes (a URL scheme). */
+static int valid_scheme(const char *s, size_t len)
+{
+    if (len == 0 || !(*s >= 'a' && *s <= 'z'))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+              s[i] == '+' || s[i] == '.' || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* 1 when scheme (len bytes) is one of the '|'-separated list (list_len
+ * bytes). */
+static int scheme_in(const char *scheme, size_t len, const char *list,
+                     size_t list_len)
+{
+    for (size_t at = 0; at < list_len;) {
+        size_t n = strcspn(list + at, "|");
+        if (n > list_len - at)
+            n = list_len - at;
+        if (n == len && strncmp(list + at, scheme, len) == 0)
+            return 1;
+        at += n + 1;
+    }
+    return 0;
+}
+
+#define T(type) (1u << (type))
+
+static int check_url_map(const gp_plugin *d, size_t i, char *err, size_t errlen)
+{
+    const gp_url_map *m = &d->urls[i];
+    const char *s = m->schemes;
+    if (m->flags & ~GP_URL_QUERY_OPTIONS) {
+        snprintf(err, errlen, "URL map '%s': unknown flags 0x%x", s,
+                 m->flags & ~GP_URL_QUERY_OPTIONS);
+        return -1;
+    }
+    if (!m->url && !m->host) {
+        snprintf(err, errlen,
+                 "URL map '%s': neither url nor host goes to an option", s);
+        return -1;
+    }
+    for (const char *p = s;; p++) {
+        size_t n = strcspn(p, "|");
+        if (!valid_scheme(p, n)) {
+            snprintf(err, errlen,
+                     "URL map %zu: invalid scheme list '%s' (want "
+                     "[a-z][a-z0-9+.-]*, '|'-separated)",
+                     i, s);
+            return -1;
+        }
+        /* Every scheme before this one: earlier maps', and this map's. */
+        int dup = scheme_in(p, n, s, (size_t)(p - s));
+        for (size_t k = 0; k < i && !dup; k++)
+            dup =
+                scheme_in(p, n, d->urls[k].schemes, strlen(d->urls[k].schemes));
+        if (dup) {
+            snprintf(err, errlen, "URL scheme '%.*s' mapped twice", (int)n, p);
+            return -1;
+        }
+        p += n;
+        if (!*p)
+            break;
+    }
+    const unsigned str = T(GP_TYPE_STRING), num = T(GP_TYPE_INTEGER),
+                   list = T(GP_TYPE_LIST);
+    /* host and port into one option: HOST:PORT, a string or a list item */
+    int joined = m->host && m->port && strcmp(m->host, m->port) == 0;
+    const struct {
+        const char *part, *key;
+        unsigned types;
+    } parts[] = {
+        {"url", m->url, str},
+        {"host", m->host, joined ? str | list : str},
+        {"port", m->port, joined ? str | list : str | num},
+        {"user", m->user, str},
+        {"password", m->password, str},
+        {"path", m->path, str | num | list},
+    };
+    for (size_t k = 0; k < ARRAY_LEN(parts); k++)
+        if (check_url_part(d, s, parts[k].part, parts[k].key, parts[k].types,
+                           err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
+#undef T
+
+static int check_url_maps(const gp_plugin *d, char *err, size_t errlen)
+{
+    const gp_url_map *m = schema_url_maps(d);
+    for (size_t i = 0; m && m[i].schemes; i++)
+        if (check_url_map(d, i, err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
 int schema_check_desc(const gp_plugin *d, const char *expect_name,
                       size_t *n_options, size_t *n_metrics, char *err,
                       size_t errlen)
@@ -216,7 +356,8 @@ int schema_check_desc(const gp_plugin *d, const char *expect_name,
     }
     size_t no = 0, nm = 0;
     if (check_options(d, &no, err, errlen) < 0 ||
-        check_metrics(d, &nm, err, errlen) < 0)
+        check_metrics(d, &nm, err, errlen) < 0 ||
+        check_url_maps(d, err, errlen) < 0)
         return -1;
     *n_options = no;
     *n_metrics = nm;

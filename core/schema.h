@@ -28,13 +28,17 @@ int schema_reserved_since(const char *key);
 /*
  * Check a descriptor as the loader does, in this order: ABI version,
  * size, name (equal to expect_name unless that is NULL), check(), options,
- * metrics. On success returns 0 and sets *n_options and *n_metrics (the
- * entries before the terminators). On failure returns -1 with the reason
+ * metrics, URL maps (1.3: each scheme once, each part to a declared option
+ * of a fitting type). On success returns 0 and sets *n_options and *n_metrics
+ * (the entries before the terminators). On failure returns -1 with the reason
  * in err (one line, without a file name).
  */
 int schema_check_desc(const gp_plugin *d, const char *expect_name,
                       size_t *n_options, size_t *n_metrics, char *err,
                       size_t errlen);
+
+/* d->urls when the descriptor has it (ABI 1.3 and later), or NULL. */
+const gp_url_map *schema_url_maps(const gp_plugin *d);
 
 /* d->validate when the descriptor has one (ABI 1.2 and later), or NULL. */
 gp_validate_fn schema_validate_fn(const gp_plugin *d);

@@ -15,10 +15,9 @@
 #
 # gpcheck compiles its plugin folder (PREFIX/lib/.../gpcheck/plugins) and
 # its configuration folder (PREFIX/etc/gpcheck, /etc/gpcheck for /usr) in
-# at configure time, and `cmake --install --prefix OTHER` of a tree
-# configured for another prefix gives a gpcheck that finds no plugins
-# (issue 12, item 1). So this script configures with the prefix it installs
-# to, and never installs a tree configured for another one.
+# at configure time; installed elsewhere it finds both relative to itself
+# (core/paths.h). This script still configures with the prefix it installs
+# to, so that the man pages and the /usr layout (/etc) say what it does.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)

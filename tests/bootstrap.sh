@@ -27,6 +27,7 @@ PACKAGES=(
     libinih-dev libjansson-dev check libsubunit-dev
     libpq-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev
     libsqlite3-dev sqlite3  # the run history (core/history.c); sqlite3: tests read it
+    debian-archive-keyring  # checks Debian 13's hiredis 1.x source (tests/compat/hiredis1)
     # real servers and tools the tests drive
     python3 binutils procps openssl tmux perl
     postgresql redis-server dnsmasq-base clickhouse-server

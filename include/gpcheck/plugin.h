@@ -55,7 +55,9 @@
  *   1.1  GP_OPT_FILE.
  *   1.2  gp_plugin.validate; gp_api.invalid and gp_api.secret;
  *        GP_OPT_CONNINFO, GP_OPT_METRICS; GP_RESERVED_KEYS listed here.
- *   1.3  reserved key warmup_max.
+ *   1.3  gp_plugin.urls: the URL schemes a plugin serves (gp_url_map,
+ *        an array element frozen from 1.3 on), for `gpcheck wait URL`;
+ *        reserved key warmup_max.
  *   - Build flags of the core or of a plugin never change this ABI.
  */
 #ifndef GPCHECK_PLUGIN_H
@@ -299,6 +301,46 @@ typedef struct gp_api {
 } gp_api;
 
 /* ------------------------------------------------------------------------ */
+/* URLs (since ABI 1.3): how `gpcheck wait URL...` makes a probe of a URL.   */
+
+/*
+ * One element of gp_plugin.urls: the schemes it serves and the options
+ * the parts of such a URL set. The core parses the URL (libcurl's URL
+ * parser), puts each part named here into its option (percent-decoded,
+ * except the whole URL), checks each value against the option's schema,
+ * and refuses a URL with a part that goes nowhere (a path, a query, a
+ * password no option receives). An array element: its layout is frozen
+ * for the rest of major version 1 (a new need is a new gp_plugin field).
+ * The loader checks the map against the schema: each named option is
+ * declared, url, host, user and path are strings (path may be an
+ * integer), port an integer or a string, password a GP_OPT_SECRET string,
+ * and every scheme ([a-z][a-z0-9+.-]*) appears once in the plugin.
+ * Strings are owned by the plugin, as for gp_option; NULL: not mapped.
+ */
+typedef struct gp_url_map {
+    /* "postgres|postgresql": the schemes, lower case, '|'-separated; NULL
+     * ends the array. */
+    const char *schemes;
+    /* Receives the whole URL as given (postgres' dsn, http's url); when
+     * user or password are mapped too, the URL without its user info. */
+    const char *url;
+    /* Receives the host (an IPv6 address without brackets). When port
+     * names the same option, it receives HOST:PORT ([V6]:PORT) when the
+     * URL has a port, else HOST (a DNS server). */
+    const char *host;
+    const char *port; /* the port, when the URL has one */
+    const char *user;
+    const char *password; /* must be a GP_OPT_SECRET string option */
+    const char *path;     /* the path without its leading '/', when any */
+    unsigned flags;       /* GP_URL_* */
+} gp_url_map;
+
+/* gp_url_map.flags: each query parameter KEY=VALUE sets option KEY
+ * (dns://127.0.0.1:5353/example.com?type=A). Without it, a query is
+ * refused unless the whole URL goes to an option. */
+#define GP_URL_QUERY_OPTIONS 0x1u
+
+/* ------------------------------------------------------------------------ */
 /* The plugin descriptor.                                                    */
 
 /*
@@ -349,6 +391,11 @@ typedef struct gp_plugin {
 
     /* ---- since ABI 1.2 ---- */
     gp_validate_fn validate; /* may be NULL */
+
+    /* ---- since ABI 1.3 ---- */
+    /* The URL schemes this plugin serves, for `gpcheck wait`: an array
+     * ended by an element whose schemes is NULL; NULL for none. */
+    const gp_url_map *urls;
 } gp_plugin;
 
 #define GP_PLUGIN_HEADER                                                       \

@@ -578,6 +578,17 @@ static void validate(gp_ctx *ctx, const gp_api *api)
             api->invalid(ctx, "name", "'%s': %s", items[i], why);
 }
 
+/* gpcheck wait dns://[SERVER[:PORT]]/NAME?type=AAAA&expect=...: no
+ * server, the system resolver. */
+static const gp_url_map dns_urls[] = {
+    {.schemes = "dns",
+     .host = "server",
+     .port = "server",
+     .path = "name",
+     .flags = GP_URL_QUERY_OPTIONS},
+    {.schemes = NULL},
+};
+
 static const gp_plugin dns_plugin = {
     GP_PLUGIN_HEADER,
     .name = "dns",
@@ -588,6 +599,7 @@ static const gp_plugin dns_plugin = {
     .metrics = dns_metrics,
     .check = check,
     .validate = validate,
+    .urls = dns_urls,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

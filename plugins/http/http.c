@@ -522,6 +522,16 @@ static void validate(gp_ctx *ctx, const gp_api *api)
     validate_combinations(ctx, api);
 }
 
+/* gpcheck wait https://[USER:PASSWORD@]HOST/PATH: the URL without its
+ * user info, which goes to user and password (Basic authentication). */
+static const gp_url_map http_urls[] = {
+    {.schemes = "http|https",
+     .url = "url",
+     .user = "user",
+     .password = "password"},
+    {.schemes = NULL},
+};
+
 static const gp_plugin http_plugin = {
     GP_PLUGIN_HEADER,
     .name = "http",
@@ -531,6 +541,7 @@ static const gp_plugin http_plugin = {
     .metrics = http_metrics,
     .check = check,
     .validate = validate,
+    .urls = http_urls,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

@@ -378,6 +378,13 @@ static void validate(gp_ctx *ctx, const gp_api *api)
     PQconninfoFree(opts);
 }
 
+/* gpcheck wait postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=...: libpq
+ * reads the URI itself (its password is masked as dsn's). */
+static const gp_url_map postgres_urls[] = {
+    {.schemes = "postgres|postgresql", .url = "dsn"},
+    {.schemes = NULL},
+};
+
 static const gp_plugin pg_plugin = {
     GP_PLUGIN_HEADER,
     .name = "postgres",
@@ -387,6 +394,7 @@ static const gp_plugin pg_plugin = {
     .metrics = pg_metrics,
     .check = check,
     .validate = validate,
+    .urls = postgres_urls,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

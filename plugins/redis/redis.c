@@ -38,7 +38,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,8 +296,9 @@ failed:
     if (p->guard.too_large)
         goto too_large;
     /* SO_RCVTIMEO/SO_SNDTIMEO expiring shows as EAGAIN. */
-    if (c->err == REDIS_ERR_IO &&
-        (errno == EAGAIN || errno == EWOULDBLOCK || errno == ETIMEDOUT))
+    if ((c->err == REDIS_ERR_IO &&
+         (errno == EAGAIN || errno == EWOULDBLOCK || errno == ETIMEDOUT)) ||
+        COMPAT_TIMED_OUT(c))
         goto timeout;
     if (c->err == REDIS_ERR_EOF) {
         snprintf(why, whylen, "%s closed the connection", p->addr);
@@ -584,6 +584,18 @@ static void validate(gp_ctx *ctx, const gp_api *api)
         api->invalid(ctx, "username", "needs password or password_file");
 }
 
+/* gpcheck wait redis://[USER:PASSWORD@]HOST[:PORT][/DB] (no rediss://:
+ * this probe does not speak TLS). */
+static const gp_url_map redis_urls[] = {
+    {.schemes = "redis",
+     .host = "host",
+     .port = "port",
+     .user = "username",
+     .password = "password",
+     .path = "db"},
+    {.schemes = NULL},
+};
+
 static const gp_plugin redis_plugin = {
     GP_PLUGIN_HEADER,
     .name = "redis",
@@ -594,6 +606,7 @@ static const gp_plugin redis_plugin = {
     .metrics = redis_metrics,
     .check = check,
     .validate = validate,
+    .urls = redis_urls,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

@@ -24,12 +24,12 @@ static void *guarded_string(const redisReadTask *t, char *s, size_t len)
 }
 
 /* Counted before hiredis allocates room for n element pointers. */
-static void *guarded_array(const redisReadTask *t, int n)
+static void *guarded_array(const redisReadTask *t, compat_count n)
 {
     reply_guard *g = t->privdata;
 
     if (n > 0)
-        g->elements += n;
+        g->elements += (long long)n;
     if (g->elements > g->max_elements) {
         g->too_large = 1;
         return NULL; /* hiredis reports "Out of memory"; too_large says why */

@@ -7,8 +7,9 @@
 #ifndef GPCHECK_REDIS_REPLY_H
 #define GPCHECK_REDIS_REPLY_H
 
-#include <hiredis/hiredis.h>
 #include <stddef.h>
+
+#include "hiredis_compat.h"
 
 /* A health check reads PONG, OK and INFO (a few KiB; a server with many
  * databases and clients, some tens). More is not Redis answering us. */

@@ -202,6 +202,12 @@ static void validate(gp_ctx *ctx, const gp_api *api)
     }
 }
 
+/* gpcheck wait tcp://HOST:PORT */
+static const gp_url_map tcp_urls[] = {
+    {.schemes = "tcp", .host = "host", .port = "port"},
+    {.schemes = NULL},
+};
+
 static const gp_plugin tcp_plugin = {
     GP_PLUGIN_HEADER,
     .name = "tcp",
@@ -211,6 +217,7 @@ static const gp_plugin tcp_plugin = {
     .metrics = tcp_metrics,
     .check = check,
     .validate = validate,
+    .urls = tcp_urls,
 };
 
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)

@@ -3,9 +3,8 @@ Action (action.yml), run for real on this Debian machine.
 
 The install script builds this source tree and installs it into temporary
 prefixes: first one prefix, then another with the same kept build folder
-(which must be configured again for the new prefix: a gpcheck installed
-into a prefix other than its configure-time one finds no plugins, issue
-12 item 1). Each installed gpcheck runs from its prefix in an empty folder
+(configured again for the new prefix; test_relocate.py installs one tree
+into prefixes it was not configured for). Each installed gpcheck runs from its prefix in an empty folder
 with no GPCHECK_* variables: `version`, `plugins` (every shipped plugin,
 found under its own prefix), and a tcp probe of a loopback listener, ok
 when it accepts and failing when nothing listens. A rerun installs nothing

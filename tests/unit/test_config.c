@@ -16,13 +16,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "paths.h"
 #include "policy.h"
 #include "unit.h"
 #include "util.h"
-
-#ifndef GP_SYSCONFDIR
-#define GP_SYSCONFDIR "/etc"
-#endif
 
 /* ------------------------------------------------------------------------ */
 /* The fake plugin                                                           */
@@ -515,7 +512,9 @@ START_TEST(no_main_file)
 {
     /* Only conf.d/ in the current directory: its probes, default policy.
      * (An installed system-wide gpcheck.ini would be found instead.) */
-    if (access(GP_SYSCONFDIR "/gpcheck/gpcheck.ini", F_OK) == 0)
+    char etc[4096];
+    snprintf(etc, sizeof etc, "%s/gpcheck/gpcheck.ini", paths_sysconfdir());
+    if (access(etc, F_OK) == 0)
         return;
     put("conf.d/a.ini", "[a]\nplugin = fake\nhost = h\n");
     config_opts o = {0};

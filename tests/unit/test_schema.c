@@ -146,9 +146,10 @@ static void a_validate(gp_ctx *ctx, const gp_api *api)
 
 START_TEST(size_per_minor)
 {
-    /* 1.2 grew validate at the end; a 1.1 descriptor is the shorter one,
-     * and its validate slot, past its end, is never read. */
-    ck_assert_uint_eq(schema_desc_size(2), sizeof(gp_plugin));
+    /* 1.2 grew validate at the end, 1.3 urls; a 1.1 descriptor is the
+     * shorter one, and its validate slot, past its end, is never read. */
+    ck_assert_uint_eq(schema_desc_size(3), sizeof(gp_plugin));
+    ck_assert_uint_eq(schema_desc_size(2), offsetof(gp_plugin, urls));
     ck_assert_uint_eq(schema_desc_size(1), offsetof(gp_plugin, validate));
     ck_assert_uint_eq(schema_desc_size(0), schema_desc_size(1));
     desc.validate = a_validate;
@@ -160,6 +161,82 @@ START_TEST(size_per_minor)
     desc.abi_minor = 2;
     ck_assert_int_eq(check_desc(), -1);
     ck_assert_ptr_nonnull(strstr(err, "smaller than ABI 1.2"));
+}
+END_TEST
+
+/* A 1.2 descriptor has no urls field: the loader never reads past it. */
+START_TEST(url_maps_need_1_3)
+{
+    static const gp_url_map maps[] = {{.schemes = "demo", .host = "host"},
+                                      {.schemes = NULL}};
+    desc.urls = maps;
+    ck_assert_ptr_eq(schema_url_maps(&desc), maps);
+    ck_assert_int_eq(check_desc(), 0);
+    desc.abi_minor = 2;
+    desc.size = (uint32_t)schema_desc_size(2);
+    ck_assert_ptr_null(schema_url_maps(&desc));
+    ck_assert_int_eq(check_desc(), 0);
+}
+END_TEST
+
+/* The map is checked against the schema when the plugin loads. */
+START_TEST(url_maps_against_the_schema)
+{
+    static const struct {
+        gp_url_map map;
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        {{.schemes = "demo|demo+tls",
+          .host = "host",
+          .port = "port",
+          .password = "password",
+          .path = "db",
+          .flags = GP_URL_QUERY_OPTIONS},
+         NULL},
+        {{.schemes = "demo", .host = "server", .port = "server"}, NULL},
+        {{.schemes = "demo", .url = "nope"},
+         "url goes to undeclared option 'nope'"},
+        {{.schemes = "demo", .host = "port"},
+         "host cannot go to option 'port' (wrong type)"},
+        {{.schemes = "demo", .host = "host", .password = "host"},
+         "a password needs a GP_OPT_SECRET string"},
+        {{.schemes = "demo", .host = "host", .port = "db"}, NULL},
+        {{.schemes = "demo", .host = "host", .user = "port"},
+         "user cannot go to option 'port'"},
+        {{.schemes = "Demo", .host = "host"}, "invalid scheme list 'Demo'"},
+        {{.schemes = "demo|", .host = "host"}, "invalid scheme list"},
+        {{.schemes = "demo|x|demo", .host = "host"},
+         "URL scheme 'demo' mapped twice"},
+        {{.schemes = "demo", .port = "port"}, "neither url nor host"},
+        {{.schemes = "demo", .host = "host", .flags = 0x8},
+         "unknown flags 0x8"},
+    };
+    static gp_option o[6];
+    o[0] = (gp_option){.key = "host", .type = GP_TYPE_STRING};
+    o[1] = (gp_option){.key = "port", .type = GP_TYPE_INTEGER};
+    o[2] = (gp_option){
+        .key = "password", .type = GP_TYPE_STRING, .flags = GP_OPT_SECRET};
+    o[3] = (gp_option){.key = "db", .type = GP_TYPE_INTEGER};
+    o[4] = (gp_option){.key = "server", .type = GP_TYPE_LIST};
+    desc.options = o;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gp_url_map maps[3] = {cases[i].map, {.schemes = NULL}};
+        desc.urls = maps;
+        err[0] = '\0';
+        if (!cases[i].why) {
+            ck_assert_msg(check_desc() == 0, "case %zu: %s", i, err);
+            continue;
+        }
+        ck_assert_int_eq(check_desc(), -1);
+        ck_assert_msg(strstr(err, cases[i].why), "case %zu: %s", i, err);
+    }
+    /* A scheme in two maps of one plugin. */
+    gp_url_map two[] = {{.schemes = "a|b", .host = "host"},
+                        {.schemes = "c|b", .host = "host"},
+                        {.schemes = NULL}};
+    desc.urls = two;
+    ck_assert_int_eq(check_desc(), -1);
+    ck_assert_ptr_nonnull(strstr(err, "URL scheme 'b' mapped twice"));
 }
 END_TEST
 
@@ -201,6 +278,8 @@ int main(void)
     tcase_add_test(tc, metrics);
     tcase_add_test(tc, abi_names_and_check);
     tcase_add_test(tc, size_per_minor);
+    tcase_add_test(tc, url_maps_need_1_3);
+    tcase_add_test(tc, url_maps_against_the_schema);
     tcase_add_test(tc, metric_items);
     suite_add_tcase(s, tc);
     return unit_run(s);
