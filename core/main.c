@@ -520,8 +520,16 @@ static void print_schema(const plugin *p)
         if (o->choices)
             sb_appendf(&attrs, "%sone of %s", attrs.len ? ", " : "",
                        o->choices);
-        printf("  %-18s %-10s %s\n", o->key, type_name(o->type),
+        if (o->flags & GP_OPT_FAMILY)
+            sb_appendf(&attrs,
+                       "%sa family: KEY.NAME = VALUE, each NAME a "
+                       "metric",
+                       attrs.len ? ", " : "");
+        char *key = (o->flags & GP_OPT_FAMILY) ? xasprintf("%s.NAME", o->key)
+                                               : xstrdup(o->key);
+        printf("  %-18s %-10s %s\n", key, type_name(o->type),
                o->help ? o->help : "");
+        free(key);
         if (attrs.len)
             printf("  %-18s %-10s (%s)\n", "", "", sb_str(&attrs));
         sb_free(&attrs);
@@ -534,6 +542,12 @@ static void print_schema(const plugin *p)
         printf("  %-18s %-10s %s\n", m->name, unit_name(m->unit),
                m->help ? m->help : "");
     }
+    size_t n_core;
+    const gp_metric *core = threshold_core_metrics(&n_core);
+    printf("\nMEASURED BY THE CORE (every probe)\n");
+    for (size_t i = 0; i < n_core; i++)
+        printf("  %-18s %-10s %s\n", core[i].name, unit_name(core[i].unit),
+               core[i].help);
 }
 
 static int cmd_plugins(const cli *c, loader *l)
@@ -637,6 +651,16 @@ static void cmd_list(const config *cfg, const probe_set *ps)
             const opt_value *v = &p->opts[k];
             if (!v->has)
                 continue;
+            if (v->decl->flags & GP_OPT_FAMILY) {
+                for (size_t m = 0; m < v->n_items; m++) {
+                    char *shown = secrets_show(p, v->decl, v->items[m]);
+                    printf("    %s.%s = %s", v->decl->key, v->names[m], shown);
+                    free(shown);
+                    print_origin(&v->item_at[m]);
+                    printf("\n");
+                }
+                continue;
+            }
             char *shown = secrets_show(p, v->decl, v->text);
             printf("    %s = %s", v->decl->key, shown);
             free(shown);

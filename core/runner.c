@@ -254,7 +254,7 @@ static int64_t after_ready(runner *r, probe_run *pr, attempt_rec *rec,
     if (pr->def->n_conds) {
         if (!pr->evals)
             pr->evals = xcalloc(pr->def->n_conds, sizeof *pr->evals);
-        level = gate_thresholds(pr->def, rec, pr->evals);
+        level = gate_thresholds(pr, rec, pr->evals);
         pr->n_evals = pr->def->n_conds;
         rec->breach = level;
     }
