@@ -94,11 +94,11 @@ START_TEST(connector_names_and_tokens)
     ck_assert(!vpc_connector_name_ok("projects/p?x/locations/l/connectors/c"));
     ck_assert(!vpc_connector_name_ok(""));
 
-    ck_assert(vpc_token_ok("ya29.a0AfH6SMB-x_y"));
-    ck_assert(!vpc_token_ok(""));
-    ck_assert(!vpc_token_ok("two words"));
-    ck_assert(!vpc_token_ok("tok\r\nX-Injected: 1"));
-    ck_assert(!vpc_token_ok("caf\xc3\xa9"));
+    ck_assert(gcp_token_ok("ya29.a0AfH6SMB-x_y"));
+    ck_assert(!gcp_token_ok(""));
+    ck_assert(!gcp_token_ok("two words"));
+    ck_assert(!gcp_token_ok("tok\r\nX-Injected: 1"));
+    ck_assert(!gcp_token_ok("caf\xc3\xa9"));
 }
 END_TEST
 
@@ -227,20 +227,20 @@ START_TEST(scrub_masks_the_token)
 {
     char buf[128] = "Bearer ya29.secret-token rejected: ya29.secret-token";
 
-    vpc_scrub(buf, sizeof buf, "ya29.secret-token");
+    gcp_scrub(buf, sizeof buf, "ya29.secret-token");
     ck_assert_ptr_null(strstr(buf, "secret"));
     ck_assert_ptr_nonnull(strstr(buf, "***"));
-    vpc_scrub(buf, sizeof buf, NULL);
-    vpc_scrub(buf, sizeof buf, "");
+    gcp_scrub(buf, sizeof buf, NULL);
+    gcp_scrub(buf, sizeof buf, "");
     ck_assert_ptr_nonnull(strstr(buf, "Bearer ***"));
 
     /* Echoed in another form only (a server that base64s or escapes what
      * it got): masked by the masker's rule all the same. */
     snprintf(buf, sizeof buf, "bad credentials eWEyOS5zZWNyZXQtdG9rZW4=");
-    vpc_scrub(buf, sizeof buf, "ya29.secret-token");
+    gcp_scrub(buf, sizeof buf, "ya29.secret-token");
     ck_assert_msg(!strstr(buf, "eWEyOS5zZWNyZXQtdG9rZW4"), "%s", buf);
     snprintf(buf, sizeof buf, "token ya29.secret%%2Dtoken refused");
-    vpc_scrub(buf, sizeof buf, "ya29.secret-token");
+    gcp_scrub(buf, sizeof buf, "ya29.secret-token");
     ck_assert_msg(!strstr(buf, "secret"), "%s", buf);
 }
 END_TEST

@@ -192,7 +192,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         snprintf(msg, sizeof msg, "%s; %s", first->text, second->text);
     else
         snprintf(msg, sizeof msg, "%s", first->text);
-    vpc_scrub(msg, sizeof msg, token);
+    gcp_scrub(msg, sizeof msg, token);
     api->message(ctx, "%s", msg);
     gp_sdk_free_secret(token);
     return rank(conn.outcome) >= rank(reach.outcome) ? conn.outcome
@@ -258,7 +258,7 @@ static void validate(gp_ctx *ctx, const gp_api *api)
     else if (sources > 1)
         api->invalid(ctx, "token",
                      "set only one of token, token_file and metadata_url");
-    if (token && *token && !vpc_token_ok(token))
+    if (token && *token && !gcp_token_ok(token))
         api->invalid(ctx, "token", "is not one printable word");
 }
 

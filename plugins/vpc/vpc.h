@@ -14,35 +14,23 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "gcp_http.h"
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
 
 /* Response bodies we accept (a Connector is well under 4 KiB). */
 #define VPC_MAX_BODY (64 * 1024)
-/* A token file larger than this is not a token. */
-#define VPC_MAX_TOKEN (16 * 1024)
+/* Response bodies we accept (a Connector is well under 4 KiB). */
+#define VPC_MAX_BODY (64 * 1024)
 /* targets x samples: each is a socket open at the same time. */
 #define VPC_MAX_SAMPLES 512
 /* How much of an API error text goes into a message. */
-#define VPC_SHOW_TEXT 200
+#define VPC_SHOW_TEXT GCP_SHOW_TEXT
 
-/* One part's result: the outcome and its piece of the message. */
-typedef struct vpc_part {
-    gp_outcome outcome;
-    char text[1024];
-} vpc_part;
-
-static inline void vpc_part_set(vpc_part *p, gp_outcome o, const char *fmt, ...)
-    GP_PRINTF(3, 4);
-static inline void vpc_part_set(vpc_part *p, gp_outcome o, const char *fmt, ...)
-{
-    va_list ap;
-
-    p->outcome = o;
-    va_start(ap, fmt);
-    vsnprintf(p->text, sizeof p->text, fmt, ap);
-    va_end(ap);
-}
+/* One part's result: the outcome and its piece of the message (the
+ * shared Google API code's, plugins/common/gcp_http.h). */
+typedef gcp_part vpc_part;
+#define vpc_part_set gcp_part_set
 
 /* ---- reach.c: reachability -------------------------------------------- */
 
@@ -77,15 +65,6 @@ void vpc_reachability(gp_ctx *ctx, const gp_api *api, vpc_part *res);
 /* Whether name is projects/P/locations/L/connectors/C, each part URL-safe
  * (it goes into the request path as it is): 1 or 0. */
 int vpc_connector_name_ok(const char *name);
-
-/* Whether t is one printable word (a token with blanks or control
- * characters would let a file inject headers): 1 or 0. */
-int vpc_token_ok(const char *t);
-
-/* Mask secret in buf (a C string in cap bytes) in place by the masker's
- * rule (gp_sdk_mask_secrets(): as is and in every form a server may echo
- * it in); NULL or empty secret: nothing. */
-void vpc_scrub(char *buf, size_t cap, const char *secret);
 
 /* The connector's sizing fields, in this order: minInstances,
  * maxInstances, minThroughput, maxThroughput (metrics min_instances,
