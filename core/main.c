@@ -601,6 +601,20 @@ static void print_policy(const policy *p)
 
 /* The policy keys of p's section whose value interpolates a variable:
  * `timeout = ${DB_TIMEOUT}` shows where 600 came from. */
+/* 1 when key is KEY.NAME of one of p's GP_OPT_FAMILY options. */
+static int family_member(const probe_def *p, const char *key)
+{
+    const char *dot = strchr(key, '.');
+    for (size_t i = 0; dot && i < p->n_opts; i++) {
+        const gp_option *o = p->opts[i].decl;
+        if ((o->flags & GP_OPT_FAMILY) &&
+            strlen(o->key) == (size_t)(dot - key) &&
+            strncmp(o->key, key, (size_t)(dot - key)) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void print_policy_sources(const config *cfg, const probe_def *p)
 {
     for (size_t i = 0; i < cfg->n_sections; i++) {
@@ -609,7 +623,7 @@ static void print_policy_sources(const config *cfg, const probe_def *p)
             continue;
         for (size_t k = 0; k < s->n; k++) {
             const cfg_entry *e = &s->entries[k];
-            if (!e->n_vars || probe_opt(p, e->key))
+            if (!e->n_vars || probe_opt(p, e->key) || family_member(p, e->key))
                 continue;
             printf("    %s = %s", e->key, e->value ? e->value : "?");
             print_origin(&e->at);
@@ -658,6 +672,9 @@ static void cmd_list(const config *cfg, const probe_set *ps)
                     free(shown);
                     print_origin(&v->item_at[m]);
                     printf("\n");
+                    char *key = xasprintf("%s.%s", v->decl->key, v->names[m]);
+                    explain_var_sources(stdout, cfg, p, key, "      ");
+                    free(key);
                 }
                 continue;
             }
