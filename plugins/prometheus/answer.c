@@ -15,15 +15,21 @@
 static void set_text(prom_answer *a, const char *fmt, ...) GP_PRINTF(2, 3);
 
 /* a->text, made one printable line: a server's text may hold anything. */
+/* Control characters (a label value may hold any) as spaces. */
+static void printable(char *text)
+{
+    for (unsigned char *p = (unsigned char *)text; *p; p++)
+        if (*p < ' ' || *p == 0x7f)
+            *p = ' ';
+}
+
 static void set_text(prom_answer *a, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(a->text, sizeof a->text, fmt, ap);
     va_end(ap);
-    for (unsigned char *p = (unsigned char *)a->text; *p; p++)
-        if (*p < ' ' || *p == 0x7f)
-            *p = ' ';
+    printable(a->text);
 }
 
 /* The start of a body that is not the envelope, for the message. */
@@ -124,6 +130,7 @@ static void judge_vector(prom_answer *a, json_t *result)
     }
     one_value(a, v);
     labels_text(json_object_get(s, "metric"), a->text, sizeof a->text);
+    printable(a->text);
 }
 
 static void judge_success(prom_answer *a, json_t *root, const char *body,

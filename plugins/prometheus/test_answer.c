@@ -24,6 +24,13 @@ START_TEST(one_number)
     ck_assert_int_eq(a.kind, PROM_VALUE);
     ck_assert_double_eq(a.value, 42.5);
     ck_assert_str_eq(a.text, "{connector_name=\"staging\"}");
+    /* a label with control characters is shown as one printable line
+     * (found by tests/fuzz/fuzz_prometheus_answer.c) */
+    judge(200, "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\","
+               "\"result\":[{\"metric\":{\"a\\u007fb\":\"x\\ny\"},"
+               "\"value\":[1,\"2.5\"]}]}}");
+    ck_assert_int_eq(a.kind, PROM_VALUE);
+    ck_assert_str_eq(a.text, "{a b=\"x y\"}");
     judge(200, "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
                "\"result\":[1764590000,\"1e+02\"]}}");
     ck_assert_int_eq(a.kind, PROM_VALUE);

@@ -185,7 +185,7 @@ void vpc_judge_answer(long status, const char *body, size_t len,
 }
 
 void vpc_connector_check(gp_ctx *ctx, const gp_api *api, const char *name,
-                         vpc_part *res, char **token_out)
+                         vpc_part *res, char **token_out, vpc_sizing *szp)
 {
     const char *base = api->opt_string(ctx, "api_url");
     gcp_resp r;
@@ -251,6 +251,7 @@ void vpc_connector_check(gp_ctx *ctx, const gp_api *api, const char *name,
     for (int i = 0; i < VPC_SIZING_FIELDS; i++)
         if (sz.has[i])
             api->metric(ctx, vpc_sizing_metric[i], sz.value[i]);
+    *szp = sz;
 out:
     curl_slist_free_all(h);
     free(url);

@@ -90,9 +90,41 @@ void vpc_judge_answer(long status, const char *body, size_t len,
                       vpc_part *res);
 
 /* The connector part: the token got, the Connector fetched and judged,
- * its metrics reported. *token_out is the token used (heap, the caller
- * frees it with gp_sdk_free_secret()), or NULL. */
+ * its metrics reported, its sizing in *sz. *token_out is the token used
+ * (heap, the caller frees it with gp_sdk_free_secret()), or NULL. */
 void vpc_connector_check(gp_ctx *ctx, const gp_api *api, const char *name,
-                         vpc_part *res, char **token_out);
+                         vpc_part *res, char **token_out, vpc_sizing *sz);
+
+/* ---- monitoring.c: utilisation from Cloud Monitoring ------------------ */
+
+/* A ListTimeSeriesResponse of the connector's series is bounded by its
+ * few metrics over 10 minutes. */
+#define VPC_MAX_SERIES_BODY (256 * 1024)
+
+/* The newest point of each of the connector's series. */
+typedef struct vpc_usage {
+    int has_instances, has_cpu, has_throughput;
+    double instances; /* connector/instances */
+    double cpu;       /* connector/cpu/utilizations' mean, 0..1 */
+    double mbps;      /* sent_bytes_count + received_bytes_count, Mbit/s */
+} vpc_usage;
+
+/*
+ * The answer to projects.timeSeries.list (HTTP status, body of len bytes)
+ * judged into res and *u: 200 with a ListTimeSeriesResponse ready (*u has
+ * what its series held, nothing for {}), 200 with anything else fatal,
+ * 401 / 403 fatal (naming roles/monitoring.viewer), 429 and 5xx
+ * transient, any other status fatal.
+ */
+void vpc_judge_series(long status, const char *body, size_t len, vpc_usage *u,
+                      vpc_part *res);
+
+/* The utilisation part: the connector's series of the last 10 minutes,
+ * asked of {monitoring_url} with token, reported as instances_usage,
+ * throughput_usage and cpu_utilisation against the sizing sz; no series
+ * at all is transient in warmup and fatal after. */
+void vpc_utilisation_check(gp_ctx *ctx, const gp_api *api, const char *name,
+                           const vpc_sizing *sz, const char *token,
+                           vpc_part *res);
 
 #endif
