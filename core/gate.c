@@ -54,6 +54,20 @@ th_level gate_thresholds(const probe_run *pr, const attempt_rec *rec,
     return level;
 }
 
+int gate_breach_retryable(const th_eval *ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const gp_metric *m = ev[i].cond->metric;
+        /* ready_after and attempts only grow with another attempt */
+        int grows =
+            threshold_is_core(m) && (strcmp(m->name, "ready_after") == 0 ||
+                                     strcmp(m->name, "attempts") == 0);
+        if (ev[i].fired && !grows)
+            return 1;
+    }
+    return 0;
+}
+
 char *gate_breach_text(const th_eval *ev, size_t n, th_level level)
 {
     for (size_t i = 0; i < n; i++) {

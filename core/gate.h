@@ -23,6 +23,11 @@
 th_level gate_thresholds(const probe_run *pr, const attempt_rec *rec,
                          th_eval *out);
 
+/* 1 when a fired condition among ev[0 .. n) may heal on another attempt:
+ * any but those on ready_after and attempts, which only grow, so that
+ * retry_on_threshold does not spend the attempts on them. */
+int gate_breach_retryable(const th_eval *ev, size_t n);
+
 /* "fail_if pool_usage >= 90%: pool_usage is 92.3%" for the first
  * condition of `level` that fired; newly allocated, or NULL. */
 char *gate_breach_text(const th_eval *ev, size_t n, th_level level);

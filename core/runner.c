@@ -260,6 +260,7 @@ static int64_t after_ready(runner *r, probe_run *pr, attempt_rec *rec,
     }
     int64_t next;
     if (level != TH_NONE && pr->def->retry_on_threshold &&
+        gate_breach_retryable(pr->evals, pr->n_evals) &&
         (next = retry_at(r, pr, rec, now)) != 0) {
         /* A connector under load gets its warmup and retries. */
         pr->consecutive_ok = 0;

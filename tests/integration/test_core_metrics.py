@@ -22,16 +22,19 @@ class CoreMetricsLateServerTest(GpTestCase):
     def test_ready_after_attempts_duration_on_a_late_server(self):
         r = Redis()
         self.addCleanup(r.stop)
-        policy = "warmup = 10s\nattempts = 1\ntimeout = 2s\n"
+        policy = "warmup = 10s\ntimeout = 2s\n"
         rules = {
             # the incident's rule: ready 2 s late is well inside 30 s
-            "within30s": "warn_if = ready_after > 30s",
+            "within30s": "warn_if = ready_after > 30s\nattempts = 1",
             # the same rule, tighter than the server's two seconds
-            "within1s": "warn_if = ready_after > 1s",
+            "within1s": "warn_if = ready_after > 1s\nattempts = 1",
             # several warmup attempts were refused before the ready one
-            "attempts": "fail_if = attempts > 2",
+            "attempts": "fail_if = attempts > 2\nattempts = 1",
             # one attempt against a ready Redis takes far less than 2 s
-            "duration": "fail_if = duration > 2s",
+            "duration": "fail_if = duration > 2s\nattempts = 1",
+            # retry_on_threshold cannot heal ready_after: no retries spent
+            "noretry": "warn_if = ready_after > 1s\nretry_on_threshold = true"
+                       "\nattempts = 3\ndelay = 1s",
         }
         for name, rule in rules.items():
             self.write("conf.d/%s.ini" % name,
@@ -75,6 +78,11 @@ class CoreMetricsLateServerTest(GpTestCase):
         self.assertGreater(att["attempts"], 2)
         self.assertEqual(att["thresholds"][0]["value"], att["attempts"])
         self.assertIn("fail_if attempts > 2: attempts is", att["message"])
+
+        noretry = self.probe(doc, "noretry")
+        self.assertEqual(noretry["status"], "warn", noretry["message"])
+        ready = [h for h in noretry["history"] if h["outcome"] == "ready"]
+        self.assertEqual(len(ready), 1, noretry["history"])
 
         dur = self.probe(doc, "duration")
         self.assertEqual(dur["status"], "ok", dur["message"])

@@ -327,6 +327,10 @@ START_TEST(thresholds_on_core_metrics)
     char *t = gate_breach_text(ev, 3, TH_WARN);
     ck_assert_str_eq(t, "warn_if ready_after > 30s: ready_after is 30.5s");
     free(t);
+    /* ready_after fired alone: another attempt cannot heal it */
+    ck_assert(!gate_breach_retryable(ev, 3));
+    ev[2].fired = 1; /* a duration breach may heal */
+    ck_assert(gate_breach_retryable(ev, 3));
     pr.start_ns = 10000 * NS_PER_MS; /* ready 21.5 s after its start */
     ck_assert_int_eq(gate_thresholds(&pr, rec, ev), TH_NONE);
     threshold_free(d.conds, d.n_conds);
