@@ -54,17 +54,19 @@ th_level gate_thresholds(const probe_run *pr, const attempt_rec *rec,
     return level;
 }
 
+int gate_cond_retryable(const threshold *t)
+{
+    const gp_metric *m = t->metric;
+    /* ready_after and attempts only grow with another attempt */
+    return !(threshold_is_core(m) && (strcmp(m->name, "ready_after") == 0 ||
+                                      strcmp(m->name, "attempts") == 0));
+}
+
 int gate_breach_retryable(const th_eval *ev, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        const gp_metric *m = ev[i].cond->metric;
-        /* ready_after and attempts only grow with another attempt */
-        int grows =
-            threshold_is_core(m) && (strcmp(m->name, "ready_after") == 0 ||
-                                     strcmp(m->name, "attempts") == 0);
-        if (ev[i].fired && !grows)
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].fired && gate_cond_retryable(ev[i].cond))
             return 1;
-    }
     return 0;
 }
 

@@ -27,6 +27,8 @@ th_level gate_thresholds(const probe_run *pr, const attempt_rec *rec,
  * any but those on ready_after and attempts, which only grow, so that
  * retry_on_threshold does not spend the attempts on them. */
 int gate_breach_retryable(const th_eval *ev, size_t n);
+/* 1 when a breach of t alone may heal on another attempt (see above). */
+int gate_cond_retryable(const threshold *t);
 
 /* "fail_if pool_usage >= 90%: pool_usage is 92.3%" for the first
  * condition of `level` that fired; newly allocated, or NULL. */
