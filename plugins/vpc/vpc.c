@@ -195,7 +195,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
             conn.outcome == GP_READY && api->time_left_ms(ctx) > 0) {
             vpc_part util = {GP_READY, ""};
             vpc_utilisation_check(ctx, api, connector, &sz, token, &util);
-            char both[sizeof conn.text];
+            char both[2 * sizeof conn.text + 3]; /* cut by vpc_part_set */
             snprintf(both, sizeof both, "%s; %s",
                      util.outcome != GP_READY ? util.text : conn.text,
                      util.outcome != GP_READY ? conn.text : util.text);
