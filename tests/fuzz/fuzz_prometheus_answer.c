@@ -14,8 +14,8 @@
 #include "answer.h"
 #include "fuzz.h"
 
-static const long statuses[] = {200, 400, 401, 403, 404, 422, 429, 500, 503,
-                                302};
+static const long statuses[] = {200, 400, 401, 403, 404,
+                                422, 429, 500, 503, 302};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
