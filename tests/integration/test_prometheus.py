@@ -14,8 +14,9 @@ serves series named as Google Cloud Monitoring names them in PromQL
 Outcomes, each produced by the real server: under 80 % ok, a breach fail,
 an empty result (transient in warmup, fatal after; on_empty = zero), a
 stale target (its exporter stopped: Prometheus writes staleness markers),
-several series (fatal, naming their labels), NaN and +Inf, a bad query and
-a range vector (fatal at once, with Prometheus' own error text).
+several series (fatal, naming their labels), NaN and +Inf, a bad query
+(400), an execution error (422) and a range vector (fatal at once, with
+Prometheus' own error text).
 
 Prometheus 2.42 knows basic auth only (--web.config.file), so Bearer
 tokens are checked by tests/fixtures/authproxy.py in front of it, as
@@ -242,6 +243,11 @@ class PrometheusTest(GpTestCase):
                                 "attempts": "3"})
         self.prom_ini("range", **{"query.x": INSTANCES + "[1m]",
                                   "warmup": "30s"})
+        # an execution error (422): duplicate series on one side of a match
+        self.prom_ini("exec", **{"query.x": (
+            'vector(1) + on() group_left() (label_replace(vector(1), "a", '
+            '"1", "", "") or label_replace(vector(1), "a", "2", "", ""))'),
+            "warmup": "30s"})
         proc, doc, took = self.run_probes()
         self.assertLess(took, 10, "a bad query will not heal: no retries")
         bad = self.probe(doc, "bad")
@@ -250,6 +256,12 @@ class PrometheusTest(GpTestCase):
         self.assertRegex(bad["message"],
                          r"^x: Prometheus refused the query \(400\): "
                          r"bad_data: .*parse error")
+        ex = self.probe(doc, "exec")
+        self.assertEqual(ex["status"], "fail")
+        self.assertEqual(len(ex["history"]), 1)
+        self.assertRegex(ex["message"],
+                         r"^x: Prometheus refused the query \(422\): "
+                         r"execution: found duplicate series")
         rng = self.probe(doc, "range")
         self.assertEqual(rng["status"], "fail")
         self.assertIn("x: the result is a range vector, not one number",
