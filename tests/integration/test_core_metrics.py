@@ -35,6 +35,8 @@ class CoreMetricsLateServerTest(GpTestCase):
             # retry_on_threshold cannot heal ready_after: no retries spent
             "noretry": "warn_if = ready_after > 1s\nretry_on_threshold = true"
                        "\nattempts = 3\ndelay = 1s",
+            # no condition on the core's metrics: none in its report
+            "plain": "attempts = 1",
         }
         for name, rule in rules.items():
             self.write("conf.d/%s.ini" % name,
@@ -65,6 +67,10 @@ class CoreMetricsLateServerTest(GpTestCase):
         # was late (and never less)
         self.assertGreaterEqual(th["value"], 1900)
         self.assertLess(th["value"], 10000)
+        # shown like the plugin's metrics, in its unit
+        self.assertEqual(ok["metrics"]["ready_after"], th["value"])
+        self.assertIn("used_memory", ok["metrics"])
+        self.assertNotIn("ready_after", self.probe(doc, "plain")["metrics"])
 
         warn = self.probe(doc, "within1s")
         self.assertEqual(warn["status"], "warn", warn["message"])
