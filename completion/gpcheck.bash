@@ -235,8 +235,11 @@ _gpcheck_probe_keys() {
         return
     fi
     local keys
+    # A family (query.NAME) completes to its prefix "query.": NAME is the
+    # user's to choose.
     keys=$(awk '/^OPTIONS/ { on = 1; next } /^METRICS/ { on = 0 }
-                on && /^  [a-z]/ { print $1 "=" }' <<<"$schema")
+                on && /^  [a-z]/ { k = $1; if (sub(/\.NAME$/, ".", k)) print k;
+                                   else print k "=" }' <<<"$schema")
     local k
     for k in $_gpcheck_policy_keys; do keys+=$'\n'"$k="; done
     _gpcheck_reply "$cur" "$keys"

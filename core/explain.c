@@ -118,7 +118,10 @@ static void explain_probe(FILE *out, const config *cfg, const probe_set *ps,
     for (size_t i = 0; i < p->n_conds; i++)
         fprintf(out, "    threshold: %s %s%s\n",
                 th_level_name(p->conds[i].level), p->conds[i].text,
-                p->retry_on_threshold ? " (retried while attempts last)" : "");
+                !p->retry_on_threshold ? ""
+                : gate_cond_retryable(&p->conds[i])
+                    ? " (retried while attempts last)"
+                    : " (not retried: another attempt only makes it larger)");
     if (p->group != PROBE_NO_GROUP)
         fprintf(out,
                 "    member of group '%s': its own severity does not "

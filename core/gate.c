@@ -12,15 +12,35 @@
 
 #include "util.h"
 
-th_level gate_thresholds(const probe_def *d, const attempt_rec *rec,
+/* The value of one of the core's metrics (GP_CORE_METRICS) on this
+ * attempt; 0 for a name the core does not measure (a bug the unit test
+ * core_metrics_all_measured catches). */
+static int core_value(const gp_metric *m, const probe_run *pr,
+                      const attempt_rec *rec, double *v)
+{
+    if (strcmp(m->name, "ready_after") == 0)
+        *v = (double)(rec->end_ns - pr->start_ns) / 1e6;
+    else if (strcmp(m->name, "attempts") == 0)
+        *v = (double)pr->n_history;
+    else if (strcmp(m->name, "duration") == 0)
+        *v = (double)(rec->end_ns - rec->start_ns) / 1e6;
+    else
+        return 0;
+    return 1;
+}
+
+th_level gate_thresholds(const probe_run *pr, const attempt_rec *rec,
                          th_eval *out)
 {
+    const probe_def *d = pr->def;
     th_level level = TH_NONE;
     for (size_t i = 0; i < d->n_conds; i++) {
         const threshold *t = &d->conds[i];
         th_eval *ev = &out[i];
         memset(ev, 0, sizeof *ev);
         ev->cond = t;
+        if (threshold_is_core(t->metric))
+            ev->reported = core_value(t->metric, pr, rec, &ev->value);
         for (size_t k = 0; k < rec->n_metrics; k++) {
             if (rec->metrics[k].decl == t->metric) {
                 ev->reported = 1;
@@ -32,6 +52,22 @@ th_level gate_thresholds(const probe_def *d, const attempt_rec *rec,
             level = t->level;
     }
     return level;
+}
+
+int gate_cond_retryable(const threshold *t)
+{
+    const gp_metric *m = t->metric;
+    /* ready_after and attempts only grow with another attempt */
+    return !(threshold_is_core(m) && (strcmp(m->name, "ready_after") == 0 ||
+                                      strcmp(m->name, "attempts") == 0));
+}
+
+int gate_breach_retryable(const th_eval *ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].fired && gate_cond_retryable(ev[i].cond))
+            return 1;
+    return 0;
 }
 
 char *gate_breach_text(const th_eval *ev, size_t n, th_level level)

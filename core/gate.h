@@ -13,12 +13,22 @@
 #include "run.h"
 
 /*
- * Evaluate the probe's warn_if / fail_if conditions on an attempt's
- * metrics into out[0 .. d->n_conds). A condition whose metric the attempt
- * did not report does not fire. Returns the highest level that fired.
+ * Evaluate the warn_if / fail_if conditions of pr's probe on an attempt's
+ * metrics, and on what the core measured of it (ready_after: rec's end
+ * since pr->start_ns; attempts: pr->n_history, rec included; duration:
+ * rec's own time), into out[0 .. n_conds). A condition whose metric the
+ * attempt did not report does not fire. Returns the highest level that
+ * fired.
  */
-th_level gate_thresholds(const probe_def *d, const attempt_rec *rec,
+th_level gate_thresholds(const probe_run *pr, const attempt_rec *rec,
                          th_eval *out);
+
+/* 1 when a fired condition among ev[0 .. n) may heal on another attempt:
+ * any but those on ready_after and attempts, which only grow, so that
+ * retry_on_threshold does not spend the attempts on them. */
+int gate_breach_retryable(const th_eval *ev, size_t n);
+/* 1 when a breach of t alone may heal on another attempt (see above). */
+int gate_cond_retryable(const threshold *t);
 
 /* "fail_if pool_usage >= 90%: pool_usage is 92.3%" for the first
  * condition of `level` that fired; newly allocated, or NULL. */

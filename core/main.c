@@ -732,8 +732,16 @@ static void print_schema(const plugin *p)
         if (o->choices)
             sb_appendf(&attrs, "%sone of %s", attrs.len ? ", " : "",
                        o->choices);
-        printf("  %-18s %-10s %s\n", o->key, type_name(o->type),
+        if (o->flags & GP_OPT_FAMILY)
+            sb_appendf(&attrs,
+                       "%sa family: KEY.NAME = VALUE, each NAME a "
+                       "metric",
+                       attrs.len ? ", " : "");
+        char *key = (o->flags & GP_OPT_FAMILY) ? xasprintf("%s.NAME", o->key)
+                                               : xstrdup(o->key);
+        printf("  %-18s %-10s %s\n", key, type_name(o->type),
                o->help ? o->help : "");
+        free(key);
         if (attrs.len)
             printf("  %-18s %-10s (%s)\n", "", "", sb_str(&attrs));
         sb_free(&attrs);
@@ -746,6 +754,12 @@ static void print_schema(const plugin *p)
         printf("  %-18s %-10s %s\n", m->name, unit_name(m->unit),
                m->help ? m->help : "");
     }
+    size_t n_core;
+    const gp_metric *core = threshold_core_metrics(&n_core);
+    printf("\nMEASURED BY THE CORE (every probe)\n");
+    for (size_t i = 0; i < n_core; i++)
+        printf("  %-18s %-10s %s\n", core[i].name, unit_name(core[i].unit),
+               core[i].help);
     print_urls(d);
 }
 
@@ -806,6 +820,20 @@ static void print_policy(const policy *p)
 
 /* The policy keys of p's section whose value interpolates a variable:
  * `timeout = ${DB_TIMEOUT}` shows where 600 came from. */
+/* 1 when key is KEY.NAME of one of p's GP_OPT_FAMILY options. */
+static int family_member(const probe_def *p, const char *key)
+{
+    const char *dot = strchr(key, '.');
+    for (size_t i = 0; dot && i < p->n_opts; i++) {
+        const gp_option *o = p->opts[i].decl;
+        if ((o->flags & GP_OPT_FAMILY) &&
+            strlen(o->key) == (size_t)(dot - key) &&
+            strncmp(o->key, key, (size_t)(dot - key)) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void print_policy_sources(const config *cfg, const probe_def *p)
 {
     for (size_t i = 0; i < cfg->n_sections; i++) {
@@ -814,7 +842,7 @@ static void print_policy_sources(const config *cfg, const probe_def *p)
             continue;
         for (size_t k = 0; k < s->n; k++) {
             const cfg_entry *e = &s->entries[k];
-            if (!e->n_vars || probe_opt(p, e->key))
+            if (!e->n_vars || probe_opt(p, e->key) || family_member(p, e->key))
                 continue;
             printf("    %s = %s", e->key, e->value ? e->value : "?");
             print_origin(&e->at);
@@ -856,6 +884,19 @@ static void cmd_list(const config *cfg, const probe_set *ps)
             const opt_value *v = &p->opts[k];
             if (!v->has)
                 continue;
+            if (v->decl->flags & GP_OPT_FAMILY) {
+                for (size_t m = 0; m < v->n_items; m++) {
+                    char *shown = secrets_show(p, v->decl, v->items[m]);
+                    printf("    %s.%s = %s", v->decl->key, v->names[m], shown);
+                    free(shown);
+                    print_origin(&v->item_at[m]);
+                    printf("\n");
+                    char *key = xasprintf("%s.%s", v->decl->key, v->names[m]);
+                    explain_var_sources(stdout, cfg, p, key, "      ");
+                    free(key);
+                }
+                continue;
+            }
             char *shown = secrets_show(p, v->decl, v->text);
             printf("    %s = %s", v->decl->key, shown);
             free(shown);

@@ -78,6 +78,25 @@ size_t optview_list(gp_ctx *ctx, const char *key, const char *const **items)
     return o ? o->n_items : 0;
 }
 
+size_t optview_family(gp_ctx *ctx, const char *key, const char *const **names,
+                      const char *const **values)
+{
+    static const char *const none[] = {NULL};
+    optview *v = (optview *)ctx;
+    const opt_value *o = find(v, key);
+    if (o && !(o->decl->flags & GP_OPT_FAMILY)) {
+        optview_bug(v, "plugin read option '%s' as a family, which it is not",
+                    key);
+        o = NULL;
+    }
+    int any = o && o->n_items && o->names;
+    if (names)
+        *names = any ? (const char *const *)o->names : none;
+    if (values)
+        *values = any ? (const char *const *)o->items : none;
+    return any ? o->n_items : 0;
+}
+
 int optview_isset(gp_ctx *ctx, const char *key)
 {
     const opt_value *o = find((optview *)ctx, key);

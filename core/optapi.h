@@ -29,6 +29,8 @@ int64_t optview_duration_ms(gp_ctx *ctx, const char *key);
 double optview_percentage(gp_ctx *ctx, const char *key);
 size_t optview_list(gp_ctx *ctx, const char *key, const char *const **items);
 int optview_isset(gp_ctx *ctx, const char *key);
+size_t optview_family(gp_ctx *ctx, const char *key, const char *const **names,
+                      const char *const **values);
 
 /* The members of a gp_api table that do not depend on where check() runs:
  * the size and the option getters. Each implementation opens its table
@@ -38,7 +40,7 @@ int optview_isset(gp_ctx *ctx, const char *key);
     .opt_integer = optview_integer, .opt_boolean = optview_boolean,            \
     .opt_duration_ms = optview_duration_ms,                                    \
     .opt_percentage = optview_percentage, .opt_list = optview_list,            \
-    .opt_isset = optview_isset
+    .opt_isset = optview_isset, .opt_family = optview_family
 
 /* The one name table of gp_outcome, spoken on the result pipe
  * ("ready", "transient", ...) and printed by the reports and the harness.

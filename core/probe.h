@@ -64,6 +64,10 @@ typedef struct opt_value {
     origin at;
     char *file_secret; /* owned; GP_OPT_FILE: the file's content, read when
                           the config is resolved, for masking only */
+    /* GP_OPT_FAMILY (ABI 1.3): the members KEY.NAME in config order, their
+     * values in items (n_items of each); owned, every string too. */
+    char **names;
+    origin *item_at; /* owned; where each member is set */
 } opt_value;
 
 #define PROBE_NO_GROUP ((size_t)-1)

@@ -115,6 +115,8 @@ static void probe_def_free(probe_def *p)
     for (size_t i = 0; i < p->n_opts; i++) {
         free(p->opts[i].text);
         strv_free(p->opts[i].items, p->opts[i].n_items);
+        strv_free(p->opts[i].names, p->opts[i].n_items);
+        free(p->opts[i].item_at);
         if (p->opts[i].file_secret) {
             explicit_bzero(p->opts[i].file_secret,
                            strlen(p->opts[i].file_secret));
@@ -281,6 +283,14 @@ static void finish_opts(rctx *rc, const cfg_section *s, probe_def *p)
         const gp_option *decl = ov->decl;
         if (ov->set)
             continue;
+        if (decl->flags & GP_OPT_FAMILY) {
+            if (decl->flags & GP_OPT_REQUIRED)
+                diag_add(rc->d, s->at.file, s->at.line,
+                         "probe '%s': missing required option '%s.NAME' "
+                         "(one or more)",
+                         p->name, decl->key);
+            continue;
+        }
         if (decl->def) {
             ov->has = 1;
             ov->text = xstrdup(decl->def);
@@ -328,6 +338,48 @@ static opt_value *find_opt(probe_def *p, const char *key)
     return (opt_value *)probe_opt(p, key);
 }
 
+/* The decl of the GP_OPT_FAMILY option `key` (n bytes), or NULL. */
+static const gp_option *family_decl(const plugin *pl, const char *key, size_t n)
+{
+    for (size_t i = 0; i < pl->n_options; i++) {
+        const gp_option *o = &pl->desc->options[i];
+        if ((o->flags & GP_OPT_FAMILY) && strlen(o->key) == n &&
+            strncmp(o->key, key, n) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+/* An unknown KEY.NAME: a did-you-mean among the plugin's families, so
+ * `querry.cpu` hints at `query.cpu`. */
+static void family_key(rctx *rc, const probe_def *p, const cfg_entry *e,
+                       const char *dot)
+{
+    const plugin *pl = p->plugin;
+    const char **fams = xcalloc(pl->n_options + 1, sizeof *fams);
+    size_t n = 0;
+    for (size_t i = 0; i < pl->n_options; i++)
+        if (pl->desc->options[i].flags & GP_OPT_FAMILY)
+            fams[n++] = pl->desc->options[i].key;
+    char *prefix = xstrndup(e->key, (size_t)(dot - e->key));
+    const char *hint = config_did_you_mean(prefix, fams, n);
+    if (hint)
+        diag_add(rc->d, e->at.file, e->at.line,
+                 "unknown key '%s' in probe '%s' (did you mean '%s%s'?)",
+                 e->key, p->name, hint, dot);
+    else if (n)
+        diag_add(rc->d, e->at.file, e->at.line,
+                 "unknown key '%s' in probe '%s' (plugin '%s' takes KEY.NAME "
+                 "keys for: %s%s)",
+                 e->key, p->name, pl->desc->name, fams[0],
+                 n > 1 ? ", ..." : "");
+    else
+        diag_add(rc->d, e->at.file, e->at.line,
+                 "unknown key '%s' in probe '%s'", e->key, p->name);
+    free(prefix);
+    free(fams);
+}
+
 static void unknown_key(rctx *rc, const probe_def *p, const cfg_entry *e)
 {
     size_t n_res;
@@ -341,6 +393,12 @@ static void unknown_key(rctx *rc, const probe_def *p, const cfg_entry *e)
         cands[n_res + i] = pl->desc->options[i].key;
     const char *hint =
         config_did_you_mean(e->key, cands, n_res + pl->n_options);
+    const char *dot = strchr(e->key, '.');
+    if (dot) {
+        family_key(rc, p, e, dot);
+        free(cands);
+        return;
+    }
     if (hint)
         diag_add(rc->d, e->at.file, e->at.line,
                  "unknown key '%s' in probe '%s' (did you mean '%s'?)", e->key,
@@ -461,11 +519,21 @@ static void check_entry(rctx *rc, rprobe *r, const cfg_entry *e)
         shadowed_key(rc, &r->def, e);
         return;
     }
+    if (ov && (ov->decl->flags & GP_OPT_FAMILY)) {
+        diag_add(rc->d, e->at.file, e->at.line,
+                 "probe '%s': '%s' is a family of options: set %s.NAME = "
+                 "VALUE, one key per NAME",
+                 r->def.name, e->key, e->key);
+        return;
+    }
     if (ov) {
         if (!(ov->decl->flags & GP_OPT_METRICS))
             set_opt(rc, &r->def, ov, e); /* else set by probe_metrics() */
         return;
     }
+    const char *dot = r->def.plugin ? strchr(e->key, '.') : NULL;
+    if (dot && family_decl(r->def.plugin, e->key, (size_t)(dot - e->key)))
+        return; /* a member, set by probe_metrics() */
     if (strcmp(e->key, "plugin") == 0)
         return; /* see resolve_section */
     if (!policy_is_reserved(e->key)) {
@@ -485,9 +553,12 @@ static void check_entry(rctx *rc, rprobe *r, const cfg_entry *e)
         list_key(rc, r, e);
 }
 
-/* Append a configured metric; -1 when the name is taken. */
+/* Append a configured metric; -1 when the name is taken, -2 when it is a
+ * metric the core measures (GP_CORE_METRICS). */
 static int add_metric(probe_def *p, char *name, gp_unit unit)
 {
+    if (schema_core_metric_since(name) >= 0)
+        return -2;
     for (size_t i = 0; i < p->n_metrics; i++)
         if (strcmp(p->metrics[i].name, name) == 0)
             return -1;
@@ -496,9 +567,79 @@ static int add_metric(probe_def *p, char *name, gp_unit unit)
     return 0;
 }
 
-/* The probe's metrics: the plugin's, then those its GP_OPT_METRICS option
- * names. Before the other keys, so that warn_if and fail_if, wherever they
- * stand, see them all. */
+/* One member KEY.NAME = VALUE of family ov: a value and a metric NAME. */
+static void family_member(rctx *rc, probe_def *p, opt_value *ov,
+                          const cfg_entry *e, const char *name)
+{
+    const char *what = NULL;
+    if (!schema_valid_ident(name)) {
+        diag_add(rc->d, e->at.file, e->at.line,
+                 "probe '%s': %s: invalid name '%s' (want [a-z][a-z0-9_]*)",
+                 p->name, e->key, name);
+        return;
+    }
+    if (!e->value)
+        return; /* interpolation failed; reported by config_load */
+    char *copy = xstrdup(name);
+    int rc_add = add_metric(p, copy, GP_UNIT_NONE);
+    if (rc_add == -2)
+        what = "a metric the core measures; name the member otherwise";
+    else if (rc_add < 0)
+        what = "a metric the plugin declares already";
+    if (what) {
+        free(copy);
+        diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: '%s' is %s",
+                 p->name, e->key, name, what);
+        return;
+    }
+    size_t n = ov->n_items;
+    ov->items = xrealloc(ov->items, (n + 2) * sizeof *ov->items);
+    ov->names = xrealloc(ov->names, (n + 2) * sizeof *ov->names);
+    ov->item_at = xrealloc(ov->item_at, (n + 1) * sizeof *ov->item_at);
+    ov->items[n] = xstrdup(e->value);
+    ov->names[n] = xstrdup(name);
+    ov->items[n + 1] = ov->names[n + 1] = NULL;
+    ov->item_at[n] = e->at;
+    ov->n_items = n + 1;
+    if (!ov->set) {
+        ov->set = ov->has = 1;
+        ov->at = e->at;
+        ov->text = xstrdup("");
+    }
+    if ((ov->decl->flags & GP_OPT_REQUIRED) && is_blank(e->value))
+        diag_add(rc->d, e->at.file, e->at.line,
+                 "probe '%s': %s: empty value (an unset ${VAR} expands to "
+                 "nothing)",
+                 p->name, e->key);
+}
+
+/* The index of metric `name` among p->metrics[from .. to), or NONE. */
+static size_t family_metric(const probe_def *p, const char *name, size_t from,
+                            size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (strcmp(p->metrics[i].name, name) == 0)
+            return i;
+    return NONE;
+}
+
+/* The members of the plugin's GP_OPT_FAMILY options, in section order. */
+static void probe_families(rctx *rc, const cfg_section *s, probe_def *p)
+{
+    for (size_t k = 0; k < s->n; k++) {
+        const cfg_entry *e = &s->entries[k];
+        const char *dot = strchr(e->key, '.');
+        const gp_option *decl =
+            dot ? family_decl(p->plugin, e->key, (size_t)(dot - e->key)) : NULL;
+        if (decl)
+            family_member(rc, p, find_opt(p, decl->key), e, dot + 1);
+    }
+}
+
+/* The probe's metrics: the plugin's, then its GP_OPT_FAMILY members', then
+ * those its GP_OPT_METRICS option names (an item naming a family member
+ * gives that metric its unit). Before the other keys, so that warn_if and
+ * fail_if, wherever they stand, see them all. */
 static void probe_metrics(rctx *rc, const cfg_section *s, probe_def *p)
 {
     const plugin *pl = p->plugin;
@@ -510,6 +651,10 @@ static void probe_metrics(rctx *rc, const cfg_section *s, probe_def *p)
         p->metrics[i].name = xstrdup(pl->desc->metrics[i].name);
     }
     p->n_metrics = pl->n_metrics;
+    probe_families(rc, s, p);
+    size_t family_end = p->n_metrics;
+    /* family members whose unit a GP_OPT_METRICS item set already */
+    unsigned char *unit_set = xcalloc(family_end + 1, 1);
     for (size_t k = 0; k < p->n_opts; k++) {
         opt_value *ov = &p->opts[k];
         const cfg_entry *e = find_entry(s, ov->decl->key);
@@ -520,12 +665,26 @@ static void probe_metrics(rctx *rc, const cfg_section *s, probe_def *p)
         for (size_t i = 0; i < ov->n_items; i++) {
             char *name;
             gp_unit unit;
+            int rc_add;
+            size_t fam;
             if (schema_metric_item(ov->items[i], &name, &unit, err,
                                    sizeof err) < 0) {
                 diag_add(rc->d, e->at.file, e->at.line, "probe '%s': %s: %s",
                          p->name, e->key, err);
-            } else if (add_metric(p, name, unit) < 0) {
-                if (metric_named(p, name) < p->metrics + pl->n_metrics)
+            } else if ((fam = family_metric(p, name, pl->n_metrics,
+                                            family_end)) != NONE &&
+                       !unit_set[fam]) {
+                /* `units = vpc_utilisation:%` for query.vpc_utilisation */
+                p->metrics[fam].unit = unit;
+                unit_set[fam] = 1;
+                free(name);
+            } else if ((rc_add = add_metric(p, name, unit)) < 0) {
+                if (rc_add == -2)
+                    diag_add(rc->d, e->at.file, e->at.line,
+                             "probe '%s': %s: '%s' is a metric the core "
+                             "measures; name it otherwise",
+                             p->name, e->key, name);
+                else if (metric_named(p, name) < p->metrics + pl->n_metrics)
                     diag_add(rc->d, e->at.file, e->at.line,
                              "probe '%s': %s: metric '%s' is one plugin "
                              "'%s' declares already",
@@ -538,6 +697,7 @@ static void probe_metrics(rctx *rc, const cfg_section *s, probe_def *p)
             }
         }
     }
+    free(unit_set);
 }
 
 static void resolve_section(rctx *rc, size_t i)

@@ -249,6 +249,26 @@ static char *with_breach(const probe_run *pr, th_level level,
     return m;
 }
 
+/* The core's measurements that a condition named (ready_after ...), kept
+ * with the attempt's metrics, so that every report shows them as it shows
+ * the plugin's; a probe whose conditions name none gets none. */
+static void keep_core_metrics(attempt_rec *rec, const th_eval *ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const gp_metric *m = ev[i].cond->metric;
+        int have = 0;
+        if (!threshold_is_core(m) || !ev[i].reported)
+            continue;
+        for (size_t k = 0; k < rec->n_metrics; k++)
+            have |= rec->metrics[k].decl == m;
+        if (have)
+            continue;
+        rec->metrics =
+            xrealloc(rec->metrics, (rec->n_metrics + 1) * sizeof *rec->metrics);
+        rec->metrics[rec->n_metrics++] = (metric_val){m, ev[i].value};
+    }
+}
+
 /* A ready (or degraded) attempt: thresholds, then success_threshold. */
 static int64_t after_ready(runner *r, probe_run *pr, attempt_rec *rec,
                            int64_t now, probe_status *st, char **why)
@@ -258,12 +278,14 @@ static int64_t after_ready(runner *r, probe_run *pr, attempt_rec *rec,
     if (pr->def->n_conds) {
         if (!pr->evals)
             pr->evals = xcalloc(pr->def->n_conds, sizeof *pr->evals);
-        level = gate_thresholds(pr->def, rec, pr->evals);
+        level = gate_thresholds(pr, rec, pr->evals);
         pr->n_evals = pr->def->n_conds;
+        keep_core_metrics(rec, pr->evals, pr->n_evals);
         rec->breach = level;
     }
     int64_t next;
     if (level != TH_NONE && pr->def->retry_on_threshold &&
+        gate_breach_retryable(pr->evals, pr->n_evals) &&
         (next = retry_at(r, pr, rec, now)) != 0) {
         /* A connector under load gets its warmup and retries. */
         pr->consecutive_ok = 0;

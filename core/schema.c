@@ -17,6 +17,21 @@ static const struct reserved {
 #undef SCHEMA_RESERVED
 };
 
+/* The metrics the core measures (plugin.h), with the minor of each. */
+static const struct reserved core_metrics[] = {
+#define SCHEMA_CORE_METRIC(name, unit, minor, help) {name, minor},
+    GP_CORE_METRICS(SCHEMA_CORE_METRIC)
+#undef SCHEMA_CORE_METRIC
+};
+
+int schema_core_metric_since(const char *name)
+{
+    for (size_t i = 0; name && i < ARRAY_LEN(core_metrics); i++)
+        if (strcmp(name, core_metrics[i].key) == 0)
+            return core_metrics[i].since;
+    return -1;
+}
+
 /* 1 when s matches [a-z][a-z0-9_]* (option keys, metric names). */
 static int valid_ident(const char *s)
 {
@@ -27,6 +42,11 @@ static int valid_ident(const char *s)
               *s == '_'))
             return 0;
     return 1;
+}
+
+int schema_valid_ident(const char *s)
+{
+    return valid_ident(s);
 }
 
 int schema_valid_plugin_name(const char *s)
@@ -77,7 +97,7 @@ static unsigned flags_for(gp_type type)
 {
     unsigned f = GP_OPT_REQUIRED | GP_OPT_SECRET;
     if (type == GP_TYPE_STRING)
-        f |= GP_OPT_FILE | GP_OPT_CONNINFO;
+        f |= GP_OPT_FILE | GP_OPT_CONNINFO | GP_OPT_FAMILY;
     if (type == GP_TYPE_LIST)
         f |= GP_OPT_METRICS;
     return f;
@@ -89,6 +109,7 @@ static const char *flag_name(unsigned bit)
     case GP_OPT_FILE: return "GP_OPT_FILE needs a string";
     case GP_OPT_CONNINFO: return "GP_OPT_CONNINFO needs a string";
     case GP_OPT_METRICS: return "GP_OPT_METRICS needs a list";
+    case GP_OPT_FAMILY: return "GP_OPT_FAMILY needs a string";
     }
     return "flag not allowed";
 }
@@ -124,6 +145,19 @@ static int check_option(const gp_plugin *d, const gp_option *o, size_t i,
     if (wrong) {
         snprintf(err, errlen, "option '%s': %s", o->key,
                  flag_name(wrong & (~wrong + 1u)));
+        return -1;
+    }
+    if ((o->flags & GP_OPT_FAMILY) &&
+        (o->flags & ~(GP_OPT_FAMILY | GP_OPT_REQUIRED))) {
+        snprintf(err, errlen,
+                 "option '%s': GP_OPT_FAMILY combines with GP_OPT_REQUIRED "
+                 "only",
+                 o->key);
+        return -1;
+    }
+    if ((o->flags & GP_OPT_FAMILY) && o->def) {
+        snprintf(err, errlen, "option '%s': a GP_OPT_FAMILY has no default",
+                 o->key);
         return -1;
     }
     return 0;
@@ -168,6 +202,14 @@ static int check_metrics(const gp_plugin *d, size_t *n, char *err,
         if (!valid_ident(m[i].name)) {
             snprintf(err, errlen, "metric %zu: invalid name '%s'", i,
                      m[i].name);
+            return -1;
+        }
+        int since = schema_core_metric_since(m[i].name);
+        if (since >= 0 && since <= (int)d->abi_minor) {
+            snprintf(err, errlen,
+                     "metric '%s' clashes with a metric the core measures "
+                     "(since ABI %d.%d)",
+                     m[i].name, GP_ABI_MAJOR, since);
             return -1;
         }
         if (m[i].unit > GP_UNIT_BYTES) {

@@ -15,6 +15,14 @@
 
 #include "gpcheck/plugin.h"
 
+/* 1 when s matches [a-z][a-z0-9_]*: an option key, a metric name, the
+ * NAME of a GP_OPT_FAMILY member. */
+int schema_valid_ident(const char *s);
+
+/* The minor that made `name` a metric the core measures (GP_CORE_METRICS),
+ * or -1. */
+int schema_core_metric_since(const char *name);
+
 /* 1 when s is a bare plugin name: one or more of [a-z0-9_-]. */
 int schema_valid_plugin_name(const char *s);
 

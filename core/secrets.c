@@ -47,6 +47,8 @@ void secrets_collect(probe_def *p)
             continue;
         cred_scan sc = {0};
         cred_scan_value(&sc, v->decl, v->text);
+        for (size_t k = 0; v->names && k < v->n_items; k++)
+            cred_scan_value(&sc, v->decl, v->items[k]); /* family members */
         for (size_t k = 0; k < sc.n_secrets; k++)
             probe_add_secret(p, sc.secrets[k]);
         cred_scan_free(&sc);

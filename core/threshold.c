@@ -12,6 +12,32 @@
 
 static const char *const op_text[] = {">", ">=", "<", "<=", "==", "!="};
 
+/* GP_CORE_METRICS of plugin.h as metrics, the one table the core uses. */
+static const gp_metric core_metrics[] = {
+#define TH_CORE_METRIC(name, unit, minor, help) {name, unit, help},
+    GP_CORE_METRICS(TH_CORE_METRIC)
+#undef TH_CORE_METRIC
+};
+
+const gp_metric *threshold_core_metrics(size_t *n)
+{
+    *n = ARRAY_LEN(core_metrics);
+    return core_metrics;
+}
+
+const gp_metric *threshold_core_metric(const char *name)
+{
+    for (size_t i = 0; name && i < ARRAY_LEN(core_metrics); i++)
+        if (strcmp(core_metrics[i].name, name) == 0)
+            return &core_metrics[i];
+    return NULL;
+}
+
+int threshold_is_core(const gp_metric *m)
+{
+    return m >= core_metrics && m < core_metrics + ARRAY_LEN(core_metrics);
+}
+
 const char *unit_name(gp_unit u)
 {
     switch (u) {
@@ -133,13 +159,15 @@ static int parse_value(const gp_metric *m, const char *text, double *out,
     return -1;
 }
 
+/* The probe's own metric first: an older plugin's `duration` keeps its
+ * meaning (plugin.h, GP_CORE_METRICS); then the core's. */
 static const gp_metric *find_metric(const char *name, const gp_metric *metrics,
                                     size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(metrics[i].name, name) == 0)
             return &metrics[i];
-    return NULL;
+    return threshold_core_metric(name);
 }
 
 static void unknown_metric(const char *name, const gp_metric *metrics, size_t n,
@@ -156,13 +184,26 @@ static void unknown_metric(const char *name, const gp_metric *metrics, size_t n,
         }
         sb_appendf(&known, "%s%s", i ? ", " : "", metrics[i].name);
     }
+    for (size_t i = 0; i < ARRAY_LEN(core_metrics); i++) {
+        size_t d = str_distance(name, core_metrics[i].name, 3);
+        if (d < best_d) {
+            best_d = d;
+            best = core_metrics[i].name;
+        }
+    }
+    strbuf core = {0};
+    for (size_t i = 0; i < ARRAY_LEN(core_metrics); i++)
+        sb_appendf(&core, "%s%s", i ? ", " : "", core_metrics[i].name);
     if (best)
         snprintf(err, errlen, "unknown metric '%s' (did you mean '%s'?)", name,
                  best);
     else
-        snprintf(err, errlen, "unknown metric '%s' (the plugin reports: %s)",
-                 name, n ? sb_str(&known) : "no metrics");
+        snprintf(err, errlen,
+                 "unknown metric '%s' (the plugin reports: %s; the core "
+                 "measures: %s)",
+                 name, n ? sb_str(&known) : "no metrics", sb_str(&core));
     sb_free(&known);
+    sb_free(&core);
 }
 
 /* One "METRIC OP VALUE". */

@@ -7,8 +7,10 @@
  *   percent "90%"; a bare number is a percentage
  *   bytes   B, KB, MB, GB, TB (powers of 1000), KiB, MiB, GiB, TiB (1024)
  *   count, none  a bare number
- * Conditions are parsed once, against the plugin's metric schema, into a
- * typed struct, then evaluated: parse, don't re-read.
+ * Conditions are parsed once, against the plugin's metric schema and the
+ * metrics the core measures for every probe (GP_CORE_METRICS in plugin.h:
+ * ready_after, attempts, duration), into a typed struct, then evaluated:
+ * parse, don't re-read.
  */
 #ifndef GP_CORE_THRESHOLD_H
 #define GP_CORE_THRESHOLD_H
@@ -46,6 +48,13 @@ typedef struct th_eval {
 int threshold_parse(const char *list, th_level level, const gp_metric *metrics,
                     size_t n_metrics, threshold **v, size_t *n_v, char *err,
                     size_t errlen);
+
+/* The core's own metrics (GP_CORE_METRICS), a static table: *n receives
+ * the count. threshold_core_metric: the one named `name`, or NULL.
+ * threshold_is_core: 1 when m points into that table. */
+const gp_metric *threshold_core_metrics(size_t *n);
+const gp_metric *threshold_core_metric(const char *name);
+int threshold_is_core(const gp_metric *m);
 
 /* 1 when the condition holds for value v. */
 int threshold_holds(const threshold *t, double v);

@@ -78,6 +78,8 @@ static void clear_value(opt_value *v)
 {
     free(v->text);
     strv_free(v->items, v->n_items);
+    strv_free(v->names, v->n_items);
+    free(v->item_at);
     const gp_option *decl = v->decl;
     memset(v, 0, sizeof *v);
     v->decl = decl;
@@ -139,9 +141,52 @@ gp_test *gp_test_new(const gp_plugin *pl)
     return t;
 }
 
+/* KEY.NAME of a GP_OPT_FAMILY option: one more member, or NAME's value
+ * replaced, as the configuration's later key wins. */
+static int set_member(gp_test *t, const char *key, const char *value)
+{
+    const char *dot = strchr(key, '.');
+    char *fam = xstrndup(key, (size_t)(dot - key));
+    opt_value *v = find(t, fam);
+    free(fam);
+    if (!v || !(v->decl->flags & GP_OPT_FAMILY)) {
+        set_error(t, "plugin declares no option family for '%s'", key);
+        return -1;
+    }
+    if (!schema_valid_ident(dot + 1)) {
+        set_error(t, "option '%s': invalid name '%s' (want [a-z][a-z0-9_]*)",
+                  key, dot + 1);
+        return -1;
+    }
+    for (size_t i = 0; i < v->n_items; i++) {
+        if (strcmp(v->names[i], dot + 1) == 0) {
+            free(v->items[i]);
+            v->items[i] = xstrdup(value ? value : "");
+            return 0;
+        }
+    }
+    size_t n = v->n_items;
+    v->items = xrealloc(v->items, (n + 2) * sizeof *v->items);
+    v->names = xrealloc(v->names, (n + 2) * sizeof *v->names);
+    v->items[n] = xstrdup(value ? value : "");
+    v->names[n] = xstrdup(dot + 1);
+    v->items[n + 1] = v->names[n + 1] = NULL;
+    v->n_items = n + 1;
+    if (!v->text)
+        v->text = xstrdup("");
+    v->has = v->set = 1;
+    return 0;
+}
+
 int gp_test_set(gp_test *t, const char *key, const char *value)
 {
+    if (key && strchr(key, '.'))
+        return set_member(t, key, value);
     opt_value *v = find(t, key);
+    if (v && (v->decl->flags & GP_OPT_FAMILY)) {
+        set_error(t, "option '%s' is a family: set %s.NAME", key, key);
+        return -1;
+    }
     if (!v) {
         set_error(t, "plugin declares no option '%s'", key ? key : "");
         return -1;
@@ -304,6 +349,17 @@ static int build_metrics(gp_test *t)
             xstrdup(t->pl->metrics[t->n_metrics].name);
     for (size_t i = 0; i < t->n_opts; i++) {
         const opt_value *v = &t->opts[i];
+        if (!(v->decl->flags & GP_OPT_FAMILY))
+            continue;
+        t->metric_names =
+            xrealloc(t->metric_names,
+                     (t->n_metrics + v->n_items + 1) * sizeof *t->metric_names);
+        for (size_t k = 0; k < v->n_items; k++)
+            t->metric_names[t->n_metrics++] = xstrdup(v->names[k]);
+    }
+    size_t family_end = t->n_metrics;
+    for (size_t i = 0; i < t->n_opts; i++) {
+        const opt_value *v = &t->opts[i];
         if (!(v->decl->flags & GP_OPT_METRICS))
             continue;
         t->metric_names =
@@ -316,6 +372,13 @@ static int build_metrics(gp_test *t)
                 0) {
                 set_error(t, "option '%s': %s", v->decl->key, err);
                 return -1;
+            }
+            int unit_of_member = 0; /* `units = NAME:%` for a member */
+            for (size_t m = declared; m < family_end; m++)
+                unit_of_member |= strcmp(t->metric_names[m], name) == 0;
+            if (unit_of_member) {
+                free(name);
+                continue;
             }
             for (size_t m = 0; m < t->n_metrics; m++) {
                 if (strcmp(t->metric_names[m], name) == 0) {

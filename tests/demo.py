@@ -3,12 +3,15 @@
 gpcheck grew out of, against real throwaway servers on loopback.
 
 Starts dnsmasq (the names), a stand-in for the VPC Access API (the real one
-cannot be reached from here), Redis and ClickHouse, and PostgreSQL two
-seconds late, as a database still starting would be; gates a command on the
-shipped gpcheck.ini and conf.d/ (the five seed probes: dns, vpc, postgres,
-redis, clickhouse) with the built gpcheck; then stops Redis and shows the
-gate refusing to run the tests, and why. Every server is stopped at the
-end, whatever happens.
+cannot be reached from here), a real Prometheus serving the connector's
+load under Cloud Monitoring's PromQL names, Redis and ClickHouse, and
+PostgreSQL two seconds late, as a database still starting would be; gates
+a command on the shipped gpcheck.ini and conf.d/ (the five seed probes:
+dns, vpc, postgres, redis, clickhouse, and the connector's utilisation)
+with the built gpcheck; then shows the gate refusing to run the tests when
+the connector reaches 85 % of its capacity (the incident's 80 % rule), and
+when Redis is stopped, and why. Every server is stopped at the end,
+whatever happens.
 """
 
 import os
@@ -35,9 +38,10 @@ def main():
     try:
         golden.start(pg_late=True)
         print("dnsmasq %s, redis %d, clickhouse %d, postgres %d (not yet "
-              "started), VPC Access API stand-in %s" % (
+              "started), VPC Access API stand-in %s, prometheus %s" % (
                   golden.dns.server, golden.redis.port,
-                  golden.clickhouse.port, golden.pg.port, golden.vpc_url))
+                  golden.clickhouse.port, golden.pg.port, golden.vpc_url,
+                  golden.prometheus.url))
         env = dict(os.environ, **golden.env())
         env.pop("GPCHECK_ENV", None)
         config = ["-c", os.path.join(ROOT, "gpcheck.ini")]
@@ -56,6 +60,19 @@ def main():
         if run.wait(timeout=120) != 0:
             print("demo: the gate did not pass", file=sys.stderr)
             return 1
+
+        say("the connector at 85 of its 100 instances: over the incident's "
+            "80 % rule, the tests do not run")
+        golden.set_instances(85)
+        code = subprocess.run(
+            [gpcheck, "run", "-q"] + config + [
+                "--", "sh", "-c", 'echo "e2e: never printed"'],
+            env=env).returncode
+        print("gpcheck exited with status %d (%s)" % (
+            code, "fail" if code == 1 else "?"))
+        if code != 1:
+            return 1
+        golden.set_instances(42)
 
         say("the same gate with Redis down: the tests do not run")
         golden.redis.stop_server()

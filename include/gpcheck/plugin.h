@@ -57,6 +57,7 @@
  *        GP_OPT_CONNINFO, GP_OPT_METRICS; GP_RESERVED_KEYS listed here.
  *   1.3  gp_plugin.urls: the URL schemes a plugin serves (gp_url_map,
  *        an array element frozen from 1.3 on), for `gpcheck wait URL`;
+ *        GP_OPT_FAMILY and gp_api.opt_family; GP_CORE_METRICS;
  *        reserved key warmup_max.
  *   - Build flags of the core or of a plugin never change this ABI.
  */
@@ -139,10 +140,18 @@ typedef enum gp_type {
  * lets warn_if / fail_if name them, and accepts them from metric(). At
  * most one option of a plugin carries this flag. */
 #define GP_OPT_METRICS 0x10u
+/* Since ABI 1.3, for GP_TYPE_STRING: a family of options. The probe
+ * section sets KEY.NAME = VALUE for any number of NAMEs matching
+ * [a-z][a-z0-9_]* (`query.vpc_utilisation = max(...)`), never KEY itself;
+ * each NAME is also a metric of the probe (unit none, unless the plugin's
+ * GP_OPT_METRICS list names it with a unit: `units = vpc_utilisation:%`).
+ * The plugin reads the members with gp_api.opt_family. GP_OPT_REQUIRED
+ * means at least one member; no other flag combines with it. */
+#define GP_OPT_FAMILY 0x20u
 /* Every flag this version knows; any other bit is refused by the loader. */
 #define GP_OPT_ALL_FLAGS                                                       \
     (GP_OPT_REQUIRED | GP_OPT_SECRET | GP_OPT_FILE | GP_OPT_CONNINFO |         \
-     GP_OPT_METRICS)
+     GP_OPT_METRICS | GP_OPT_FAMILY)
 
 /*
  * The keys the core reserves in a probe section for its own policy, with
@@ -177,6 +186,24 @@ typedef enum gp_type {
     X("fail_if", 0)                                                            \
     X("retry_on_threshold", 0)                                                 \
     X("warmup_max", 3)
+
+/*
+ * Since ABI 1.3: the metrics the core measures itself for every probe,
+ * X(NAME, UNIT, MINOR, HELP), which warn_if / fail_if of any probe may name
+ * (`warn_if = ready_after > 30s`). They are evaluated with the plugin's
+ * metrics on each ready (or degraded) attempt. A plugin of minor MINOR or
+ * later may not declare a metric of these names (the loader refuses it);
+ * an older plugin that does keeps its own metric under that name for its
+ * probes. A configured metric (a GP_OPT_METRICS item, a GP_OPT_FAMILY
+ * member) of such a name is a configuration error.
+ */
+#define GP_CORE_METRICS(X)                                                     \
+    X("ready_after", GP_UNIT_MS, 3,                                            \
+      "time from the probe's start (its 'after' probes ready) to this "        \
+      "result")                                                                \
+    X("attempts", GP_UNIT_COUNT, 3,                                            \
+      "attempts made so far, warmup attempts included")                        \
+    X("duration", GP_UNIT_MS, 3, "how long this attempt took")
 
 /*
  * One option. Every string is owned by the plugin and must live as long as
@@ -298,6 +325,16 @@ typedef struct gp_api {
      * carry it. NULL and "" are ignored. At most 64 texts per attempt, or
      * per probe in validate(); one more is a plugin bug. */
     void (*secret)(gp_ctx *ctx, const char *text);
+
+    /* ---- since ABI 1.3 ---- */
+
+    /* The members of GP_OPT_FAMILY option `key`, in the order the
+     * configuration sets them: *names receives their NAMEs, *values their
+     * values (either pointer may be NULL), arrays and strings owned by the
+     * core and valid until check() returns. Returns the count (0: none
+     * set). A key that is not a declared family is a plugin bug. */
+    size_t (*opt_family)(gp_ctx *ctx, const char *key,
+                         const char *const **names, const char *const **values);
 } gp_api;
 
 /* ------------------------------------------------------------------------ */

@@ -3,8 +3,9 @@
  * `targets` entries parsed, failed targets summed up in one line,
  * connector names and tokens judged, and Serverless VPC Access API answers
  * (HTTP status and body) mapped to an outcome, a message and the sizing
- * metrics. Bodies are the API's own JSON forms (Connector resources, Google
- * API errors).
+ * metrics; Cloud Monitoring's projects.timeSeries.list answers read into
+ * the connector's load. Bodies are the APIs' own JSON forms (Connector
+ * resources, ListTimeSeriesResponse, Google API errors).
  */
 #include <check.h>
 #include <string.h>
@@ -94,11 +95,11 @@ START_TEST(connector_names_and_tokens)
     ck_assert(!vpc_connector_name_ok("projects/p?x/locations/l/connectors/c"));
     ck_assert(!vpc_connector_name_ok(""));
 
-    ck_assert(vpc_token_ok("ya29.a0AfH6SMB-x_y"));
-    ck_assert(!vpc_token_ok(""));
-    ck_assert(!vpc_token_ok("two words"));
-    ck_assert(!vpc_token_ok("tok\r\nX-Injected: 1"));
-    ck_assert(!vpc_token_ok("caf\xc3\xa9"));
+    ck_assert(gcp_token_ok("ya29.a0AfH6SMB-x_y"));
+    ck_assert(!gcp_token_ok(""));
+    ck_assert(!gcp_token_ok("two words"));
+    ck_assert(!gcp_token_ok("tok\r\nX-Injected: 1"));
+    ck_assert(!gcp_token_ok("caf\xc3\xa9"));
 }
 END_TEST
 
@@ -227,21 +228,98 @@ START_TEST(scrub_masks_the_token)
 {
     char buf[128] = "Bearer ya29.secret-token rejected: ya29.secret-token";
 
-    vpc_scrub(buf, sizeof buf, "ya29.secret-token");
+    gcp_scrub(buf, sizeof buf, "ya29.secret-token");
     ck_assert_ptr_null(strstr(buf, "secret"));
     ck_assert_ptr_nonnull(strstr(buf, "***"));
-    vpc_scrub(buf, sizeof buf, NULL);
-    vpc_scrub(buf, sizeof buf, "");
+    gcp_scrub(buf, sizeof buf, NULL);
+    gcp_scrub(buf, sizeof buf, "");
     ck_assert_ptr_nonnull(strstr(buf, "Bearer ***"));
 
     /* Echoed in another form only (a server that base64s or escapes what
      * it got): masked by the masker's rule all the same. */
     snprintf(buf, sizeof buf, "bad credentials eWEyOS5zZWNyZXQtdG9rZW4=");
-    vpc_scrub(buf, sizeof buf, "ya29.secret-token");
+    gcp_scrub(buf, sizeof buf, "ya29.secret-token");
     ck_assert_msg(!strstr(buf, "eWEyOS5zZWNyZXQtdG9rZW4"), "%s", buf);
     snprintf(buf, sizeof buf, "token ya29.secret%%2Dtoken refused");
-    vpc_scrub(buf, sizeof buf, "ya29.secret-token");
+    gcp_scrub(buf, sizeof buf, "ya29.secret-token");
     ck_assert_msg(!strstr(buf, "secret"), "%s", buf);
+}
+END_TEST
+
+/* A ListTimeSeriesResponse as the API documents it: int64Value as a
+ * string, a distribution's mean, DELTA byte counts over their interval,
+ * points newest first (the older ones must not be read). */
+START_TEST(time_series_read)
+{
+    static const char body[] =
+        "{\"timeSeries\": ["
+        "{\"metric\": {\"type\": \"vpcaccess.googleapis.com/connector/"
+        "instances\"}, \"resource\": {\"type\": \"vpc_access_connector\"},"
+        " \"metricKind\": \"GAUGE\", \"valueType\": \"INT64\", \"points\": ["
+        "{\"interval\": {\"startTime\": \"2026-12-01T11:59:00Z\", "
+        "\"endTime\": \"2026-12-01T11:59:00Z\"}, \"value\": {\"int64Value\": "
+        "\"2\"}},"
+        "{\"interval\": {\"startTime\": \"2026-12-01T12:00:00.000000Z\", "
+        "\"endTime\": \"2026-12-01T12:00:00.000000Z\"}, \"value\": "
+        "{\"int64Value\": \"8\"}}]},"
+        "{\"metric\": {\"type\": \"vpcaccess.googleapis.com/connector/cpu/"
+        "utilizations\"}, \"valueType\": \"DISTRIBUTION\", \"points\": ["
+        "{\"interval\": {\"endTime\": \"2026-12-01T12:00:00Z\"}, \"value\": "
+        "{\"distributionValue\": {\"count\": \"3\", \"mean\": 0.31}}}]},"
+        "{\"metric\": {\"type\": \"vpcaccess.googleapis.com/connector/"
+        "sent_bytes_count\"}, \"metricKind\": \"DELTA\", \"points\": ["
+        "{\"interval\": {\"startTime\": \"2026-12-01T11:59:00Z\", "
+        "\"endTime\": \"2026-12-01T12:00:00Z\"}, \"value\": {\"int64Value\": "
+        "\"1500000000\"}}]},"
+        "{\"metric\": {\"type\": \"vpcaccess.googleapis.com/connector/"
+        "received_bytes_count\"}, \"metricKind\": \"DELTA\", \"points\": ["
+        "{\"interval\": {\"startTime\": \"2026-12-01T11:58:00Z\", "
+        "\"endTime\": \"2026-12-01T12:00:00Z\"}, \"value\": {\"int64Value\": "
+        "\"6000000000\"}}]},"
+        "{\"metric\": {\"type\": \"compute.googleapis.com/instance/cpu/"
+        "utilization\"}, \"points\": [{\"value\": {\"doubleValue\": 0.99}}]}"
+        "], \"unit\": \"1\"}";
+    vpc_usage u;
+    vpc_part res;
+    vpc_judge_series(200, body, strlen(body), &u, &res);
+    ck_assert_int_eq(res.outcome, GP_READY);
+    ck_assert(u.has_instances && u.has_cpu && u.has_throughput);
+    ck_assert_double_eq(u.instances, 8); /* the newest point */
+    ck_assert_double_eq(u.cpu, 0.31);
+    /* 1.5e9 B in 60 s + 6e9 B in 120 s: 200 + 400 Mbit/s */
+    ck_assert_double_eq_tol(u.mbps, 600, 1e-9);
+
+    vpc_judge_series(200, "{}", 2, &u, &res); /* no data: nothing read */
+    ck_assert_int_eq(res.outcome, GP_READY);
+    ck_assert(!u.has_instances && !u.has_cpu && !u.has_throughput);
+}
+END_TEST
+
+START_TEST(time_series_errors)
+{
+    static const char denied[] =
+        "{\"error\": {\"code\": 403, \"message\": \"Permission "
+        "monitoring.timeSeries.list denied\", \"status\": "
+        "\"PERMISSION_DENIED\"}}";
+    vpc_usage u;
+    vpc_part res;
+    vpc_judge_series(403, denied, strlen(denied), &u, &res);
+    ck_assert_int_eq(res.outcome, GP_FATAL);
+    ck_assert_msg(strstr(res.text, "roles/monitoring.viewer") &&
+                      strstr(res.text, "PERMISSION_DENIED: Permission "
+                                       "monitoring.timeSeries.list denied"),
+                  "%s", res.text);
+    vpc_judge_series(503, denied, strlen(denied), &u, &res);
+    ck_assert_int_eq(res.outcome, GP_TRANSIENT);
+    vpc_judge_series(429, denied, strlen(denied), &u, &res);
+    ck_assert_int_eq(res.outcome, GP_TRANSIENT);
+    vpc_judge_series(400, denied, strlen(denied), &u, &res);
+    ck_assert_int_eq(res.outcome, GP_FATAL);
+    vpc_judge_series(200, "<html>", 6, &u, &res);
+    ck_assert_int_eq(res.outcome, GP_FATAL);
+    ck_assert_ptr_nonnull(strstr(res.text, "not a ListTimeSeriesResponse"));
+    vpc_judge_series(200, "{\"timeSeries\": 3}", 17, &u, &res);
+    ck_assert_int_eq(res.outcome, GP_FATAL);
 }
 END_TEST
 
@@ -259,6 +337,8 @@ int main(void)
     tcase_add_test(conn, answers_that_are_no_connector);
     tcase_add_test(conn, api_errors_by_status);
     tcase_add_test(conn, scrub_masks_the_token);
+    tcase_add_test(conn, time_series_read);
+    tcase_add_test(conn, time_series_errors);
     suite_add_tcase(s, conn);
     return unit_run(s);
 }

@@ -47,6 +47,7 @@
 #include "vpc.h"
 
 #define VPC_DEFAULT_API "https://vpcaccess.googleapis.com"
+#define VPC_DEFAULT_MONITORING "https://monitoring.googleapis.com"
 
 static const gp_option vpc_options[] = {
     {.key = "targets",
@@ -99,8 +100,17 @@ static const gp_option vpc_options[] = {
              "(e.g. e2-micro)"},
     {.key = "ca_file",
      .type = GP_TYPE_STRING,
-     .help = "connector mode: CA bundle to verify api_url and metadata_url "
-             "with (default: the system's)"},
+     .help = "connector mode: CA bundle to verify api_url, monitoring_url and "
+             "metadata_url with (default: the system's)"},
+    {.key = "utilisation",
+     .type = GP_TYPE_BOOLEAN,
+     .def = "false",
+     .help = "connector mode: also read the connector's load from Cloud "
+             "Monitoring (needs roles/monitoring.viewer)"},
+    {.key = "monitoring_url",
+     .type = GP_TYPE_STRING,
+     .def = VPC_DEFAULT_MONITORING,
+     .help = "utilisation: the Cloud Monitoring API endpoint"},
     {.key = NULL},
 };
 
@@ -130,6 +140,15 @@ static const gp_metric vpc_metrics[] = {
     {.name = "max_throughput",
      .unit = GP_UNIT_NONE,
      .help = "connector's maxThroughput, in Mbps"},
+    {.name = "instances_usage",
+     .unit = GP_UNIT_PERCENT,
+     .help = "utilisation: instances running, of maxInstances"},
+    {.name = "throughput_usage",
+     .unit = GP_UNIT_PERCENT,
+     .help = "utilisation: sent + received Mbit/s, of maxThroughput"},
+    {.name = "cpu_utilisation",
+     .unit = GP_UNIT_PERCENT,
+     .help = "utilisation: the connector instances' mean CPU"},
     {.name = NULL},
 };
 
@@ -167,7 +186,21 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
             return GP_UNKNOWN;
         }
         gp_curl_log_version(ctx, api);
-        vpc_connector_check(ctx, api, connector, &conn, &token);
+        vpc_sizing sz;
+        memset(&sz, 0, sizeof sz);
+        vpc_connector_check(ctx, api, connector, &conn, &token, &sz);
+        /* the load, as shares of the sizing just read: only of a
+         * connector that is READY (a CREATING one has no load yet) */
+        if (api->opt_boolean(ctx, "utilisation") && token &&
+            conn.outcome == GP_READY && api->time_left_ms(ctx) > 0) {
+            vpc_part util = {GP_READY, ""};
+            vpc_utilisation_check(ctx, api, connector, &sz, token, &util);
+            char both[2 * sizeof conn.text + 3]; /* cut by vpc_part_set */
+            snprintf(both, sizeof both, "%s; %s",
+                     util.outcome != GP_READY ? util.text : conn.text,
+                     util.outcome != GP_READY ? conn.text : util.text);
+            vpc_part_set(&conn, util.outcome, "%s", both);
+        }
         curl_global_cleanup();
         /* ABI 1.2: a token fetched at run time is masked by the core. */
         if (token)
@@ -192,7 +225,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         snprintf(msg, sizeof msg, "%s; %s", first->text, second->text);
     else
         snprintf(msg, sizeof msg, "%s", first->text);
-    vpc_scrub(msg, sizeof msg, token);
+    gcp_scrub(msg, sizeof msg, token);
     api->message(ctx, "%s", msg);
     gp_sdk_free_secret(token);
     return rank(conn.outcome) >= rank(reach.outcome) ? conn.outcome
@@ -241,8 +274,14 @@ static void validate(gp_ctx *ctx, const gp_api *api)
         if ((why = vpc_parse_target(specs[i], &t)) != NULL)
             api->invalid(ctx, "targets", "'%s': %s", specs[i], why);
     }
-    if (!with_conn)
+    if (!with_conn) {
+        if (api->opt_boolean(ctx, "utilisation"))
+            api->invalid(ctx, "utilisation",
+                         "needs connector mode: set connector (and a token "
+                         "source)");
         return;
+    }
+    validate_url(ctx, api, "monitoring_url");
     if (!vpc_connector_name_ok(connector))
         api->invalid(ctx, "connector",
                      "'%s' is not projects/PROJECT/locations/REGION/"
@@ -258,7 +297,7 @@ static void validate(gp_ctx *ctx, const gp_api *api)
     else if (sources > 1)
         api->invalid(ctx, "token",
                      "set only one of token, token_file and metadata_url");
-    if (token && *token && !vpc_token_ok(token))
+    if (token && *token && !gcp_token_ok(token))
         api->invalid(ctx, "token", "is not one printable word");
 }
 

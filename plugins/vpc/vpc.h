@@ -14,35 +14,23 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "gcp_http.h"
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
 
 /* Response bodies we accept (a Connector is well under 4 KiB). */
 #define VPC_MAX_BODY (64 * 1024)
-/* A token file larger than this is not a token. */
-#define VPC_MAX_TOKEN (16 * 1024)
+/* Response bodies we accept (a Connector is well under 4 KiB). */
+#define VPC_MAX_BODY (64 * 1024)
 /* targets x samples: each is a socket open at the same time. */
 #define VPC_MAX_SAMPLES 512
 /* How much of an API error text goes into a message. */
-#define VPC_SHOW_TEXT 200
+#define VPC_SHOW_TEXT GCP_SHOW_TEXT
 
-/* One part's result: the outcome and its piece of the message. */
-typedef struct vpc_part {
-    gp_outcome outcome;
-    char text[1024];
-} vpc_part;
-
-static inline void vpc_part_set(vpc_part *p, gp_outcome o, const char *fmt, ...)
-    GP_PRINTF(3, 4);
-static inline void vpc_part_set(vpc_part *p, gp_outcome o, const char *fmt, ...)
-{
-    va_list ap;
-
-    p->outcome = o;
-    va_start(ap, fmt);
-    vsnprintf(p->text, sizeof p->text, fmt, ap);
-    va_end(ap);
-}
+/* One part's result: the outcome and its piece of the message (the
+ * shared Google API code's, plugins/common/gcp_http.h). */
+typedef gcp_part vpc_part;
+#define vpc_part_set gcp_part_set
 
 /* ---- reach.c: reachability -------------------------------------------- */
 
@@ -78,15 +66,6 @@ void vpc_reachability(gp_ctx *ctx, const gp_api *api, vpc_part *res);
  * (it goes into the request path as it is): 1 or 0. */
 int vpc_connector_name_ok(const char *name);
 
-/* Whether t is one printable word (a token with blanks or control
- * characters would let a file inject headers): 1 or 0. */
-int vpc_token_ok(const char *t);
-
-/* Mask secret in buf (a C string in cap bytes) in place by the masker's
- * rule (gp_sdk_mask_secrets(): as is and in every form a server may echo
- * it in); NULL or empty secret: nothing. */
-void vpc_scrub(char *buf, size_t cap, const char *secret);
-
 /* The connector's sizing fields, in this order: minInstances,
  * maxInstances, minThroughput, maxThroughput (metrics min_instances,
  * max_instances, min_throughput, max_throughput). */
@@ -111,9 +90,41 @@ void vpc_judge_answer(long status, const char *body, size_t len,
                       vpc_part *res);
 
 /* The connector part: the token got, the Connector fetched and judged,
- * its metrics reported. *token_out is the token used (heap, the caller
- * frees it with gp_sdk_free_secret()), or NULL. */
+ * its metrics reported, its sizing in *sz. *token_out is the token used
+ * (heap, the caller frees it with gp_sdk_free_secret()), or NULL. */
 void vpc_connector_check(gp_ctx *ctx, const gp_api *api, const char *name,
-                         vpc_part *res, char **token_out);
+                         vpc_part *res, char **token_out, vpc_sizing *sz);
+
+/* ---- monitoring.c: utilisation from Cloud Monitoring ------------------ */
+
+/* A ListTimeSeriesResponse of the connector's series is bounded by its
+ * few metrics over 10 minutes. */
+#define VPC_MAX_SERIES_BODY (256 * 1024)
+
+/* The newest point of each of the connector's series. */
+typedef struct vpc_usage {
+    int has_instances, has_cpu, has_throughput;
+    double instances; /* connector/instances */
+    double cpu;       /* connector/cpu/utilizations' mean, 0..1 */
+    double mbps;      /* sent_bytes_count + received_bytes_count, Mbit/s */
+} vpc_usage;
+
+/*
+ * The answer to projects.timeSeries.list (HTTP status, body of len bytes)
+ * judged into res and *u: 200 with a ListTimeSeriesResponse ready (*u has
+ * what its series held, nothing for {}), 200 with anything else fatal,
+ * 401 / 403 fatal (naming roles/monitoring.viewer), 429 and 5xx
+ * transient, any other status fatal.
+ */
+void vpc_judge_series(long status, const char *body, size_t len, vpc_usage *u,
+                      vpc_part *res);
+
+/* The utilisation part: the connector's series of the last 10 minutes,
+ * asked of {monitoring_url} with token, reported as instances_usage,
+ * throughput_usage and cpu_utilisation against the sizing sz; no series
+ * at all is transient in warmup and fatal after. */
+void vpc_utilisation_check(gp_ctx *ctx, const gp_api *api, const char *name,
+                           const vpc_sizing *sz, const char *token,
+                           vpc_part *res);
 
 #endif

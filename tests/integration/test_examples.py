@@ -834,6 +834,11 @@ class CompletionTest(unittest.TestCase):
         self.assertLessEqual({"host=", "port=", "send=", "expect=",
                               "timeout=", "warmup=", "attempts="}, keys)
         self.assertEqual(self.complete(BIN, "probe", "tcp", "ho"), {"host="})
+        # a GP_OPT_FAMILY completes to its prefix, NAME left to the user
+        self.assertEqual(self.complete(BIN, "probe", "prometheus", "que"),
+                         {"query."})
+        self.assertEqual(self.complete(BIN, "probe", "prometheus", "ur"),
+                         {"url="})
         self.assertEqual(
             self.complete(BIN, "probe", "tcp", "host=x", "backoff", "=", ""),
             {"exponential", "fixed"})

@@ -403,7 +403,11 @@ class ShippedConfigTest(GpTestCase):
         proc = self.shipped("validate", "--explain")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         out = proc.stdout
-        for text in ("== probes selected (6)", "[vpc] plugin vpc",
+        for text in ("== probes selected (7)", "[vpc] plugin vpc",
+                     "[vpc-capacity] plugin prometheus",
+                     "threshold: fail_if vpc_utilisation >= 80%",
+                     "threshold: warn_if ready_after > 30s (not retried: "
+                     "another attempt only makes it larger)",
                      "[group cache]", "need 1 of 2",
                      "threshold: fail_if pool_usage >= 90%",
                      "threshold: fail_if min_instances < 10",

@@ -1,6 +1,8 @@
 """tests/integration/test_golden_path.py - the golden path against real
 servers: the shipped configuration with all five seed probes (dns, vpc,
-postgres, redis, clickhouse), and the dns/postgres/redis/tcp gate of the
+postgres, redis, clickhouse) and the incident's three thresholds (the
+connector's utilisation < 80 % through a prometheus probe of a real
+Prometheus, pool usage, warmups ready within 30 s), and the dns/postgres/redis/tcp gate of the
 probes issue with Redis stopped and started late."""
 
 import os
@@ -49,13 +51,35 @@ class GoldenPathTest(GpTestCase):
         self.assertEqual(doc["verdict"], "pass")
         self.assertEqual(sorted(p["name"] for p in doc["probes"]),
                          ["cache", "cache-replica", "clickhouse", "database",
-                          "dns", "vpc"])
+                          "dns", "vpc", "vpc-capacity"])
         self.assertEqual(doc["groups"][0]["name"], "cache")
         self.assertEqual(doc["groups"][0]["status"], "ok")
         vpc = GpTestCase.probe(doc, "vpc")
         self.assertEqual(vpc["metrics"]["min_instances"], 10)
         self.assertEqual(vpc["metrics"]["reachable"], 100)
+        cap = GpTestCase.probe(doc, "vpc-capacity")
+        self.assertEqual(cap["status"], "ok", cap["message"])
+        self.assertEqual(cap["metrics"]["vpc_utilisation"], 42)
+        # the warmup rule was evaluated, and held
+        for name in ("vpc", "database"):
+            ready = [t for t in GpTestCase.probe(doc, name)["thresholds"]
+                     if t["metric"] == "ready_after"]
+            self.assertEqual(len(ready), 1, name)
+            self.assertFalse(ready[0]["fired"], name)
         self.assertLess(took, 30)
+
+    def test_shipped_connector_utilisation_breach(self):
+        self.golden.set_instances(85)
+        self.addCleanup(self.golden.set_instances, 42)
+        proc, doc, _ = self.shipped()
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertEqual(doc["verdict"], "fail")
+        cap = GpTestCase.probe(doc, "vpc-capacity")
+        self.assertEqual(cap["status"], "fail")
+        self.assertTrue(cap["message"].startswith(
+            "fail_if vpc_utilisation >= 80%: vpc_utilisation is 85%"),
+            cap["message"])
+        self.assertIn("required probe 'vpc-capacity' is fail", doc["rule"])
 
     def test_shipped_golden_path_with_redis_down(self):
         self.golden.redis.stop_server()

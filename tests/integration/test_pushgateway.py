@@ -7,7 +7,7 @@ import os
 import unittest
 
 from gp import GpTestCase
-from prometheus import Prometheus, Pushgateway
+from pushgateway import Prometheus, Pushgateway
 
 
 class PushgatewayTest(GpTestCase):

@@ -476,6 +476,95 @@ class BothModesTest(VpcCase):
         self.assertEqual(p["metrics"]["reachable"], 100)
 
 
+class UtilisationTest(VpcCase):
+    """utilisation = true: Cloud Monitoring's projects.timeSeries.list,
+    from the fixture's documented ListTimeSeriesResponse (the connector's
+    series, newest point first), as shares of the Connector's sizing."""
+
+    @classmethod
+    def setUpClass(cls):
+        start_api(cls)
+
+    def setUp(self):
+        super().setUp()
+        self.api.control(reset=True)
+
+    def util(self, **keys):
+        keys.setdefault("connector", CONNECTOR)
+        keys.setdefault("api_url", self.api.url)
+        keys.setdefault("monitoring_url", self.api.url)
+        keys.setdefault("token", TOKEN)
+        keys.setdefault("utilisation", "true")
+        return self.check(**keys)
+
+    def test_shares_of_the_connector_capacity(self):
+        # fixture: 4 of maxInstances 10; (1.5e9 + 3e9) B in 60 s = 600 of
+        # maxThroughput 1000 Mbps; CPU mean 0.31
+        before = self.api.counters()["monitoring"]
+        _, p, _ = self.util(fail_if="instances_usage >= 80%",
+                            warn_if="throughput_usage > 90%, "
+                                    "cpu_utilisation > 70%")
+        self.assert_outcome(p, "ok", "ready", "READY",
+                            "utilisation: instances 4 of 10 (40%), "
+                            "throughput 600 of 1000 Mbps (60%), CPU 31%")
+        m = p["metrics"]
+        self.assertEqual(m["instances_usage"], 40)
+        self.assertAlmostEqual(m["throughput_usage"], 60)
+        self.assertAlmostEqual(m["cpu_utilisation"], 31)
+        self.assertEqual(self.api.counters()["monitoring"], before + 1)
+
+    def test_breach_of_the_80_percent_rule(self):
+        self.api.control(usage={"instances": 9})
+        _, p, _ = self.util(fail_if="instances_usage >= 80%")
+        self.assertEqual(p["status"], "fail")
+        self.assertTrue(p["message"].startswith(
+            "fail_if instances_usage >= 80%: instances_usage is 90%"), p)
+
+    def test_no_data_transient_in_warmup_fatal_after(self):
+        other = CONNECTOR.replace("seed-connector", "new-connector")
+        self.api.control(connector=other)  # the API knows the new one ...
+        self.api.control(usage={"instances": None, "cpu": None,
+                                "sent_bytes": None, "received_bytes": None})
+        _, p, _ = self.util(connector=other, warmup="1s",
+                            warmup_interval="300ms")
+        self.assertEqual(p["status"], "fail", p)
+        outcomes = [h["outcome"] for h in p["history"]]
+        self.assertEqual(outcomes[-1], "fatal", outcomes)
+        self.assertIn("transient", outcomes[:-1])
+        self.assertIn("Cloud Monitoring has no utilisation of the connector "
+                      "in the last 10 minutes", p["message"])
+
+    def test_partial_data_reports_what_there_is(self):
+        self.api.control(usage={"sent_bytes": None, "received_bytes": None})
+        _, p, _ = self.util()
+        self.assert_outcome(p, "ok", "ready", "instances 4 of 10 (40%)")
+        self.assertNotIn("throughput_usage", p["metrics"])
+
+    def test_permission_and_server_errors(self):
+        self.api.control(monitoring_status=403)
+        _, p, _ = self.util(warmup="5s")
+        self.assert_outcome(p, "fail", "fatal", "roles/monitoring.viewer")
+        self.assertEqual(len(p["history"]), 1)
+        self.api.control(monitoring_status=503)
+        _, p, _ = self.util(attempts="2", delay="100ms")
+        self.assertEqual([h["outcome"] for h in p["history"]],
+                         ["transient", "transient"])
+        self.assertIn("Cloud Monitoring answered 503", p["message"])
+
+    def test_not_asked_for_a_connector_not_ready(self):
+        self.api.control(state="CREATING")
+        before = self.api.counters()["monitoring"]
+        _, p, _ = self.util()
+        self.assert_outcome(p, "fail", "transient", "is CREATING")
+        self.assertEqual(self.api.counters()["monitoring"], before)
+
+    def test_needs_connector_mode(self):
+        a = self.listener("accept")
+        self.config_error("utilisation", "needs connector mode",
+                          targets="127.0.0.1:%d" % a.port,
+                          utilisation="true")
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()

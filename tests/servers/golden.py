@@ -1,8 +1,12 @@
 """tests/servers/golden.py - the golden path's servers, all at once: dnsmasq
 with the names, Redis, ClickHouse, PostgreSQL with the application's role
-and database, and the stand-in for Google's VPC Access API (which cannot
-be reached from the test machines). Used by the README demo and by the
-golden path test; env() gives the variables the shipped conf.d reads.
+and database, the stand-in for Google's VPC Access API (which cannot be
+reached from the test machines), and a real Prometheus scraping an
+exporter of the connector's series under Cloud Monitoring's PromQL names,
+in place of Cloud Monitoring's PromQL endpoint (connector_instances 42 of
+the remediation's 100: 42 % utilisation; set_instances() changes it).
+Used by the README demo and by the golden path test; env() gives the
+variables the shipped conf.d reads.
 """
 
 import json
@@ -15,10 +19,14 @@ import urllib.request
 from clickhouse import ClickHouse
 from dns import Dnsmasq
 from postgres import Postgres
+from prometheus import Prometheus
 from redis import Redis
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VPCAPI = os.path.join(HERE, "..", "fixtures", "vpcapi.py")
+EXPORTER = os.path.join(HERE, "..", "fixtures", "exporter.py")
+UTILISATION = ('max(vpcaccess_googleapis_com:connector_instances'
+               '{connector_name="staging-connector"}) / 100 * 100')
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 from fixture import FixtureProcess  # noqa: E402
 TOKEN = "golden-token"
@@ -35,6 +43,7 @@ class GoldenPath:
     def __init__(self):
         self.servers = []
         self.vpc = None
+        self.exporter = None
         self.tmp = tempfile.mkdtemp(prefix="gpcheck-golden-")
 
     def start(self, pg_late=False):
@@ -56,6 +65,7 @@ class GoldenPath:
             if pg_late:
                 self.pg.stop_server()
             self.vpc_url = self._start_vpc_api()
+            self._start_monitoring()
         except BaseException:
             self.stop()
             raise
@@ -83,6 +93,27 @@ class GoldenPath:
             url + "/_control", data=body, method="POST"), timeout=10).read()
         return url
 
+    def _start_monitoring(self):
+        port_file = os.path.join(self.tmp, "exporter.port")
+        self.exporter = FixtureProcess(
+            [sys.executable, EXPORTER, "--port-file", port_file,
+             "--connector", "staging-connector", "--instances", "42",
+             "--lifetime", "600"],
+            port_file, "exporter.py", seconds=15, quiet=True)
+        self.prometheus = Prometheus({"vpcaccess": [self.exporter.port]})
+        self.servers.append(self.prometheus)
+        self.prometheus.start()
+        self.prometheus.wait_values(UTILISATION, [42.0], seconds=30)
+
+    def set_instances(self, n, seconds=15):
+        """The connector's instances, as Prometheus sees them (waits)."""
+        body = json.dumps({"instances": n}).encode()
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        opener.open(urllib.request.Request(
+            "http://127.0.0.1:%d/_control" % self.exporter.port, data=body,
+            method="POST"), timeout=10).read()
+        self.prometheus.wait_values(UTILISATION, [float(n)], seconds)
+
     def env(self):
         """What the shipped conf.d reads, pointed at these servers."""
         return {
@@ -95,6 +126,7 @@ class GoldenPath:
             "REDIS_PASSWORD": REDIS_PASSWORD,
             "CLICKHOUSE_URL": self.clickhouse.url(),
             "VPC_API_URL": self.vpc_url,
+            "PROMETHEUS_URL": self.prometheus.url,
             "GCE_TOKEN_URL": self.vpc_url + "/computeMetadata/v1/instance/"
                                             "service-accounts/default/token",
         }
@@ -102,6 +134,8 @@ class GoldenPath:
     def stop(self):
         if self.vpc:
             self.vpc.stop()
+        if self.exporter:
+            self.exporter.stop()
         for s in reversed(self.servers):
             s.stop()
         self.servers = []

@@ -1,15 +1,17 @@
-"""tests/servers/prometheus.py - a real Prometheus Pushgateway and a real
-Prometheus that scrapes it (Debian's prometheus-pushgateway, prometheus),
-for the -o pushgateway tests.
+"""tests/servers/prometheus.py - a real Prometheus (Debian's prometheus,
+2.42) for tests.
 
-    pg = Pushgateway(); pg.start()          # waits for /-/ready
-    prom = Prometheus(pg); prom.start()     # scrapes pg every second
-    prom.query('gpcheck_probe_up')          # the API's result list
-    pg.groups()                             # the Pushgateway's groups
-    prom.stop(); pg.stop()
+    p = Prometheus({"vpc": [exporter_port], "stale": [other_port]})
+    p.start()                      # waits until /-/ready answers 200
+    p.query("up")                  # the API's JSON answer, as a dict
+    p.wait_value("up", 1.0, 10)    # until the query gives this one number
+    p.stop()                       # kills it and removes its folder
 
-Both listen on 127.0.0.1 only, on free ports, with their files in their own
-temporary folders. Every wait is bounded in time.
+It listens on 127.0.0.1 only, on a free port, with its configuration and
+TSDB in its own temporary folder, and scrapes each job's loopback targets
+every second (scrape_interval 1s, scrape_timeout 1s), so a changed value
+or a stopped target (staleness markers on the first failed scrape) shows
+within about a second. Every wait is bounded in time.
 """
 
 import json
@@ -18,98 +20,76 @@ import time
 import urllib.parse
 import urllib.request
 
-from base import Server, free_port, wait_tcp
+from base import Server, free_port
 
-PUSHGATEWAY = "/usr/bin/prometheus-pushgateway"
 PROMETHEUS = "/usr/bin/prometheus"
-
-
-def get_json(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return json.load(r)
-
-
-def wait_ready(url, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.1)
-    return False
-
-
-class Pushgateway(Server):
-    name = "pushgateway"
-
-    def start(self):
-        self.port = free_port()
-        self.spawn([PUSHGATEWAY, "--web.listen-address=127.0.0.1:%d"
-                    % self.port])
-        if not wait_ready(self.url() + "/-/ready", 30):
-            log = self.log_tail()
-            self.stop()
-            raise RuntimeError("pushgateway did not start: " + log)
-
-    def url(self):
-        return "http://127.0.0.1:%d" % self.port
-
-    def groups(self):
-        """[{labels: {...}, metrics: {NAME: [samples...]}}] from its API."""
-        doc = get_json(self.url() + "/api/v1/metrics")
-        out = []
-        for g in doc["data"]:
-            metrics = {}
-            for name, fam in g.items():
-                if name in ("labels", "last_push_successful"):
-                    continue
-                metrics[name] = fam["metrics"]
-            out.append({"labels": g["labels"], "metrics": metrics})
-        return out
 
 
 class Prometheus(Server):
     name = "prometheus"
 
-    def __init__(self, pushgateway):
+    def __init__(self, jobs):
+        """jobs: {job name: [port, ...]} of targets on 127.0.0.1."""
         super().__init__()
-        self.pg = pushgateway
-
-    def start(self):
         self.port = free_port()
-        conf = os.path.join(self.dir, "prometheus.yml")
-        with open(conf, "w") as f:
-            # honor_labels: the pushed job/env/pipeline win over the
-            # scrape's own job, as the Pushgateway's documentation says.
-            f.write("global:\n  scrape_interval: 1s\n"
-                    "scrape_configs:\n  - job_name: pushgateway\n"
-                    "    honor_labels: true\n    static_configs:\n"
-                    "      - targets: ['127.0.0.1:%d']\n" % self.pg.port)
+        self.jobs = jobs
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}))
+
+    def write_config(self):
+        lines = ["global:", "  scrape_interval: 1s", "  scrape_timeout: 1s",
+                 "  evaluation_interval: 1s", "scrape_configs:"]
+        for job, ports in self.jobs.items():
+            lines += ["  - job_name: %s" % job, "    static_configs:",
+                      "      - targets: [%s]" % ", ".join(
+                          "'127.0.0.1:%d'" % p for p in ports)]
+        path = os.path.join(self.dir, "prometheus.yml")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return path
+
+    def start(self, seconds=30):
+        conf = self.write_config()
         self.spawn([PROMETHEUS, "--config.file=" + conf,
                     "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
-                    "--web.listen-address=127.0.0.1:%d" % self.port])
-        if not wait_ready(self.url() + "/-/ready", 60):
-            log = self.log_tail()
-            self.stop()
-            raise RuntimeError("prometheus did not start: " + log)
-
-    def url(self):
-        return "http://127.0.0.1:%d" % self.port
+                    "--web.listen-address=127.0.0.1:%d" % self.port,
+                    "--log.level=warn"])
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                with self.opener.open(self.url + "/-/ready", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("prometheus not ready within %ss:\n%s"
+                           % (seconds, self.log_tail()))
 
     def query(self, expr):
         q = urllib.parse.urlencode({"query": expr})
-        doc = get_json(self.url() + "/api/v1/query?" + q)
-        return doc["data"]["result"]
+        with self.opener.open(self.url + "/api/v1/query?" + q,
+                              timeout=5) as r:
+            return json.load(r)
 
-    def wait_query(self, expr, pred, seconds=30):
-        """The result of expr once pred(result) holds; bounded."""
+    def values(self, expr):
+        """The numbers of an instant vector's samples (a list)."""
+        data = self.query(expr)["data"]
+        if data["resultType"] == "scalar":
+            return [float(data["result"][1])]
+        return [float(s["value"][1]) for s in data["result"]]
+
+    def wait_values(self, expr, want, seconds=15):
+        """Until values(expr) == want (a list), bounded in time."""
         deadline = time.monotonic() + seconds
-        result = []
+        got = None
         while time.monotonic() < deadline:
-            result = self.query(expr)
-            if pred(result):
-                return result
-            time.sleep(0.3)
-        raise AssertionError("%s never matched; last: %s" % (expr, result))
+            got = self.values(expr)
+            if got == want:
+                return
+            time.sleep(0.2)
+        raise AssertionError("%s gave %r, not %r within %ss"
+                             % (expr, got, want, seconds))

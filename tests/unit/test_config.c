@@ -81,10 +81,41 @@ static const plugin broken_plugin = {
     .n_options = 1,
 };
 
+/* A plugin with a GP_OPT_FAMILY (ABI 1.3) and a GP_OPT_METRICS list for
+ * the members' units, as prometheus has. */
+static const gp_option family_options[] = {
+    {.key = "query",
+     .type = GP_TYPE_STRING,
+     .flags = GP_OPT_FAMILY | GP_OPT_REQUIRED},
+    {.key = "units", .type = GP_TYPE_LIST, .flags = GP_OPT_METRICS},
+    {.key = NULL},
+};
+
+static const gp_metric family_metrics[] = {
+    {.name = "series", .unit = GP_UNIT_COUNT},
+    {.name = NULL},
+};
+
+static const gp_plugin family_desc = {
+    GP_PLUGIN_HEADER,
+    .name = "family",
+    .options = family_options,
+    .metrics = family_metrics,
+};
+
+static const plugin family_plugin = {
+    .name = (char *)"family",
+    .desc = &family_desc,
+    .n_options = ARRAY_LEN(family_options) - 1,
+    .n_metrics = ARRAY_LEN(family_metrics) - 1,
+};
+
 static const plugin *lookup(void *ud, const char *name, char *err,
                             size_t errlen)
 {
     (void)ud;
+    if (strcmp(name, "family") == 0)
+        return &family_plugin;
     if (strcmp(name, "fake") == 0)
         return &fake_plugin;
     if (strcmp(name, "broken") == 0)
@@ -1025,6 +1056,76 @@ START_TEST(validation_messages)
 }
 END_TEST
 
+/* GP_OPT_FAMILY: KEY.NAME members in order, each a metric (its unit from
+ * the GP_OPT_METRICS list), thresholds on them and on the core's metrics;
+ * every mistake at its FILE:LINE. */
+START_TEST(option_families)
+{
+    put("gpcheck.ini", "[prom]\n"                                  /* 1 */
+                       "plugin = family\n"                         /* 2 */
+                       "query.vpc_utilisation = max(a) / max(b)\n" /* 3 */
+                       "query.cpu = max(c)\n"                      /* 4 */
+                       "units = vpc_utilisation:%\n"               /* 5 */
+                       "fail_if = vpc_utilisation >= 80%, cpu > 0.9\n"
+                       "warn_if = ready_after > 30s\n"); /* 7 */
+    ck_assert_int_eq(load_main(), 0);
+    ck_assert_int_eq(resolve(NULL), 0);
+    const probe_def *p = &set.probes[0];
+    const opt_value *q = probe_opt(p, "query");
+    ck_assert_uint_eq(q->n_items, 2);
+    ck_assert_str_eq(q->names[0], "vpc_utilisation");
+    ck_assert_str_eq(q->items[0], "max(a) / max(b)");
+    ck_assert_str_eq(q->names[1], "cpu");
+    ck_assert_int_eq(q->item_at[1].line, 4);
+    ck_assert_uint_eq(p->n_metrics, 3);
+    ck_assert_str_eq(p->metrics[1].name, "vpc_utilisation");
+    ck_assert_int_eq(p->metrics[1].unit, GP_UNIT_PERCENT);
+    ck_assert_int_eq(p->metrics[2].unit, GP_UNIT_NONE);
+    ck_assert_uint_eq(p->n_conds, 3);
+    ck_assert_double_eq(p->conds[0].value, 80);
+    ck_assert(threshold_is_core(p->conds[2].metric));
+}
+END_TEST
+
+START_TEST(option_family_errors)
+{
+    put("gpcheck.ini", "[prom]\n"              /* 1 */
+                       "plugin = family\n"     /* 2 */
+                       "query = up\n"          /* 3 */
+                       "query.Bad = up\n"      /* 4 */
+                       "querry.cpu = up\n"     /* 5 */
+                       "query.duration = up\n" /* 6 */
+                       "query.series = up\n"   /* 7 */
+                       "query.cpu = up\n"      /* 8 */
+                       "fail_if = cpu > 80%\n" /* 9 */
+                       "units = attempts\n"    /* 10 */
+                       "[none]\n"              /* 11 */
+                       "plugin = family\n"     /* 12 */
+                       "host.x = 1\n");        /* 13 */
+    ck_assert_int_eq(load_main(), 0);
+    ck_assert_int_eq(resolve(NULL), -1);
+    ck_assert_diags(
+        "gpcheck.ini:4: probe 'prom': query.Bad: invalid name 'Bad' (want "
+        "[a-z][a-z0-9_]*)\n"
+        "gpcheck.ini:6: probe 'prom': query.duration: 'duration' is a "
+        "metric the core measures; name the member otherwise\n"
+        "gpcheck.ini:7: probe 'prom': query.series: 'series' is a metric "
+        "the plugin declares already\n"
+        "gpcheck.ini:10: probe 'prom': units: 'attempts' is a metric the "
+        "core measures; name it otherwise\n"
+        "gpcheck.ini:3: probe 'prom': 'query' is a family of options: set "
+        "query.NAME = VALUE, one key per NAME\n"
+        "gpcheck.ini:5: unknown key 'querry.cpu' in probe 'prom' (did you "
+        "mean 'query.cpu'?)\n"
+        "gpcheck.ini:9: probe 'prom': fail_if: '80%' does not fit "
+        "metric 'cpu' (none): use a plain number\n"
+        "gpcheck.ini:13: unknown key 'host.x' in probe 'none' (plugin "
+        "'family' takes KEY.NAME keys for: query)\n"
+        "gpcheck.ini:11: probe 'none': missing required option "
+        "'query.NAME' (one or more)\n");
+}
+END_TEST
+
 START_TEST(secrets_never_echoed)
 {
     put("gpcheck.ini", "[s]\n"
@@ -1458,6 +1559,8 @@ static Suite *config_suite(void)
     tc = tcase_create("validation");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, validation_messages);
+    tcase_add_test(tc, option_families);
+    tcase_add_test(tc, option_family_errors);
     tcase_add_test(tc, secrets_never_echoed);
     tcase_add_test(tc, bad_plugin_default);
     tcase_add_test(tc, option_values);

@@ -276,8 +276,9 @@ START_TEST(thresholds_on_an_attempt)
                      0);
     metric_val mv[] = {{.decl = &m[0], .value = 85}};
     attempt_rec rec = {.metrics = mv, .n_metrics = 1};
+    probe_run pr = {.def = &d, .history = &rec, .n_history = 1};
     th_eval ev[3];
-    ck_assert_int_eq(gate_thresholds(&d, &rec, ev), TH_WARN);
+    ck_assert_int_eq(gate_thresholds(&pr, &rec, ev), TH_WARN);
     ck_assert(ev[0].fired && ev[0].reported);
     ck_assert(!ev[1].fired);
     ck_assert(!ev[2].reported); /* connections not reported: not fired */
@@ -285,11 +286,79 @@ START_TEST(thresholds_on_an_attempt)
     ck_assert_str_eq(t, "warn_if pool_usage > 80%: pool_usage is 85%");
     free(t);
     mv[0].value = 90;
-    ck_assert_int_eq(gate_thresholds(&d, &rec, ev), TH_FAIL);
+    ck_assert_int_eq(gate_thresholds(&pr, &rec, ev), TH_FAIL);
     mv[0].value = 10;
-    ck_assert_int_eq(gate_thresholds(&d, &rec, ev), TH_NONE);
+    ck_assert_int_eq(gate_thresholds(&pr, &rec, ev), TH_NONE);
     ck_assert_ptr_null(gate_breach_text(ev, 3, TH_WARN));
     threshold_free(d.conds, d.n_conds);
+}
+END_TEST
+
+/* ready_after, attempts and duration: measured by the core for any probe,
+ * from the probe's start and the attempt's own times, plugin metrics or
+ * not. */
+START_TEST(thresholds_on_core_metrics)
+{
+    probe_def d = {.name = "vpc"};
+    char err[128];
+    ck_assert_int_eq(threshold_parse("ready_after > 30s, attempts >= 4, "
+                                     "duration > 500ms",
+                                     TH_WARN, NULL, 0, &d.conds, &d.n_conds,
+                                     err, sizeof err),
+                     0);
+    ck_assert_double_eq(d.conds[0].value, 30000);
+    attempt_rec hist[3] = {0};
+    attempt_rec *rec = &hist[2];
+    /* probe started at 1 s; the ready attempt ran from 31.2 s to 31.5 s */
+    rec->start_ns = 31200 * NS_PER_MS;
+    rec->end_ns = 31500 * NS_PER_MS;
+    probe_run pr = {.def = &d,
+                    .history = hist,
+                    .n_history = 3,
+                    .start_ns = 1000 * NS_PER_MS};
+    th_eval ev[3];
+    ck_assert_int_eq(gate_thresholds(&pr, rec, ev), TH_WARN);
+    ck_assert(ev[0].reported && ev[0].fired);
+    ck_assert_double_eq_tol(ev[0].value, 30500, 1e-6);
+    ck_assert(ev[1].reported && !ev[1].fired);
+    ck_assert_double_eq(ev[1].value, 3);
+    ck_assert(ev[2].reported && !ev[2].fired);
+    ck_assert_double_eq_tol(ev[2].value, 300, 1e-6);
+    char *t = gate_breach_text(ev, 3, TH_WARN);
+    ck_assert_str_eq(t, "warn_if ready_after > 30s: ready_after is 30.5s");
+    free(t);
+    /* ready_after fired alone: another attempt cannot heal it */
+    ck_assert(!gate_breach_retryable(ev, 3));
+    ev[2].fired = 1; /* a duration breach may heal */
+    ck_assert(gate_breach_retryable(ev, 3));
+    pr.start_ns = 10000 * NS_PER_MS; /* ready 21.5 s after its start */
+    ck_assert_int_eq(gate_thresholds(&pr, rec, ev), TH_NONE);
+    threshold_free(d.conds, d.n_conds);
+}
+END_TEST
+
+/* Every name of GP_CORE_METRICS has a value in gate.c: a name added to the
+ * list without its measurement would never fire. */
+START_TEST(core_metrics_all_measured)
+{
+    size_t n;
+    const gp_metric *cm = threshold_core_metrics(&n);
+    ck_assert_uint_eq(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        probe_def d = {.name = "p"};
+        char err[128], text[64];
+        snprintf(text, sizeof text, "%s >= 0", cm[i].name);
+        ck_assert_int_eq(threshold_parse(text, TH_FAIL, NULL, 0, &d.conds,
+                                         &d.n_conds, err, sizeof err),
+                         0);
+        attempt_rec rec = {.start_ns = 1, .end_ns = 2};
+        probe_run pr = {.def = &d, .history = &rec, .n_history = 1};
+        th_eval ev[1];
+        gate_thresholds(&pr, &rec, ev);
+        ck_assert_msg(ev[0].reported, "core metric %s not measured",
+                      cm[i].name);
+        threshold_free(d.conds, d.n_conds);
+    }
 }
 END_TEST
 
@@ -308,6 +377,8 @@ int main(void)
     tcase_add_test(tc, audit_failure_fails_the_run);
     tcase_add_test(tc, deadline_exit_code);
     tcase_add_test(tc, thresholds_on_an_attempt);
+    tcase_add_test(tc, thresholds_on_core_metrics);
+    tcase_add_test(tc, core_metrics_all_measured);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }

@@ -1,7 +1,8 @@
 /* tests/unit/test_harness.c - the SDK's in-process harness
  * (gpcheck/testing.h, libgpcheck-testing.a as installed): gp_test_new()
  * refuses exactly what the loader refuses, and says why; gp_test_validate()
- * runs an ABI 1.2 validate(); GP_OPT_METRICS names are metrics there. */
+ * runs an ABI 1.2 validate(); GP_OPT_METRICS names are metrics there, and
+ * the members of an ABI 1.3 GP_OPT_FAMILY too. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -131,6 +132,43 @@ static gp_outcome misuse(gp_ctx *ctx, const gp_api *api)
     return GP_READY;
 }
 
+/* check() of a family: every member read back, each reported as the
+ * metric of its NAME. */
+static gp_outcome family_check(gp_ctx *ctx, const gp_api *api)
+{
+    const char *const *names, *const *values;
+    size_t n = api->opt_family(ctx, "query", &names, &values);
+    for (size_t i = 0; i < n; i++)
+        api->metric(ctx, names[i], (double)strlen(values[i]));
+    api->message(ctx, "%zu members", n);
+    return GP_READY;
+}
+
+START_TEST(family_members_are_metrics)
+{
+    opts[3] = (gp_option){
+        .key = "query", .type = GP_TYPE_STRING, .flags = GP_OPT_FAMILY};
+    desc.check = family_check;
+    gp_test *t = gp_test_new(&desc);
+    ck_assert_ptr_nonnull(t);
+    gp_test_set(t, "host", "h");
+    ck_assert_int_eq(gp_test_set(t, "query.cpu", "up"), 0);
+    ck_assert_int_eq(gp_test_set(t, "query.ram", "mem"), 0);
+    ck_assert_int_eq(gp_test_set(t, "query.cpu", "max(up)"), 0); /* replaced */
+    ck_assert_int_eq(gp_test_set(t, "names", "cpu:%"), 0);       /* its unit */
+    ck_assert_int_eq(gp_test_run(t), GP_READY);
+    ck_assert_str_eq(gp_test_message(t), "2 members");
+    double v;
+    ck_assert(gp_test_metric(t, "cpu", &v));
+    ck_assert_double_eq(v, 7);
+    ck_assert(gp_test_metric(t, "ram", &v));
+    ck_assert_double_eq(v, 3);
+    ck_assert_int_eq(gp_test_set(t, "query", "x"), -1);
+    ck_assert_int_eq(gp_test_set(t, "query.Bad", "x"), -1);
+    gp_test_free(t);
+}
+END_TEST
+
 START_TEST(invalid_from_check_is_a_bug)
 {
     desc.check = misuse;
@@ -151,6 +189,7 @@ int main(void)
     tcase_add_test(tc, validate_reports_every_bad_value);
     tcase_add_test(tc, secrets_and_named_metrics);
     tcase_add_test(tc, invalid_from_check_is_a_bug);
+    tcase_add_test(tc, family_members_are_metrics);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }

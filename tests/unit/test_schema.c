@@ -112,6 +112,45 @@ START_TEST(metrics)
 }
 END_TEST
 
+/* ABI 1.3: a family is a string, with no default and no flag but
+ * GP_OPT_REQUIRED. */
+START_TEST(family_flag)
+{
+    opts[1] = (gp_option){
+        .key = "query", .type = GP_TYPE_STRING, .flags = GP_OPT_FAMILY};
+    ck_assert_int_eq(check_desc(), 0);
+    opts[1].flags |= GP_OPT_REQUIRED;
+    ck_assert_int_eq(check_desc(), 0);
+    opts[1].type = GP_TYPE_LIST;
+    ck_assert_int_eq(check_desc(), -1);
+    ck_assert_ptr_nonnull(strstr(err, "GP_OPT_FAMILY needs a string"));
+    opts[1].type = GP_TYPE_STRING;
+    opts[1].flags = GP_OPT_FAMILY | GP_OPT_SECRET;
+    ck_assert_int_eq(check_desc(), -1);
+    ck_assert_ptr_nonnull(strstr(err, "combines with GP_OPT_REQUIRED only"));
+    opts[1].flags = GP_OPT_FAMILY;
+    opts[1].def = "up";
+    ck_assert_int_eq(check_desc(), -1);
+    ck_assert_ptr_nonnull(strstr(err, "has no default"));
+}
+END_TEST
+
+/* ABI 1.3 reserves the core's metric names for plugins of 1.3 and later;
+ * an older plugin declaring one still loads. */
+START_TEST(core_metric_names)
+{
+    mets[1] = (gp_metric){.name = "duration", .unit = GP_UNIT_MS};
+    ck_assert_int_eq(check_desc(), -1);
+    ck_assert_ptr_nonnull(
+        strstr(err, "'duration' clashes with a metric the core measures"));
+    desc.abi_minor = 2;
+    desc.size = (uint32_t)schema_desc_size(2);
+    ck_assert_int_eq(check_desc(), 0);
+    ck_assert_int_eq(schema_core_metric_since("ready_after"), 3);
+    ck_assert_int_eq(schema_core_metric_since("connect_time"), -1);
+}
+END_TEST
+
 START_TEST(abi_names_and_check)
 {
     desc.abi_minor = GP_ABI_MINOR + 1;
@@ -276,6 +315,8 @@ int main(void)
     tcase_add_test(tc, invalid_and_duplicate_keys);
     tcase_add_test(tc, flags_per_type);
     tcase_add_test(tc, metrics);
+    tcase_add_test(tc, family_flag);
+    tcase_add_test(tc, core_metric_names);
     tcase_add_test(tc, abi_names_and_check);
     tcase_add_test(tc, size_per_minor);
     tcase_add_test(tc, url_maps_need_1_3);

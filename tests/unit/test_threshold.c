@@ -134,6 +134,37 @@ START_TEST(evaluation)
 }
 END_TEST
 
+/* The core's metrics parse for any probe, durations with units; a
+ * plugin's own metric of the same name (an ABI 1.2 plugin's) wins. */
+START_TEST(core_metrics)
+{
+    ck_assert_int_eq(
+        parse("ready_after > 30s, attempts > 3, duration >= 2s", TH_WARN), 0);
+    ck_assert_ptr_eq(v[0].metric, threshold_core_metric("ready_after"));
+    ck_assert(threshold_is_core(v[0].metric));
+    ck_assert_double_eq(v[0].value, 30000);
+    ck_assert_double_eq(v[1].value, 3);
+    ck_assert_double_eq(v[2].value, 2000);
+    ck_assert_int_eq(parse("attempts > 3s", TH_WARN), -1);
+    ck_assert_ptr_nonnull(strstr(err, "does not fit metric 'attempts'"));
+    ck_assert_int_eq(parse("ready_afer > 30s", TH_WARN), -1);
+    ck_assert_ptr_nonnull(strstr(err, "did you mean 'ready_after'"));
+    ck_assert_int_eq(parse("nothing_like_it > 1", TH_WARN), -1);
+    ck_assert_ptr_nonnull(
+        strstr(err, "the core measures: ready_after, attempts, duration"));
+    static const gp_metric own[] = {
+        {.name = "duration", .unit = GP_UNIT_COUNT}};
+    threshold *w = NULL;
+    size_t nw = 0;
+    ck_assert_int_eq(threshold_parse("duration > 5", TH_FAIL, own, 1, &w, &nw,
+                                     err, sizeof err),
+                     0);
+    ck_assert_ptr_eq(w[0].metric, &own[0]);
+    ck_assert(!threshold_is_core(w[0].metric));
+    threshold_free(w, nw);
+}
+END_TEST
+
 START_TEST(formatting)
 {
     char buf[64];
@@ -160,6 +191,7 @@ int main(void)
     tcase_add_test(tc, malformed_and_unknown);
     tcase_add_test(tc, evaluation);
     tcase_add_test(tc, formatting);
+    tcase_add_test(tc, core_metrics);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }
