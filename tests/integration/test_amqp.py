@@ -1,0 +1,191 @@
+"""tests/integration/test_amqp.py - the amqp probe (librabbitmq) against a
+real RabbitMQ 3.10 node on loopback (tests/servers/rabbitmq.py), started
+once for the file: the probe waits for the broker from before it starts
+(refused: transient, then ready), ready with the queue's counts, a bad
+password, a missing vhost, a vhost without permissions and a missing queue
+(fatal at once, in warmup too), refused, a listener that never answers
+(within the deadline), TLS asked of a plain listener, and the password in
+no output."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from gp import BIN, GRACE, TEST_PLUGINS, GpTestCase
+
+from base import free_port
+from rabbitmq import RabbitMQ, amqp_answers
+
+PASSWORD = "app-Pw-r4bbit"
+
+
+def outcomes(p):
+    return [h["outcome"] for h in p["history"]]
+
+
+class AmqpTest(GpTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.mq = RabbitMQ(users={"app": PASSWORD, "other": "other-Pw-1234"},
+                          vhosts={"/": ["app"], "apps": ["app"],
+                                  "closed": ["other"]},
+                          queues={"apps": ["jobs"]})
+        cls.addClassCleanup(cls.mq.stop)
+        # The broker's own start is the "not started yet" test: gpcheck
+        # runs from before the node exists until it answers.
+        tmp = tempfile.mkdtemp(prefix="gpcheck-amqp-late-")
+        cls.addClassCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        os.mkdir(os.path.join(tmp, "conf.d"))
+        with open(os.path.join(tmp, "conf.d", "late.ini"), "w") as f:
+            f.write("[late]\nplugin = amqp\nport = %d\nuser = app\n"
+                    "password = %s\nvhost = apps\nqueue = jobs\n"
+                    "warmup = 90s\ntimeout = 2s\n" % (cls.mq.port, PASSWORD))
+        report = os.path.join(tmp, "late.json")
+        argv = [BIN, "run", "--conf-dir", os.path.join(tmp, "conf.d"),
+                "-o", "json:" + report]
+        if TEST_PLUGINS:
+            argv += ["--plugin-dir", TEST_PLUGINS]
+        t0 = time.monotonic()
+        gp = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, cwd=tmp)
+        try:
+            time.sleep(1)
+            cls.mq.start(wait=False)
+            cls.mq.wait_ready(90)
+            cls.answered = time.monotonic() - t0
+            _, cls.late_err = gp.communicate(timeout=60)
+        finally:
+            if gp.poll() is None:
+                gp.kill()
+                gp.wait()
+        cls.late_done = time.monotonic() - t0
+        cls.late_rc = gp.returncode
+        with open(report) as f:
+            cls.late = json.load(f)
+        cls.mq.publish("apps", "jobs", "hello", 3)
+
+    def amqp(self, name, options="", policy="attempts = 1\ntimeout = 2s",
+             port=None):
+        self.write("conf.d/%s.ini" % name,
+                   "[%s]\nplugin = amqp\nport = %d\n%s\n%s\n"
+                   % (name, port or self.mq.port, options, policy))
+
+    def run_one(self, name, options="", policy="attempts = 1\ntimeout = 2s",
+                port=None):
+        self.amqp(name, options, policy, port)
+        proc, doc, took = self.run_json()
+        self.assertIsNotNone(doc, proc.stderr)
+        return proc, self.probe(doc, name), took
+
+    def test_not_started_yet_transient_then_ready(self):
+        self.assertEqual(self.late_rc, 0, self.late_err)
+        p = self.probe(self.late, "late")
+        self.assertEqual(p["status"], "ok", p["message"])
+        self.assertEqual(p["history"][0]["outcome"], "transient")
+        self.assertIn("connection refused by 127.0.0.1:%d" % self.mq.port,
+                      p["history"][0]["message"])
+        self.assertEqual(p["history"][-1]["outcome"], "ready")
+        # Ready within a retry or two of the broker answering (every
+        # 250 ms in warmup), however long the node took to boot.
+        timing = "broker answered at %.2f s, gpcheck done at %.2f s" % (
+            self.answered, self.late_done)
+        self.assertLess(self.late_done - self.answered, 2.0, timing)
+
+    def test_ready_with_queue_counts(self):
+        proc, p, _ = self.run_one(
+            "mq", "user = app\npassword = %s\nvhost = apps\nqueue = jobs"
+            % PASSWORD)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(p["status"], "ok", p["message"])
+        self.assertIn("RabbitMQ 3.", p["message"])
+        self.assertIn("queue 'jobs': 3 messages, 0 consumers", p["message"])
+        m = p["metrics"]
+        self.assertEqual(m["queue_messages"], 3)
+        self.assertEqual(m["queue_consumers"], 0)
+        self.assertGreater(m["connect_time"], 0)
+        self.assertLess(m["connect_time"], 2000)
+
+    def test_refusals_fatal_at_once_even_in_warmup(self):
+        policy = "warmup = 10s\nattempts = 3\ntimeout = 3s"
+        cases = {
+            "bad_password": ("user = app\npassword = wrong-pw-123",
+                             "403 ACCESS_REFUSED"),
+            "no_such_user": ("user = ghost\npassword = %s" % PASSWORD,
+                             "403 ACCESS_REFUSED"),
+            "no_vhost": ("user = app\npassword = %s\nvhost = nope" % PASSWORD,
+                         "530 NOT_ALLOWED - vhost nope not found"),
+            "vhost_denied": ("user = app\npassword = %s\nvhost = closed"
+                             % PASSWORD, "530 NOT_ALLOWED - access to vhost"),
+            "no_queue": ("user = app\npassword = %s\nvhost = apps\n"
+                         "queue = missing" % PASSWORD,
+                         "404 NOT_FOUND - no queue 'missing'"),
+        }
+        for name, (opts, _) in cases.items():
+            self.amqp(name, opts, policy)
+        proc, doc, took = self.run_json("-v")
+        self.assertEqual(proc.returncode, 1)
+        for name, (_, text) in cases.items():
+            with self.subTest(probe=name):
+                p = self.probe(doc, name)
+                self.assertEqual(p["status"], "fail")
+                self.assertEqual(outcomes(p), ["fatal"])
+                self.assertIn(text, p["message"])
+        self.assertLess(took, 3, took)
+        self.assertNotIn(PASSWORD, proc.stdout + proc.stderr)
+
+    def test_password_file(self):
+        pw = os.path.join(self.tmp, "pw")
+        with open(pw, "w") as f:
+            f.write(PASSWORD + "\n")
+        os.chmod(pw, 0o600)
+        proc, p, _ = self.run_one("file", "user = app\npassword_file = %s"
+                                  % pw)
+        self.assertEqual(p["status"], "ok", p["message"])
+        self.assertNotIn(PASSWORD, proc.stdout + proc.stderr)
+
+    def test_refused_transient(self):
+        _, p, _ = self.run_one("gone", "user = app", port=free_port())
+        self.assertEqual(outcomes(p), ["transient"])
+        self.assertIn("connection refused", p["message"])
+
+    def test_silent_listener_within_deadline(self):
+        srv = socket.socket()
+        self.addCleanup(srv.close)
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        port = srv.getsockname()[1]
+        proc, p, took = self.run_one("silent", "", "attempts = 1\n"
+                                     "timeout = 700ms", port=port)
+        self.assertEqual(p["status"], "timeout")
+        self.assertIn("no answer from 127.0.0.1:%d within" % port,
+                      p["message"])
+        self.assertLess(took, 0.7 + GRACE, took)
+
+    def test_tls_of_a_plain_listener_fatal(self):
+        _, p, _ = self.run_one("tls", "user = app\npassword = %s\n"
+                               "tls = required" % PASSWORD)
+        self.assertEqual(outcomes(p), ["fatal"], p["message"])
+        self.assertIn("TLS connect to 127.0.0.1:%d failed" % self.mq.port,
+                      p["message"])
+        # The broker still answers plain AMQP: nothing was broken.
+        self.assertTrue(amqp_answers("127.0.0.1", self.mq.port))
+
+    def test_validate(self):
+        self.amqp("v", "host = amqp://x/\ntls_ca = /x\nvhost =")
+        proc = self.gp("validate")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        for why in ("a URL, not a host name", "needs tls = verify",
+                    "is empty"):
+            self.assertIn(why, proc.stderr)
+        self.assertIn("v.ini:", proc.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
