@@ -16,12 +16,30 @@ import tempfile
 import time
 import unittest
 
+COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                          "..", "completion", "gpcheck.bash")
+
 from gp import BIN, GRACE, TEST_PLUGINS, GpTestCase
 
 from base import free_port
 from rabbitmq import RabbitMQ, amqp_answers
 
 PASSWORD = "app-Pw-r4bbit"
+
+
+def complete(*words):
+    """completion/gpcheck.bash's COMPREPLY for COMP_WORDS=words, the cursor
+    on the last one (as tests/integration/test_examples.py drives it)."""
+    script = ('source "$1" || exit 9; shift; COMP_WORDS=("$@"); '
+              'COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _gpcheck || exit 8; '
+              'printf "%s\\n" "${COMPREPLY[@]}"')
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GPCHECK_")}
+    proc = subprocess.run(["bash", "--norc", "-c", script, "bash",
+                           COMPLETION] + list(words), capture_output=True,
+                          text=True, timeout=60, env=env,
+                          stdin=subprocess.DEVNULL)
+    return {ln for ln in proc.stdout.split("\n") if ln}
 
 
 def outcomes(p):
@@ -137,6 +155,8 @@ class AmqpTest(GpTestCase):
                 self.assertEqual(p["status"], "fail")
                 self.assertEqual(outcomes(p), ["fatal"])
                 self.assertIn(text, p["message"])
+                # Refused on the server's word, not at the 3 s deadline.
+                self.assertLess(p["history"][0]["duration_ms"], 1000)
         self.assertLess(took, 3, took)
         self.assertNotIn(PASSWORD, proc.stdout + proc.stderr)
 
@@ -176,6 +196,14 @@ class AmqpTest(GpTestCase):
                       p["message"])
         # The broker still answers plain AMQP: nothing was broken.
         self.assertTrue(amqp_answers("127.0.0.1", self.mq.port))
+
+    def test_listed_and_completed(self):
+        proc = self.gp("plugins")
+        self.assertRegex(proc.stdout, r"(?m)^amqp +0\.1\.0 ")
+        self.assertIn("amqp", complete(BIN, "probe", "am"))
+        self.assertEqual(complete(BIN, "probe", "amqp", "que"), {"queue="})
+        proc = self.gp("plugins", "amqp")
+        self.assertRegex(proc.stdout, r"password +string .*\n +\(secret\)")
 
     def test_validate(self):
         self.amqp("v", "host = amqp://x/\ntls_ca = /x\nvhost =")

@@ -4,7 +4,7 @@ metrics over TCP and the socket, a query and its expected value, a bad
 password, an unknown database and a bad query (fatal at once), too many
 connections (transient, then ready), a server started late, a listener that
 never answers (within the deadline), roles with a real replica (running,
-stopped, the wrong role), TLS required of a server without it, and the
+stopped, delayed beyond max_lag, the wrong role), TLS required of a server without it, and the
 password in no output. One primary and one replica serve the whole file."""
 
 import os
@@ -13,13 +13,31 @@ import subprocess
 import time
 import unittest
 
-from gp import GRACE, GpTestCase
+COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                          "..", "completion", "gpcheck.bash")
+
+from gp import BIN, GRACE, GpTestCase
 
 from base import free_port, wait_tcp
 from mariadb import MariaDB
 
 PASSWORD = "app-Pw-m4riadb"
 MON_PASSWORD = "mon-Pw-r3plica"
+
+
+def complete(*words):
+    """completion/gpcheck.bash's COMPREPLY for COMP_WORDS=words, the cursor
+    on the last one (as tests/integration/test_examples.py drives it)."""
+    script = ('source "$1" || exit 9; shift; COMP_WORDS=("$@"); '
+              'COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _gpcheck || exit 8; '
+              'printf "%s\\n" "${COMPREPLY[@]}"')
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GPCHECK_")}
+    proc = subprocess.run(["bash", "--norc", "-c", script, "bash",
+                           COMPLETION] + list(words), capture_output=True,
+                          text=True, timeout=60, env=env,
+                          stdin=subprocess.DEVNULL)
+    return {ln for ln in proc.stdout.split("\n") if ln}
 
 
 def outcomes(p):
@@ -125,6 +143,8 @@ class MysqlTest(GpTestCase):
                 self.assertEqual(p["status"], "fail")
                 self.assertEqual(outcomes(p), ["fatal"])
                 self.assertIn(text, p["message"])
+                # Refused on the server's word, not at the 3 s deadline.
+                self.assertLess(p["history"][0]["duration_ms"], 1000)
         # Fast: one round trip each, far from the 3 s timeout and the
         # 10 s warmup.
         self.assertLess(took, 3, took)
@@ -222,6 +242,31 @@ class MysqlTest(GpTestCase):
         self.assertEqual(outcomes(p), ["transient"])
         self.assertIn("SQL thread: No", p["message"])
 
+    def test_replica_behind_max_lag_transient(self):
+        # A delayed replica (MASTER_DELAY) holds the primary's next write
+        # back: Seconds_Behind_Master then grows with the event's age.
+        self.replica.wait_replicating()
+        self.replica.sql("STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 60; "
+                         "START SLAVE")
+        self.addCleanup(self.replica.wait_replicating)
+        self.addCleanup(self.replica.sql, "STOP SLAVE; CHANGE MASTER TO "
+                        "MASTER_DELAY = 0; START SLAVE")
+        self.replica.wait_replicating()
+        self.db.sql("INSERT INTO appdb.t VALUES (1)")
+        opts = "user = mon\npassword = %s\nrole = replica\nmax_lag = 1s" \
+            % MON_PASSWORD
+        deadline = time.monotonic() + 20
+        while True:
+            _, p, _ = self.run_one("lagging", opts, server=self.replica)
+            lag = p["metrics"].get("replica_lag_seconds", 0)
+            if lag > 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertEqual(outcomes(p), ["transient"], p["message"])
+        self.assertRegex(p["message"], r"replica is \d+ s behind, more than "
+                         r"max_lag 1000 ms")
+        self.assertGreater(lag, 1)
+
     def test_wrong_role_fatal_after_warmup(self):
         self.mysql("not_replica", "user = mon\npassword = %s\nrole = replica"
                    % MON_PASSWORD)
@@ -240,6 +285,14 @@ class MysqlTest(GpTestCase):
                                "tls = required" % PASSWORD)
         self.assertEqual(outcomes(p), ["fatal"], p["message"])
         self.assertIn("does not offer TLS (tls = required)", p["message"])
+
+    def test_listed_and_completed(self):
+        proc = self.gp("plugins")
+        self.assertRegex(proc.stdout, r"(?m)^mysql +0\.1\.0 ")
+        self.assertIn("mysql", complete(BIN, "probe", "my"))
+        self.assertEqual(complete(BIN, "probe", "mysql", "max_l"), {"max_lag="})
+        proc = self.gp("plugins", "mysql")
+        self.assertRegex(proc.stdout, r"password +string .*\n +\(secret\)")
 
     def test_validate(self):
         self.mysql("v", "expect = 1\nmax_lag = 5s\ntls_ca = /x")
