@@ -33,10 +33,10 @@
 #include <amqp_framing.h>
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
@@ -411,8 +411,17 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     return o;
 }
 
-/* validate() (ABI 1.2): the host's form, and tls_ca only with tls =
- * verify. */
+/* An IPv4 or IPv6 literal. */
+static int is_address(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, host, buf) == 1 ||
+           inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/* validate() (ABI 1.2): the host's form (a name with tls = verify), and
+ * tls_ca only with tls = verify. */
 static void validate(gp_ctx *ctx, const gp_api *api)
 {
     const char *tls = api->opt_string(ctx, "tls");
@@ -422,6 +431,11 @@ static void validate(gp_ctx *ctx, const gp_api *api)
         api->invalid(ctx, "host", "%s", why);
     if (api->opt_isset(ctx, "tls_ca") && !(tls && !strcmp(tls, "verify")))
         api->invalid(ctx, "tls_ca", "needs tls = verify");
+    if (tls && !strcmp(tls, "verify") && !why &&
+        is_address(api->opt_string(ctx, "host")))
+        api->invalid(ctx, "host",
+                     "tls = verify needs the host name the certificate "
+                     "names: librabbitmq checks names, not IP addresses");
     if (!*api->opt_string(ctx, "vhost"))
         api->invalid(ctx, "vhost", "is empty (RabbitMQ's default is /)");
 }

@@ -551,9 +551,11 @@ static gp_outcome probe_mysql(probe *p)
     api->metric(ctx, "query_time", ms);
     if ((o = check_role(p, read_only, role, sizeof role)) != GP_READY)
         return o;
-    api->message(
-        ctx, "%s at %s answered in %.2f ms (%s, %.0f/%.0f connections)",
-        mysql_get_server_info(p->m), p->addr, ms, role, threads, maxconn);
+    api->message(ctx,
+                 "%s at %s answered in %.2f ms (%s, %.0f/%.0f connections%s%s)",
+                 mysql_get_server_info(p->m), p->addr, ms, role, threads,
+                 maxconn, mysql_get_ssl_cipher(p->m) ? ", TLS " : "",
+                 mysql_get_ssl_cipher(p->m) ? mysql_get_ssl_cipher(p->m) : "");
     return GP_READY;
 }
 

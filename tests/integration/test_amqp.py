@@ -4,8 +4,8 @@ once for the file: the probe waits for the broker from before it starts
 (refused: transient, then ready), ready with the queue's counts, a bad
 password, a missing vhost, a vhost without permissions and a missing queue
 (fatal at once, in warmup too), refused, a listener that never answers
-(within the deadline), TLS asked of a plain listener, and the password in
-no output."""
+(within the deadline), TLS required and verified (a right and a wrong CA)
+and asked of a plain listener, and the password in no output."""
 
 import json
 import os
@@ -22,6 +22,7 @@ COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
 from gp import BIN, GRACE, TEST_PLUGINS, GpTestCase
 
 from base import free_port
+from certs import self_signed
 from rabbitmq import RabbitMQ, amqp_answers
 
 PASSWORD = "app-Pw-r4bbit"
@@ -53,7 +54,7 @@ class AmqpTest(GpTestCase):
         cls.mq = RabbitMQ(users={"app": PASSWORD, "other": "other-Pw-1234"},
                           vhosts={"/": ["app"], "apps": ["app"],
                                   "closed": ["other"]},
-                          queues={"apps": ["jobs"]})
+                          queues={"apps": ["jobs"]}, tls=True)
         cls.addClassCleanup(cls.mq.stop)
         # The broker's own start is the "not started yet" test: gpcheck
         # runs from before the node exists until it answers.
@@ -188,6 +189,23 @@ class AmqpTest(GpTestCase):
                       p["message"])
         self.assertLess(took, 0.7 + GRACE, took)
 
+    def test_tls_required_and_verified(self):
+        base = "user = app\npassword = %s\n" % PASSWORD
+        other, _ = self_signed(self.tmp, "other")
+        self.amqp("required", base + "tls = required", port=self.mq.tls_port)
+        self.amqp("verified", base + "host = localhost\ntls = verify\n"
+                  "tls_ca = %s" % self.mq.cert, port=self.mq.tls_port)
+        self.amqp("wrong_ca", base + "host = localhost\ntls = verify\n"
+                  "tls_ca = %s" % other, port=self.mq.tls_port)
+        _, doc, _ = self.run_json()
+        for name in ("required", "verified"):
+            with self.subTest(probe=name):
+                p = self.probe(doc, name)
+                self.assertEqual(p["status"], "ok", p["message"])
+        p = self.probe(doc, "wrong_ca")
+        self.assertEqual(outcomes(p), ["fatal"], p["message"])
+        self.assertIn("TLS connect to", p["message"])
+
     def test_tls_of_a_plain_listener_fatal(self):
         _, p, _ = self.run_one("tls", "user = app\npassword = %s\n"
                                "tls = required" % PASSWORD)
@@ -207,13 +225,16 @@ class AmqpTest(GpTestCase):
 
     def test_validate(self):
         self.amqp("v", "host = amqp://x/\ntls_ca = /x\nvhost =")
+        # librabbitmq 0.11 checks a certificate against names only: an
+        # address with tls = verify would fail every attempt.
+        self.amqp("ip", "host = 127.0.0.1\ntls = verify")
         proc = self.gp("validate")
         self.assertEqual(proc.returncode, 2, proc.stderr)
         for why in ("a URL, not a host name", "needs tls = verify",
-                    "is empty"):
+                    "is empty", "librabbitmq checks names, not IP"):
             self.assertIn(why, proc.stderr)
         self.assertIn("v.ini:", proc.stderr)
-
+        self.assertIn("ip.ini:", proc.stderr)
 
 if __name__ == "__main__":
     unittest.main()

@@ -4,7 +4,8 @@ metrics over TCP and the socket, a query and its expected value, a bad
 password, an unknown database and a bad query (fatal at once), too many
 connections (transient, then ready), a server started late, a listener that
 never answers (within the deadline), roles with a real replica (running,
-stopped, delayed beyond max_lag, the wrong role), TLS required of a server without it, and the
+stopped, delayed beyond max_lag, the wrong role), TLS required and verified
+(a right and a wrong CA, a server without TLS), and the
 password in no output. One primary and one replica serve the whole file."""
 
 import os
@@ -19,6 +20,7 @@ COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
 from gp import BIN, GRACE, GpTestCase
 
 from base import free_port, wait_tcp
+from certs import self_signed
 from mariadb import MariaDB
 
 PASSWORD = "app-Pw-m4riadb"
@@ -49,7 +51,7 @@ class MysqlTest(GpTestCase):
     @classmethod
     def setUpClass(cls):
         t0 = time.monotonic()
-        cls.db = MariaDB(server_id=1)
+        cls.db = MariaDB(server_id=1, tls=True)
         cls.addClassCleanup(cls.db.stop)
         cls.db.start()
         cls.db.sql("CREATE DATABASE appdb; CREATE TABLE appdb.t (v INT); "
@@ -280,9 +282,27 @@ class MysqlTest(GpTestCase):
         self.assertEqual(outcomes(p), ["fatal"])
         self.assertIn("read-only", p["message"])
 
-    def test_tls_required_of_a_server_without_tls(self):
-        _, p, _ = self.run_one("tls", "user = app\npassword = %s\n"
-                               "tls = required" % PASSWORD)
+    def test_tls_required_and_verified(self):
+        base = "user = app\npassword = %s\n" % PASSWORD
+        other, _ = self_signed(self.tmp, "other")
+        self.mysql("required", base + "tls = required")
+        self.mysql("verified", base + "host = localhost\ntls = verify\n"
+                   "tls_ca = %s" % self.db.cert)
+        self.mysql("verified_ip", base + "tls = verify\ntls_ca = %s"
+                   % self.db.cert)
+        self.mysql("wrong_ca", base + "tls = verify\ntls_ca = %s" % other)
+        # The replica serves no TLS: libmariadb alone would go on in clear.
+        self.mysql("no_tls", base + "tls = required", server=self.replica)
+        _, doc, _ = self.run_json()
+        for name in ("required", "verified", "verified_ip"):
+            with self.subTest(probe=name):
+                p = self.probe(doc, name)
+                self.assertEqual(p["status"], "ok", p["message"])
+                self.assertIn(", TLS ", p["message"])
+        p = self.probe(doc, "wrong_ca")
+        self.assertEqual(outcomes(p), ["fatal"], p["message"])
+        self.assertIn("(error 2026)", p["message"])
+        p = self.probe(doc, "no_tls")
         self.assertEqual(outcomes(p), ["fatal"], p["message"])
         self.assertIn("does not offer TLS (tls = required)", p["message"])
 

@@ -6,6 +6,7 @@ for tests.
     db.sql("CREATE USER ...")    # SQL as root over the unix socket
     db.stop_server(); db.start() # a restart keeps the data (~0.5 s)
     db.replica_of(primary, "repl", "pw")  # CHANGE MASTER TO ..; START SLAVE
+    MariaDB(tls=True)            # also TLS, self-signed (db.cert)
     db.stop()                    # stops it and removes the folder
 
 The server runs as root (--user=root; mariadbd accepts that when told so),
@@ -22,6 +23,7 @@ import subprocess
 import time
 
 from base import Server, free_port
+from certs import self_signed
 
 MARIADBD = "/usr/sbin/mariadbd"
 INSTALL_DB = "/usr/bin/mariadb-install-db"
@@ -31,7 +33,10 @@ CLIENT = "/usr/bin/mariadb"
 class MariaDB(Server):
     name = "mariadb"
 
-    def __init__(self, server_id=1, max_connections=50, extra=None):
+    def __init__(self, server_id=1, max_connections=50, extra=None,
+                 tls=False):
+        """tls: serve TLS with a self-signed certificate (self.cert, its
+        own CA; see certs.py)."""
         super().__init__()
         self.port = free_port()
         self.data = os.path.join(self.dir, "data")
@@ -39,7 +44,12 @@ class MariaDB(Server):
         self.server_id = server_id
         self.max_connections = max_connections
         self.extra = list(extra or [])
+        self.cert = None
         try:
+            if tls:
+                self.cert, key = self_signed(self.dir, "server")
+                self.extra += ["--ssl-cert=" + self.cert, "--ssl-key=" + key,
+                               "--ssl-ca=" + self.cert]
             subprocess.run(
                 [INSTALL_DB, "--no-defaults", "--datadir=" + self.data,
                  "--user=root", "--auth-root-authentication-method=normal",

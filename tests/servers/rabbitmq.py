@@ -6,6 +6,7 @@ rabbitmq-server, 3.10) for tests.
     mq.start()            # waits until it answers the AMQP header (~9 s)
     mq.ctl("list_queues") # rabbitmqctl against this node
     mq.publish("apps", "jobs", "hello")
+    RabbitMQ(tls=True)    # also AMQPS on mq.tls_port, self-signed (mq.cert)
     mq.stop()             # stops broker and epmd, removes the folder
 
 The node is the test's own: its name gpcheck-test-PORT@localhost, its
@@ -32,6 +33,7 @@ import subprocess
 import time
 
 from base import Server, free_port
+from certs import self_signed
 
 SBIN = (sorted(glob.glob("/usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin"))
         or ["/usr/lib/rabbitmq/bin"])[-1]
@@ -61,11 +63,17 @@ def amqp_answers(host, port, timeout=1.0):
 class RabbitMQ(Server):
     name = "rabbitmq"
 
-    def __init__(self, users=None, vhosts=None, queues=None):
+    def __init__(self, users=None, vhosts=None, queues=None, tls=False):
         """users: {name: password}; vhosts: {vhost: [users with all
-        permissions]}; queues: {vhost: [durable queue names]}."""
+        permissions]}; queues: {vhost: [durable queue names]}; tls: also
+        an AMQPS listener on self.tls_port with a self-signed certificate
+        (self.cert, its own CA; see certs.py)."""
         super().__init__()
         self.port = free_port()
+        self.tls_port = free_port() if tls else None
+        self.cert = self.key = None
+        if tls:
+            self.cert, self.key = self_signed(self.dir, "server")
         self.dist_port = free_port()
         self.epmd_port = free_port()
         self.node = "gpcheck-test-%d@localhost" % self.port
@@ -103,6 +111,14 @@ class RabbitMQ(Server):
                     "load_definitions = %s\n"
                     "log.console = false\n"
                     "log.file.level = warning\n" % (self.port, path))
+            if self.tls_port:
+                f.write("listeners.ssl.1 = 127.0.0.1:%d\n"
+                        "ssl_options.cacertfile = %s\n"
+                        "ssl_options.certfile = %s\n"
+                        "ssl_options.keyfile = %s\n"
+                        "ssl_options.verify = verify_none\n"
+                        "ssl_options.fail_if_no_peer_cert = false\n"
+                        % (self.tls_port, self.cert, self.cert, self.key))
         with open(os.path.join(self.dir, "enabled_plugins"), "w") as f:
             f.write("[].\n")
 
