@@ -3,8 +3,8 @@ real RabbitMQ 3.10 node on loopback (tests/servers/rabbitmq.py), started
 once for the file: the probe waits for the broker from before it starts
 (refused: transient, then ready), ready with the queue's counts, a bad
 password, a missing vhost, a vhost without permissions and a missing queue
-(fatal at once, in warmup too), refused, a listener that never answers
-(within the deadline), TLS required and verified (a right and a wrong CA)
+(fatal at once, in warmup too), another owner's exclusive queue (405,
+transient), refused, a listener that never answers (within the deadline), TLS required and verified (a right and a wrong CA)
 and asked of a plain listener, and the password in no output."""
 
 import json
@@ -89,6 +89,7 @@ class AmqpTest(GpTestCase):
         with open(report) as f:
             cls.late = json.load(f)
         cls.mq.publish("apps", "jobs", "hello", 3)
+        cls.mq.lock_queue("apps", "locked")
 
     def amqp(self, name, options="", policy="attempts = 1\ntimeout = 2s",
              port=None):
@@ -160,6 +161,15 @@ class AmqpTest(GpTestCase):
                 self.assertLess(p["history"][0]["duration_ms"], 1000)
         self.assertLess(took, 3, took)
         self.assertNotIn(PASSWORD, proc.stdout + proc.stderr)
+
+    def test_resource_locked_transient(self):
+        _, p, _ = self.run_one(
+            "locked", "user = app\npassword = %s\nvhost = apps\n"
+            "queue = locked" % PASSWORD,
+            "attempts = 2\ndelay = 100ms\ntimeout = 2s")
+        self.assertEqual(outcomes(p), ["transient", "transient"],
+                         p["message"])
+        self.assertIn("405 RESOURCE_LOCKED", p["message"])
 
     def test_password_file(self):
         pw = os.path.join(self.tmp, "pw")

@@ -6,6 +6,7 @@ rabbitmq-server, 3.10) for tests.
     mq.start()            # waits until it answers the AMQP header (~9 s)
     mq.ctl("list_queues") # rabbitmqctl against this node
     mq.publish("apps", "jobs", "hello")
+    mq.lock_queue("apps", "mine")   # exclusive to another owner: 405
     RabbitMQ(tls=True)    # also AMQPS on mq.tls_port, self-signed (mq.cert)
     mq.stop()             # stops broker and epmd, removes the folder
 
@@ -193,6 +194,16 @@ class RabbitMQ(Server):
             "X = rabbit_misc:r(<<\"%s\">>, exchange, <<>>), "
             "[rabbit_basic:publish(X, <<\"%s\">>, [], <<\"%s\">>) "
             "|| _ <- lists:seq(1, %d)], ok.") % (vhost, queue, body, count))
+
+    def lock_queue(self, vhost, queue):
+        """Declare `queue` exclusive to a process inside the broker that
+        lives as long as the node: other connections then get 405
+        RESOURCE_LOCKED for it, as for another client's exclusive queue."""
+        self.ctl("eval", (
+            "Owner = spawn(fun() -> receive stop -> ok end end), "
+            "{new, _} = rabbit_amqqueue:declare(rabbit_misc:r(<<\"%s\">>, "
+            "queue, <<\"%s\">>), false, false, [], Owner, <<\"test\">>), "
+            "ok.") % (vhost, queue))
 
     def stop(self):
         self.kill_process()
