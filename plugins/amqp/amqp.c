@@ -36,6 +36,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gpcheck/plugin.h"
@@ -53,6 +54,10 @@
 #define MQ_CLOSE_MS 200
 
 static const gp_option mq_options[] = {
+    {.key = "url",
+     .type = GP_TYPE_STRING,
+     .help = "amqp://user:password@host:port/vhost or amqps://...; instead "
+             "of host, port, vhost, user (and password, when it holds one)"},
     {.key = "host",
      .type = GP_TYPE_STRING,
      .def = "127.0.0.1",
@@ -108,16 +113,95 @@ static const gp_metric mq_metrics[] = {
     {.name = NULL},
 };
 
+/* Where and as whom to log in: from the options, or from `url`. */
+typedef struct target {
+    const char *host, *vhost, *user; /* the core's, or into url */
+    unsigned port;
+    int tls;                  /* 0 disabled, 1 required, 2 verify */
+    char *url;                /* owned copy amqp_parse_url() cut up; wiped */
+    const char *url_password; /* into url; NULL when the url has none */
+} target;
+
 /* Everything one attempt carries around. */
 typedef struct probe {
     gp_ctx *ctx;
     const gp_api *api;
+    target t;
     amqp_connection_state_t conn; /* owned; destroyed by check() */
     int logged_in;                /* connection.open done, not closed */
     int channel_open;             /* channel 1 open, not closed */
     char addr[160];               /* "127.0.0.1:5672" */
     char *password;               /* NULL when none; owned, wiped */
 } probe;
+
+/* Does the url's authority hold "user:password@"? (librabbitmq fills in
+ * "guest" when it does not, which must not count as a password.) */
+static int url_has_password(const char *url)
+{
+    const char *a = strstr(url, "://");
+    const char *end, *at = NULL;
+
+    if (!a)
+        return 0;
+    a += 3;
+    end = a + strcspn(a, "/?#");
+    for (const char *s = a; s < end; s++)
+        if (*s == '@')
+            at = s;
+    return at && memchr(a, ':', (size_t)(at - a)) != NULL;
+}
+
+static void target_free(target *t)
+{
+    if (t->url) {
+        memset(t->url, 0, strlen(t->url));
+        free(t->url);
+    }
+}
+
+/* Fill t from the options; 0, or -1 with *why (a reason naming `url`). */
+static int target_read(gp_ctx *ctx, const gp_api *api, target *t,
+                       const char **why)
+{
+    const char *url = api->opt_string(ctx, "url");
+    const char *tls = api->opt_string(ctx, "tls");
+    struct amqp_connection_info ci;
+
+    memset(t, 0, sizeof *t);
+    t->tls = !strcmp(tls, "verify") ? 2 : !strcmp(tls, "required") ? 1 : 0;
+    if (!url || !*url) {
+        t->host = api->opt_string(ctx, "host");
+        t->port = (unsigned)api->opt_integer(ctx, "port");
+        t->vhost = api->opt_string(ctx, "vhost");
+        t->user = api->opt_string(ctx, "user");
+        return 0;
+    }
+    if (!(t->url = strdup(url))) {
+        *why = "out of memory";
+        return -1;
+    }
+    if (amqp_parse_url(t->url, &ci) != AMQP_STATUS_OK) {
+        *why = "not an AMQP URL (amqp://user:password@host:port/vhost, "
+               "amqps://...)";
+        return -1;
+    }
+    t->host = ci.host;
+    t->port = (unsigned)ci.port;
+    t->vhost = ci.vhost;
+    t->user = ci.user;
+    t->url_password = url_has_password(url) ? ci.password : NULL;
+    if (ci.ssl && t->tls == 0 && api->opt_isset(ctx, "tls")) {
+        *why = "amqps:// with tls = disabled";
+        return -1;
+    }
+    if (!ci.ssl && t->tls > 0) {
+        *why = "tls needs an amqps:// url";
+        return -1;
+    }
+    if (ci.ssl && t->tls == 0)
+        t->tls = 1;
+    return 0;
+}
 
 /* Re-arm librabbitmq's RPC timeout with the time left. */
 static void arm(probe *p)
@@ -216,7 +300,7 @@ static gp_outcome connect_tls(probe *p, const char *host, unsigned port)
 {
     gp_ctx *ctx = p->ctx;
     const gp_api *api = p->api;
-    int verify = strcmp(api->opt_string(ctx, "tls"), "verify") == 0;
+    int verify = p->t.tls == 2;
     const char *ca = api->opt_string(ctx, "tls_ca");
     gp_sdk_addr addr;
     gp_sdk_connect_error why;
@@ -265,8 +349,8 @@ static gp_outcome login(probe *p)
 {
     gp_ctx *ctx = p->ctx;
     const gp_api *api = p->api;
-    const char *vhost = api->opt_string(ctx, "vhost");
-    const char *user = api->opt_string(ctx, "user");
+    const char *vhost = p->t.vhost;
+    const char *user = p->t.user;
     struct timeval tv = gp_sdk_timeval(ctx, api);
     double started = gp_sdk_now_ms();
     char what[300];
@@ -361,16 +445,27 @@ static gp_outcome probe_amqp(probe *p)
 {
     gp_ctx *ctx = p->ctx;
     const gp_api *api = p->api;
-    const char *host = api->opt_string(ctx, "host");
-    const char *tls = api->opt_string(ctx, "tls");
     const char *queue = api->opt_string(ctx, "queue");
-    unsigned port = (unsigned)api->opt_integer(ctx, "port");
+    const char *why;
     char err[640], server[160], detail[400] = "";
     double started = gp_sdk_now_ms();
     gp_outcome o;
 
-    if (gp_sdk_secret(ctx, api, "password", "password_file", MQ_MAX_PASSWORD,
-                      &p->password, err, sizeof err) < 0) {
+    if (target_read(ctx, api, &p->t, &why) < 0) {
+        api->message(ctx, "url: %s", why);
+        return GP_FATAL;
+    }
+    /* Declared before any message that may carry it (validate() did so
+     * for the configuration's own output). */
+    api->secret(ctx, p->t.url_password);
+    if (p->t.url_password) {
+        if (!(p->password = strdup(p->t.url_password))) {
+            api->message(ctx, "out of memory");
+            return GP_UNKNOWN;
+        }
+    } else if (gp_sdk_secret(ctx, api, "password", "password_file",
+                             MQ_MAX_PASSWORD, &p->password, err,
+                             sizeof err) < 0) {
         int e = errno;
 
         api->message(ctx, "%s", err);
@@ -380,8 +475,8 @@ static gp_outcome probe_amqp(probe *p)
         api->message(ctx, "out of memory");
         return GP_UNKNOWN;
     }
-    o = tls && strcmp(tls, "disabled") != 0 ? connect_tls(p, host, port)
-                                            : connect_tcp(p, host, port);
+    o = p->t.tls ? connect_tls(p, p->t.host, p->t.port)
+                 : connect_tcp(p, p->t.host, p->t.port);
     if (o != GP_READY)
         return o;
     if ((o = login(p)) != GP_READY)
@@ -394,8 +489,8 @@ static gp_outcome probe_amqp(probe *p)
         return o;
     describe_server(p, server, sizeof server);
     api->message(ctx, "%s%sat %s: vhost '%s' open as '%s' in %.2f ms%s", server,
-                 *server ? " " : "", p->addr, api->opt_string(ctx, "vhost"),
-                 api->opt_string(ctx, "user"), connect_ms, detail);
+                 *server ? " " : "", p->addr, p->t.vhost, p->t.user, connect_ms,
+                 detail);
     close_politely(p);
     return GP_READY;
 }
@@ -408,6 +503,7 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     if (p.conn)
         amqp_destroy_connection(p.conn);
     gp_sdk_free_secret(p.password);
+    target_free(&p.t);
     return o;
 }
 
@@ -420,24 +516,45 @@ static int is_address(const char *host)
            inet_pton(AF_INET6, host, buf) == 1;
 }
 
-/* validate() (ABI 1.2): the host's form (a name with tls = verify), and
- * tls_ca only with tls = verify. */
+/* validate() (ABI 1.2): the url, or the host's form (a name with tls =
+ * verify), tls_ca only with tls = verify, a vhost. */
 static void validate(gp_ctx *ctx, const gp_api *api)
 {
-    const char *tls = api->opt_string(ctx, "tls");
-    const char *why = gp_sdk_host_problem(api->opt_string(ctx, "host"));
+    static const char *const parts[] = {"host", "port", "vhost", "user"};
+    int by_url = api->opt_isset(ctx, "url");
+    const char *key = by_url ? "url" : "host";
+    const char *why = NULL;
+    target t;
 
-    if (why)
-        api->invalid(ctx, "host", "%s", why);
-    if (api->opt_isset(ctx, "tls_ca") && !(tls && !strcmp(tls, "verify")))
-        api->invalid(ctx, "tls_ca", "needs tls = verify");
-    if (tls && !strcmp(tls, "verify") && !why &&
-        is_address(api->opt_string(ctx, "host")))
-        api->invalid(ctx, "host",
+    for (size_t i = 0; by_url && i < sizeof parts / sizeof parts[0]; i++)
+        if (api->opt_isset(ctx, parts[i]))
+            api->invalid(ctx, parts[i],
+                         "is part of url: set one or the "
+                         "other");
+    if (target_read(ctx, api, &t, &why) < 0) {
+        api->invalid(ctx, "url", "%s", why);
+        target_free(&t);
+        return;
+    }
+    api->secret(ctx, t.url_password);
+    if (t.url_password && (api->opt_isset(ctx, "password") ||
+                           api->opt_isset(ctx, "password_file")))
+        api->invalid(ctx, "url",
+                     "holds a password: leave password and "
+                     "password_file unset");
+    if ((why = gp_sdk_host_problem(t.host)) != NULL)
+        api->invalid(ctx, key, "%s", why);
+    else if (t.tls == 2 && is_address(t.host))
+        api->invalid(ctx, key,
                      "tls = verify needs the host name the certificate "
                      "names: librabbitmq checks names, not IP addresses");
-    if (!*api->opt_string(ctx, "vhost"))
-        api->invalid(ctx, "vhost", "is empty (RabbitMQ's default is /)");
+    if (api->opt_isset(ctx, "tls_ca") && t.tls != 2)
+        api->invalid(ctx, "tls_ca", "needs tls = verify");
+    if (!*t.vhost)
+        api->invalid(ctx, by_url ? "url" : "vhost",
+                     "the vhost is empty (RabbitMQ's default is /, %s)",
+                     by_url ? "%2f in a url, or no path" : "the default");
+    target_free(&t);
 }
 
 static const gp_plugin mq_plugin = {

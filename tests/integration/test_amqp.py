@@ -5,7 +5,8 @@ once for the file: the probe waits for the broker from before it starts
 password, a missing vhost, a vhost without permissions and a missing queue
 (fatal at once, in warmup too), another owner's exclusive queue (405,
 transient), refused, a listener that never answers (within the deadline), TLS required and verified (a right and a wrong CA)
-and asked of a plain listener, and the password in no output."""
+and asked of a plain listener, the url form, and the password in no
+output."""
 
 import json
 import os
@@ -171,6 +172,30 @@ class AmqpTest(GpTestCase):
                          p["message"])
         self.assertIn("405 RESOURCE_LOCKED", p["message"])
 
+    def test_url(self):
+        self.write("conf.d/url.ini",
+                   "[url]\nplugin = amqp\nurl = amqp://app:%s@127.0.0.1:%d/apps\n"
+                   "queue = jobs\nattempts = 1\ntimeout = 2s\n"
+                   "[url_tls]\nplugin = amqp\n"
+                   "url = amqps://app:%s@localhost:%d/%%2f\ntls = verify\n"
+                   "tls_ca = %s\nattempts = 1\ntimeout = 2s\n"
+                   % (PASSWORD, self.mq.port, PASSWORD, self.mq.tls_port,
+                      self.mq.cert))
+        proc, doc, _ = self.run_json("-v")
+        p = self.probe(doc, "url")
+        self.assertEqual(p["status"], "ok", p["message"])
+        self.assertIn("vhost 'apps' open as 'app'", p["message"])
+        self.assertEqual(p["metrics"]["queue_messages"], 3)
+        p = self.probe(doc, "url_tls")
+        self.assertEqual(p["status"], "ok", p["message"])
+        self.assertIn("vhost '/' open", p["message"])
+        explain = self.gp("validate", "--explain")
+        self.assertIn("amqp://app:***@127.0.0.1", explain.stdout
+                      + explain.stderr)
+        for out in (proc.stdout + proc.stderr, explain.stdout,
+                    explain.stderr):
+            self.assertNotIn(PASSWORD, out)
+
     def test_password_file(self):
         pw = os.path.join(self.tmp, "pw")
         with open(pw, "w") as f:
@@ -238,13 +263,20 @@ class AmqpTest(GpTestCase):
         # librabbitmq 0.11 checks a certificate against names only: an
         # address with tls = verify would fail every attempt.
         self.amqp("ip", "host = 127.0.0.1\ntls = verify")
+        self.write("conf.d/u.ini", "[u]\nplugin = amqp\n"
+                   "url = amqp://app:pw-in-url-1@h/v\nuser = x\n"
+                   "password = other-pw-1\n"
+                   "[u2]\nplugin = amqp\nurl = amqp://h/v\ntls = required\n")
         proc = self.gp("validate")
         self.assertEqual(proc.returncode, 2, proc.stderr)
         for why in ("a URL, not a host name", "needs tls = verify",
-                    "is empty", "librabbitmq checks names, not IP"):
+                    "is empty", "librabbitmq checks names, not IP",
+                    "user: is part of url", "url: holds a password",
+                    "tls needs an amqps:// url"):
             self.assertIn(why, proc.stderr)
         self.assertIn("v.ini:", proc.stderr)
         self.assertIn("ip.ini:", proc.stderr)
+        self.assertNotIn("pw-in-url-1", proc.stdout + proc.stderr)
 
 if __name__ == "__main__":
     unittest.main()
