@@ -10,6 +10,7 @@ output."""
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -257,6 +258,18 @@ class AmqpTest(GpTestCase):
         self.assertEqual(complete(BIN, "probe", "amqp", "que"), {"queue="})
         proc = self.gp("plugins", "amqp")
         self.assertRegex(proc.stdout, r"password +string .*\n +\(secret\)")
+
+    def test_readme_example_validates(self):
+        readme = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "..", "..", "plugins", "amqp", "README.md")
+        with open(readme) as f:
+            example = re.search(r"```ini\n(.*?)```", f.read(), re.S).group(1)
+        secret = self.write("secret", "s3cret-file-pw\n")
+        os.chmod(secret, 0o600)
+        example = re.sub(r"/(run/secrets|etc/ssl)/[\w.-]+", secret, example)
+        self.write("conf.d/example.ini", example)
+        proc = self.gp("validate", env={"AMQP_PASSWORD": "g4te-pw-1", "AMQP_URL": "amqp://gate:g4te-pw-1@mq.internal/jobs"})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
 
     def test_validate(self):
         self.amqp("v", "host = amqp://x/\ntls_ca = /x\nvhost =")

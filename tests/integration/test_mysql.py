@@ -9,6 +9,7 @@ stopped, delayed beyond max_lag, the wrong role), TLS required and verified
 password in no output. One primary and one replica serve the whole file."""
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -313,6 +314,18 @@ class MysqlTest(GpTestCase):
         self.assertEqual(complete(BIN, "probe", "mysql", "max_l"), {"max_lag="})
         proc = self.gp("plugins", "mysql")
         self.assertRegex(proc.stdout, r"password +string .*\n +\(secret\)")
+
+    def test_readme_example_validates(self):
+        readme = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "..", "..", "plugins", "mysql", "README.md")
+        with open(readme) as f:
+            example = re.search(r"```ini\n(.*?)```", f.read(), re.S).group(1)
+        secret = self.write("secret", "s3cret-file-pw\n")
+        os.chmod(secret, 0o600)
+        example = re.sub(r"/(run/secrets|etc/ssl)/[\w.-]+", secret, example)
+        self.write("conf.d/example.ini", example)
+        proc = self.gp("validate", env={"MYSQL_MONITOR_PASSWORD": "m0nitor-pw"})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
 
     def test_validate(self):
         self.mysql("v", "expect = 1\nmax_lag = 5s\ntls_ca = /x")
