@@ -26,16 +26,16 @@ PACKAGES=(
     libclang-rt-14-dev  # libFuzzer (clang only recommends it)
     libinih-dev libjansson-dev check libsubunit-dev
     libpq-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev
-    libmariadb-dev librabbitmq-dev
     # real servers and tools the tests drive
     python3 binutils procps openssl tmux perl
     postgresql redis-server dnsmasq-base clickhouse-server
-    mariadb-server mariadb-client rabbitmq-server
     monitoring-plugins-basic monitoring-plugins-standard bind9-dnsutils
     # the consumers that validate each report format, documentation, package
     libxml2-utils prometheus scdoc groff-base man-db python3-yaml dpkg-dev
     # the container image (image/build; file for cpack) and a runtime to run it
     mmdebstrap umoci podman runc file
+    # the mysql and amqp probes (issue 16): their libraries, the real servers
+    libmariadb-dev librabbitmq-dev mariadb-server mariadb-client rabbitmq-server
 )
 
 log() { printf '\n== %s\n' "$*" >&2; }
