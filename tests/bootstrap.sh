@@ -37,6 +37,8 @@ PACKAGES=(
     libxml2-utils prometheus prometheus-pushgateway chromium scdoc groff-base man-db python3-yaml dpkg-dev
     # the container image (image/build; file for cpack) and a runtime to run it
     mmdebstrap umoci podman runc file
+    # the mysql and amqp probes (issue 16): their libraries, the real servers
+    libmariadb-dev librabbitmq-dev mariadb-server mariadb-client rabbitmq-server
 )
 
 log() { printf '\n== %s\n' "$*" >&2; }
