@@ -44,7 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.normpath(os.path.join(HERE, "..", ".."))
 INSTALL = os.path.join(SRC, "scripts", "install.sh")
 SHIPPED = {"clickhouse", "dns", "exec", "http", "postgres", "redis", "tcp",
-           "vpc"}
+           "tls", "vpc"}
 # One full build, then one for the second prefix: minutes on a loaded box.
 BUILD_TIMEOUT = 900
 
