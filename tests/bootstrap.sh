@@ -26,12 +26,14 @@ PACKAGES=(
     libclang-rt-14-dev  # libFuzzer (clang only recommends it)
     libinih-dev libjansson-dev check libsubunit-dev
     libpq-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev
-    libssl-dev  # tls
+    libssl-dev  # tls, grpc
+    libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler  # grpc
     # real servers and tools the tests drive
     python3 binutils procps openssl tmux perl
     postgresql redis-server dnsmasq-base clickhouse-server
     monitoring-plugins-basic monitoring-plugins-standard bind9-dnsutils
     python3-aiosmtpd  # an SMTP server offering STARTTLS (tls)
+    python3-grpcio nghttp2-server  # a gRPC server, an HTTP/2 one (grpc)
     # the consumers that validate each report format, documentation, package
     libxml2-utils prometheus scdoc groff-base man-db python3-yaml dpkg-dev
     # the container image (image/build; file for cpack) and a runtime to run it

@@ -833,6 +833,12 @@ class CompletionTest(unittest.TestCase):
         self.assertLessEqual({"host=", "port=", "send=", "expect=",
                               "timeout=", "warmup=", "attempts="}, keys)
         self.assertEqual(self.complete(BIN, "probe", "tcp", "ho"), {"host="})
+        # The issue-16 probes, from their schemas like every other.
+        self.assertLessEqual({"tls", "grpc"}, names)
+        self.assertLessEqual({"server_name=", "starttls=", "min_version="},
+                             self.complete(BIN, "probe", "tls", ""))
+        self.assertLessEqual({"target=", "plaintext=", "metadata="},
+                             self.complete(BIN, "probe", "grpc", ""))
         self.assertEqual(
             self.complete(BIN, "probe", "tcp", "host=x", "backoff", "=", ""),
             {"exponential", "fixed"})
