@@ -128,9 +128,11 @@ static gp_outcome headers(probe *p)
     }
     snprintf(p->authority, sizeof p->authority, "%s%s%s:%u", v6 ? "[" : "",
              p->name, v6 ? "]" : "", p->port);
-    /* The server may give up when we do (at most 8 digits). */
+    /* The server may give up when we do (TimeoutValue: at most 8 digits;
+     * more than 27 hours is left as the longest). */
+    int64_t left = api->time_left_ms(p->ctx);
     snprintf(p->timeout, sizeof p->timeout, "%lldm",
-             (long long)(api->time_left_ms(p->ctx) % 100000000));
+             (long long)(left > 99999999 ? 99999999 : left));
     add(p, ":method", 7, "POST", 0);
     add(p, ":scheme", 7,
         api->opt_boolean(p->ctx, "plaintext") ? "http" : "https", 0);

@@ -250,11 +250,8 @@ static gp_outcome tls_start(call *c, SSL_CTX **ctxp, const char *where,
     char err[256];
     SSL_CTX *x = *ctxp = SSL_CTX_new(TLS_client_method());
 
-    if (!x || !(c->ssl = SSL_new(x)))
+    if (!x)
         goto nomem;
-    SSL_set_min_proto_version(c->ssl, TLS1_2_VERSION); /* gRPC's floor */
-    SSL_set_alpn_protos(c->ssl, (const unsigned char *)"\x02h2", 3);
-    SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
     if (t->ca_file ? !SSL_CTX_load_verify_locations(x, t->ca_file, NULL)
                    : !SSL_CTX_set_default_verify_paths(x)) {
         ERR_error_string_n(ERR_get_error(), err, sizeof err);
@@ -262,6 +259,11 @@ static gp_outcome tls_start(call *c, SSL_CTX **ctxp, const char *where,
                      t->ca_file ? "ca_file" : "the system's CAs", err);
         return GP_FATAL;
     }
+    if (!(c->ssl = SSL_new(x)))
+        goto nomem;
+    SSL_set_min_proto_version(c->ssl, TLS1_2_VERSION); /* gRPC's floor */
+    SSL_set_alpn_protos(c->ssl, (const unsigned char *)"\x02h2", 3);
+    SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
     if (t->cert_file &&
         (!SSL_use_certificate_chain_file(c->ssl, t->cert_file) ||
          !SSL_use_PrivateKey_file(c->ssl,

@@ -197,6 +197,12 @@ class ConnectionTest(TlsCase):
         self.assertEqual(outcomes(r["plain"]), ["fatal"], r["plain"]["message"])
         self.assertIn("wrong version number", r["plain"]["message"])
 
+    def test_unreadable_ca_file_is_fatal(self):
+        _, r = self.run_many({"noca": self.at(
+            S["good"], ca=False, more="ca_file = %s/missing.pem" % self.tmp)})
+        self.assertEqual(outcomes(r["noca"]), ["fatal"], r["noca"]["message"])
+        self.assertIn("cannot load ca_file", r["noca"]["message"])
+
     def test_bad_host_is_a_config_error(self):
         self.write("conf.d/bad.ini", "[bad]\nplugin = tls\n"
                    "host = https://example.test/\nport = 443\n")

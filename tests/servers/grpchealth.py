@@ -17,7 +17,8 @@ gets NOT_FOUND, as grpc's own health servicer answers. unimplemented makes
 the server have no Health service at all (UNIMPLEMENTED); sleep delays
 each answer; token, when set, is the `authorization` metadata every call
 must carry (else UNAUTHENTICATED). Each call's metadata is appended to
-calls.log, one JSON object a line.
+calls.log, one JSON object a line, with "_time_remaining": the seconds
+the client's grpc-timeout left the call.
 
 Debian has no grpc_health module (python3-grpc-tools is not packaged),
 so the service is a generic handler with the messages serialised by hand:
@@ -148,6 +149,8 @@ def _serve(state_path, calls_path, ports_path, tls):
     def check(request, context):
         st = state()
         md = {k: v for k, v in context.invocation_metadata()}
+        # What the client's grpc-timeout left (None: no deadline).
+        md["_time_remaining"] = context.time_remaining()
         with open(calls_path, "a") as f:
             f.write(json.dumps(md) + "\n")
         time.sleep(min(float(st.get("sleep") or 0), 30))
