@@ -94,6 +94,15 @@ class StatusTest(GrpcCase):
         # (gRPC rounds a received timeout up a little.)
         self.assertLessEqual(left, 3.1)
 
+    def test_a_long_timeout_is_sent_as_the_longest_grpc_timeout(self):
+        # grpc-timeout has at most 8 digits: 30 hours go as 99999999m.
+        _, r = self.run_many({"api": self.plain()},
+                             policy="attempts = 1\ntimeout = 30h")
+        self.assertEqual(r["api"]["status"], "ok", r["api"]["message"])
+        left = self.g.call_log()[-1]["_time_remaining"]
+        self.assertGreater(left, 99999.0)
+        self.assertLess(left, 100001.0)
+
     def test_not_serving_and_unknown_are_transient(self):
         self.g.set(services={"": "NOT_SERVING", "db": "UNKNOWN",
                              "cache": "SERVING"})
