@@ -399,8 +399,8 @@ static gp_outcome judge(probe *p, SSL *ssl, double ms)
         gp_sdk_printable(p->verify_subject, strlen(p->verify_subject), 120,
                          subject, sizeof subject);
         api->message(ctx,
-                     "%s: %s: %s (depth %d, %s); the certificate %s %.1f "
-                     "days%s",
+                     "%s: %s: %s (depth %d, %s); the leaf certificate %s "
+                     "%.1f days%s",
                      tls_failure_reason(f), p->addr,
                      X509_verify_cert_error_string(p->verify_err),
                      p->verify_depth, subject,

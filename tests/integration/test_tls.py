@@ -24,6 +24,7 @@ def setUpModule():
     os.chmod(S["dir"], 0o755)
     pki = S["pki"] = Pki(S["dir"])
     inter = pki.issue("inter", ca=True, days=20)
+    old_inter = pki.issue("oldinter", ca=True, start=-60, days=-1)
     certs = {
         "good": pki.issue("good", issuer=inter, days=90),
         "soon": pki.issue("soon", days=3),
@@ -31,6 +32,7 @@ def setUpModule():
         "future": pki.issue("future", start=5, days=60),
         "otherhost": pki.issue("otherhost", names=["other.test"]),
         "self": pki.self_signed("self"),
+        "oldchain": pki.issue("oldchain", issuer=old_inter, days=90),
     }
     S["certs"] = certs
     try:
@@ -123,6 +125,7 @@ class CertificateTest(TlsCase):
             "sni_mismatch": self.at(S["good"], more="server_name = other.test"),
             "self": self.at(S["self"]),
             "no_ca": self.at(S["good"], ca=False),
+            "oldchain": self.at(S["oldchain"]),
         }, policy=policy)
         want = {
             "expired": "certificate expired: 127.0.0.1:%d: certificate has "
@@ -137,6 +140,11 @@ class CertificateTest(TlsCase):
                     "certificate" % S["self"].port,
             "no_ca": "certificate not trusted: 127.0.0.1:%d: unable to get "
                      "local issuer certificate" % S["good"].port,
+            # The intermediate expired, not the leaf.
+            "oldchain": "certificate expired: 127.0.0.1:%d: certificate has "
+                        "expired (depth 1, /CN=gpcheck test oldinter); the "
+                        "leaf certificate expires in 90.0 days"
+                        % S["oldchain"].port,
         }
         for name, text in want.items():
             p = r[name]
@@ -147,6 +155,8 @@ class CertificateTest(TlsCase):
         self.assertAlmostEqual(r["expired"]["metrics"]["days_left"], -2,
                                delta=0.1)
         self.assertIn("expired 2.0 days ago", r["expired"]["message"])
+        self.assertAlmostEqual(r["oldchain"]["metrics"]["chain_days_left"],
+                               -1, delta=0.1)
         self.assertAlmostEqual(r["future"]["metrics"]["days_left"], 60,
                                delta=0.1)
 
