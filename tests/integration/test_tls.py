@@ -39,6 +39,7 @@ def setUpModule():
         for name, cert in certs.items():
             S[name] = SServer(cert)
         S["tls12"] = SServer(certs["good"], extra=["-tls1_2"])
+        S["v6"] = SServer(certs["good"], host="::1")
         S["smtp"] = Smtp(certs["good"])
         S["smtp_plain"] = Smtp(certs["good"], starttls=False)
         pg = S["pg"] = Postgres()
@@ -105,6 +106,19 @@ class CertificateTest(TlsCase):
                       p["message"])
         self.assertEqual(r["sni"]["status"], "warn", r["sni"]["message"])
         self.assertIn("chain_days_left < 30", r["sni"]["message"])
+
+    def test_ipv6_address_with_server_name(self):
+        ca = "ca_file = %s\n" % S["pki"].root.cert
+        _, r = self.run_many({
+            "v6": "host = ::1\nport = %d\n%sserver_name = localhost"
+                  % (S["v6"].port, ca),
+            "v6_ip": "host = ::1\nport = %d\n%s" % (S["v6"].port, ca)})
+        self.assertEqual(r["v6"]["status"], "ok", r["v6"]["message"])
+        self.assertIn("with [::1]:%d" % S["v6"].port, r["v6"]["message"])
+        # The certificate names 127.0.0.1 and localhost, not ::1.
+        self.assertEqual(outcomes(r["v6_ip"]), ["fatal"])
+        self.assertIn("hostname mismatch: [::1]:%d: IP address mismatch"
+                      % S["v6"].port, r["v6_ip"]["message"])
 
     def test_expiring_in_three_days_fails_the_threshold(self):
         proc, r = self.run_many({"soon": self.at(

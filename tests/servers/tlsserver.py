@@ -23,11 +23,13 @@ class SServer(Server):
 
     name = "s_server"
 
-    def __init__(self, cert, extra=()):
+    def __init__(self, cert, extra=(), host="127.0.0.1"):
         super().__init__()
-        self.port = free_port()
+        self.host = host
+        self.port = free_port(host)
         self.spawn(["openssl", "s_server", "-quiet", "-www", "-accept",
-                    "127.0.0.1:%d" % self.port, "-cert", cert.cert,
+                    ("[%s]:%d" if ":" in host else "%s:%d")
+                    % (host, self.port), "-cert", cert.cert,
                     "-cert_chain", cert.chain, "-key", cert.key] + list(extra))
         if not wait_tcp(self.host, self.port, 20):
             log = self.log_tail()
