@@ -321,17 +321,6 @@ static gp_outcome exchange_failed(call *c, const char *where, int rv,
 {
     const gp_api *api = c->api;
 
-    if (c->ssl && !c->tls_err[0]) {
-        /* A write may fail first (the server closed on our bytes); the
-         * alert it sent before closing may still wait to be read. */
-        char buf[512];
-        int rc;
-
-        ERR_clear_error();
-        rc = SSL_read(c->ssl, buf, sizeof buf);
-        if (rc <= 0 && SSL_get_error(c->ssl, rc) == SSL_ERROR_SSL)
-            (void)tls_failed(c, rc);
-    }
     if (c->tls_err[0]) {
         /* An alert after the handshake: TLS 1.3 servers refuse a client
          * certificate (or its absence) here. */

@@ -17,6 +17,7 @@ import threading
 from gp import GRACE, GpTestCase
 from grpchealth import GrpcHealth, Nghttpd
 from pki import Pki
+from tlsserver import SServer
 
 CANARY = "Bearer canary-Grp9-Zq4x"
 S = {}
@@ -32,13 +33,18 @@ def setUpModule():
     try:
         S["g"] = GrpcHealth(cert=S["leaf"], ca=pki.root.cert)
         S["h2"] = Nghttpd()
+        # openssl s_server: TLS without ALPN h2; and one that negotiates
+        # h2 and requires a client certificate, refusing with an alert.
+        S["no_alpn"] = SServer(S["leaf"])
+        S["want_cert"] = SServer(S["leaf"], extra=[
+            "-alpn", "h2", "-Verify", "1", "-CAfile", pki.root.cert])
     except BaseException:
         tearDownModule()
         raise
 
 
 def tearDownModule():
-    for name in ("g", "h2"):
+    for name in ("g", "h2", "no_alpn", "want_cert"):
         if name in S:
             S[name].stop()
     shutil.rmtree(S["dir"], ignore_errors=True)
@@ -181,6 +187,21 @@ class TlsTest(GrpcCase):
                           % self.g.tls, r[name]["message"])
         self.assertIn("unable to get local issuer", r["no_ca"]["message"])
         self.assertIn("other.test", r["other"]["message"])
+
+    def test_no_alpn_h2_and_a_client_certificate_alert_are_fatal(self):
+        _, r = self.run_many({
+            "no_alpn": self.tls(S["no_alpn"].port),
+            "want_cert": self.tls(S["want_cert"].port)})
+        self.assertEqual(outcomes(r["no_alpn"]), ["fatal"],
+                         r["no_alpn"]["message"])
+        self.assertIn("127.0.0.1:%d does not offer HTTP/2 over TLS (ALPN "
+                      "none)" % S["no_alpn"].port, r["no_alpn"]["message"])
+        p = r["want_cert"]
+        self.assertEqual(outcomes(p), ["fatal"], p["message"])
+        self.assertIn("127.0.0.1:%d refused the connection after the TLS "
+                      "handshake: " % S["want_cert"].port, p["message"])
+        self.assertIn("alert certificate required (no cert_file is set)",
+                      p["message"])
 
     def test_unusable_tls_files_are_fatal(self):
         leaf = S["leaf"]
