@@ -28,11 +28,15 @@ PACKAGES=(
     libpq-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev
     libsqlite3-dev sqlite3  # the run history (core/history.c); sqlite3: tests read it
     debian-archive-keyring  # checks Debian 13's hiredis 1.x source (tests/compat/hiredis1)
+    libssl-dev  # tls, grpc
+    libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler  # grpc
     # real servers and tools the tests drive
     python3 binutils procps openssl tmux perl
     postgresql redis-server dnsmasq-base clickhouse-server
     curl wait-for-it  # the conformance suite's client and anchor
     monitoring-plugins-basic monitoring-plugins-standard bind9-dnsutils
+    python3-aiosmtpd  # an SMTP server offering STARTTLS (tls)
+    python3-grpcio nghttp2-server  # a gRPC server, an HTTP/2 one (grpc)
     # the consumers that validate each report format, documentation, package
     libxml2-utils prometheus prometheus-pushgateway chromium scdoc groff-base man-db python3-yaml dpkg-dev
     # the container image (image/build; file for cpack) and a runtime to run it

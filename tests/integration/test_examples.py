@@ -839,6 +839,12 @@ class CompletionTest(unittest.TestCase):
                          {"query."})
         self.assertEqual(self.complete(BIN, "probe", "prometheus", "ur"),
                          {"url="})
+        # The issue-16 probes, from their schemas like every other.
+        self.assertLessEqual({"tls", "grpc"}, names)
+        self.assertLessEqual({"server_name=", "starttls=", "min_version="},
+                             self.complete(BIN, "probe", "tls", ""))
+        self.assertLessEqual({"target=", "plaintext=", "metadata="},
+                             self.complete(BIN, "probe", "grpc", ""))
         self.assertEqual(
             self.complete(BIN, "probe", "tcp", "host=x", "backoff", "=", ""),
             {"exponential", "fixed"})
