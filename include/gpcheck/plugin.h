@@ -1,5 +1,5 @@
 /*
- * gpcheck/plugin.h - the probe plugin ABI, version 1.2.
+ * gpcheck/plugin.h - the probe plugin ABI, version 1.3.
  *
  * This header is the whole contract between gpcheck's core and a probe
  * plugin. A plugin includes this file and nothing else from gpcheck, links
@@ -55,6 +55,7 @@
  *   1.1  GP_OPT_FILE.
  *   1.2  gp_plugin.validate; gp_api.invalid and gp_api.secret;
  *        GP_OPT_CONNINFO, GP_OPT_METRICS; GP_RESERVED_KEYS listed here.
+ *   1.3  gp_api.metric_wanted (at the end of gp_api).
  *   - Build flags of the core or of a plugin never change this ABI.
  */
 #ifndef GPCHECK_PLUGIN_H
@@ -68,7 +69,7 @@ extern "C" {
 #endif
 
 #define GP_ABI_MAJOR 1
-#define GP_ABI_MINOR 2
+#define GP_ABI_MINOR 3
 
 /* Name of the one symbol a plugin exports, for dlsym(). */
 #define GP_PLUGIN_SYMBOL "gpcheck_plugin"
@@ -294,6 +295,17 @@ typedef struct gp_api {
      * carry it. NULL and "" are ignored. At most 64 texts per attempt, or
      * per probe in validate(); one more is a plugin bug. */
     void (*secret)(gp_ctx *ctx, const char *text);
+
+    /* ---- since ABI 1.3 ---- */
+
+    /* 1 when somebody will look at metric `name` of this attempt: a
+     * warn_if / fail_if of the probe names it, or the run writes a report
+     * that shows every metric (json, jsonl, tap, prometheus, nagios, the
+     * `probe` command). 0 when nobody will: a plugin may then skip the
+     * work of measuring it (an extra query, a second request). An
+     * undeclared name gives 0. In validate() only the thresholds count.
+     * Reporting a metric nobody wants is still allowed. */
+    int (*metric_wanted)(gp_ctx *ctx, const char *name);
 } gp_api;
 
 /* ------------------------------------------------------------------------ */
