@@ -117,6 +117,12 @@ static const gp_option pg_options[] = {
      .help = "at least this many connection slots must be free for a new "
              "client of app_user / app_database (transient in warmup, "
              "fatal after)"},
+    {.key = "pgbouncer_dsn",
+     .type = GP_TYPE_STRING,
+     .flags = GP_OPT_CONNINFO,
+     .help = "PgBouncer's admin console (dbname=pgbouncer) when dsn goes "
+             "through PgBouncer: its pool's numbers, and which of the two "
+             "fails"},
     {.key = NULL},
 };
 
@@ -160,6 +166,29 @@ static const gp_metric pg_metrics[] = {
      .unit = GP_UNIT_COUNT,
      .help = "the application's sessions waiting for a lock (every client "
              "backend's without app_*)"},
+    {.name = "cl_active",
+     .unit = GP_UNIT_COUNT,
+     .help = "PgBouncer (pgbouncer_dsn): clients of the dsn's pool linked to "
+             "a server connection"},
+    {.name = "cl_waiting",
+     .unit = GP_UNIT_COUNT,
+     .help = "PgBouncer: clients of the pool waiting for a server connection"},
+    {.name = "sv_active",
+     .unit = GP_UNIT_COUNT,
+     .help = "PgBouncer: the pool's server connections in use by a client"},
+    {.name = "sv_idle",
+     .unit = GP_UNIT_COUNT,
+     .help = "PgBouncer: the pool's server connections free for a client"},
+    {.name = "maxwait",
+     .unit = GP_UNIT_MS,
+     .help = "PgBouncer: how long the pool's oldest waiting client has waited"},
+    {.name = "avg_wait_time",
+     .unit = GP_UNIT_MS,
+     .help = "PgBouncer: average wait of the database's clients (SHOW STATS)"},
+    {.name = "pgbouncer_pool_usage",
+     .unit = GP_UNIT_PERCENT,
+     .help = "PgBouncer: sv_active as a percentage of the database's "
+             "pool_size"},
     {.name = NULL},
 };
 
@@ -405,6 +434,25 @@ static gp_outcome parse_dsn(pg_probe *p, const char *dsn,
     return GP_READY;
 }
 
+/* The dsn's dbname or user as libpq will use them (PGDATABASE, PGUSER,
+ * the OS user; dbname defaults to the user), for PgBouncer's pool name;
+ * borrowed from opts or from libpq's defaults (*defs, read once, the
+ * caller's to PQconninfoFree()). */
+static const char *dsn_or_default(const PQconninfoOption *opts,
+                                  PQconninfoOption **defs, const char *key)
+{
+    const char *v = opts ? pg_dsn_value(opts, key) : NULL;
+
+    if (v && *v)
+        return v;
+    if (!*defs)
+        *defs = PQconndefaults();
+    v = *defs ? pg_dsn_value(*defs, key) : NULL;
+    if ((!v || !*v) && strcmp(key, "dbname") == 0)
+        return dsn_or_default(opts, defs, "user");
+    return v;
+}
+
 static gp_outcome check(gp_ctx *ctx, const gp_api *api)
 {
     pg_probe p = {.ctx = ctx, .api = api, .deadline = api->deadline_ms(ctx)};
@@ -415,6 +463,8 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     pg_params pp = {0};
     PGconn *conn = NULL;
     double t_connect = 0;
+    PQconninfoOption *defaults = NULL;
+    int64_t reserve;
     gp_outcome o;
 
     snprintf(p.shown, sizeof p.shown, "not parsed");
@@ -426,19 +476,52 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         o = pg_plan_connection(&p, opts, plan);
     if (o == GP_READY)
         o = pg_build_params(&p, opts, plan, password, &pp);
+    /* In front of PgBouncer the admin console gets the end of the time. */
+    reserve = o == GP_READY ? pg_bouncer_reserve(&p) : 0;
+    p.deadline -= reserve;
     if (o == GP_READY)
         o = pg_connect_hosts(&p, plan, &pp, &conn, &t_connect);
     if (o == GP_READY) {
         o = probe_server(&p, conn, t_connect);
         PQfinish(conn);
     }
+    p.deadline += reserve;
+    if (reserve > 0)
+        o = pg_bouncer_check(&p, dsn_or_default(opts, &defaults, "dbname"),
+                             dsn_or_default(opts, &defaults, "user"), o);
 
     free(pp.keys);
     free(pp.values);
     free(plan);
     PQconninfoFree(opts);
+    PQconninfoFree(p.admin_opts);
+    PQconninfoFree(defaults);
     gp_sdk_free_secret(password);
     return o;
+}
+
+/* pgbouncer_dsn through libpq's parser too; its secret fields declared. */
+static void validate_admin(gp_ctx *ctx, const gp_api *api)
+{
+    const char *dsn = api->opt_string(ctx, "pgbouncer_dsn");
+    char *err = NULL, why[512];
+    PQconninfoOption *opts;
+
+    if (!dsn)
+        return;
+    opts = PQconninfoParse(dsn, &err);
+    if (!opts) {
+        if (!err)
+            return;
+        pg_dsn_redact(err, why, sizeof why);
+        PQfreemem(err);
+        api->invalid(ctx, "pgbouncer_dsn", "%s", why);
+        return;
+    }
+    for (const PQconninfoOption *o = opts; o->keyword; o++)
+        if (pg_dsn_is_secret(o) && o->val && *o->val)
+            api->secret(ctx, o->val);
+    PQconninfoFree(opts);
 }
 
 /* The application's pool needs a filter saying whose sessions it holds,
@@ -501,6 +584,7 @@ static void validate(gp_ctx *ctx, const gp_api *api)
             api->secret(ctx, o->val);
     PQconninfoFree(opts);
     validate_pool(ctx, api);
+    validate_admin(ctx, api);
 }
 
 static const gp_plugin pg_plugin = {

@@ -40,6 +40,9 @@ typedef struct pg_probe {
     size_t n_known;
     char shown[1024];      /* the dsn with its secret fields masked */
     char said[PG_MSG_LEN]; /* the message set last, masked */
+    /* pgbouncer_dsn's parse, whose secret values are in secrets; owned,
+     * freed when the attempt ends */
+    PQconninfoOption *admin_opts;
 } pg_probe;
 
 /* One host entry for libpq: a name (or socket directory), the numeric
@@ -156,5 +159,19 @@ void pg_stats_free(pg_stats *st);
  * the message said. */
 gp_outcome pg_stats_report(pg_probe *p, PGconn *conn, const pg_stats *st,
                            const PGresult *r);
+
+/* ---- admin.c: in front of PgBouncer (pgbouncer_dsn) ---------------------- */
+
+/* The time kept back from the dsn's login and query for the admin
+ * console, so that a pooler whose clients wait can still be asked why:
+ * a third of the time left, at most 2 s; 0 without pgbouncer_dsn. */
+int64_t pg_bouncer_reserve(pg_probe *p);
+/* After the attempt through the pooler ended with o: read pool db/user
+ * from the admin console when a PgBouncer metric is wanted or o is not
+ * ready, report its metrics and add what it says to the message (on a
+ * failure: the database behind the pooler is down, or the pool is
+ * saturated). Returns the attempt's outcome. */
+gp_outcome pg_bouncer_check(pg_probe *p, const char *db, const char *user,
+                            gp_outcome o);
 
 #endif

@@ -57,7 +57,8 @@ class PoolTest(GpTestCase):
             [os.path.join(PG_BIN, "psql"), "-X", "-q", "-A", "-t", "-h",
              "127.0.0.1", "-p", str(self.pg.port), "-U", user, "-d", db],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            bufsize=0)  # unbuffered: select() sees every line
         if not getattr(self, "_draining", False):
             # Cleanups run last-in first-out: this one after every _end.
             self._draining = True
