@@ -28,7 +28,7 @@ PACKAGES=(
     libpq-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev
     # real servers and tools the tests drive
     python3 binutils procps openssl tmux perl
-    postgresql redis-server dnsmasq-base clickhouse-server
+    postgresql pgbouncer redis-server dnsmasq-base clickhouse-server
     monitoring-plugins-basic monitoring-plugins-standard bind9-dnsutils
     # the consumers that validate each report format, documentation, package
     libxml2-utils prometheus scdoc groff-base man-db python3-yaml dpkg-dev
