@@ -37,7 +37,7 @@ START_TEST(statement_reads_only_what_is_wanted)
     spec.user = "'app'";
     sql = pg_pool_sql(&spec);
     ck_assert(has(sql, "s.application_name IN ('web', 'worker')"));
-    ck_assert(has(sql, "WHERE rolname = 'app'"));
+    ck_assert(has(sql, "to_regrole(pg_catalog.quote_ident('app'))"));
     ck_assert(has(sql, "idle in transaction%"));
     ck_assert(has(sql, "wait_event_type = 'Lock'"));
     ck_assert(!has(sql, "LEFT JOIN"));
