@@ -405,7 +405,7 @@ class ShippedConfigTest(GpTestCase):
         out = proc.stdout
         for text in ("== probes selected (6)", "[vpc] plugin vpc",
                      "[group cache]", "need 1 of 2",
-                     "threshold: fail_if pool_usage >= 90%",
+                     "threshold: fail_if app_pool_usage >= 90%",
                      "threshold: fail_if min_instances < 10",
                      "starts after 'vpc' is ready", "== bypass",
                      "enabled = false: not applied"):
