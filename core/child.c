@@ -117,6 +117,26 @@ static void api_metric(gp_ctx *ctx, const char *name, double value)
     optview_bug(&ctx->ov, "plugin reported undeclared metric '%s'", name);
 }
 
+/* ABI 1.3: a threshold of the probe names the metric, or (in an attempt)
+ * a report shows them all. */
+static int api_metric_wanted(gp_ctx *ctx, const char *name)
+{
+    const probe_def *d = ctx->a->def;
+    if (!name)
+        return 0;
+    for (size_t i = 0; i < d->n_conds; i++)
+        if (strcmp(d->conds[i].metric->name, name) == 0)
+            return 1;
+    if (ctx->validating || !ctx->a->all_metrics)
+        return 0;
+    size_t n;
+    const gp_metric *m = metrics_of(d, &n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(m[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
 static void api_message(gp_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
@@ -220,6 +240,7 @@ static const gp_api api_table = {
     .log = api_log,
     .invalid = api_invalid,
     .secret = api_secret,
+    .metric_wanted = api_metric_wanted,
 };
 
 _Noreturn void child_run(const child_attempt *a)

@@ -31,7 +31,8 @@ typedef struct child_attempt {
     int64_t deadline_ms;    /* CLOCK_MONOTONIC */
     int warmup;
     unsigned number;
-    int fd; /* result pipe */
+    int all_metrics; /* a report shows every metric (metric_wanted) */
+    int fd;          /* result pipe */
 } child_attempt;
 
 /* Run the plugin's check() and write the result; never returns. */

@@ -1095,7 +1095,11 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
                       .env = cfg->env,
                       .bypass = b,
                       .user = user,
-                      .host = host};
+                      .host = host,
+                      /* the history keeps every metric, too */
+                      .all_metrics = c->cmd == CMD_PROBE || hc.path};
+    for (size_t i = 0; i < c->outputs.n; i++)
+        ro.all_metrics |= report_shows_metrics(c->outputs.v[i]);
     run_result rr;
     if (runner_run(ps, &ro, &ss, &rr) < 0) {
         sinks_close(&ss);

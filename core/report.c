@@ -55,6 +55,22 @@ static const sink_ops *const formats[] = {
     &sink_nagios_ops, &sink_pushgateway_ops,
 };
 
+/* Formats whose reports print every metric of every probe: while one of
+ * them is asked for, every metric is wanted (gp_api.metric_wanted, ABI
+ * 1.3). The others show only the metrics a threshold names. */
+static const char *const metric_formats[] = {"json", "tap", "prometheus",
+                                             "nagios"};
+
+int report_shows_metrics(const char *spec)
+{
+    size_t flen = strcspn(spec, ":");
+    for (size_t i = 0; i < ARRAY_LEN(metric_formats); i++)
+        if (strlen(metric_formats[i]) == flen &&
+            strncmp(metric_formats[i], spec, flen) == 0)
+            return 1;
+    return 0;
+}
+
 /* The sink of a format that renders one document when the run ends. */
 typedef struct doc_sink {
     sink base;

@@ -45,6 +45,10 @@ struct sink {
     const sink_ops *ops;
 };
 
+/* 1 when the report "FORMAT[:PATH]" prints every metric a probe reports
+ * (json, tap, prometheus, nagios), else 0. */
+int report_shows_metrics(const char *spec);
+
 /* Open "FORMAT" or "FORMAT:PATH". */
 sink *sink_open(const char *spec, const report_opts *o, char *err,
                 size_t errlen);

@@ -489,6 +489,7 @@ static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd, int efd,
                        .deadline_ms = (deadline_ns + NS_PER_MS - 1) / NS_PER_MS,
                        .warmup = rec->warmup,
                        .number = rec->number,
+                       .all_metrics = r->o->all_metrics,
                        .fd = 3};
     child_run(&a);
 }

@@ -28,6 +28,7 @@ typedef struct runner_opts {
     const char *env;     /* for the report */
     const struct bypass *bypass; /* may be NULL */
     const char *user, *host;     /* for the bypass audit line */
+    int all_metrics; /* a report shows every metric: all are wanted */
 } runner_opts;
 
 /*

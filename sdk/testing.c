@@ -252,6 +252,18 @@ static void api_metric(gp_ctx *ctx, const char *name, double value)
     optview_bug(&t->ov, "plugin reported undeclared metric '%s'", name);
 }
 
+/* ABI 1.3: the harness has no thresholds and shows every metric, like a
+ * JSON report: each metric the probe may report is wanted (not in
+ * validate(), where only thresholds would count). */
+static int api_metric_wanted(gp_ctx *ctx, const char *name)
+{
+    gp_test *t = &ctx->t;
+    for (size_t i = 0; name && !t->validating && i < t->n_metrics; i++)
+        if (strcmp(t->metric_names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
 static void api_invalid(gp_ctx *ctx, const char *key, const char *fmt, ...)
 {
     gp_test *t = &ctx->t;
@@ -332,6 +344,7 @@ static const gp_api api = {
     .log = api_log,
     .invalid = api_invalid,
     .secret = api_secret,
+    .metric_wanted = api_metric_wanted,
 };
 
 /* The run's metrics: declared, then named by a GP_OPT_METRICS option,

@@ -32,7 +32,7 @@ PACKAGES=(
     libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler  # grpc
     # real servers and tools the tests drive
     python3 binutils procps openssl tmux perl
-    postgresql redis-server dnsmasq-base clickhouse-server
+    postgresql pgbouncer redis-server dnsmasq-base clickhouse-server
     curl wait-for-it  # the conformance suite's client and anchor
     monitoring-plugins-basic monitoring-plugins-standard bind9-dnsutils
     python3-aiosmtpd  # an SMTP server offering STARTTLS (tls)

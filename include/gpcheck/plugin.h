@@ -57,8 +57,8 @@
  *        GP_OPT_CONNINFO, GP_OPT_METRICS; GP_RESERVED_KEYS listed here.
  *   1.3  gp_plugin.urls: the URL schemes a plugin serves (gp_url_map,
  *        an array element frozen from 1.3 on), for `gpcheck wait URL`;
- *        GP_OPT_FAMILY and gp_api.opt_family; GP_CORE_METRICS;
- *        reserved key warmup_max.
+ *        GP_OPT_FAMILY and gp_api.opt_family; gp_api.metric_wanted;
+ *        GP_CORE_METRICS; reserved key warmup_max.
  *   - Build flags of the core or of a plugin never change this ABI.
  */
 #ifndef GPCHECK_PLUGIN_H
@@ -335,6 +335,14 @@ typedef struct gp_api {
      * set). A key that is not a declared family is a plugin bug. */
     size_t (*opt_family)(gp_ctx *ctx, const char *key,
                          const char *const **names, const char *const **values);
+    /* 1 when somebody will look at metric `name` of this attempt: a
+     * warn_if / fail_if of the probe names it, or the run writes a report
+     * that shows every metric (json, jsonl, tap, prometheus, nagios, the
+     * `probe` command). 0 when nobody will: a plugin may then skip the
+     * work of measuring it (an extra query, a second request). An
+     * undeclared name gives 0. In validate() only the thresholds count.
+     * Reporting a metric nobody wants is still allowed. */
+    int (*metric_wanted)(gp_ctx *ctx, const char *name);
 } gp_api;
 
 /* ------------------------------------------------------------------------ */

@@ -82,6 +82,9 @@ size_t gp_test_invalid(const gp_test *t, const char *const **lines);
  * gp_test_new(), each once; returns their count. */
 size_t gp_test_secrets(const gp_test *t, const char *const **texts);
 
+/* metric_wanted() (ABI 1.3) answers 1 for every metric the probe may
+ * report, as in a run with a JSON report, and 0 in validate(). */
+
 /* The last run's message ("" when none). */
 const char *gp_test_message(const gp_test *t);
 /* 1 and *value when the last run reported the metric, else 0. */

@@ -225,7 +225,7 @@ gp_outcome pg_connect_db(pg_probe *p, const char *const *keys,
 }
 
 /* Send sql and collect its results until `end`. See pg_query. */
-static void query_results(PGconn *conn, const char *sql, int64_t end,
+static void query_results(PGconn *conn, const char *sql, int head, int64_t end,
                           pg_query *q)
 {
     int f, w;
@@ -262,6 +262,11 @@ static void query_results(PGconn *conn, const char *sql, int64_t end,
         r = PQgetResult(conn);
         if (!r)
             return;
+        if (head && !q->head) {
+            /* The pool statement's, sent first: never the user's. */
+            q->head = r;
+            continue;
+        }
         switch (PQresultStatus(r)) {
         case PGRES_TUPLES_OK:
             if (!q->rows) {
@@ -287,20 +292,22 @@ static void query_results(PGconn *conn, const char *sql, int64_t end,
     }
 }
 
-void pg_run_query(PGconn *conn, const char *sql, int64_t end, pg_query *q)
+void pg_run_query(PGconn *conn, const char *sql, int head, int64_t end,
+                  pg_query *q)
 {
     double t0 = gp_sdk_now_ms();
 
     memset(q, 0, sizeof *q);
-    query_results(conn, sql, end, q);
+    query_results(conn, sql, head, end, q);
     q->ms = gp_sdk_now_ms() - t0;
 }
 
 void pg_query_clear(pg_query *q)
 {
+    PQclear(q->head);
     PQclear(q->rows);
     PQclear(q->error);
-    q->rows = q->error = NULL;
+    q->head = q->rows = q->error = NULL;
 }
 
 /* The query did not give an answer we can use: say why. */

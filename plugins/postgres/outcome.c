@@ -44,6 +44,9 @@ static const struct {
     {"too many connections", GP_TRANSIENT},
     {"remaining connection slots are reserved", GP_TRANSIENT},
     {"password authentication failed", GP_FATAL},
+    /* PgBouncer's own refusals (it sends them as 08P01) */
+    {"no such database", GP_FATAL},
+    {"no such user", GP_FATAL},
     {"no pg_hba.conf entry", GP_FATAL},
     {"does not exist", GP_FATAL},
     {"permission denied", GP_FATAL},
@@ -98,6 +101,11 @@ static void parse_head(const char *line, size_t len, pg_failure *f)
     gp_sdk_buf_addn(&b, rest, (size_t)(end - rest));
     f->outcome =
         f->state[0] ? pg_sqlstate_outcome(f->state) : pg_text_outcome(f->text);
+    /* PgBouncer sends its own login refusals (a bad password, no such
+     * database) as 08P01, a protocol violation, which would read as
+     * transient: its text decides. */
+    if (strcmp(f->state, "08P01") == 0 && pg_text_outcome(f->text) == GP_FATAL)
+        f->outcome = GP_FATAL;
 }
 
 /* A head line starts a host's failure; the lines after it belong to it. */

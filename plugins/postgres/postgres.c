@@ -20,8 +20,11 @@
  *      host cannot hide a live second one (plan.c, conn.c);
  *   4. refuse a hot standby unless allow_recovery; run `query` with
  *      PQsendQuery in the same kind of loop and compare with `expect`;
- *   5. read the connection metrics with a second, short query, skipped
- *      quietly when the role may not see them (stats.c).
+ *   5. the pool metrics (stats.c, pool.c) only when somebody wants them
+ *      (a threshold names one, a report shows them, expect_free): one
+ *      statement on pg_stat_get_activity(NULL) sent in the same message
+ *      as `query`, so they cost no round trip of their own; skipped
+ *      quietly when the role may not see them.
  *
  * Outcomes follow the SQLSTATE libpq shows in verbose error messages (for
  * server errors during the login too), then the text of the errors libpq
@@ -82,6 +85,44 @@ static const gp_option pg_options[] = {
      .type = GP_TYPE_BOOLEAN,
      .def = "false",
      .help = "count a hot standby (in recovery, read-only) as ready"},
+    {.key = "app_name",
+     .type = GP_TYPE_LIST,
+     .help = "the application's sessions have one of these "
+             "application_names (for the app_* metrics)"},
+    {.key = "app_user",
+     .type = GP_TYPE_STRING,
+     .help = "the application's role: its sessions for the app_* metrics, "
+             "and the role free_slots is for (default: the dsn's)"},
+    {.key = "app_database",
+     .type = GP_TYPE_STRING,
+     .help = "the application's database: its sessions for the app_* "
+             "metrics, and the database free_slots is for (default: the "
+             "dsn's)"},
+    {.key = "pool_size",
+     .type = GP_TYPE_INTEGER,
+     .min = 1,
+     .max = 1000000,
+     .help = "the application's pool size (all its processes together): "
+             "app_pool_usage is its sessions over pool_size + max_overflow"},
+    {.key = "max_overflow",
+     .type = GP_TYPE_INTEGER,
+     .def = "0",
+     .min = 0,
+     .max = 1000000,
+     .help = "connections the pool may open beyond pool_size"},
+    {.key = "expect_free",
+     .type = GP_TYPE_INTEGER,
+     .min = 1,
+     .max = 1000000,
+     .help = "at least this many connection slots must be free for a new "
+             "client of app_user / app_database (transient in warmup, "
+             "fatal after)"},
+    {.key = "pgbouncer_dsn",
+     .type = GP_TYPE_STRING,
+     .flags = GP_OPT_CONNINFO,
+     .help = "PgBouncer's admin console (dbname=pgbouncer) when dsn goes "
+             "through PgBouncer: its pool's numbers, and which of the two "
+             "fails"},
     {.key = NULL},
 };
 
@@ -106,6 +147,48 @@ static const gp_metric pg_metrics[] = {
     {.name = "server_version",
      .unit = GP_UNIT_NONE,
      .help = "server version as a number (150020 for 15.20)"},
+    {.name = "app_connections",
+     .unit = GP_UNIT_COUNT,
+     .help = "the application's client backends (app_name, app_user, "
+             "app_database), the probe's own left out"},
+    {.name = "app_pool_usage",
+     .unit = GP_UNIT_PERCENT,
+     .help = "app_connections as a percentage of pool_size + max_overflow"},
+    {.name = "free_slots",
+     .unit = GP_UNIT_COUNT,
+     .help = "connections a new client of app_user / app_database can still "
+             "open (reserved slots and connection limits honoured)"},
+    {.name = "idle_in_transaction",
+     .unit = GP_UNIT_COUNT,
+     .help = "the application's sessions idle in a transaction (every "
+             "client backend's without app_*)"},
+    {.name = "waiting_on_lock",
+     .unit = GP_UNIT_COUNT,
+     .help = "the application's sessions waiting for a lock (every client "
+             "backend's without app_*)"},
+    {.name = "cl_active",
+     .unit = GP_UNIT_COUNT,
+     .help = "PgBouncer (pgbouncer_dsn): clients of the dsn's pool linked to "
+             "a server connection"},
+    {.name = "cl_waiting",
+     .unit = GP_UNIT_COUNT,
+     .help = "PgBouncer: clients of the pool waiting for a server connection"},
+    {.name = "sv_active",
+     .unit = GP_UNIT_COUNT,
+     .help = "PgBouncer: the pool's server connections in use by a client"},
+    {.name = "sv_idle",
+     .unit = GP_UNIT_COUNT,
+     .help = "PgBouncer: the pool's server connections free for a client"},
+    {.name = "maxwait",
+     .unit = GP_UNIT_MS,
+     .help = "PgBouncer: how long the pool's oldest waiting client has waited"},
+    {.name = "avg_wait_time",
+     .unit = GP_UNIT_MS,
+     .help = "PgBouncer: average wait of the database's clients (SHOW STATS)"},
+    {.name = "pgbouncer_pool_usage",
+     .unit = GP_UNIT_PERCENT,
+     .help = "PgBouncer: sv_active as a percentage of the database's "
+             "pool_size"},
     {.name = NULL},
 };
 
@@ -166,7 +249,7 @@ static int in_recovery(pg_probe *p, PGconn *conn)
     if (hs)
         return strcmp(hs, "on") == 0;
     /* Servers before 14 do not report in_hot_standby: ask. */
-    pg_run_query(conn, "SELECT pg_catalog.pg_is_in_recovery()", p->deadline,
+    pg_run_query(conn, "SELECT pg_catalog.pg_is_in_recovery()", 0, p->deadline,
                  &q);
     if (q.rows && PQntuples(q.rows) == 1 && !PQgetisnull(q.rows, 0, 0))
         yes = strcmp(PQgetvalue(q.rows, 0, 0), "t") == 0;
@@ -213,6 +296,44 @@ static void format_version(int v, char *out, size_t cap)
         snprintf(out, cap, "unknown version");
 }
 
+/*
+ * The user's query, after the pool statement in the same simple-query
+ * message when one is wanted: one round trip for both, the pool's result
+ * first (*pool, the caller's to PQclear). When the pool statement failed
+ * (the query did not run then), or the query may not run in a
+ * multi-statement message (VACUUM, CREATE DATABASE ...: SQLSTATE 25001),
+ * the query goes again alone.
+ */
+static void run_query(pg_probe *p, PGconn *conn, const char *query,
+                      const pg_stats *st, pg_query *q, PGresult **pool)
+{
+    char *both = NULL;
+    const char *state;
+
+    *pool = NULL;
+    if (st->sql && asprintf(&both, "%s;\n%s", st->sql, query) < 0)
+        both = NULL;
+    if (!both) {
+        pg_run_query(conn, query, 0, p->deadline, q);
+        return;
+    }
+    pg_run_query(conn, both, 1, p->deadline, q);
+    free(both);
+    *pool = q->head;
+    q->head = NULL;
+    if (q->timed_out || q->lost || q->copy)
+        return;
+    state = q->error ? PQresultErrorField(q->error, PG_DIAG_SQLSTATE) : NULL;
+    if (!*pool || PQresultStatus(*pool) != PGRES_TUPLES_OK ||
+        (state && strcmp(state, "25001") == 0)) {
+        pg_note(p, GP_LOG_DEBUG,
+                "query sent again without the pool "
+                "statement");
+        pg_query_clear(q);
+        pg_run_query(conn, query, 0, p->deadline, q);
+    }
+}
+
 /* Connected: is it the server we want, does it answer? */
 static gp_outcome probe_server(pg_probe *p, PGconn *conn, double t_connect)
 {
@@ -220,6 +341,8 @@ static gp_outcome probe_server(pg_probe *p, PGconn *conn, double t_connect)
     const char *expect = p->api->opt_string(p->ctx, "expect");
     int version = PQserverVersion(conn);
     char vtext[32];
+    PGresult *pool = NULL;
+    pg_stats st;
     gp_outcome o;
     pg_query q;
 
@@ -236,19 +359,24 @@ static gp_outcome probe_server(pg_probe *p, PGconn *conn, double t_connect)
                       "allow_recovery = true to accept it (dsn %s)",
                       p->shown);
 
-    pg_run_query(conn, query ? query : "SELECT 1", p->deadline, &q);
-    if (q.timed_out || q.lost || q.copy || q.error) {
-        o = pg_query_failure(p, conn, &q);
-        pg_query_clear(&q);
+    o = pg_stats_plan(p, conn, &st);
+    if (o != GP_READY)
         return o;
+    run_query(p, conn, query ? query : "SELECT 1", &st, &q, &pool);
+    if (q.timed_out || q.lost || q.copy || q.error)
+        o = pg_query_failure(p, conn, &q);
+    else {
+        p->api->metric(p->ctx, "query_time", q.ms);
+        o = expect ? check_expect(p, q.rows, expect) : GP_READY;
     }
-    p->api->metric(p->ctx, "query_time", q.ms);
-    o = expect ? check_expect(p, q.rows, expect) : GP_READY;
     pg_query_clear(&q);
+    if (o == GP_READY && st.sql)
+        o = pg_stats_report(p, conn, &st, pool);
+    PQclear(pool);
+    pg_stats_free(&st);
     if (o != GP_READY)
         return o;
 
-    pg_read_stats(p, conn);
     format_version(version, vtext, sizeof vtext);
     return pg_say(
         p, GP_READY,
@@ -306,6 +434,25 @@ static gp_outcome parse_dsn(pg_probe *p, const char *dsn,
     return GP_READY;
 }
 
+/* The dsn's dbname or user as libpq will use them (PGDATABASE, PGUSER,
+ * the OS user; dbname defaults to the user), for PgBouncer's pool name;
+ * borrowed from opts or from libpq's defaults (*defs, read once, the
+ * caller's to PQconninfoFree()). */
+static const char *dsn_or_default(const PQconninfoOption *opts,
+                                  PQconninfoOption **defs, const char *key)
+{
+    const char *v = opts ? pg_dsn_value(opts, key) : NULL;
+
+    if (v && *v)
+        return v;
+    if (!*defs)
+        *defs = PQconndefaults();
+    v = *defs ? pg_dsn_value(*defs, key) : NULL;
+    if ((!v || !*v) && strcmp(key, "dbname") == 0)
+        return dsn_or_default(opts, defs, "user");
+    return v;
+}
+
 static gp_outcome check(gp_ctx *ctx, const gp_api *api)
 {
     pg_probe p = {.ctx = ctx, .api = api, .deadline = api->deadline_ms(ctx)};
@@ -316,6 +463,8 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     pg_params pp = {0};
     PGconn *conn = NULL;
     double t_connect = 0;
+    PQconninfoOption *defaults = NULL;
+    int64_t reserve;
     gp_outcome o;
 
     snprintf(p.shown, sizeof p.shown, "not parsed");
@@ -327,19 +476,77 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
         o = pg_plan_connection(&p, opts, plan);
     if (o == GP_READY)
         o = pg_build_params(&p, opts, plan, password, &pp);
+    /* In front of PgBouncer the admin console gets the end of the time. */
+    reserve = o == GP_READY ? pg_bouncer_reserve(&p) : 0;
+    p.deadline -= reserve;
     if (o == GP_READY)
         o = pg_connect_hosts(&p, plan, &pp, &conn, &t_connect);
     if (o == GP_READY) {
         o = probe_server(&p, conn, t_connect);
         PQfinish(conn);
     }
+    p.deadline += reserve;
+    if (reserve > 0)
+        o = pg_bouncer_check(&p, dsn_or_default(opts, &defaults, "dbname"),
+                             dsn_or_default(opts, &defaults, "user"), o);
 
     free(pp.keys);
     free(pp.values);
     free(plan);
     PQconninfoFree(opts);
+    PQconninfoFree(p.admin_opts);
+    PQconninfoFree(defaults);
     gp_sdk_free_secret(password);
     return o;
+}
+
+/* pgbouncer_dsn through libpq's parser too; its secret fields declared. */
+static void validate_admin(gp_ctx *ctx, const gp_api *api)
+{
+    const char *dsn = api->opt_string(ctx, "pgbouncer_dsn");
+    char *err = NULL, why[512];
+    PQconninfoOption *opts;
+
+    if (!dsn)
+        return;
+    opts = PQconninfoParse(dsn, &err);
+    if (!opts) {
+        if (!err)
+            return;
+        pg_dsn_redact(err, why, sizeof why);
+        PQfreemem(err);
+        api->invalid(ctx, "pgbouncer_dsn", "%s", why);
+        return;
+    }
+    for (const PQconninfoOption *o = opts; o->keyword; o++)
+        if (pg_dsn_is_secret(o) && o->val && *o->val)
+            api->secret(ctx, o->val);
+    PQconninfoFree(opts);
+}
+
+/* The application's pool needs a filter saying whose sessions it holds,
+ * and a threshold on app_pool_usage needs the pool's size. */
+static void validate_pool(gp_ctx *ctx, const gp_api *api)
+{
+    int filtered = api->opt_list(ctx, "app_name", NULL) > 0 ||
+                   api->opt_string(ctx, "app_user") ||
+                   api->opt_string(ctx, "app_database");
+
+    if (api->opt_isset(ctx, "pool_size") && !filtered)
+        api->invalid(ctx, "pool_size",
+                     "needs app_name, app_user or app_database to say whose "
+                     "connections fill the pool");
+    if (api->opt_isset(ctx, "max_overflow") &&
+        !api->opt_isset(ctx, "pool_size"))
+        api->invalid(ctx, "max_overflow", "needs pool_size");
+    if (api->metric_wanted(ctx, "app_pool_usage") &&
+        !api->opt_isset(ctx, "pool_size"))
+        api->invalid(ctx, "pool_size",
+                     "is needed by a threshold on app_pool_usage");
+    if (api->metric_wanted(ctx, "app_connections") && !filtered)
+        api->invalid(ctx, "app_name",
+                     "a threshold on app_connections needs app_name, "
+                     "app_user or app_database");
 }
 
 /*
@@ -376,6 +583,8 @@ static void validate(gp_ctx *ctx, const gp_api *api)
         if (pg_dsn_is_secret(o) && o->val && *o->val)
             api->secret(ctx, o->val);
     PQconninfoFree(opts);
+    validate_pool(ctx, api);
+    validate_admin(ctx, api);
 }
 
 /* gpcheck wait postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=...: libpq

@@ -2,8 +2,8 @@
  * plugins/postgres/probe.h - what the postgres probe's files share, and
  * nothing outside the plugin sees: one attempt's state (pg_probe), the
  * message and log helpers that scrub its secrets (postgres.c), where to
- * connect (plan.c), talking to the server (conn.c) and the connection
- * metrics (stats.c). postgres.c tells the attempt's story with these.
+ * connect (plan.c), talking to the server (conn.c) and the pool metrics
+ * (stats.c, pool.c). postgres.c tells the attempt's story with these.
  */
 #ifndef GPCHECK_POSTGRES_PROBE_H
 #define GPCHECK_POSTGRES_PROBE_H
@@ -23,7 +23,6 @@
 #define PG_MAX_SECRETS 8  /* values scrubbed from what we send */
 #define PG_MAX_KNOWN 64   /* the dsn's public values, for the masker */
 #define PG_MSG_LEN 2048   /* one message or log line */
-#define PG_STATS_MS 2000  /* the metrics query gets this much, at most */
 #define PG_CANCEL_MS 50   /* a cancel request after the deadline */
 
 /* Everything one attempt shares between its steps. */
@@ -41,6 +40,9 @@ typedef struct pg_probe {
     size_t n_known;
     char shown[1024];      /* the dsn with its secret fields masked */
     char said[PG_MSG_LEN]; /* the message set last, masked */
+    /* pgbouncer_dsn's parse, whose secret values are in secrets; owned,
+     * freed when the attempt ends */
+    PQconninfoOption *admin_opts;
 } pg_probe;
 
 /* One host entry for libpq: a name (or socket directory), the numeric
@@ -54,6 +56,9 @@ typedef struct pg_target {
 
 /* What a query left us; pg_query_clear() frees its results. */
 typedef struct pg_query {
+    /* with pg_run_query(..., head = 1): the first result, whatever its
+     * status (the pool statement sent before the user's query); owned */
+    PGresult *head;
     PGresult *rows;  /* the first result with rows, or NULL; owned */
     PGresult *error; /* the first error result, or NULL; owned */
     int timed_out;   /* the time ran out first */
@@ -123,18 +128,50 @@ gp_outcome pg_connect_hosts(pg_probe *p, pg_plan *plan, const pg_params *pp,
 gp_outcome pg_connect_db(pg_probe *p, const char *const *keys,
                          const char *const *values, int64_t end, PGconn **out,
                          double *took);
-/* Send sql and collect its results until `end` into q (see pg_query);
- * free them with pg_query_clear(). */
-void pg_run_query(PGconn *conn, const char *sql, int64_t end, pg_query *q);
+/* Send sql (one simple-query message) and collect its results until `end`
+ * into q (see pg_query); with head, the first result goes to q->head.
+ * Free them with pg_query_clear(). */
+void pg_run_query(PGconn *conn, const char *sql, int head, int64_t end,
+                  pg_query *q);
 void pg_query_clear(pg_query *q);
 /* The query gave no answer we can use: say why (a timed-out query is
  * cancelled first). */
 gp_outcome pg_query_failure(pg_probe *p, PGconn *conn, pg_query *q);
 
-/* ---- stats.c: the connection metrics ------------------------------------- */
+/* ---- stats.c: the pool metrics ------------------------------------------- */
 
-/* Report connections, max_connections and pool_usage from a short query
- * of our own; skipped (logged) when the role may not see them. */
-void pg_read_stats(pg_probe *p, PGconn *conn);
+/* The pool statement an attempt sends, and what it needs to read its row. */
+typedef struct pg_stats {
+    char *sql;    /* owned; NULL: no pool metric is wanted (or can be read) */
+    int free;     /* it reads free_slots */
+    int filtered; /* app_name, app_user or app_database is set */
+    long long pool_size, max_overflow, expect_free; /* 0 when unset */
+} pg_stats;
+
+/* Which pool metrics somebody wants (gp_api.metric_wanted, expect_free)
+ * and the statement that reads them (pool.c), escaped for conn; st->sql
+ * stays NULL when none is. GP_READY, or the outcome with the message
+ * said. Free it with pg_stats_free(). */
+gp_outcome pg_stats_plan(pg_probe *p, PGconn *conn, pg_stats *st);
+void pg_stats_free(pg_stats *st);
+/* Report the metrics from the statement's result r (NULL or an error:
+ * skipped, logged), then check expect_free: GP_READY, or its outcome with
+ * the message said. */
+gp_outcome pg_stats_report(pg_probe *p, PGconn *conn, const pg_stats *st,
+                           const PGresult *r);
+
+/* ---- admin.c: in front of PgBouncer (pgbouncer_dsn) ---------------------- */
+
+/* The time kept back from the dsn's login and query for the admin
+ * console, so that a pooler whose clients wait can still be asked why:
+ * a third of the time left, at most 2 s; 0 without pgbouncer_dsn. */
+int64_t pg_bouncer_reserve(pg_probe *p);
+/* After the attempt through the pooler ended with o: read pool db/user
+ * from the admin console when a PgBouncer metric is wanted or o is not
+ * ready, report its metrics and add what it says to the message (on a
+ * failure: the database behind the pooler is down, or the pool is
+ * saturated). Returns the attempt's outcome. */
+gp_outcome pg_bouncer_check(pg_probe *p, const char *db, const char *user,
+                            gp_outcome o);
 
 #endif

@@ -181,6 +181,29 @@ START_TEST(fatal_host_wins_over_transient_one)
 }
 END_TEST
 
+START_TEST(pgbouncer_refusals_are_fatal)
+{
+    pg_failure f;
+
+    /* PgBouncer 1.18's words, with its SQLSTATE 08P01. */
+    pg_pick_failure("connection to server at \"127.0.0.1\", port 6432 "
+                    "failed: FATAL:  08P01: password authentication failed\n",
+                    &f);
+    ck_assert_str_eq(f.state, "08P01");
+    ck_assert_int_eq(f.outcome, GP_FATAL);
+    pg_pick_failure("connection to server at \"127.0.0.1\", port 6432 "
+                    "failed: FATAL:  08P01: no such database: nope\n",
+                    &f);
+    ck_assert_int_eq(f.outcome, GP_FATAL);
+    /* Its other 08P01s stay transient. */
+    pg_pick_failure("connection to server at \"127.0.0.1\", port 6432 "
+                    "failed: FATAL:  08P01: pgbouncer cannot connect to "
+                    "server\n",
+                    &f);
+    ck_assert_int_eq(f.outcome, GP_TRANSIENT);
+}
+END_TEST
+
 START_TEST(long_messages_are_cut_not_overflowed)
 {
     char msg[4096];
@@ -206,6 +229,7 @@ int main(void)
     tcase_add_test(tc, old_server_and_libpq_texts);
     tcase_add_test(tc, fatal_host_wins_over_transient_one);
     tcase_add_test(tc, long_messages_are_cut_not_overflowed);
+    tcase_add_test(tc, pgbouncer_refusals_are_fatal);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }

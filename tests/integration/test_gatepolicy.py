@@ -409,7 +409,7 @@ class ShippedConfigTest(GpTestCase):
                      "threshold: warn_if ready_after > 30s (not retried: "
                      "another attempt only makes it larger)",
                      "[group cache]", "need 1 of 2",
-                     "threshold: fail_if pool_usage >= 90%",
+                     "threshold: fail_if app_pool_usage >= 90%",
                      "threshold: fail_if min_instances < 10",
                      "starts after 'vpc' is ready", "== bypass",
                      "enabled = false: not applied"):
