@@ -61,7 +61,9 @@ typedef struct cli {
     config_opts copts;
     strvec env_files, plugin_dirs, probes, tags, skip_tags, outputs;
     int quiet, verbose, explain, nagios, no_progress;
-    int docker_exit; /* --exit-codes docker: 0 or 1 only */
+    int docker_exit;      /* --exit-codes docker: 0 or 1 only */
+    int64_t heartbeat_ms; /* --heartbeat; -1: the default (10 s) */
+    const char *color;    /* --color: auto (NULL), always or never */
     bypass_cli bypass;
     char **args; /* positional arguments (before --) */
     int n_args;
@@ -112,6 +114,8 @@ enum {
     OPT_NAGIOS,
     OPT_NO_PROGRESS,
     OPT_EXIT_CODES,
+    OPT_HEARTBEAT,
+    OPT_COLOR,
 };
 
 /*
@@ -161,6 +165,12 @@ static const struct cli_opt {
      "1 (a Docker\nHEALTHCHECK reserves 2)"},
     {"no-progress", 0, OPT_NO_PROGRESS, ON_RUNS, NULL,
      "plain lines on a terminal too"},
+    {"heartbeat", 1, OPT_HEARTBEAT, ON_RUNS, "DUR",
+     "without a terminal: a 'still waiting' line\nper quiet probe every DUR "
+     "(default 10s;\n0: none)"},
+    {"color", 1, OPT_COLOR, ON_RUNS, "WHEN",
+     "auto (a terminal, unless NO_COLOR; always\nwith FORCE_COLOR), always "
+     "or never"},
     {"quiet", 0, 'q', ON_RUNS, NULL, "only the verdict and what is not ok"},
     {"verbose", 0, 'v', ON_RUNS, NULL, "plugin log lines and plugin stderr"},
     {"explain", 0, OPT_EXPLAIN, ON_RUNS, NULL,
@@ -373,6 +383,20 @@ static int parse_cli(cli *c, int argc, char **argv)
                                    "4096",
                                    optarg);
             c->copts.jobs = (unsigned)v;
+            break;
+        case OPT_HEARTBEAT:
+            if (value_duration(optarg, &v, err, sizeof err) < 0)
+                return usage_error(c->cmd_name, "--heartbeat: %s", err);
+            c->heartbeat_ms = v;
+            break;
+        case OPT_COLOR:
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "always") != 0 &&
+                strcmp(optarg, "never") != 0)
+                return usage_error(c->cmd_name,
+                                   "--color %s: expected auto, always or "
+                                   "never",
+                                   optarg);
+            c->color = optarg;
             break;
         case OPT_DEADLINE:
             if (value_duration(optarg, &v, err, sizeof err) < 0 || v <= 0)
@@ -676,12 +700,36 @@ static int want_progress(const cli *c)
     return !c->quiet && !c->no_progress && isatty(STDERR_FILENO);
 }
 
+/* Colour on stderr: --color always|never, else FORCE_COLOR (set, not
+ * "0"), else not with NO_COLOR (set, not empty), else on a terminal. */
+static int want_color(const cli *c)
+{
+    if (c->color && strcmp(c->color, "auto") != 0)
+        return strcmp(c->color, "always") == 0;
+    const char *force = getenv("FORCE_COLOR"), *nc = getenv("NO_COLOR");
+    if (force && *force && strcmp(force, "0") != 0)
+        return 1;
+    return !(nc && *nc) && isatty(STDERR_FILENO);
+}
+
+/* EV_TICK period: 100 ms for the live region, else often enough for the
+ * heartbeat (within a second of when it is due). */
+static int64_t tick_ms(const cli *c)
+{
+    if (want_progress(c))
+        return 100;
+    int64_t hb = c->heartbeat_ms < 0 ? 10000 : c->heartbeat_ms;
+    return hb == 0 ? 0 : hb < 1000 ? hb : 1000;
+}
+
 static int open_sinks(const cli *c, sinks *ss)
 {
-    const char *nc = getenv("NO_COLOR");
-    report_opts ro = {
-        .quiet = c->quiet, .verbose = c->verbose, .progress = want_progress(c)};
-    ro.color = ro.progress && !(nc && *nc);
+    report_opts ro = {.quiet = c->quiet,
+                      .verbose = c->verbose,
+                      .progress = want_progress(c),
+                      .color = want_color(c),
+                      .heartbeat_ms =
+                          c->heartbeat_ms < 0 ? 10000 : c->heartbeat_ms};
     int have_text = 0;
     char err[512];
     for (size_t i = 0; i < c->outputs.n; i++)
@@ -744,7 +792,7 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
     runner_opts ro = {.jobs = cfg->jobs,
                       .deadline_ms = cfg->deadline_ms,
                       .child_stderr = c->verbose,
-                      .tick_ms = want_progress(c) ? 100 : 0,
+                      .tick_ms = tick_ms(c),
                       .env = cfg->env,
                       .bypass = b,
                       .user = user,
@@ -862,7 +910,7 @@ int main(int argc, char **argv)
      * must not kill the gate: writes fail with EPIPE instead, a report
      * error for reports asked for, and the gated command still runs. */
     signal(SIGPIPE, SIG_IGN);
-    cli c = {0};
+    cli c = {.heartbeat_ms = -1};
     int rc = parse_cli(&c, argc, argv);
     if (rc >= 0) {
         cli_free(&c);

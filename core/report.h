@@ -18,7 +18,11 @@ typedef struct report_opts {
     int quiet;    /* -q: the text sink prints only the verdict line */
     int verbose;  /* -v: plugin log lines too */
     int progress; /* the text sink on stderr draws a live region (a tty) */
-    int color;    /* ANSI colours (a tty, and NO_COLOR unset) */
+    int color;    /* ANSI colours (--color, FORCE_COLOR, NO_COLOR) */
+    /* Plain lines (no live region): a "still waiting" line per probe that
+     * printed nothing for this long (--heartbeat, default 10 s); 0: none.
+     * The runner must tick (runner_opts.tick_ms) at least this often. */
+    int64_t heartbeat_ms;
 } report_opts;
 
 typedef struct sink sink;

@@ -4,7 +4,14 @@
  *
  * Warmup results are damped: a not-ready result in warmup is printed only
  * when its message differs from the previous one, so a 60 s warmup that
- * keeps hearing "connection refused" prints one line, not 240.
+ * keeps hearing "connection refused" prints one line, not 240; how many
+ * were not printed is said when the warmup ends (at the first counted
+ * attempt, or when the probe ends inside its warmup).
+ *
+ * Heartbeat: without a live region (stderr not a terminal, a CI log), a
+ * probe that printed nothing for heartbeat_ms gets a "still waiting" line
+ * with its phase, time left, attempt and last error, so a log of a long
+ * warmup shows it is alive.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,8 +32,11 @@ typedef struct text_sink {
     size_t width;       /* probe name column */
     char **last_warmup; /* per probe: last printed warmup message */
     unsigned *repeats;  /* per probe: warmup results not printed */
+    int64_t *said_ns;   /* per probe: when its last line was printed */
     size_t n;
-    progress *live; /* owned; NULL: one plain line per state change */
+    const run_result *rr; /* the run, between RUN_START and RUN_END */
+    int64_t heartbeat_ns; /* 0: no heartbeat lines */
+    progress *live;       /* owned; NULL: one plain line per state change */
     int color;
 } text_sink;
 
@@ -45,6 +55,8 @@ static void line(text_sink *t, const probe_run *pr, int64_t at, const char *fmt,
 {
     if (t->quiet || t->live)
         return; /* the live region shows state changes itself */
+    if (t->said_ns)
+        t->said_ns[pr - t->rr->probes] = at;
     strbuf sb = {0};
     sb_appendf(&sb, "[%7.2fs] %-*s ", (double)(at - t->t0) / 1e9, (int)t->width,
                pr->def->name);
@@ -69,6 +81,8 @@ static void on_run_start(text_sink *t, const run_result *rr, int64_t at)
     t->n = rr->n;
     t->last_warmup = xcalloc(rr->n + 1, sizeof *t->last_warmup);
     t->repeats = xcalloc(rr->n + 1, sizeof *t->repeats);
+    t->said_ns = xcalloc(rr->n + 1, sizeof *t->said_ns);
+    t->rr = rr;
     t->width = 8;
     for (size_t i = 0; i < rr->n; i++) {
         size_t w = strlen(rr->probes[i].def->name);
@@ -90,12 +104,26 @@ static void on_run_start(text_sink *t, const run_result *rr, int64_t at)
             rr->env, rr->n, rr->n == 1 ? "" : "s", rr->jobs, dl);
 }
 
+/* "(N more warmup results like the last)", once, when the warmup is over:
+ * before the first counted attempt's line, not after the retries. */
+static void warmup_repeats(text_sink *t, const probe_run *pr, size_t i,
+                           int64_t at)
+{
+    if (!t->repeats[i])
+        return;
+    line(t, pr, at, "(%u more warmup result%s like the last)", t->repeats[i],
+         t->repeats[i] == 1 ? "" : "s");
+    t->repeats[i] = 0;
+}
+
 static void on_attempt_end(text_sink *t, const event *ev)
 {
     const probe_run *pr = ev->probe;
     const attempt_rec *a = ev->attempt;
     const policy *p = &pr->def->pol;
     size_t i = probe_index(ev);
+    if (!a->warmup)
+        warmup_repeats(t, pr, i, ev->t_ns);
     if (!ev->next_ns)
         return; /* the probe's end line says it */
     char wait[32];
@@ -125,12 +153,57 @@ static void on_probe_end(text_sink *t, const event *ev)
     char took[32];
     fmt_duration(took, sizeof took,
                  pr->start_ns ? (pr->end_ns - pr->start_ns) / NS_PER_MS : 0);
-    if (t->repeats[i])
-        line(t, pr, ev->t_ns, "(%u more warmup results like the last)",
-             t->repeats[i]);
+    warmup_repeats(t, pr, i, ev->t_ns);
     line(t, pr, ev->t_ns, "%-7s %s (%zu attempt%s, %s)",
          status_name(pr->status), pr->message, pr->n_history,
          pr->n_history == 1 ? "" : "s", took);
+}
+
+/* One "still waiting" line for each started probe that printed nothing
+ * for heartbeat_ns: "still waiting: warmup, 48s left, attempt 12:
+ * transient: connection refused by 127.0.0.1:5432". The message is the
+ * attempt's, masked by the runner as in every report. */
+static void heartbeat(text_sink *t, int64_t now)
+{
+    const run_result *rr = t->rr;
+    for (size_t i = 0; t->heartbeat_ns && rr && i < rr->n; i++) {
+        const probe_run *pr = &rr->probes[i];
+        if (pr->state == PS_DONE || pr->state == PS_WAITING ||
+            now - t->said_ns[i] < t->heartbeat_ns)
+            continue;
+        /* a: the latest attempt (maybe in flight); done: the latest
+         * that ended, whose error is the one to show */
+        const attempt_rec *a =
+            pr->n_history ? &pr->history[pr->n_history - 1] : NULL;
+        const attempt_rec *done = a && !a->end_ns && pr->n_history > 1
+                                      ? &pr->history[pr->n_history - 2]
+                                      : a;
+        char left[32];
+        strbuf sb = {0};
+        if (now < pr->warmup_end_ns) {
+            fmt_duration(left, sizeof left,
+                         (pr->warmup_end_ns - now) / NS_PER_MS);
+            sb_appendf(&sb, "warmup, %s left", left);
+            if (a)
+                sb_appendf(&sb, ", attempt %u", a->number);
+        } else {
+            sb_append(&sb, "retry");
+            if (rr->deadline_ms) {
+                int64_t end = rr->start_ns + rr->deadline_ms * NS_PER_MS;
+                fmt_duration(left, sizeof left,
+                             end > now ? (end - now) / NS_PER_MS : 0);
+                sb_appendf(&sb, ", %s left", left);
+            }
+            if (a && !a->warmup)
+                sb_appendf(&sb, ", attempt %u/%u", a->number,
+                           pr->def->pol.attempts);
+        }
+        if (done && done->end_ns)
+            sb_appendf(&sb, ": %s: %s", attempt_res_name(done->res),
+                       done->message ? done->message : "");
+        line(t, pr, now, "still waiting: %s", sb_str(&sb));
+        sb_free(&sb);
+    }
 }
 
 /* Groups are units of the verdict: one row each, with their arithmetic. */
@@ -218,14 +291,16 @@ static void text_event(sink *s, const event *ev)
         line(t, ev->probe, ev->t_ns, "waiting for its 'after' probes");
         break;
     case EV_PROBE_START:
+        if (t->said_ns)
+            t->said_ns[probe_index(ev)] = ev->t_ns;
         if (ev->probe->def->pol.warmup_ms > 0) {
             char w[32];
             fmt_duration(w, sizeof w, ev->probe->def->pol.warmup_ms);
             line(t, ev->probe, ev->t_ns, "started, warmup %s", w);
         }
         break;
-    case EV_ATTEMPT_START:
-    case EV_TICK: break;
+    case EV_ATTEMPT_START: break;
+    case EV_TICK: heartbeat(t, ev->t_ns); break;
     case EV_ATTEMPT_END: on_attempt_end(t, ev); break;
     case EV_LOG:
         if (t->verbose && t->live) {
@@ -242,6 +317,7 @@ static void text_event(sink *s, const event *ev)
         if (t->live)
             progress_finish(t->live);
         summary(t, ev->run);
+        t->rr = NULL;
         return;
     }
     /* After the header line, so the region starts below it. */
@@ -257,9 +333,11 @@ static sink *text_open(const char *path, const report_opts *o, char *err,
     t->quiet = o->quiet;
     t->verbose = o->verbose;
     t->out = stderr;
-    if (!path && o->progress && !o->quiet) {
-        t->live = progress_new(stderr, o->color);
+    t->heartbeat_ns = o->heartbeat_ms * NS_PER_MS;
+    if (!path) {
         t->color = o->color;
+        if (o->progress && !o->quiet)
+            t->live = progress_new(stderr, o->color);
     }
     if (path) {
         int fd = report_open_stream("text", path, err, errlen);
@@ -295,6 +373,7 @@ static int text_close(sink *s, char *err, size_t errlen)
         free(t->last_warmup[i]);
     free(t->last_warmup);
     free(t->repeats);
+    free(t->said_ns);
     if (t->live)
         progress_free(t->live);
     free(t);
