@@ -156,7 +156,7 @@ static const struct cli_opt {
      "the whole run lasts at most DUR (e.g. 2m)"},
     {"output", 1, 'o', ON_RUNS, "FMT[:PATH]",
      "report format, repeatable: text (stderr),\njson, jsonl, junit, tap, "
-     "prometheus, nagios\n(stdout unless a PATH is given)"},
+     "prometheus, nagios, github\n(stdout unless a PATH is given)"},
     {"nagios", 0, OPT_NAGIOS, ON_RUNS, NULL,
      "print the Nagios line and exit 0/1/2/3 as\na Nagios check "
      "(OK/WARNING/CRITICAL/UNKNOWN)"},
@@ -981,6 +981,10 @@ int main(int argc, char **argv)
                 "gpcheck: %zu configuration error%s; nothing was "
                 "probed\n",
                 d.n, d.n == 1 ? "" : "s");
+        if (!d.n) /* a reason printed outside the list: still an error */
+            diag_add(&d, NULL, 0, "the configuration could not be loaded");
+        /* The PR check shows why: every -o report, with the diagnostics. */
+        report_diagnostics(c.outputs.v, c.outputs.n, &d, cfg.env);
         rc = EXIT_USAGE;
         goto out;
     }
@@ -1008,7 +1012,9 @@ int main(int argc, char **argv)
             bypass_banner(&byp, NULL);
         printf("gpcheck: configuration OK: %zu probe%s for env '%s'\n", ps.n,
                ps.n == 1 ? "" : "s", cfg.env);
-        rc = EXIT_PASS;
+        rc = report_diagnostics(c.outputs.v, c.outputs.n, &d, cfg.env) < 0
+                 ? EXIT_FAIL
+                 : EXIT_PASS;
         break;
     case CMD_LIST:
         cmd_list(&cfg, &ps);

@@ -380,8 +380,31 @@ static int text_close(sink *s, char *err, size_t errlen)
     return rc;
 }
 
+/* -o text:PATH when the configuration stopped the run: what stderr says. */
+static char *render_diag(const diag *d, const char *env)
+{
+    (void)env;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem)
+        return NULL;
+    diag_print(d, mem);
+    if (d->n)
+        fprintf(mem, "gpcheck: %zu configuration error%s; nothing was probed\n",
+                d->n, d->n == 1 ? "" : "s");
+    else
+        fputs("gpcheck: configuration valid\n", mem);
+    if (fclose(mem) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 const sink_ops sink_text_ops = {
     .format = "text",
+    .render_diag = render_diag,
     .open = text_open,
     .event = text_event,
     .close = text_close,
