@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "progress.h"
 #include "report.h"
@@ -38,6 +39,8 @@ typedef struct text_sink {
     int64_t heartbeat_ns; /* 0: no heartbeat lines */
     progress *live;       /* owned; NULL: one plain line per state change */
     int color;
+    size_t cols; /* stderr is a terminal this wide: the summary fits it
+                    (the reports keep the full text); 0: no cutting */
 } text_sink;
 
 /* Keep the first reason a write failed (ENOSPC, EPIPE), for close. */
@@ -75,6 +78,18 @@ static size_t probe_index(const event *ev)
     return (size_t)(ev->probe - ev->run->probes);
 }
 
+/* A line of text that fits the terminal when there is one. */
+static void fit_line(text_sink *t, const char *text)
+{
+    strbuf sb = {0};
+    if (t->cols)
+        progress_fit(&sb, text, t->cols - 1, 0);
+    else
+        sb_append(&sb, text);
+    fprintf(t->out, "%s\n", sb_str(&sb));
+    sb_free(&sb);
+}
+
 static void on_run_start(text_sink *t, const run_result *rr, int64_t at)
 {
     t->t0 = rr->start_ns;
@@ -100,8 +115,11 @@ static void on_run_start(text_sink *t, const run_result *rr, int64_t at)
     char dl[32] = "none";
     if (rr->deadline_ms)
         fmt_duration(dl, sizeof dl, rr->deadline_ms);
-    fprintf(t->out, "gpcheck: env '%s', %zu probe%s, jobs %u, deadline %s\n",
-            rr->env, rr->n, rr->n == 1 ? "" : "s", rr->jobs, dl);
+    char *head =
+        xasprintf("gpcheck: env '%s', %zu probe%s, jobs %u, deadline %s",
+                  rr->env, rr->n, rr->n == 1 ? "" : "s", rr->jobs, dl);
+    fit_line(t, head);
+    free(head);
 }
 
 /* "(N more warmup results like the last)", once, when the warmup is over:
@@ -206,6 +224,81 @@ static void heartbeat(text_sink *t, int64_t now)
     }
 }
 
+/* lead + text, on a terminal wrapped at spaces to its width with the
+ * lines after the first indented under the text (a word too long for a
+ * line is cut by progress_fit); elsewhere one line. */
+static void wrap_line(text_sink *t, const char *lead, const char *text)
+{
+    size_t indent = strlen(lead);
+    if (!t->cols || t->cols < indent + 20) {
+        fprintf(t->out, "%s%s\n", lead, text);
+        return;
+    }
+    size_t room = t->cols - 1 - indent;
+    strbuf sb = {0};
+    const char *p = text;
+    for (int first = 1; *p; first = 0) {
+        while (!first && *p == ' ')
+            p++;
+        if (!*p)
+            break;
+        size_t n = strlen(p);
+        if (n > room) {
+            /* the last space that leaves the line within room */
+            n = 0;
+            for (size_t k = 1; k <= room && p[k]; k++)
+                if (p[k] == ' ')
+                    n = k;
+            if (n == 0)
+                n = strcspn(p, " ");
+        }
+        sb_appendf(&sb, "%*s", (int)indent, first ? lead : "");
+        char *part = xstrndup(p, n);
+        progress_fit(&sb, part, room, 0);
+        free(part);
+        sb_append(&sb, "\n");
+        p += n;
+    }
+    fputs(sb_str(&sb), t->out);
+    sb_free(&sb);
+}
+
+/* One row of the summary table: on a terminal, each column fits and the
+ * message is cut to what is left of the width (progress_fit keeps its
+ * end), so nothing wraps mid-word; elsewhere the full text. */
+static void row(text_sink *t, const char *name, const char *plug,
+                const char *sev, probe_status st, const char *attempts,
+                const char *took, const char *msg)
+{
+    strbuf sb = {0};
+    if (t->cols)
+        progress_fit(&sb, name, t->width, 1);
+    else
+        sb_appendf(&sb, "%-*s", (int)t->width, name);
+    sb_appendf(&sb, " %-10s %-8s ", plug, sev);
+    size_t at = sb.len; /* the status, coloured below */
+    sb_appendf(&sb, "%-7s %8s %8s  ", status_name(st), attempts, took);
+    size_t used = sb.len; /* columns, or more for UTF-8 names */
+    /* Too little room left (an 80-column terminal): the message goes on
+     * a line of its own below the row, indented, cut to the width. */
+    int below = t->cols && msg && *msg && used + 24 > t->cols;
+    if (below) {
+        while (sb.len > at && sb.buf[sb.len - 1] == ' ')
+            sb.buf[--sb.len] = '\0';
+        sb_append(&sb, "\n    ");
+        progress_fit(&sb, msg, t->cols - 5, 0);
+    } else if (t->cols) {
+        progress_fit(&sb, msg ? msg : "", t->cols - 1 - used, 0);
+    } else {
+        sb_append(&sb, msg ? msg : "");
+    }
+    const char *word = status_name(st);
+    fprintf(t->out, "%.*s%s%s%s%s\n", (int)at, sb.buf,
+            progress_color(st, t->color), word, t->color ? "\x1b[0m" : "",
+            sb.buf + at + strlen(word));
+    sb_free(&sb);
+}
+
 /* Groups are units of the verdict: one row each, with their arithmetic. */
 static void group_rows(text_sink *t, const run_result *rr)
 {
@@ -223,10 +316,10 @@ static void group_rows(text_sink *t, const run_result *rr)
         char *name = xasprintf("group %s", u->name);
         char count[32];
         snprintf(count, sizeof count, "%zu/%zu", u->ok, g->n_members);
-        fprintf(t->out, "%-*s %-10s %-8s %-7s %8s %8s  need %zu ok: %s\n",
-                (int)t->width, name, "-",
-                u->sev == SEV_REQUIRED ? "required" : "optional",
-                status_name(u->status), count, "", u->need, sb_str(&members));
+        char *what = xasprintf("need %zu ok: %s", u->need, sb_str(&members));
+        row(t, name, "-", u->sev == SEV_REQUIRED ? "required" : "optional",
+            u->status, count, "", what);
+        free(what);
         free(name);
         sb_free(&members);
     }
@@ -254,10 +347,10 @@ static void summary(text_sink *t, const run_result *rr)
         const char *sev = pr->def->group != PROBE_NO_GROUP        ? "(group)"
                           : pr->def->pol.severity == SEV_REQUIRED ? "required"
                                                                   : "optional";
-        fprintf(t->out, "%-*s %-10s %-8s %s%-7s%s %8zu %8s  %s\n",
-                (int)t->width, pr->def->name, pr->def->plugin->name, sev,
-                progress_color(pr->status, t->color), status_name(pr->status),
-                t->color ? "\x1b[0m" : "", pr->n_history, took, pr->message);
+        char n[32];
+        snprintf(n, sizeof n, "%zu", pr->n_history);
+        row(t, pr->def->name, pr->def->plugin->name, sev, pr->status, n, took,
+            pr->message);
     }
     group_rows(t, rr);
     char took[32];
@@ -268,16 +361,19 @@ static void summary(text_sink *t, const run_result *rr)
             sb_appendf(&sb, "%s%zu %s", sb.len ? ", " : "", counts[s],
                        status_name((probe_status)s));
     }
-    fprintf(t->out, "%sverdict: %s (%s) in %s", t->quiet ? "" : "\n",
-            verdict_name(rr->verdict), sb.len ? sb_str(&sb) : "no probes",
-            took);
+    /* The verdict word in the verdict's colour; the line is short (the
+     * counts), so it is not cut. */
+    fprintf(t->out, "%sverdict: %s%s%s (%s) in %s", t->quiet ? "" : "\n",
+            progress_verdict_color(rr->verdict, t->color),
+            verdict_name(rr->verdict), t->color ? "\x1b[0m" : "",
+            sb.len ? sb_str(&sb) : "no probes", took);
     if (rr->signo)
         fprintf(t->out, " - interrupted");
     else if (rr->deadline_hit)
         fprintf(t->out, " - run deadline passed");
     fputc('\n', t->out);
     if (rr->verdict != V_PASS && rr->dec.rule)
-        fprintf(t->out, "rule: %s\n", rr->dec.rule);
+        wrap_line(t, "rule: ", rr->dec.rule);
     flush(t);
     sb_free(&sb);
 }
@@ -336,6 +432,8 @@ static sink *text_open(const char *path, const report_opts *o, char *err,
     t->heartbeat_ns = o->heartbeat_ms * NS_PER_MS;
     if (!path) {
         t->color = o->color;
+        if (isatty(STDERR_FILENO))
+            t->cols = progress_columns(stderr);
         if (o->progress && !o->quiet)
             t->live = progress_new(stderr, o->color);
     }
