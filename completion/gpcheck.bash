@@ -13,7 +13,7 @@
 # needs nothing from bash-completion, but uses its _command_offset for the
 # command after `--` when that is available.
 
-_gpcheck_formats="text json jsonl junit tap prometheus nagios"
+_gpcheck_formats="text json jsonl junit tap prometheus nagios github"
 _gpcheck_policy_keys="timeout warmup warmup_interval attempts delay backoff
     max_delay jitter success_threshold severity warn_if fail_if
     retry_on_threshold"
@@ -25,7 +25,7 @@ _gpcheck_options() {
     local select="-p --probe --tag --skip-tag"
     local bypass="--bypass-reason --bypass-expires"
     local report="--deadline -o --output --nagios --exit-codes --no-progress
-        -q --quiet -v --verbose --explain"
+        --heartbeat --color -q --quiet -v --verbose --explain"
     case $1 in
     run | validate) echo "$config $select -j --jobs $report $bypass -h --help" ;;
     list) echo "$config $select -h --help" ;;
@@ -319,7 +319,10 @@ _gpcheck() {
     --exit-codes)
         _gpcheck_reply "$value" "gpcheck docker"
         ;;
-    -j | --jobs | --deadline | --bypass-reason | --bypass-expires)
+    --color)
+        _gpcheck_reply "$value" "auto always never"
+        ;;
+    -j | --jobs | --deadline | --heartbeat | --bypass-reason | --bypass-expires)
         return 0
         ;;
     *)
@@ -350,7 +353,8 @@ _gpcheck() {
         case ${words[i]} in
         -c | --config | --conf-dir | -e | --env | --env-file | --plugin-dir | \
             -p | --probe | --tag | --skip-tag | -j | --jobs | --deadline | \
-            -o | --output | --bypass-reason | --bypass-expires | --exit-codes)
+            -o | --output | --bypass-reason | --bypass-expires | --exit-codes | \
+            --heartbeat | --color)
             ((i++))
             ;;
         -*) ;;

@@ -55,7 +55,8 @@ GATE_COMMAND = "gpcheck run -o junit:reports/gpcheck.xml -- make e2e"
 # What `make e2e` becomes: proof that gpcheck exec'd the command, and with
 # which verdict.
 E2E_STANDIN = "sh -c 'echo \"$GPCHECK_VERDICT\" > e2e.ran'"
-FORMATS = {"text", "json", "jsonl", "junit", "tap", "prometheus", "nagios"}
+FORMATS = {"text", "json", "jsonl", "junit", "tap", "prometheus", "nagios",
+           "github"}
 # Probe keys that shape which probes run and how the verdict is made; the
 # stand-in probes keep them and drop the rest (plugin options, warmups,
 # thresholds on the real plugins' metrics).
