@@ -62,7 +62,7 @@ typedef struct cli {
     strvec env_files, plugin_dirs, probes, tags, skip_tags, outputs;
     int quiet, verbose, explain, nagios, no_progress;
     int docker_exit;      /* --exit-codes docker: 0 or 1 only */
-    int64_t heartbeat_ms; /* --heartbeat; -1: the default (10 s) */
+    int64_t heartbeat_ms; /* --heartbeat; 0: none */
     const char *color;    /* --color: auto (NULL), always or never */
     bypass_cli bypass;
     char **args; /* positional arguments (before --) */
@@ -718,7 +718,7 @@ static int64_t tick_ms(const cli *c)
 {
     if (want_progress(c))
         return 100;
-    int64_t hb = c->heartbeat_ms < 0 ? 10000 : c->heartbeat_ms;
+    int64_t hb = c->heartbeat_ms;
     return hb == 0 ? 0 : hb < 1000 ? hb : 1000;
 }
 
@@ -728,8 +728,7 @@ static int open_sinks(const cli *c, sinks *ss)
                       .verbose = c->verbose,
                       .progress = want_progress(c),
                       .color = want_color(c),
-                      .heartbeat_ms =
-                          c->heartbeat_ms < 0 ? 10000 : c->heartbeat_ms};
+                      .heartbeat_ms = c->heartbeat_ms};
     int have_text = 0;
     char err[512];
     for (size_t i = 0; i < c->outputs.n; i++)
@@ -849,6 +848,16 @@ static void cli_free(cli *c)
     free(c->outputs.v);
 }
 
+/* Some -o report goes to stdout (a format other than text, no PATH). */
+static int report_on_stdout(const cli *c)
+{
+    for (size_t i = 0; i < c->outputs.n; i++)
+        if (!strchr(c->outputs.v[i], ':') &&
+            strcmp(c->outputs.v[i], "text") != 0)
+            return 1;
+    return 0;
+}
+
 /* `gpcheck probe PLUGIN k=v...`: one probe from the command line. */
 static int build_cli_probe(const cli *c, config *cfg, loader *l, diag *d)
 {
@@ -910,7 +919,7 @@ int main(int argc, char **argv)
      * must not kill the gate: writes fail with EPIPE instead, a report
      * error for reports asked for, and the gated command still runs. */
     signal(SIGPIPE, SIG_IGN);
-    cli c = {.heartbeat_ms = -1};
+    cli c = {.heartbeat_ms = 10000}; /* --heartbeat's default, 10 s */
     int rc = parse_cli(&c, argc, argv);
     if (rc >= 0) {
         cli_free(&c);
@@ -1010,11 +1019,16 @@ int main(int argc, char **argv)
     case CMD_VALIDATE:
         if (byp.active)
             bypass_banner(&byp, NULL);
-        printf("gpcheck: configuration OK: %zu probe%s for env '%s'\n", ps.n,
-               ps.n == 1 ? "" : "s", cfg.env);
-        rc = report_diagnostics(c.outputs.v, c.outputs.n, &d, cfg.env) < 0
-                 ? EXIT_FAIL
-                 : EXIT_PASS;
+        /* a report that cannot be written is a usage error, as in run */
+        if (report_diagnostics(c.outputs.v, c.outputs.n, &d, cfg.env) < 0) {
+            rc = EXIT_USAGE;
+            break;
+        }
+        /* stdout holds a report (-o json): the line goes to stderr */
+        fprintf(report_on_stdout(&c) ? stderr : stdout,
+                "gpcheck: configuration OK: %zu probe%s for env '%s'\n", ps.n,
+                ps.n == 1 ? "" : "s", cfg.env);
+        rc = EXIT_PASS;
         break;
     case CMD_LIST:
         cmd_list(&cfg, &ps);

@@ -221,6 +221,12 @@ int report_diagnostics(const char *const *specs, size_t n, const diag *d,
                 strncmp(formats[k]->format, specs[i], flen) == 0)
                 fmt = formats[k];
         char err[512] = "";
+        if (colon && !colon[1]) {
+            snprintf(err, sizeof err, "-o %s: empty path", specs[i]);
+            fprintf(stderr, "gpcheck: %s\n", err);
+            rc = -1;
+            continue;
+        }
         if (!fmt) {
             unknown_format(specs[i], flen, err, sizeof err);
             fprintf(stderr, "gpcheck: %s\n", err);

@@ -200,11 +200,28 @@ class ValidateTest(GpTestCase):
                          (os.path.join(self.confd, "x.ini"), 5))
         self.assertIn("longer than the run's deadline", d["message"])
 
+    def test_to_stdout_is_only_the_document(self):
+        self.write("conf.d/x.ini", "[web]\nplugin = tcp\nhost = 127.0.0.1\n"
+                   "port = 1\n")
+        proc = self.gp("validate", "-o", "json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(json.loads(proc.stdout)["valid"], True)
+        self.assertIn("configuration OK: 1 probe", proc.stderr)
+
+    def test_unwritable_path_is_an_error(self):
+        self.write("conf.d/x.ini", "[web]\nplugin = tcp\nhost = 127.0.0.1\n"
+                   "port = 1\n")
+        blocker = self.write("blocker", "a file\n")
+        proc = self.gp("validate", "-o", "junit:%s/v.xml" % blocker)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("cannot be examined", proc.stderr)
+        self.assertNotIn("configuration OK", proc.stdout + proc.stderr)
+
     def test_unknown_format_is_an_error(self):
         self.write("conf.d/x.ini", "[web]\nplugin = tcp\nhost = 127.0.0.1\n"
                    "port = 1\n")
         proc = self.gp("validate", "-o", "jsno")
-        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn("-o jsno: unknown format (known: text, json", proc.stderr)
 
 
