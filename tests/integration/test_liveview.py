@@ -24,7 +24,9 @@ class LiveViewTest(GpTestCase):
         self.session = "gpcheck-live-%d" % os.getpid()
         self.addCleanup(subprocess.run, ["tmux", "kill-session", "-t",
                                          self.session], capture_output=True)
-        self.late = self.listener("late", delay=3.5)
+        # late enough that the database is still in its warmup while the
+        # cache retries, on a loaded machine too
+        self.late = self.listener("late", delay=6)
         self.closed = self.listener("closed")
         self.write("conf.d/x.ini", """
             [database]
