@@ -279,16 +279,18 @@ static void row(text_sink *t, const char *name, const char *plug,
     size_t at = sb.len; /* the status, coloured below */
     sb_appendf(&sb, "%-7s %8s %8s  ", status_name(st), attempts, took);
     size_t used = sb.len; /* columns, or more for UTF-8 names */
-    /* Too little room left (an 80-column terminal): the message goes on
-     * a line of its own below the row, indented, cut to the width. */
-    int below = t->cols && msg && *msg && used + 24 > t->cols;
+    /* A message that does not fit in the little room left (an 80-column
+     * terminal): on a line of its own below the row, indented, cut to
+     * the width only when longer than that. */
+    size_t room = t->cols > used + 1 ? t->cols - 1 - used : 0;
+    int below = t->cols && msg && *msg && strlen(msg) > room && room < 32;
     if (below) {
         while (sb.len > at && sb.buf[sb.len - 1] == ' ')
             sb.buf[--sb.len] = '\0';
         sb_append(&sb, "\n    ");
         progress_fit(&sb, msg, t->cols - 5, 0);
     } else if (t->cols) {
-        progress_fit(&sb, msg ? msg : "", t->cols - 1 - used, 0);
+        progress_fit(&sb, msg ? msg : "", room, 0);
     } else {
         sb_append(&sb, msg ? msg : "");
     }
