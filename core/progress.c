@@ -158,12 +158,15 @@ static const attempt_rec *last_done(const probe_run *pr)
 }
 
 /* Warmup attempts start at most every warmup_interval from the start:
- * this many fit in the window. */
+ * this many fit in the window; 0 when unknown (an interval of 0, the
+ * adaptive cadence, or none set). */
 static unsigned warmup_tries(const policy *pol)
 {
+    if (pol->warmup_interval_ms <= 0)
+        return 0;
     int64_t n = (pol->warmup_ms + pol->warmup_interval_ms - 1) /
                 pol->warmup_interval_ms;
-    return n > 0 && n < 1000000 ? (unsigned)n : 1;
+    return n > 0 && n < 1000000 ? (unsigned)n : 0;
 }
 
 /* What the probe is doing now, for people: "warmup, 48s left, try
@@ -193,6 +196,8 @@ static char *phase_text(const progress *p, const probe_run *pr, int64_t now)
                              ? (pr->warmup_end_ns - now) / NS_PER_MS
                              : 0);
             unsigned k = r ? r->number : 0, n = warmup_tries(pol);
+            if (!n)
+                return xasprintf("warmup, %s left, try %u", b, k);
             return xasprintf("warmup, %s left, try %u/%u", b, k, k > n ? k : n);
         }
         if (!r || r->warmup)
