@@ -14,7 +14,7 @@
 # needs nothing from bash-completion, but uses its _command_offset for the
 # command after `--` when that is available.
 
-_gpcheck_formats="text json jsonl junit tap prometheus nagios pushgateway"
+_gpcheck_formats="text json jsonl junit tap prometheus nagios pushgateway github"
 _gpcheck_policy_keys="timeout warmup warmup_interval attempts delay backoff
     max_delay jitter success_threshold severity warn_if fail_if
     retry_on_threshold"
@@ -26,7 +26,7 @@ _gpcheck_options() {
     local select="-p --probe --tag --skip-tag"
     local bypass="--bypass-reason --bypass-expires"
     local report="--deadline -o --output --nagios --exit-codes --no-progress
-        -q --quiet -v --verbose --explain"
+        --heartbeat --color -q --quiet -v --verbose --explain"
     local history="--history --no-history --supervise --recheck"
     local query="-c --config -e --env -p --probe -o --output --history --since"
     case $1 in
@@ -329,7 +329,10 @@ _gpcheck() {
     --exit-codes)
         _gpcheck_reply "$value" "gpcheck docker"
         ;;
-    -j | --jobs | --deadline | --bypass-reason | --bypass-expires | -n | \
+    --color)
+        _gpcheck_reply "$value" "auto always never"
+        ;;
+    -j | --jobs | --deadline | --heartbeat | --bypass-reason | --bypass-expires | -n | \
         --limit | --since | --fail-below)
         return 0
         ;;
@@ -362,7 +365,7 @@ _gpcheck() {
         -c | --config | --conf-dir | -e | --env | --env-file | --plugin-dir | \
             -p | --probe | --tag | --skip-tag | -j | --jobs | --deadline | \
             -o | --output | --bypass-reason | --bypass-expires | --exit-codes | \
-            --history | -n | --limit | --since | --fail-below | --html | --timeout | --warmup | --interval | --attempts)
+            --history | -n | --limit | --since | --fail-below | --html | --timeout | --warmup | --interval | --attempts | --heartbeat | --color)
             ((i++))
             ;;
         -*) ;;

@@ -32,24 +32,42 @@ void diag_warn(diag *d, const char *file, int line, const char *fmt, ...)
     va_end(ap);
 }
 
+char *diag_item_text(const diag_item *it)
+{
+    /* One line each, whatever a file name, key or value held: a
+     * newline would forge a line, an escape sequence drive the
+     * terminal (found by tests/fuzz/fuzz_config). */
+    char *file = it->file ? str_sanitize(it->file) : NULL;
+    char *msg = str_sanitize(it->msg);
+    char *text = file && it->line > 0
+                     ? xasprintf("%s:%d: %s", file, it->line, msg)
+                 : file ? xasprintf("%s: %s", file, msg)
+                        : xasprintf("gpcheck: %s", msg);
+    free(file);
+    free(msg);
+    return text;
+}
+
+const diag_item *diag_nth(const diag *d, size_t k, int *warning)
+{
+    *warning = k >= d->n;
+    if (k < d->n)
+        return &d->items[k];
+    return k - d->n < d->n_warns ? &d->warns[k - d->n] : NULL;
+}
+
 static void print_items(const diag_item *items, size_t n, const char *kind,
                         FILE *out)
 {
     for (size_t i = 0; i < n; i++) {
-        const diag_item *it = &items[i];
-        /* One line each, whatever a file name, key or value held: a
-         * newline would forge a line, an escape sequence drive the
-         * terminal (found by tests/fuzz/fuzz_config). */
-        char *file = it->file ? str_sanitize(it->file) : NULL;
-        char *msg = str_sanitize(it->msg);
-        if (file && it->line > 0)
-            fprintf(out, "%s:%d: %s%s\n", file, it->line, kind, msg);
-        else if (file)
-            fprintf(out, "%s: %s%s\n", file, kind, msg);
-        else
-            fprintf(out, "gpcheck: %s%s\n", kind, msg);
-        free(file);
+        /* "warning: " goes after the place, before the message: the
+         * text ends with the sanitized message */
+        char *text = diag_item_text(&items[i]);
+        char *msg = str_sanitize(items[i].msg);
+        size_t at = strlen(text) - strlen(msg);
+        fprintf(out, "%.*s%s%s\n", (int)at, text, kind, text + at);
         free(msg);
+        free(text);
     }
 }
 

@@ -35,6 +35,13 @@ void diag_warn(diag *d, const char *file, int line, const char *fmt, ...)
 /* Print every warning, then every error, one per line: "FILE:LINE: msg",
  * "FILE: msg" or "gpcheck: msg" (warnings with "warning: " before msg). */
 void diag_print(const diag *d, FILE *out);
+/* One item as diag_print() prints it, without "warning: " and the
+ * newline, sanitized to one line: "FILE:LINE: msg", "FILE: msg" or
+ * "gpcheck: msg". Newly allocated. */
+char *diag_item_text(const diag_item *it);
+/* The k-th of every error then every warning (what the reports list),
+ * with *warning set; NULL past the end. */
+const diag_item *diag_nth(const diag *d, size_t k, int *warning);
 void diag_free(diag *d);
 
 #endif

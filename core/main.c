@@ -67,7 +67,9 @@ typedef struct cli {
     config_opts copts;
     strvec env_files, plugin_dirs, probes, tags, skip_tags, outputs;
     int quiet, verbose, explain, nagios, no_progress;
-    int docker_exit; /* --exit-codes docker: 0 or 1 only */
+    int docker_exit;      /* --exit-codes docker: 0 or 1 only */
+    int64_t heartbeat_ms; /* --heartbeat; 0: none */
+    const char *color;    /* --color: auto (NULL), always or never */
     /* wait: --timeout, --warmup (-1: the whole timeout), --interval,
      * --attempts */
     int64_t wait_timeout_ms, wait_warmup_ms, wait_interval_ms;
@@ -149,6 +151,8 @@ enum {
     OPT_WARMUP,
     OPT_INTERVAL,
     OPT_ATTEMPTS,
+    OPT_HEARTBEAT,
+    OPT_COLOR,
 };
 
 #define ON_HISTORY (ON(CMD_HISTORY) | ON(CMD_STATS))
@@ -192,7 +196,7 @@ static const struct cli_opt {
      "the whole run lasts at most DUR (e.g. 2m)"},
     {"output", 1, 'o', ON_RUNS | ON_HISTORY, "FMT[:PATH]",
      "report format, repeatable: text (stderr),\njson, jsonl, junit, tap, "
-     "prometheus, nagios\n(stdout unless a PATH is given), or\n"
+     "prometheus, nagios, github\n(stdout unless a PATH is given), or\n"
      "pushgateway:URL (PUT to a Pushgateway);\nhistory and "
      "stats: text or json, on stdout"},
     {"history", 1, OPT_HISTORY, ON_CONFIG | ON_HISTORY, "PATH",
@@ -230,6 +234,12 @@ static const struct cli_opt {
      "1 (a Docker\nHEALTHCHECK reserves 2)"},
     {"no-progress", 0, OPT_NO_PROGRESS, ON_RUNS, NULL,
      "plain lines on a terminal too"},
+    {"heartbeat", 1, OPT_HEARTBEAT, ON_RUNS, "DUR",
+     "without a terminal: a 'still waiting' line\nper quiet probe every DUR "
+     "(default 10s;\n0: none)"},
+    {"color", 1, OPT_COLOR, ON_RUNS, "WHEN",
+     "auto (a terminal, unless NO_COLOR; always\nwith FORCE_COLOR), always "
+     "or never"},
     {"quiet", 0, 'q', ON_RUNS, NULL, "only the verdict and what is not ok"},
     {"verbose", 0, 'v', ON_RUNS, NULL, "plugin log lines and plugin stderr"},
     {"explain", 0, OPT_EXPLAIN, ON_RUNS, NULL,
@@ -524,6 +534,20 @@ static int parse_cli(cli *c, int argc, char **argv)
                                    "to 1000",
                                    optarg);
             c->wait_attempts = (unsigned)v;
+            break;
+        case OPT_HEARTBEAT:
+            if (value_duration(optarg, &v, err, sizeof err) < 0)
+                return usage_error(c->cmd_name, "--heartbeat: %s", err);
+            c->heartbeat_ms = v;
+            break;
+        case OPT_COLOR:
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "always") != 0 &&
+                strcmp(optarg, "never") != 0)
+                return usage_error(c->cmd_name,
+                                   "--color %s: expected auto, always or "
+                                   "never",
+                                   optarg);
+            c->color = optarg;
             break;
         case OPT_DEADLINE:
             if (value_duration(optarg, &v, err, sizeof err) < 0 || v <= 0)
@@ -936,12 +960,35 @@ static int want_progress(const cli *c)
     return !c->quiet && !c->no_progress && isatty(STDERR_FILENO);
 }
 
+/* Colour on stderr: --color always|never, else FORCE_COLOR (set, not
+ * "0"), else not with NO_COLOR (set, not empty), else on a terminal. */
+static int want_color(const cli *c)
+{
+    if (c->color && strcmp(c->color, "auto") != 0)
+        return strcmp(c->color, "always") == 0;
+    const char *force = getenv("FORCE_COLOR"), *nc = getenv("NO_COLOR");
+    if (force && *force && strcmp(force, "0") != 0)
+        return 1;
+    return !(nc && *nc) && isatty(STDERR_FILENO);
+}
+
+/* EV_TICK period: 100 ms for the live region, else often enough for the
+ * heartbeat (within a second of when it is due). */
+static int64_t tick_ms(const cli *c)
+{
+    if (want_progress(c))
+        return 100;
+    int64_t hb = c->heartbeat_ms;
+    return hb == 0 ? 0 : hb < 1000 ? hb : 1000;
+}
+
 static int open_sinks(const cli *c, sinks *ss)
 {
-    const char *nc = getenv("NO_COLOR");
-    report_opts ro = {
-        .quiet = c->quiet, .verbose = c->verbose, .progress = want_progress(c)};
-    ro.color = ro.progress && !(nc && *nc);
+    report_opts ro = {.quiet = c->quiet,
+                      .verbose = c->verbose,
+                      .progress = want_progress(c),
+                      .color = want_color(c),
+                      .heartbeat_ms = c->heartbeat_ms};
     int have_text = 0;
     char err[512];
     for (size_t i = 0; i < c->outputs.n; i++)
@@ -1091,7 +1138,7 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
     runner_opts ro = {.jobs = cfg->jobs,
                       .deadline_ms = cfg->deadline_ms,
                       .child_stderr = c->verbose,
-                      .tick_ms = !only && want_progress(c) ? 100 : 0,
+                      .tick_ms = only ? 0 : tick_ms(c),
                       .env = cfg->env,
                       .bypass = b,
                       .user = user,
@@ -1277,6 +1324,16 @@ static void cli_free(cli *c)
     free(c->outputs.v);
 }
 
+/* Some -o report goes to stdout (a format other than text, no PATH). */
+static int report_on_stdout(const cli *c)
+{
+    for (size_t i = 0; i < c->outputs.n; i++)
+        if (!strchr(c->outputs.v[i], ':') &&
+            strcmp(c->outputs.v[i], "text") != 0)
+            return 1;
+    return 0;
+}
+
 /* `gpcheck probe PLUGIN k=v...`: one probe from the command line. */
 static int build_cli_probe(const cli *c, config *cfg, loader *l, diag *d)
 {
@@ -1396,7 +1453,9 @@ int main(int argc, char **argv)
      * must not kill the gate: writes fail with EPIPE instead, a report
      * error for reports asked for, and the gated command still runs. */
     signal(SIGPIPE, SIG_IGN);
-    cli c = {.fail_below = -1.0, .wait_warmup_ms = -1};
+    cli c = {.fail_below = -1.0,
+             .wait_warmup_ms = -1,
+             .heartbeat_ms = 10000}; /* --heartbeat's default, 10 s */
     int rc = parse_cli(&c, argc, argv);
     if (rc >= 0) {
         cli_free(&c);
@@ -1482,6 +1541,10 @@ int main(int argc, char **argv)
                 "gpcheck: %zu configuration error%s; nothing was "
                 "probed\n",
                 d.n, d.n == 1 ? "" : "s");
+        if (!d.n) /* a reason printed outside the list: still an error */
+            diag_add(&d, NULL, 0, "the configuration could not be loaded");
+        /* The PR check shows why: every -o report, with the diagnostics. */
+        report_diagnostics(c.outputs.v, c.outputs.n, &d, cfg.env);
         rc = EXIT_USAGE;
         goto out;
     }
@@ -1508,8 +1571,15 @@ int main(int argc, char **argv)
     case CMD_VALIDATE:
         if (byp.active)
             bypass_banner(&byp, NULL);
-        printf("gpcheck: configuration OK: %zu probe%s for env '%s'\n", ps.n,
-               ps.n == 1 ? "" : "s", cfg.env);
+        /* a report that cannot be written is a usage error, as in run */
+        if (report_diagnostics(c.outputs.v, c.outputs.n, &d, cfg.env) < 0) {
+            rc = EXIT_USAGE;
+            break;
+        }
+        /* stdout holds a report (-o json): the line goes to stderr */
+        fprintf(report_on_stdout(&c) ? stderr : stdout,
+                "gpcheck: configuration OK: %zu probe%s for env '%s'\n", ps.n,
+                ps.n == 1 ? "" : "s", cfg.env);
         rc = EXIT_PASS;
         break;
     case CMD_LIST:

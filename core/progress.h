@@ -5,6 +5,11 @@
  * backing off for N s), the last error in short and the elapsed time;
  * finished probes show their status, in colour unless NO_COLOR is set.
  *
+ * Above the probes: the run's line (elapsed, deadline left, probes done)
+ * and a header row. Each line fits the terminal: a text too long is cut by
+ * progress_fit(), which keeps the end of a message ("...refused by
+ * 127.0.0.1:18080"), the part that names what failed.
+ *
  * Used by the text sink when stderr is a terminal (and not -q or
  * --no-progress); the final frame stays on screen above the summary.
  */
@@ -14,6 +19,7 @@
 #include <stdio.h>
 
 #include "run.h"
+#include "util.h"
 
 typedef struct progress progress;
 
@@ -29,5 +35,20 @@ void progress_free(progress *p);
 
 /* ANSI colour of a status ("" when colour is off). */
 const char *progress_color(probe_status st, int color);
+/* ANSI colour of a verdict ("" when colour is off). */
+const char *progress_verdict_color(verdict v, int color);
+
+/* The columns of the terminal out is (80 when it is not one). */
+size_t progress_columns(FILE *out);
+
+/*
+ * Append s to sb in at most `cols` columns (a UTF-8 character is one
+ * column). When s is longer, its middle goes: a short head, "...", and
+ * the tail, each cut at a word boundary when one is near, so that
+ * "connection refused by 127.0.0.1:18080" in 30 columns is
+ * "connection...by 127.0.0.1:18080". With pad, spaces fill to cols.
+ * The one cutting rule of the live view and the final table.
+ */
+void progress_fit(strbuf *sb, const char *s, size_t cols, int pad);
 
 #endif

@@ -49,10 +49,26 @@ static void target_free(target *t);
 static int write_report(const char *format, const char *path, const char *text,
                         char *err, size_t errlen);
 
+/*
+ * Append text to PATH ($GITHUB_STEP_SUMMARY, a file that collects every
+ * step's summary): the target rules above, then O_APPEND on the file as
+ * it is (created when missing), never replaced. Returns 0, or -1 with
+ * "-o FORMAT: $VAR (PATH): reason" in err.
+ */
+static int append_report(const char *format, const char *var, const char *path,
+                         const char *text, char *err, size_t errlen);
+
+/* The step summary file, when the format writes one and $VAR is set. */
+static const char *summary_path(const sink_ops *fmt)
+{
+    const char *p = fmt->step_summary ? getenv("GITHUB_STEP_SUMMARY") : NULL;
+    return p && *p ? p : NULL;
+}
+
 static const sink_ops *const formats[] = {
     &sink_text_ops,   &sink_json_ops,        &sink_jsonl_ops,
     &sink_junit_ops,  &sink_tap_ops,         &sink_prometheus_ops,
-    &sink_nagios_ops, &sink_pushgateway_ops,
+    &sink_nagios_ops, &sink_pushgateway_ops, &sink_github_ops,
 };
 
 /* Formats whose reports print every metric of every probe: while one of
@@ -77,6 +93,7 @@ typedef struct doc_sink {
     const sink_ops *fmt; /* the format: its render() */
     char *path;          /* owned; NULL: stdout */
     char *text;          /* owned; the document, once rendered */
+    char *summary;       /* owned; the step summary, once rendered */
     int failed;          /* render() could not encode it */
 } doc_sink;
 
@@ -88,6 +105,10 @@ static void doc_event(sink *s, const event *ev)
     free(d->text);
     d->text = d->fmt->render(ev->run);
     d->failed = d->text == NULL;
+    if (summary_path(d->fmt)) {
+        free(d->summary);
+        d->summary = d->fmt->step_summary(ev->run, NULL);
+    }
 }
 
 static int doc_close(sink *s, char *err, size_t errlen)
@@ -101,6 +122,10 @@ static int doc_close(sink *s, char *err, size_t errlen)
     } else if (d->text) {
         rc = write_report(d->fmt->format, d->path, d->text, err, errlen);
     }
+    if (rc == 0 && d->summary)
+        rc = append_report(d->fmt->format, "GITHUB_STEP_SUMMARY",
+                           summary_path(d->fmt), d->summary, err, errlen);
+    free(d->summary);
     free(d->text);
     free(d->path);
     free(d);
@@ -123,11 +148,31 @@ static sink *doc_open(const sink_ops *fmt, const char *path, char *err,
         return NULL;
     if (path)
         target_free(&t);
+    const char *sum = summary_path(fmt);
+    if (sum) {
+        char why_not[512];
+        if (target_resolve(fmt->format, sum, &t, why_not, sizeof why_not) < 0) {
+            snprintf(err, errlen, "%s (from $GITHUB_STEP_SUMMARY)", why_not);
+            return NULL;
+        }
+        target_free(&t);
+    }
     doc_sink *d = xcalloc(1, sizeof *d);
     d->base.ops = &doc_ops;
     d->fmt = fmt;
     d->path = path ? xstrdup(path) : NULL;
     return &d->base;
+}
+
+static void unknown_format(const char *spec, size_t flen, char *err,
+                           size_t errlen)
+{
+    strbuf known = {0}; /* from the table, so the list cannot go stale */
+    for (size_t i = 0; i < ARRAY_LEN(formats); i++)
+        sb_appendf(&known, "%s%s", i ? ", " : "", formats[i]->format);
+    snprintf(err, errlen, "-o %.*s: unknown format (known: %s)", (int)flen,
+             spec, sb_str(&known));
+    sb_free(&known);
 }
 
 sink *sink_open(const char *spec, const report_opts *o, char *err,
@@ -148,12 +193,7 @@ sink *sink_open(const char *spec, const report_opts *o, char *err,
             return doc_open(formats[i], path, err, errlen);
         return formats[i]->open(path, o, err, errlen);
     }
-    strbuf known = {0}; /* from the table, so the list cannot go stale */
-    for (size_t i = 0; i < ARRAY_LEN(formats); i++)
-        sb_appendf(&known, "%s%s", i ? ", " : "", formats[i]->format);
-    snprintf(err, errlen, "-o %.*s: unknown format (known: %s)", (int)flen,
-             spec, sb_str(&known));
-    sb_free(&known);
+    unknown_format(spec, flen, err, errlen);
     return NULL;
 }
 
@@ -181,6 +221,56 @@ int sinks_close(sinks *ss)
     }
     free(ss->v);
     memset(ss, 0, sizeof *ss);
+    return rc;
+}
+
+int report_diagnostics(const char *const *specs, size_t n, const diag *d,
+                       const char *env)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *colon = strchr(specs[i], ':');
+        size_t flen = colon ? (size_t)(colon - specs[i]) : strlen(specs[i]);
+        const char *path = colon && colon[1] ? colon + 1 : NULL;
+        const sink_ops *fmt = NULL;
+        for (size_t k = 0; k < ARRAY_LEN(formats); k++)
+            if (strlen(formats[k]->format) == flen &&
+                strncmp(formats[k]->format, specs[i], flen) == 0)
+                fmt = formats[k];
+        char err[512] = "";
+        if (colon && !colon[1]) {
+            snprintf(err, sizeof err, "-o %s: empty path", specs[i]);
+            fprintf(stderr, "gpcheck: %s\n", err);
+            rc = -1;
+            continue;
+        }
+        if (!fmt) {
+            unknown_format(specs[i], flen, err, sizeof err);
+            fprintf(stderr, "gpcheck: %s\n", err);
+            rc = -1;
+            continue;
+        }
+        if (!fmt->render_diag || (fmt == &sink_text_ops && !path))
+            continue;
+        char *text = fmt->render_diag(d, env);
+        int ok =
+            text && write_report(fmt->format, path, text, err, sizeof err) == 0;
+        if (!text)
+            snprintf(err, sizeof err, "-o %s: cannot encode the report",
+                     fmt->format);
+        free(text);
+        const char *sum = summary_path(fmt);
+        if (ok && sum) {
+            char *md = fmt->step_summary(NULL, d);
+            ok = append_report(fmt->format, "GITHUB_STEP_SUMMARY", sum, md, err,
+                               sizeof err) == 0;
+            free(md);
+        }
+        if (!ok) {
+            fprintf(stderr, "gpcheck: %s\n", err);
+            rc = -1;
+        }
+    }
     return rc;
 }
 
@@ -451,6 +541,47 @@ static int write_report(const char *format, const char *path, const char *text,
             unlink(tmp);
     }
     free(tmp);
+    target_free(&t);
+    return ok ? 0 : -1;
+}
+
+static int append_report(const char *format, const char *var, const char *path,
+                         const char *text, char *err, size_t errlen)
+{
+    char why_not[512];
+    target t;
+    if (target_resolve(format, path, &t, why_not, sizeof why_not) < 0) {
+        snprintf(err, errlen, "%s (from $%s)", why_not, var);
+        return -1;
+    }
+    int fd;
+    if (t.in_place) {
+        fd = open_in_place(&t);
+    } else {
+        /* The resolved name (a symlink of the user's own is followed
+         * above); not through a symlink swapped in since. */
+        fd = open(t.path,
+                  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY |
+                      O_CLOEXEC,
+                  0666);
+        struct stat st;
+        if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+            close(fd);
+            fd = -1;
+            errno = EEXIST;
+        }
+    }
+    size_t n = strlen(text);
+    int ok = fd >= 0 && write_all(fd, text, n) == 0 &&
+             (n == 0 || text[n - 1] == '\n' || write_all(fd, "\n", 1) == 0);
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = 0;
+        e = errno;
+    }
+    if (!ok)
+        snprintf(err, errlen, "-o %s: $%s (%s): cannot append: %s", format, var,
+                 path, why(e));
     target_free(&t);
     return ok ? 0 : -1;
 }

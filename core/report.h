@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 
+#include "diag.h"
 #include "run.h"
 #include "util.h"
 
@@ -18,7 +19,11 @@ typedef struct report_opts {
     int quiet;    /* -q: the text sink prints only the verdict line */
     int verbose;  /* -v: plugin log lines too */
     int progress; /* the text sink on stderr draws a live region (a tty) */
-    int color;    /* ANSI colours (a tty, and NO_COLOR unset) */
+    int color;    /* ANSI colours (--color, FORCE_COLOR, NO_COLOR) */
+    /* Plain lines (no live region): a "still waiting" line per probe that
+     * printed nothing for this long (--heartbeat, default 10 s); 0: none.
+     * The runner must tick (runner_opts.tick_ms) at least this often. */
+    int64_t heartbeat_ms;
 } report_opts;
 
 typedef struct sink sink;
@@ -30,6 +35,15 @@ typedef struct sink_ops {
      * encoded); report.c keeps it and writes it at close, to stdout or
      * atomically to PATH. */
     char *(*render)(const run_result *rr);
+    /* The document when no run happened because of the configuration:
+     * `run` with errors (exit 2) or `validate`. d holds every error and
+     * warning (d->n == 0: the configuration is valid); env may be NULL.
+     * Any format may set it; report_diagnostics() writes it where the
+     * run's report would have gone. */
+    char *(*render_diag)(const diag *d, const char *env);
+    /* A Markdown summary appended to $GITHUB_STEP_SUMMARY when that is
+     * set (github): of the run (rr) or else of the diagnostics (d). */
+    char *(*step_summary)(const run_result *rr, const diag *d);
     /* A streaming format sets these three instead. */
     /* Create the sink writing to `path` (NULL: the format's default
      * stream). Returns NULL with a reason in err. */
@@ -71,7 +85,21 @@ extern const sink_ops sink_tap_ops;
 extern const sink_ops sink_prometheus_ops;
 extern const sink_ops sink_nagios_ops;
 extern const sink_ops sink_pushgateway_ops;
+extern const sink_ops sink_github_ops;
 
+/*
+ * Write every -o report of specs[0..n) as its format's render_diag()
+ * document (and the github step summary), for a configuration that
+ * stopped the run (or for `validate`): the PR check shows why. A format
+ * without render_diag and text to stderr write nothing (stderr has the
+ * diagnostics already). Returns 0, or -1 after printing each failure.
+ */
+int report_diagnostics(const char *const *specs, size_t n, const diag *d,
+                       const char *env);
+
+/* The diagnostics as a JSON array of {"file", "line", "message",
+ * "severity"} (report_json.c; json and jsonl use it). */
+struct json_t *report_diag_json(const diag *d);
 /* Nagios' exit status for a run: 0 OK (pass), 1 WARNING (degraded,
  * bypassed), 2 CRITICAL (fail), 3 UNKNOWN (interrupted). */
 int nagios_exit_code(const run_result *rr);

@@ -11,6 +11,11 @@
  *  "rule": TEXT, "bypass": {"active", "expired", "reason", "expires",
  *  "scope", "overridden"}}
  *
+ * When the configuration stopped the run (exit 2), or for `validate`:
+ * {"gpcheck", "env", "valid", "verdict": "error" (when not valid),
+ *  "exit_code", "probes": [], "diagnostics": [{"file", "line", "message",
+ *  "severity"}]}: every error, then every warning.
+ *
  * Written to stdout, or to PATH through a temporary file and rename(), so
  * a reader never sees half a report.
  */
@@ -151,7 +156,40 @@ static char *render(const run_result *rr)
     return text;
 }
 
+json_t *report_diag_json(const diag *d)
+{
+    json_t *a = json_array();
+    int warning;
+    const diag_item *it;
+    for (size_t k = 0; (it = diag_nth(d, k, &warning)); k++)
+        json_array_append_new(
+            a, json_pack("{s:o,s:o,s:s,s:s}", "file",
+                         it->file ? json_string(it->file) : json_null(), "line",
+                         it->line > 0 ? json_integer(it->line) : json_null(),
+                         "message", it->msg, "severity",
+                         warning ? "warning" : "error"));
+    return a;
+}
+
+static char *render_diag(const diag *d, const char *env)
+{
+    json_t *doc =
+        json_pack("{s:s,s:o,s:b}", "gpcheck", GPCHECK_VERSION, "env",
+                  env ? json_string(env) : json_null(), "valid", d->n == 0);
+    if (!doc)
+        return NULL;
+    if (d->n)
+        json_object_set_new(doc, "verdict", json_string("error"));
+    json_object_set_new(doc, "exit_code", json_integer(d->n ? 2 : 0));
+    json_object_set_new(doc, "probes", json_array());
+    json_object_set_new(doc, "diagnostics", report_diag_json(d));
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    return text;
+}
+
 const sink_ops sink_json_ops = {
     .format = "json",
     .render = render,
+    .render_diag = render_diag,
 };

@@ -5,7 +5,10 @@
  * since the run started); probe events add "probe", attempt events
  * "attempt", "phase", "outcome", "message", "duration_ms" and, when a
  * retry is scheduled, "next_in_ms"; "probe_end" adds "status" and
- * "message"; "run_end" adds "verdict", "exit_code" and "rule".
+ * "message"; "run_end" adds "verdict", "exit_code" and "rule". When the
+ * configuration stopped the run (or for `validate`), the stream is one
+ * line: {"event": "diagnostics", "t_ms": 0, "valid", "diagnostics": [...]}
+ * (as in -o json).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -129,9 +132,21 @@ static sink *jsonl_open(const char *path, const report_opts *o, char *err,
     return &j->base;
 }
 
+static char *render_diag(const diag *d, const char *env)
+{
+    (void)env;
+    json_t *o =
+        json_pack("{s:s,s:i,s:b,s:o}", "event", "diagnostics", "t_ms", 0,
+                  "valid", d->n == 0, "diagnostics", report_diag_json(d));
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return text;
+}
+
 const sink_ops sink_jsonl_ops = {
     .format = "jsonl",
     .open = jsonl_open,
     .event = jsonl_event,
+    .render_diag = render_diag,
     .close = jsonl_close,
 };

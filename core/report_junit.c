@@ -4,7 +4,9 @@
  * junit-10.xsd: one <testsuite name="gpcheck"> per run, a <testcase> per
  * probe (classname = plugin, time = duration), <failure> for fail, timeout
  * and error, <skipped> for skipped, the attempt history in <system-out>;
- * the verdict, the rule and warnings as suite properties.
+ * the verdict, the rule and warnings as suite properties. A configuration
+ * that stopped the run (or `validate`) is one testcase, "configuration",
+ * failed with every FILE:LINE diagnostic.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -103,7 +105,53 @@ static char *render(const run_result *rr)
     return sb_take(&sb);
 }
 
+/* The configuration as one testcase: its <failure> lists every error,
+ * one "FILE:LINE: message" a line; warnings go to <system-out>. */
+static char *render_diag(const diag *d, const char *env)
+{
+    strbuf sb = {0}, errs = {0}, warns = {0};
+    int warning;
+    const diag_item *it;
+    for (size_t k = 0; (it = diag_nth(d, k, &warning)); k++) {
+        char *line = diag_item_text(it);
+        sb_appendf(warning ? &warns : &errs, "%s\n", line);
+        free(line);
+    }
+    sb_append(&sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    sb_appendf(&sb,
+               "<testsuites name=\"gpcheck\" tests=\"1\" failures=\"%d\" "
+               "errors=\"0\" time=\"0.000\">\n"
+               "  <testsuite name=\"gpcheck\" tests=\"1\" failures=\"%d\" "
+               "errors=\"0\" skipped=\"0\" time=\"0.000\">\n"
+               "    <properties>\n",
+               d->n > 0, d->n > 0);
+    property(&sb, "env", env ? env : "");
+    property(&sb, "verdict", d->n ? "error" : "valid");
+    sb_append(&sb, "    </properties>\n    <testcase name=\"configuration\" "
+                   "classname=\"gpcheck\" time=\"0.000\">\n");
+    if (d->n) {
+        char *msg = xasprintf("%zu configuration error%s; nothing was probed",
+                              d->n, d->n == 1 ? "" : "s");
+        sb_append(&sb, "      <failure type=\"configuration\" message=\"");
+        sb_append_xml(&sb, msg);
+        sb_append(&sb, "\">");
+        sb_append_xml(&sb, sb_str(&errs));
+        sb_append(&sb, "</failure>\n");
+        free(msg);
+    }
+    if (warns.len) {
+        sb_append(&sb, "      <system-out>");
+        sb_append_xml(&sb, sb_str(&warns));
+        sb_append(&sb, "</system-out>\n");
+    }
+    sb_append(&sb, "    </testcase>\n  </testsuite>\n</testsuites>\n");
+    sb_free(&errs);
+    sb_free(&warns);
+    return sb_take(&sb);
+}
+
 const sink_ops sink_junit_ops = {
     .format = "junit",
     .render = render,
+    .render_diag = render_diag,
 };

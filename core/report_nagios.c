@@ -99,7 +99,27 @@ static char *render(const run_result *rr)
     return sb_take(&sb);
 }
 
+/* A configuration that stopped the run: CRITICAL, as the exit status 2
+ * says, with the first diagnostic. */
+static char *render_diag(const diag *d, const char *env)
+{
+    (void)env;
+    int warning;
+    const diag_item *it = d->n ? diag_nth(d, 0, &warning) : NULL;
+    char *first = it ? diag_item_text(it) : xstrdup("");
+    for (char *c = first; *c; c++)
+        if (*c == '|')
+            *c = '/';
+    char *text =
+        d->n ? xasprintf("GPCHECK CRITICAL - %zu configuration error%s: %s\n",
+                         d->n, d->n == 1 ? "" : "s", first)
+             : xstrdup("GPCHECK OK - configuration valid\n");
+    free(first);
+    return text;
+}
+
 const sink_ops sink_nagios_ops = {
     .format = "nagios",
     .render = render,
+    .render_diag = render_diag,
 };

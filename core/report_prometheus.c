@@ -10,6 +10,8 @@
  *   gpcheck_probe_metric{probe,plugin,metric,unit}  every plugin metric
  *   gpcheck_verdict{verdict}                     1 for the run's verdict
  *   gpcheck_run_timestamp_seconds, gpcheck_run_duration_seconds
+ * and, when the configuration stopped the run (or for `validate`), only
+ *   gpcheck_config_errors, gpcheck_config_warnings
  */
 #include <stdlib.h>
 
@@ -114,7 +116,22 @@ static char *render(const run_result *rr)
     return sb_take(&sb);
 }
 
+/* A configuration that stopped the run: the counts, so an alert on
+ * gpcheck_config_errors > 0 fires instead of the metrics going stale. */
+static char *render_diag(const diag *d, const char *env)
+{
+    (void)env;
+    strbuf sb = {0};
+    header(&sb, "gpcheck_config_errors",
+           "Configuration errors that stopped the run (0: valid).");
+    sb_appendf(&sb, "gpcheck_config_errors %zu\n", d->n);
+    header(&sb, "gpcheck_config_warnings", "Configuration warnings.");
+    sb_appendf(&sb, "gpcheck_config_warnings %zu\n", d->n_warns);
+    return sb_take(&sb);
+}
+
 const sink_ops sink_prometheus_ops = {
     .format = "prometheus",
     .render = render,
+    .render_diag = render_diag,
 };

@@ -4,7 +4,8 @@
  * duration, message, metrics) that `prove` and other TAP consumers read.
  * A probe that is not ok but does not fail the verdict (optional, or a
  * group member whose group holds) is marked # TODO, so the stream's
- * failures are exactly the gate's.
+ * failures are exactly the gate's. A configuration that stopped the run
+ * (or `validate`) is one test, "configuration", with its diagnostics.
  */
 #include <stdlib.h>
 
@@ -84,7 +85,31 @@ static char *render(const run_result *rr)
     return sb_take(&sb);
 }
 
+/* The configuration as one test, with its diagnostics in the YAML block. */
+static char *render_diag(const diag *d, const char *env)
+{
+    (void)env;
+    strbuf sb = {0};
+    sb_appendf(&sb, "TAP version 13\n1..1\n%s 1 - configuration\n  ---\n",
+               d->n ? "not ok" : "ok");
+    sb_appendf(&sb, "  errors: %zu\n  warnings: %zu\n", d->n, d->n_warns);
+    if (d->n + d->n_warns)
+        sb_append(&sb, "  diagnostics:\n");
+    int warning;
+    const diag_item *it;
+    for (size_t k = 0; (it = diag_nth(d, k, &warning)); k++) {
+        char *line = diag_item_text(it);
+        sb_appendf(&sb, "    - %s: ", warning ? "warning" : "error");
+        yaml_str(&sb, line);
+        sb_append(&sb, "\n");
+        free(line);
+    }
+    sb_appendf(&sb, "  ...\n# verdict: %s\n", d->n ? "error" : "valid");
+    return sb_take(&sb);
+}
+
 const sink_ops sink_tap_ops = {
     .format = "tap",
     .render = render,
+    .render_diag = render_diag,
 };

@@ -95,7 +95,8 @@ class Runner:
             with open(script, "w") as f:
                 f.write(self.expr(step["run"]))
             files = {}
-            for name in ("GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_ENV"):
+            for name in ("GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_ENV",
+                         "GITHUB_STEP_SUMMARY"):
                 files[name] = os.path.join(self.temp, "%s-%d" % (name, n))
                 open(files[name], "w").close()
             env = dict(self.env, GITHUB_ACTION_PATH=self.action_path,

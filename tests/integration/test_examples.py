@@ -56,7 +56,7 @@ GATE_COMMAND = "gpcheck run -o junit:reports/gpcheck.xml -- make e2e"
 # which verdict.
 E2E_STANDIN = "sh -c 'echo \"$GPCHECK_VERDICT\" > e2e.ran'"
 FORMATS = {"text", "json", "jsonl", "junit", "tap", "prometheus", "nagios",
-           "pushgateway"}
+           "pushgateway", "github"}
 # Probe keys that shape which probes run and how the verdict is made; the
 # stand-in probes keep them and drop the rest (plugin options, warmups,
 # thresholds on the real plugins' metrics).
@@ -337,6 +337,18 @@ class ExamplesTest(unittest.TestCase):
         self.assertEqual(outputs["verdict"], "pass", runner.log())
         self.assertIn("env 'staging'", runner.logs[-1][1].stderr)
         self.assert_junit(os.path.join(ws, "reports", "gpcheck.xml"), names)
+        # -o github: the workflow commands on the step's stdout, and the
+        # table appended to the step's summary file
+        self.assertIn("::notice title=gpcheck::verdict pass (",
+                      runner.logs[-1][1].stdout)
+        (summary,) = [os.path.join(temp, f) for f in os.listdir(temp)
+                      if f.startswith("GITHUB_STEP_SUMMARY-") and
+                      os.path.getsize(os.path.join(temp, f))]
+        with open(summary) as f:
+            md = f.read()
+        self.assertIn("### gpcheck: verdict pass (", md)
+        for name in names:
+            self.assertRegex(md, r"\n\| %s \| " % re.escape(name))
 
         # The tests run in the next step, only when the gate's passed (no
         # `if:`), with its verdict.

@@ -246,7 +246,7 @@ class ProgressTest(GpTestCase):
         self.assertIn("verdict: pass (2 ok)", screen)
         self.assertRegex(screen, r"(?m)^  database +[\d.]+s +ok")
         # redrawn in place: each probe appears once in the live region
-        region = screen.split("PROBE")[0]
+        region = screen.split("\nPROBE ")[0]  # above the final table
         self.assertEqual(region.count("database"), 1)
         self.assertIn("\x1b[", self.screen(escapes=True))  # coloured
 

@@ -193,10 +193,14 @@ class EveryOutputTest(SecretsCase):
         files = {}
         args = ["run", "-v", "--explain", "--no-progress"]
         for fmt in ("json", "jsonl", "junit", "tap", "prometheus", "nagios",
-                    "text"):
+                    "text", "github"):
             files[fmt] = os.path.join(self.tmp, "report." + fmt)
             args += ["-o", "%s:%s" % (fmt, files[fmt])]
+        # -o github also appends the step summary
+        files["summary"] = os.path.join(self.tmp, "summary.md")
+        env["GITHUB_STEP_SUMMARY"] = files["summary"]
         out(*args)
+        del env["GITHUB_STEP_SUMMARY"]
         out("run", "-o", "json", "-q")
         out("run", "--nagios")
         out("plugins")

@@ -173,8 +173,9 @@ START_TEST(test_unknown_format)
     report_opts ro = {0};
     char err[256] = "";
     ck_assert_ptr_null(sink_open("xml:/tmp/x", &ro, err, sizeof err));
-    ck_assert_str_eq(err, "-o xml: unknown format (known: text, json, jsonl, "
-                          "junit, tap, prometheus, nagios, pushgateway)");
+    ck_assert_str_eq(err,
+                     "-o xml: unknown format (known: text, json, jsonl, "
+                     "junit, tap, prometheus, nagios, pushgateway, github)");
     ck_assert_ptr_null(sink_open("json:", &ro, err, sizeof err));
 }
 END_TEST
