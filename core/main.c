@@ -28,6 +28,7 @@
 #include "report.h"
 #include "runner.h"
 #include "secrets.h"
+#include "serve.h"
 #include "util.h"
 #include "value.h"
 
@@ -53,6 +54,7 @@ typedef enum command {
     CMD_PLUGINS,
     CMD_PROBE,
     CMD_VERSION,
+    CMD_SERVE,
 } command;
 
 typedef struct cli {
@@ -67,6 +69,8 @@ typedef struct cli {
     int n_args;
     char **exec_argv; /* after -- */
     int has_dashdash;
+    strvec listen;    /* serve: --listen */
+    serve_opts serve; /* serve: the other options */
 } cli;
 
 static const struct {
@@ -90,11 +94,16 @@ static const struct {
      "Run one ad-hoc probe (PLUGIN is a name, or a path to a .so) with the\n"
      "given options and policy keys, and print its outcome and metrics."},
     {"version", CMD_VERSION, "version", "Print the version and plugin ABI."},
+    {"serve", CMD_SERVE, "serve [OPTIONS]",
+     "Run as a shared gate: re-probe every probe each `interval` and answer\n"
+     "HTTP clients (GET /v1/verdict, /readyz, /metrics, /v1/wait, ...) from\n"
+     "the latest results. SIGHUP reloads the configuration."},
 };
 
 /* Which commands an option applies to. */
 #define ON(c) (1u << (c))
-#define ON_CONFIG (ON(CMD_RUN) | ON(CMD_VALIDATE) | ON(CMD_LIST))
+#define ON_CONFIG                                                              \
+    (ON(CMD_RUN) | ON(CMD_VALIDATE) | ON(CMD_LIST) | ON(CMD_SERVE))
 /* validate takes every option run takes, so that swapping the word checks
  * a run's whole command line without probing. */
 #define ON_RUNS (ON(CMD_RUN) | ON(CMD_PROBE) | ON(CMD_VALIDATE))
@@ -112,6 +121,17 @@ enum {
     OPT_NAGIOS,
     OPT_NO_PROGRESS,
     OPT_EXIT_CODES,
+    OPT_LISTEN,
+    OPT_TOKEN_FILE,
+    OPT_INSECURE_LISTEN,
+    OPT_ENABLE_RELOAD,
+    OPT_LOG_FORMAT,
+    OPT_GRACE,
+    OPT_MIN_SPACING,
+    OPT_MAX_CONNECTIONS,
+    OPT_MAX_PER_IP,
+    OPT_MAX_WAITS,
+    OPT_CONN_TIMEOUT,
 };
 
 /*
@@ -146,10 +166,10 @@ static const struct cli_opt {
      "only probes with this tag (repeatable)"},
     {"skip-tag", 1, OPT_SKIP_TAG, ON_CONFIG, "TAG",
      "not probes with this tag (repeatable)"},
-    {"jobs", 1, 'j', ON(CMD_RUN) | ON(CMD_VALIDATE), "N",
+    {"jobs", 1, 'j', ON(CMD_RUN) | ON(CMD_VALIDATE) | ON(CMD_SERVE), "N",
      "attempts in flight at most (default 32)"},
-    {"deadline", 1, OPT_DEADLINE, ON_RUNS, "DUR",
-     "the whole run lasts at most DUR (e.g. 2m)"},
+    {"deadline", 1, OPT_DEADLINE, ON_RUNS | ON(CMD_SERVE), "DUR",
+     "the whole run lasts at most DUR (e.g. 2m;\nserve: each probing)"},
     {"output", 1, 'o', ON_RUNS, "FMT[:PATH]",
      "report format, repeatable: text (stderr),\njson, jsonl, junit, tap, "
      "prometheus, nagios\n(stdout unless a PATH is given)"},
@@ -162,7 +182,31 @@ static const struct cli_opt {
     {"no-progress", 0, OPT_NO_PROGRESS, ON_RUNS, NULL,
      "plain lines on a terminal too"},
     {"quiet", 0, 'q', ON_RUNS, NULL, "only the verdict and what is not ok"},
-    {"verbose", 0, 'v', ON_RUNS, NULL, "plugin log lines and plugin stderr"},
+    {"verbose", 0, 'v', ON_RUNS | ON(CMD_SERVE), NULL,
+     "plugin log lines and plugin stderr"},
+    {"listen", 1, OPT_LISTEN, ON(CMD_SERVE), "ADDR:PORT",
+     "serve here (repeatable; [::1]:PORT for IPv6;\ndefault 127.0.0.1:9847)"},
+    {"token-file", 1, OPT_TOKEN_FILE, ON(CMD_SERVE), "FILE",
+     "require 'Authorization: Bearer TOKEN' with\nthe token in FILE (re-read "
+     "on reload)"},
+    {"insecure-listen", 0, OPT_INSECURE_LISTEN, ON(CMD_SERVE), NULL,
+     "allow a non-loopback --listen without a token"},
+    {"enable-reload", 0, OPT_ENABLE_RELOAD, ON(CMD_SERVE), NULL,
+     "accept POST /-/reload"},
+    {"log-format", 1, OPT_LOG_FORMAT, ON(CMD_SERVE), "FMT",
+     "text (default) or json: one line per event"},
+    {"grace", 1, OPT_GRACE, ON(CMD_SERVE), "DUR",
+     "on SIGTERM, responses in flight get DUR\n(default 5s)"},
+    {"min-spacing", 1, OPT_MIN_SPACING, ON(CMD_SERVE), "DUR",
+     "fresh checks probe a probe at most this often\n(default 2s)"},
+    {"max-connections", 1, OPT_MAX_CONNECTIONS, ON(CMD_SERVE), "N",
+     "connections at once (default 1024)"},
+    {"max-per-ip", 1, OPT_MAX_PER_IP, ON(CMD_SERVE), "N",
+     "connections at once from one address\n(default 256)"},
+    {"max-waits", 1, OPT_MAX_WAITS, ON(CMD_SERVE), "N",
+     "long-polls (/v1/wait) at once (default 512)"},
+    {"connection-timeout", 1, OPT_CONN_TIMEOUT, ON(CMD_SERVE), "DUR",
+     "cut a connection idle or slow this long\n(default 10s)"},
     {"explain", 0, OPT_EXPLAIN, ON_RUNS, NULL,
      "print the decision trace (files, keys and\noverlays, policy, attempts, "
      "thresholds,\ngroups, bypass, the rule of the verdict)"},
@@ -381,6 +425,44 @@ static int parse_cli(cli *c, int argc, char **argv)
                                    "as 90s or 2m",
                                    optarg);
             c->copts.deadline_ms = v;
+            break;
+        case OPT_LISTEN: strvec_push(&c->listen, optarg); break;
+        case OPT_TOKEN_FILE: c->serve.token_file = optarg; break;
+        case OPT_INSECURE_LISTEN: c->serve.insecure_listen = 1; break;
+        case OPT_ENABLE_RELOAD: c->serve.enable_reload = 1; break;
+        case OPT_LOG_FORMAT:
+            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+                return usage_error(c->cmd_name,
+                                   "--log-format %s: expected text or json",
+                                   optarg);
+            c->serve.log_json = strcmp(optarg, "json") == 0;
+            break;
+        case OPT_GRACE:
+        case OPT_MIN_SPACING:
+        case OPT_CONN_TIMEOUT:
+            if (value_duration(optarg, &v, err, sizeof err) < 0 || v < 0 ||
+                v > 3600 * 1000)
+                return usage_error(c->cmd_name,
+                                   "%s: expected a duration up to 1h",
+                                   argv[optind - 1]);
+            if (ch == OPT_GRACE)
+                c->serve.grace_ms = v;
+            else if (ch == OPT_MIN_SPACING)
+                c->serve.min_spacing_ms = v;
+            else
+                c->serve.conn_timeout_s = (unsigned)(v < 1000 ? 1 : v / 1000);
+            break;
+        case OPT_MAX_CONNECTIONS:
+        case OPT_MAX_PER_IP:
+        case OPT_MAX_WAITS:
+            if (value_integer(optarg, &v, err, sizeof err) < 0 || v < 1 ||
+                v > 65536)
+                return usage_error(c->cmd_name,
+                                   "%s: expected a number from 1 to 65536",
+                                   argv[optind - 1]);
+            *(ch == OPT_MAX_CONNECTIONS ? &c->serve.max_connections
+              : ch == OPT_MAX_PER_IP    ? &c->serve.max_per_ip
+                                        : &c->serve.max_waits) = (unsigned)v;
             break;
         case ':':
             return usage_error(c->cmd_name, "option '%s' needs a value",
@@ -799,6 +881,80 @@ static void cli_free(cli *c)
     free(c->tags.v);
     free(c->skip_tags.v);
     free(c->outputs.v);
+    free(c->listen.v);
+}
+
+/* One generation of configuration for `gpcheck serve`, loaded as `run`
+ * loads it (main() below) and checked as completely; serve.c calls this
+ * again on every reload. */
+static int serve_load(void *ud, serve_gen *g, diag *d)
+{
+    const cli *c = ud;
+    int ok = config_load(&g->cfg, &c->copts, d) == 0;
+    if (setup_loader(&g->l, c, &g->cfg) < 0) {
+        diag_add(d, NULL, 0, "the plugin search path is invalid");
+        return -1;
+    }
+    selection sel = {.names = c->probes.v,
+                     .n_names = c->probes.n,
+                     .tags = c->tags.v,
+                     .n_tags = c->tags.n,
+                     .skip_tags = c->skip_tags.v,
+                     .n_skip_tags = c->skip_tags.n};
+    if (config_resolve(&g->cfg, lookup_plugin, &g->l, &sel, &g->ps, d) != 0)
+        ok = 0;
+    if (bypass_load(&g->byp, &g->cfg.bypass, &c->bypass, wall_ms(), d) != 0)
+        ok = 0;
+    return ok && d->n == 0 ? 0 : -1;
+}
+
+static void serve_gen_free(serve_gen *g)
+{
+    if (!g)
+        return;
+    bypass_free(&g->byp);
+    probe_set_free(&g->ps);
+    config_free(&g->cfg);
+    loader_free(&g->l);
+}
+
+static int cmd_serve(cli *c)
+{
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    const struct passwd *pw = getpwuid(geteuid());
+    serve_opts *o = &c->serve;
+    o->listen = c->listen.v;
+    o->n_listen = c->listen.n;
+    o->verbose = c->verbose;
+    o->user = pw ? pw->pw_name : getenv("USER");
+    o->host = host;
+    o->load = serve_load;
+    o->ud = c;
+    o->gen_free = serve_gen_free;
+    if (!o->grace_ms)
+        o->grace_ms = 5000;
+    if (!o->min_spacing_ms)
+        o->min_spacing_ms = 2000;
+    if (!o->max_connections)
+        o->max_connections = 1024;
+    if (!o->max_per_ip)
+        o->max_per_ip = 256;
+    if (!o->max_waits)
+        o->max_waits = 512;
+    if (!o->conn_timeout_s)
+        o->conn_timeout_s = 10;
+    serve_gen *g = xcalloc(1, sizeof *g);
+    diag d = {0};
+    if (serve_load(c, g, &d) != 0) {
+        diag_print(&d, stderr);
+        diag_free(&d);
+        serve_gen_free(g);
+        free(g);
+        return EXIT_USAGE;
+    }
+    diag_free(&d);
+    return serve_main(o, g);
 }
 
 /* `gpcheck probe PLUGIN k=v...`: one probe from the command line. */
@@ -966,6 +1122,7 @@ int main(int argc, char **argv)
         cmd_list(&cfg, &ps);
         rc = EXIT_PASS;
         break;
+    case CMD_SERVE: rc = cmd_serve(&c); break;
     default: rc = run_probes(&c, &cfg, &ps, &byp); break;
     }
 out:

@@ -38,6 +38,8 @@ static const struct pkey {
     {"jitter", PK_FRACTION, offsetof(policy, jitter)},
     {"success_threshold", PK_COUNT, offsetof(policy, success_threshold)},
     {"severity", PK_SEVERITY, offsetof(policy, severity)},
+    {"interval", PK_MS_POS, offsetof(policy, interval_ms)},
+    {"max_age", PK_MS_POS, offsetof(policy, max_age_ms)},
 };
 
 /* Every key the core reserves in a probe section: plugin.h's list, the one
@@ -61,6 +63,8 @@ void policy_init(policy *p)
     p->jitter = 0.10;
     p->success_threshold = 1;
     p->severity = SEV_REQUIRED;
+    p->interval_ms = 30000;
+    p->max_age_ms = 0; /* 3 x interval, whatever interval becomes */
 }
 
 int policy_is_reserved(const char *key)

@@ -36,6 +36,8 @@ typedef struct policy {
     double jitter;              /* jitter 10% is stored as 0.10 */
     unsigned success_threshold; /* >= 1 */
     severity severity;
+    int64_t interval_ms; /* gpcheck serve: re-probe this often, > 0 */
+    int64_t max_age_ms;  /* serve: a result older is stale; 0: 3 x interval */
 } policy;
 
 /* Where a value came from, for messages and --explain. */

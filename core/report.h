@@ -71,6 +71,13 @@ extern const sink_ops sink_nagios_ops;
  * bypassed), 2 CRITICAL (fail), 3 UNKNOWN (interrupted). */
 int nagios_exit_code(const run_result *rr);
 
+/* The documents of a finished run without a sink (gpcheck serve renders
+ * them into its snapshots): the text report's header and summary (what
+ * the text sink prints at the end), newly allocated or NULL; one probe's
+ * object of the JSON report (a new reference). */
+char *report_text_render(const run_result *rr);
+struct json_t *report_json_probe(const run_result *rr, const probe_run *pr);
+
 /* Helpers for sinks. */
 double ns_to_ms(int64_t ns);
 

@@ -1048,6 +1048,10 @@ static int handle_signals(runner *r)
     struct signalfd_siginfo si;
     int stop = 0;
     while (read(r->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP && r->o->hup_seen) {
+            *r->o->hup_seen = 1;
+            continue;
+        }
         /* SIGHUP: a closed terminal, a cancelled CI job. */
         if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
             si.ssi_signo == SIGHUP)

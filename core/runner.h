@@ -28,6 +28,9 @@ typedef struct runner_opts {
     const char *env;     /* for the report */
     const struct bypass *bypass; /* may be NULL */
     const char *user, *host;     /* for the bypass audit line */
+    /* NULL: SIGHUP stops the run like SIGTERM. Else SIGHUP does not stop
+     * it and sets *hup_seen (gpcheck serve: a reload request). */
+    int *hup_seen;
 } runner_opts;
 
 /*

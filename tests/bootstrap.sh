@@ -26,6 +26,7 @@ PACKAGES=(
     libclang-rt-14-dev  # libFuzzer (clang only recommends it)
     libinih-dev libjansson-dev check libsubunit-dev
     libpq-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev
+    libmicrohttpd-dev   # gpcheck serve's HTTP server
     # real servers and tools the tests drive
     python3 binutils procps openssl tmux perl
     postgresql redis-server dnsmasq-base clickhouse-server

@@ -1,5 +1,5 @@
 /*
- * gpcheck/plugin.h - the probe plugin ABI, version 1.2.
+ * gpcheck/plugin.h - the probe plugin ABI, version 1.3.
  *
  * This header is the whole contract between gpcheck's core and a probe
  * plugin. A plugin includes this file and nothing else from gpcheck, links
@@ -55,6 +55,7 @@
  *   1.1  GP_OPT_FILE.
  *   1.2  gp_plugin.validate; gp_api.invalid and gp_api.secret;
  *        GP_OPT_CONNINFO, GP_OPT_METRICS; GP_RESERVED_KEYS listed here.
+ *   1.3  reserves interval, max_age.
  *   - Build flags of the core or of a plugin never change this ABI.
  */
 #ifndef GPCHECK_PLUGIN_H
@@ -68,7 +69,7 @@ extern "C" {
 #endif
 
 #define GP_ABI_MAJOR 1
-#define GP_ABI_MINOR 2
+#define GP_ABI_MINOR 3
 
 /* Name of the one symbol a plugin exports, for dlsym(). */
 #define GP_PLUGIN_SYMBOL "gpcheck_plugin"
@@ -172,7 +173,9 @@ typedef enum gp_type {
     X("group", 0)                                                              \
     X("warn_if", 0)                                                            \
     X("fail_if", 0)                                                            \
-    X("retry_on_threshold", 0)
+    X("retry_on_threshold", 0)                                                 \
+    X("interval", 3)                                                           \
+    X("max_age", 3)
 
 /*
  * One option. Every string is owned by the plugin and must live as long as

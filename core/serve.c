@@ -1,0 +1,1460 @@
+/*
+ * core/serve.c - `gpcheck serve` (see serve.h): the supervisor's schedule
+ * of probings, the snapshots it publishes, and the HTTP endpoints that
+ * libmicrohttpd's threads answer from them.
+ *
+ * Threads: the supervisor (this file's serve_main and everything it calls
+ * that is not marked "request thread") is the only one that runs probes,
+ * reads the configuration or touches a probe_def. The request threads see
+ * only `server` fields under server.mu and the snapshot they took a
+ * reference to; a snapshot is immutable once published, holds every
+ * document already rendered, and is freed by whoever drops its last
+ * reference.
+ *
+ * Probing: every probe has its own next time, interval * (1 +- jitter)
+ * after its last probing started, so probes drift apart. The probes due
+ * at once run together in one runner_run() (the runner's parallelism,
+ * isolation and deadlines); while a probing runs the supervisor is inside
+ * the runner, which is fine: requests are answered from the snapshot,
+ * and wake-ups wait in the eventfd until it returns. Warmup applies to a
+ * probe's first probing only (services coming up beside the gate); later
+ * probings retry under the probe's attempts/delay policy.
+ */
+#include "serve.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gate.h"
+#include "report.h"
+#include "runner.h"
+#include "util.h"
+#include "value.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:9847"
+/* Attempts of each probe kept for GET /v1/probes/NAME, over probings. */
+#define RECENT_ATTEMPTS 20
+/* A fresh check waits at most this long for its probing. */
+#define FRESH_WAIT_MS (120 * 1000)
+/* /v1/wait?timeout= at most. */
+#define MAX_WAIT_MS (10 * 60 * 1000)
+
+typedef enum doc_fmt {
+    FMT_JSON = 0,
+    FMT_TEXT,
+    FMT_PROMETHEUS,
+    FMT_JUNIT,
+    N_FMT
+} doc_fmt;
+
+static const struct {
+    const char *name, *ctype;
+} fmts[N_FMT] = {
+    [FMT_JSON] = {"json", "application/json"},
+    [FMT_TEXT] = {"text", "text/plain; charset=utf-8"},
+    [FMT_PROMETHEUS] = {"prometheus", "text/plain; version=0.0.4"},
+    [FMT_JUNIT] = {"junit", "application/xml"},
+};
+
+/* One probe in a snapshot: what GET /v1/probes/NAME and /metrics need. */
+typedef struct snap_probe {
+    char *name;        /* owned */
+    char *json;        /* owned; the /v1/probes/NAME document */
+    int has;           /* has a result */
+    int64_t result_ms; /* wall clock of the latest result */
+    uint64_t probings; /* probings finished */
+    int stale;
+} snap_probe;
+
+/* Immutable once published. */
+typedef struct snapshot {
+    unsigned refs; /* under server.mu */
+    uint64_t seq;
+    int pending;        /* a probe has no first result yet */
+    int ready;          /* pass, degraded or bypassed, and not pending */
+    char *word;         /* owned; the verdict's name, or "pending" */
+    char *doc[N_FMT];   /* owned; the verdict in each format */
+    snap_probe *probes; /* owned */
+    size_t n;
+} snapshot;
+
+/* The supervisor's state of one probe of the current generation. */
+typedef struct pslot {
+    probe_def def;    /* shallow copy of the generation's, run alone */
+    probe_run latest; /* owned fields; valid when has */
+    int has;
+    int64_t result_ns;  /* monotonic, of the latest result */
+    int64_t result_ms;  /* wall clock */
+    int64_t next_ns;    /* next probing */
+    int64_t started_ns; /* of the latest probing, for the spacing */
+    uint64_t probings;
+    attempt_rec recent[RECENT_ATTEMPTS]; /* ring; messages owned */
+    int64_t recent_ms[RECENT_ATTEMPTS];  /* wall clock of each end */
+    size_t n_recent, recent_head;
+    probe_status last_logged; /* for state-change log lines */
+    int logged;
+} pslot;
+
+typedef struct route_count {
+    const char *route;
+    unsigned code;
+    atomic_ulong n;
+} route_count;
+
+/* Server-side request counters, one per (route, code) pair seen. */
+static const char *const routes[] = {
+    "/v1/verdict", "/readyz",  "/v1/probes", "/metrics",
+    "/healthz",    "/v1/wait", "/-/reload",  "other",
+};
+static const unsigned codes[] = {200, 400, 401, 404, 405, 429, 503};
+
+typedef struct server {
+    const serve_opts *o;
+    serve_gen *gen; /* owned; supervisor only */
+    pslot *slots;   /* owned; gen->ps.n; supervisor only */
+    int primed;     /* every probe of gen has a result */
+    int dirty;      /* a result came since the last publish */
+    uint64_t rng;
+    verdict last_verdict;
+    int last_word_logged;
+    char last_word[16];
+
+    pthread_mutex_t mu;  /* guards everything below */
+    pthread_cond_t cond; /* broadcast on every publish and on stopping */
+    snapshot *cur;       /* one reference held here */
+    uint64_t seq;
+    int stopping;
+    int reload_wanted;
+    /* Fresh checks: per probe of the current generation, by name. */
+    char **names;         /* owned; the current generation's probe names */
+    uint64_t *done;       /* probings finished, per probe */
+    uint64_t *want;       /* a fresh probing is wanted until done >= this */
+    int64_t *fresh_ok_ns; /* no new fresh probing before this */
+    size_t n_names;
+    unsigned waits;    /* long-polls in progress */
+    char *token;       /* owned; NULL: none */
+    int reload_ok;     /* the last reload's outcome (1 at start) */
+    int64_t reload_ms; /* when */
+    int64_t start_ms;
+
+    int efd; /* eventfd: a request thread wakes the supervisor */
+    struct MHD_Daemon **daemons;
+    size_t n_daemons;
+    route_count counts[ARRAY_LEN(routes) * ARRAY_LEN(codes)];
+    atomic_ulong client_errors;
+} server;
+
+/* ------------------------------------------------------------------------ */
+/* Logging: one line per state change, reload, client error.               */
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void slog(const server *s, const char *what, ...)
+    __attribute__((sentinel));
+
+/* Log `event` with key/value pairs (NULL-terminated, values already
+ * masked); any thread. */
+static void slog(const server *s, const char *what, ...)
+{
+    va_list ap;
+    char when[32];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    strbuf sb = {0};
+    json_t *obj = NULL;
+    if (s->o->log_json) {
+        char *t = xasprintf("%s.%03ldZ", when, ts.tv_nsec / 1000000);
+        obj = json_pack("{s:s,s:s}", "time", t, "event", what);
+        free(t);
+    } else {
+        sb_appendf(&sb, "%s.%03ldZ gpcheck serve: %s", when,
+                   ts.tv_nsec / 1000000, what);
+    }
+    va_start(ap, what);
+    for (const char *k; (k = va_arg(ap, const char *)) != NULL;) {
+        const char *v = va_arg(ap, const char *);
+        if (obj)
+            json_object_set_new(obj, k, json_string(v ? v : ""));
+        else if (v && strpbrk(v, " \"="))
+            sb_appendf(&sb, " %s=\"%s\"", k, v);
+        else
+            sb_appendf(&sb, " %s=%s", k, v ? v : "");
+    }
+    va_end(ap);
+    if (obj) {
+        char *t = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (t)
+            sb_append(&sb, t);
+        free(t);
+        json_decref(obj);
+    }
+    sb_append(&sb, "\n");
+    pthread_mutex_lock(&log_mu);
+    fputs(sb_str(&sb), stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&log_mu);
+    sb_free(&sb);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Snapshots                                                                */
+
+static void snapshot_unref(server *s, snapshot *sn)
+{
+    if (!sn)
+        return;
+    pthread_mutex_lock(&s->mu);
+    unsigned left = --sn->refs;
+    pthread_mutex_unlock(&s->mu);
+    if (left)
+        return;
+    free(sn->word);
+    for (int f = 0; f < N_FMT; f++)
+        free(sn->doc[f]);
+    for (size_t i = 0; i < sn->n; i++) {
+        free(sn->probes[i].name);
+        free(sn->probes[i].json);
+    }
+    free(sn->probes);
+    free(sn);
+}
+
+/* The current snapshot with a reference for the caller (request thread). */
+static snapshot *snapshot_get(server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    snapshot *sn = s->cur;
+    if (sn)
+        sn->refs++;
+    pthread_mutex_unlock(&s->mu);
+    return sn;
+}
+
+static int64_t max_age_ns(const probe_def *d)
+{
+    int64_t ms = d->pol.max_age_ms ? d->pol.max_age_ms : 3 * d->pol.interval_ms;
+    return ms * NS_PER_MS;
+}
+
+/* The /v1/probes/NAME document: the probe's latest result as in the JSON
+ * report, when it was taken, and its recent attempts over probings. */
+static char *probe_doc(const server *s, const run_result *rr, size_t i,
+                       int stale)
+{
+    const pslot *p = &s->slots[i];
+    json_t *latest =
+        p->has ? report_json_probe(rr, &rr->probes[i]) : json_null();
+    json_t *recent = json_array();
+    for (size_t k = 0; k < p->n_recent; k++) {
+        size_t at = (p->recent_head + RECENT_ATTEMPTS - p->n_recent + k) %
+                    RECENT_ATTEMPTS;
+        const attempt_rec *a = &p->recent[at];
+        json_array_append_new(
+            recent, json_pack("{s:I,s:s,s:s,s:f}", "ended_at_ms",
+                              (json_int_t)p->recent_ms[at], "outcome",
+                              attempt_res_name(a->res), "message",
+                              a->message ? a->message : "", "duration_ms",
+                              ns_to_ms(a->end_ns - a->start_ns)));
+    }
+    json_t *doc = json_pack(
+        "{s:s,s:s,s:b,s:I,s:I,s:o,s:o}", "name", s->gen->ps.probes[i].name,
+        "status", p->has ? status_name(rr->probes[i].status) : "pending",
+        "stale", stale, "result_at_ms", (json_int_t)p->result_ms, "probings",
+        (json_int_t)p->probings, "latest", latest, "recent", recent);
+    char *t =
+        doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    return t;
+}
+
+/* Add the serve fields to the JSON report: pending, stale probes. */
+static char *json_with_serve(char *doc, int pending, const char *word,
+                             json_t *stale)
+{
+    json_t *j = doc ? json_loads(doc, 0, NULL) : NULL;
+    free(doc);
+    if (!j) {
+        json_decref(stale);
+        return NULL;
+    }
+    if (pending) {
+        json_object_set_new(j, "verdict", json_string("pending"));
+        json_object_set_new(j, "exit_code", json_integer(1));
+    }
+    json_object_set_new(j, "serve",
+                        json_pack("{s:s,s:b,s:o}", "status", word, "pending",
+                                  pending, "stale", stale));
+    char *t = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    return t;
+}
+
+static const sink_ops *const doc_renderers[N_FMT] = {
+    [FMT_JSON] = &sink_json_ops,
+    [FMT_PROMETHEUS] = &sink_prometheus_ops,
+    [FMT_JUNIT] = &sink_junit_ops,
+};
+
+static void log_changes(server *s, const run_result *rr, const char *word)
+{
+    for (size_t i = 0; i < rr->n; i++) {
+        pslot *p = &s->slots[i];
+        if (!p->has)
+            continue;
+        probe_status st = rr->probes[i].status;
+        if (p->logged && p->last_logged == st)
+            continue;
+        slog(s, "probe", "probe", rr->probes[i].def->name, "from",
+             p->logged ? status_name(p->last_logged) : "pending", "to",
+             status_name(st), "message", rr->probes[i].message, NULL);
+        p->logged = 1;
+        p->last_logged = st;
+    }
+    if (!s->last_word_logged || strcmp(s->last_word, word) != 0) {
+        slog(s, "verdict", "from", s->last_word_logged ? s->last_word : "none",
+             "to", word, NULL);
+        snprintf(s->last_word, sizeof s->last_word, "%s", word);
+        s->last_word_logged = 1;
+    }
+}
+
+/*
+ * Decide the verdict over every probe's latest result (stale ones count as
+ * timeout), render every document, and publish the snapshot. Returns the
+ * monotonic time at which the next result goes stale, or 0.
+ */
+static int64_t publish(server *s)
+{
+    const probe_set *ps = &s->gen->ps;
+    int64_t now = now_ns();
+    run_result rr = {0};
+    rr.env = s->gen->cfg.env;
+    rr.set = ps;
+    rr.bypass = &s->gen->byp;
+    rr.jobs = s->gen->cfg.jobs;
+    rr.deadline_ms = s->gen->cfg.deadline_ms;
+    rr.n = ps->n;
+    rr.probes = xcalloc(ps->n + 1, sizeof *rr.probes);
+    rr.started_wall_ms = wall_ms();
+    rr.start_ns = rr.end_ns = now;
+    char **msgs = xcalloc(ps->n + 1, sizeof *msgs); /* owned, for stale */
+    json_t *stale = json_array();
+    int pending = 0;
+    int64_t next_stale = 0;
+    int *is_stale = xcalloc(ps->n + 1, sizeof *is_stale);
+    for (size_t i = 0; i < ps->n; i++) {
+        pslot *p = &s->slots[i];
+        probe_run *pr = &rr.probes[i];
+        if (!p->has) {
+            pending = 1;
+            pr->def = &ps->probes[i];
+            pr->state = PS_DONE;
+            pr->status = ST_SKIPPED;
+            pr->message = msgs[i] = xstrdup("pending: no result yet");
+            continue;
+        }
+        *pr = p->latest; /* shallow: owned by the slot */
+        pr->def = &ps->probes[i];
+        int64_t dies = p->result_ns + max_age_ns(&ps->probes[i]);
+        if (now >= dies) {
+            char age[32], lim[32];
+            fmt_duration(age, sizeof age, (now - p->result_ns) / NS_PER_MS);
+            fmt_duration(lim, sizeof lim, max_age_ns(pr->def) / NS_PER_MS);
+            pr->status = ST_TIMEOUT;
+            pr->message = msgs[i] =
+                xasprintf("stale: the last result is %s old (max_age %s): "
+                          "%s",
+                          age, lim, p->latest.message ? p->latest.message : "");
+            json_array_append_new(stale, json_string(pr->def->name));
+            is_stale[i] = 1;
+        } else if (!next_stale || dies < next_stale) {
+            next_stale = dies;
+        }
+    }
+    gate_decide(&rr, wall_ms(), s->o->user, s->o->host);
+    if (rr.dec.audit_error)
+        slog(s, "bypass-audit-failed", "reason", rr.dec.audit_error, NULL);
+
+    snapshot *sn = xcalloc(1, sizeof *sn);
+    sn->refs = 1;
+    sn->pending = pending;
+    sn->ready = !pending && rr.exit_code == 0;
+    sn->word = xstrdup(pending ? "pending" : verdict_name(rr.verdict));
+    for (int f = 0; f < N_FMT; f++) {
+        if (f == FMT_TEXT) {
+            sn->doc[f] = report_text_render(&rr);
+            if (pending && sn->doc[f]) {
+                char *t = xasprintf("%sgpcheck serve: pending: not every "
+                                    "probe has a first result yet\n",
+                                    sn->doc[f]);
+                free(sn->doc[f]);
+                sn->doc[f] = t;
+            }
+        } else {
+            sn->doc[f] = doc_renderers[f]->render(&rr);
+        }
+    }
+    sn->doc[FMT_JSON] = json_with_serve(sn->doc[FMT_JSON], pending, sn->word,
+                                        json_incref(stale));
+    sn->n = ps->n;
+    sn->probes = xcalloc(ps->n + 1, sizeof *sn->probes);
+    for (size_t i = 0; i < ps->n; i++) {
+        sn->probes[i].name = xstrdup(ps->probes[i].name);
+        sn->probes[i].json = probe_doc(s, &rr, i, is_stale[i]);
+        sn->probes[i].has = s->slots[i].has;
+        sn->probes[i].result_ms = s->slots[i].result_ms;
+        sn->probes[i].probings = s->slots[i].probings;
+        sn->probes[i].stale = is_stale[i];
+    }
+    log_changes(s, &rr, sn->word);
+    json_decref(stale);
+
+    pthread_mutex_lock(&s->mu);
+    snapshot *old = s->cur;
+    sn->seq = ++s->seq;
+    s->cur = sn;
+    /* Counted here, not when stored: a fresh check that sees its probing
+     * done finds its result in s->cur. */
+    for (size_t i = 0; i < ps->n && i < s->n_names; i++)
+        s->done[i] = s->slots[i].probings;
+    s->dirty = 0;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+    snapshot_unref(s, old);
+
+    decision_free(&rr.dec);
+    free(rr.probes);
+    for (size_t i = 0; i < ps->n; i++)
+        free(msgs[i]);
+    free(msgs);
+    free(is_stale);
+    return next_stale;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The schedule                                                             */
+
+static double rnd(server *s)
+{
+    s->rng ^= s->rng >> 12;
+    s->rng ^= s->rng << 25;
+    s->rng ^= s->rng >> 27;
+    return (double)((s->rng * UINT64_C(2685821657736338717)) >> 11) /
+           9007199254740992.0;
+}
+
+static int64_t jittered(server *s, const policy *p)
+{
+    double j = p->jitter > 0 ? p->jitter : 0.10;
+    double f = 1.0 + j * (2.0 * rnd(s) - 1.0);
+    return (int64_t)((double)p->interval_ms * f) * NS_PER_MS;
+}
+
+static void pslot_clear(pslot *p)
+{
+    for (size_t k = 0; k < p->latest.n_history; k++) {
+        free(p->latest.history[k].message);
+        free(p->latest.history[k].metrics);
+    }
+    free(p->latest.history);
+    free(p->latest.message);
+    free(p->latest.evals);
+    memset(&p->latest, 0, sizeof p->latest);
+    p->has = 0;
+}
+
+static void slots_free(server *s)
+{
+    for (size_t i = 0; s->gen && i < s->gen->ps.n; i++) {
+        pslot_clear(&s->slots[i]);
+        for (size_t k = 0; k < RECENT_ATTEMPTS; k++)
+            free(s->slots[i].recent[k].message);
+    }
+    free(s->slots);
+    s->slots = NULL;
+}
+
+/* Slots for s->gen, first probings spread over the first second, and the
+ * request threads' per-probe tables (by name). */
+static void slots_setup(server *s)
+{
+    size_t n = s->gen->ps.n;
+    s->slots = xcalloc(n + 1, sizeof *s->slots);
+    int64_t now = now_ns();
+    for (size_t i = 0; i < n; i++) {
+        pslot *p = &s->slots[i];
+        p->def = s->gen->ps.probes[i];
+        p->def.n_after = 0; /* the schedule orders `after` itself */
+        p->def.after = NULL;
+        p->def.group = PROBE_NO_GROUP; /* run alone; decided in publish */
+        p->next_ns = now;
+    }
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n_names; i++)
+        free(s->names[i]);
+    free(s->names);
+    free(s->done);
+    free(s->want);
+    free(s->fresh_ok_ns);
+    s->n_names = n;
+    s->names = xcalloc(n + 1, sizeof *s->names);
+    s->done = xcalloc(n + 1, sizeof *s->done);
+    s->want = xcalloc(n + 1, sizeof *s->want);
+    s->fresh_ok_ns = xcalloc(n + 1, sizeof *s->fresh_ok_ns);
+    for (size_t i = 0; i < n; i++)
+        s->names[i] = xstrdup(s->gen->ps.probes[i].name);
+    pthread_cond_broadcast(&s->cond); /* waiters re-find their probe */
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Keep the attempts of a finished probing in the slot's ring. */
+static void remember_attempts(pslot *p, const probe_run *pr)
+{
+    int64_t wall = wall_ms(), mono = now_ns();
+    for (size_t k = 0; k < pr->n_history; k++) {
+        attempt_rec *a = &p->recent[p->recent_head];
+        free(a->message);
+        *a = pr->history[k];
+        a->message =
+            xstrdup(pr->history[k].message ? pr->history[k].message : "");
+        a->metrics = NULL;
+        a->n_metrics = 0;
+        p->recent_ms[p->recent_head] =
+            wall - (mono - pr->history[k].end_ns) / NS_PER_MS;
+        p->recent_head = (p->recent_head + 1) % RECENT_ATTEMPTS;
+        if (p->n_recent < RECENT_ATTEMPTS)
+            p->n_recent++;
+    }
+}
+
+static void store(server *s, size_t i, probe_run *pr)
+{
+    pslot *p = &s->slots[i];
+    remember_attempts(p, pr);
+    pslot_clear(p);
+    p->latest = *pr;
+    p->latest.def = &p->def;
+    memset(pr, 0, sizeof *pr); /* moved */
+    p->has = 1;
+    p->result_ns = now_ns();
+    p->result_ms = wall_ms();
+    p->probings++;
+    p->def.pol.warmup_ms = 0; /* warmup: the first probing only */
+    s->dirty = 1;
+}
+
+/* A probe whose `after` probes are not (yet) ready: -1 wait for them, 1
+ * skip it now (one is not ok), 0 probe it. */
+static int deps_state(const server *s, size_t i, char **why)
+{
+    const probe_def *d = &s->gen->ps.probes[i];
+    for (size_t k = 0; k < d->n_after; k++) {
+        const pslot *q = &s->slots[d->after[k]];
+        if (!q->has)
+            return -1;
+        if (q->latest.status != ST_OK && q->latest.status != ST_WARN) {
+            *why = xasprintf("after '%s', which is %s",
+                             s->gen->ps.probes[d->after[k]].name,
+                             status_name(q->latest.status));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Make the probes a fresh check asked for due now, or at the spacing. */
+static void take_fresh(server *s, int64_t now)
+{
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n_names; i++) {
+        if (s->want[i] <= s->done[i])
+            continue;
+        pslot *p = &s->slots[i];
+        int64_t at = p->started_ns + s->o->min_spacing_ms * NS_PER_MS;
+        if (!p->started_ns || at < now)
+            at = now;
+        if (at < p->next_ns)
+            p->next_ns = at;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * Run every due probe in one runner_run(). Returns the signal that
+ * interrupted it (SIGTERM, SIGINT), or 0; *hup is set when SIGHUP came.
+ */
+static int probe_due(server *s, int *hup)
+{
+    int64_t now = now_ns();
+    size_t n = s->gen->ps.n;
+    size_t *idx = xcalloc(n + 1, sizeof *idx);
+    probe_def *defs = xcalloc(n + 1, sizeof *defs);
+    size_t m = 0;
+    int skipped = 0;
+    for (size_t i = 0; i < n; i++) {
+        pslot *p = &s->slots[i];
+        if (p->next_ns > now)
+            continue;
+        char *why = NULL;
+        int ds = deps_state(s, i, &why);
+        if (ds < 0) {
+            p->next_ns = now + 100 * NS_PER_MS;
+            continue;
+        }
+        p->started_ns = now;
+        p->next_ns = now + jittered(s, &p->def.pol);
+        if (ds > 0) {
+            probe_run pr = {.def = &p->def,
+                            .state = PS_DONE,
+                            .status = ST_SKIPPED,
+                            .message = why,
+                            .start_ns = now,
+                            .end_ns = now};
+            store(s, i, &pr);
+            skipped = 1;
+            continue;
+        }
+        idx[m] = i;
+        defs[m++] = p->def;
+    }
+    int signo = 0;
+    if (m > 0) {
+        probe_set set = {.probes = defs, .n = m};
+        runner_opts ro = {.jobs = s->gen->cfg.jobs,
+                          .deadline_ms = s->gen->cfg.deadline_ms,
+                          .child_stderr = s->o->verbose,
+                          .env = s->gen->cfg.env,
+                          .user = s->o->user,
+                          .host = s->o->host,
+                          .hup_seen = hup};
+        sinks ss = {0};
+        run_result rr;
+        if (runner_run(&set, &ro, &ss, &rr) == 0) {
+            signo = rr.signo;
+            for (size_t k = 0; !signo && k < m; k++)
+                store(s, idx[k], &rr.probes[k]);
+            run_result_free(&rr);
+        }
+    }
+    if (m > 0 || skipped) {
+        int all = 1;
+        for (size_t i = 0; i < n; i++)
+            all &= s->slots[i].has;
+        if (all)
+            s->primed = 1;
+    }
+    free(idx);
+    free(defs);
+    return signo;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reload                                                                   */
+
+static char *read_token(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        snprintf(err, errlen, "--token-file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    if (n < 16) {
+        snprintf(err, errlen,
+                 "--token-file %s: the token must be at least 16 "
+                 "characters",
+                 path);
+        return NULL;
+    }
+    return xstrdup(buf);
+}
+
+static void set_reload(server *s, int ok)
+{
+    pthread_mutex_lock(&s->mu);
+    s->reload_ok = ok;
+    s->reload_ms = wall_ms();
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Re-read everything; swap only a generation that is valid as a whole. */
+static void reload(server *s, const char *why)
+{
+    serve_gen *g = xcalloc(1, sizeof *g);
+    diag d = {0};
+    int ok = s->o->load(s->o->ud, g, &d) == 0 && d.n == 0;
+    if (ok && g->ps.n == 0) {
+        diag_add(&d, NULL, 0, "no probe selected for env '%s'", g->cfg.env);
+        ok = 0;
+    }
+    char *token = NULL;
+    char terr[512] = "";
+    if (ok && s->o->token_file &&
+        !(token = read_token(s->o->token_file, terr, sizeof terr))) {
+        diag_add(&d, NULL, 0, "%s", terr);
+        ok = 0;
+    }
+    if (!ok) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        if (m) {
+            diag_print(&d, m);
+            fclose(m);
+        }
+        for (char *c = buf; c && *c; c++)
+            if (*c == '\n')
+                *c = *(c + 1) ? ';' : '\0';
+        slog(s, "reload-failed", "trigger", why, "reason",
+             buf ? buf : "invalid", "kept", "the previous configuration", NULL);
+        free(buf);
+        s->o->gen_free(g);
+        free(g);
+        diag_free(&d);
+        set_reload(s, 0);
+        return;
+    }
+    diag_free(&d);
+    slots_free(s);
+    s->o->gen_free(s->gen);
+    free(s->gen);
+    s->gen = g;
+    s->primed = 0;
+    slots_setup(s);
+    pthread_mutex_lock(&s->mu);
+    free(s->token);
+    s->token = token;
+    pthread_mutex_unlock(&s->mu);
+    set_reload(s, 1);
+    char n[32];
+    snprintf(n, sizeof n, "%zu", g->ps.n);
+    slog(s, "reloaded", "trigger", why, "probes", n, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Requests (request threads)                                               */
+
+static void count(server *s, const char *route, unsigned code)
+{
+    for (size_t i = 0; i < ARRAY_LEN(s->counts); i++) {
+        route_count *c = &s->counts[i];
+        if (c->code == code && strcmp(c->route, route) == 0) {
+            atomic_fetch_add(&c->n, 1);
+            return;
+        }
+    }
+}
+
+static enum MHD_Result reply(server *s, struct MHD_Connection *c,
+                             const char *route, unsigned code,
+                             const char *ctype, const char *body)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (code == 401)
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    enum MHD_Result rc = MHD_queue_response(c, code, r);
+    MHD_destroy_response(r);
+    count(s, route, code);
+    return rc;
+}
+
+static const char *client_addr(struct MHD_Connection *c, char *buf, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(buf, len, "?");
+    if (!ci || !ci->client_addr)
+        return buf;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET,
+                  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                  buf, (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6,
+                  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                  buf, (socklen_t)len);
+    return buf;
+}
+
+/* A 4xx: answered and logged (path without its query: no token there). */
+static enum MHD_Result client_error(server *s, struct MHD_Connection *c,
+                                    const char *route, const char *url,
+                                    unsigned code, const char *msg)
+{
+    char addr[64], cs[8];
+    snprintf(cs, sizeof cs, "%u", code);
+    char *path = str_sanitize(url);
+    if (strlen(path) > 200)
+        path[200] = '\0';
+    slog(s, "client-error", "client", client_addr(c, addr, sizeof addr), "path",
+         path, "code", cs, "reason", msg, NULL);
+    free(path);
+    atomic_fetch_add(&s->client_errors, 1);
+    char *body = xasprintf("{\"error\": \"%s\"}\n", msg);
+    enum MHD_Result rc = reply(s, c, route, code, "application/json", body);
+    free(body);
+    return rc;
+}
+
+/* Constant-time: the time taken says nothing about how much matched. */
+static int token_ok(server *s, struct MHD_Connection *c)
+{
+    pthread_mutex_lock(&s->mu);
+    char *want = s->token ? xstrdup(s->token) : NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (!want)
+        return 1;
+    const char *h =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    int ok = 0;
+    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+        const char *got = h + 7;
+        size_t gl = strlen(got), wl = strlen(want);
+        unsigned char diff = gl != wl;
+        for (size_t i = 0; i < wl; i++)
+            diff |=
+                (unsigned char)want[i] ^ (unsigned char)(i < gl ? got[i] : 0);
+        ok = diff == 0;
+    }
+    explicit_bzero(want, strlen(want));
+    free(want);
+    return ok;
+}
+
+/* ?format=, else Accept, else JSON; -1 for an unknown ?format=. */
+static int pick_format(struct MHD_Connection *c, int dflt)
+{
+    const char *f =
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+    if (f) {
+        for (int i = 0; i < N_FMT; i++)
+            if (strcmp(f, fmts[i].name) == 0)
+                return i;
+        return -1;
+    }
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+    if (!a)
+        return dflt;
+    if (strstr(a, "application/json"))
+        return FMT_JSON;
+    if (strstr(a, "xml"))
+        return FMT_JUNIT;
+    if (strstr(a, "version=0.0.4") || strstr(a, "openmetrics"))
+        return FMT_PROMETHEUS;
+    if (strstr(a, "text/plain"))
+        return FMT_TEXT;
+    return dflt;
+}
+
+static enum MHD_Result verdict_reply(server *s, struct MHD_Connection *c,
+                                     const char *route, snapshot *sn, int f)
+{
+    const char *doc = sn->doc[f] ? sn->doc[f] : "cannot encode\n";
+    return reply(s, c, route, sn->ready ? 200 : 503, fmts[f].ctype, doc);
+}
+
+static enum MHD_Result do_wait(server *s, struct MHD_Connection *c,
+                               const char *url, int f)
+{
+    const char *t =
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout");
+    int64_t ms = 60000;
+    char err[128];
+    if (t && (value_duration(t, &ms, err, sizeof err) < 0 || ms < 0 ||
+              ms > MAX_WAIT_MS))
+        return client_error(s, c, "/v1/wait", url, 400,
+                            "timeout: expected a duration up to 10m");
+    pthread_mutex_lock(&s->mu);
+    if (s->waits >= s->o->max_waits) {
+        pthread_mutex_unlock(&s->mu);
+        return client_error(s, c, "/v1/wait", url, 429,
+                            "too many long-polls in progress");
+    }
+    s->waits++;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    while (!s->stopping && !(s->cur && s->cur->ready)) {
+        if (pthread_cond_timedwait(&s->cond, &s->mu, &until) == ETIMEDOUT)
+            break;
+    }
+    s->waits--;
+    snapshot *sn = s->cur;
+    if (sn)
+        sn->refs++;
+    pthread_mutex_unlock(&s->mu);
+    enum MHD_Result rc = verdict_reply(s, c, "/v1/wait", sn, f);
+    snapshot_unref(s, sn);
+    return rc;
+}
+
+static ssize_t find_probe(server *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_names; i++)
+        if (strcmp(s->names[i], name) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* Single-flight fresh check: join the probing in flight or wanted, else
+ * want one; wait for it (bounded). Returns 0, or -1 for an unknown probe. */
+static int fresh_check(server *s, const char *name)
+{
+    pthread_mutex_lock(&s->mu);
+    ssize_t i = find_probe(s, name);
+    if (i < 0) {
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    int64_t now = now_ns();
+    uint64_t target;
+    if (s->want[i] > s->done[i]) {
+        target = s->want[i]; /* share the one already wanted */
+    } else if (now < s->fresh_ok_ns[i]) {
+        pthread_mutex_unlock(&s->mu); /* fresh enough: the last one */
+        return 0;
+    } else {
+        target = s->want[i] = s->done[i] + 1;
+        s->fresh_ok_ns[i] = now + s->o->min_spacing_ms * NS_PER_MS;
+        uint64_t one = 1;
+        if (write(s->efd, &one, sizeof one) < 0) {
+            /* the counter is full: the supervisor is being woken anyway */
+        }
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += FRESH_WAIT_MS / 1000;
+    char *keep = xstrdup(name);
+    for (;;) {
+        i = find_probe(s, keep); /* a reload may renumber */
+        if (i < 0 || s->stopping || s->done[i] >= target)
+            break;
+        if (pthread_cond_timedwait(&s->cond, &s->mu, &until) == ETIMEDOUT)
+            break;
+    }
+    free(keep);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static enum MHD_Result do_probe(server *s, struct MHD_Connection *c,
+                                const char *url, const char *method,
+                                const char *rest)
+{
+    size_t nl = strcspn(rest, "/");
+    char *name = xstrndup(rest, nl);
+    const char *tail = rest + nl;
+    int is_check = strcmp(tail, "/check") == 0;
+    const char *fresh =
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fresh");
+    enum MHD_Result rc;
+    if (*tail && !is_check) {
+        rc = client_error(s, c, "/v1/probes", url, 404, "no such endpoint");
+    } else if (is_check && strcmp(method, "POST") != 0) {
+        rc = client_error(s, c, "/v1/probes", url, 405,
+                          "POST /v1/probes/NAME/check");
+    } else if (!is_check && strcmp(method, "GET") != 0) {
+        rc = client_error(s, c, "/v1/probes", url, 405, "GET only");
+    } else if ((is_check || (fresh && strcmp(fresh, "1") == 0)) &&
+               fresh_check(s, name) < 0) {
+        rc = client_error(s, c, "/v1/probes", url, 404, "no such probe");
+    } else {
+        snapshot *sn = snapshot_get(s);
+        ssize_t at = -1;
+        for (size_t i = 0; sn && i < sn->n; i++)
+            if (strcmp(sn->probes[i].name, name) == 0)
+                at = (ssize_t)i;
+        if (at < 0)
+            rc = client_error(s, c, "/v1/probes", url, 404, "no such probe");
+        else
+            rc = reply(s, c, "/v1/probes", 200, "application/json",
+                       sn->probes[at].json ? sn->probes[at].json : "{}");
+        snapshot_unref(s, sn);
+    }
+    free(name);
+    return rc;
+}
+
+static enum MHD_Result do_metrics(server *s, struct MHD_Connection *c)
+{
+    snapshot *sn = snapshot_get(s);
+    strbuf sb = {0};
+    sb_append(&sb,
+              sn && sn->doc[FMT_PROMETHEUS] ? sn->doc[FMT_PROMETHEUS] : "");
+    int64_t now = wall_ms();
+    sb_append(&sb, "# HELP gpcheck_serve_pending 1 while a probe has no "
+                   "first result.\n# TYPE gpcheck_serve_pending gauge\n");
+    sb_appendf(&sb, "gpcheck_serve_pending %d\n", sn ? sn->pending : 1);
+    sb_append(&sb, "# HELP gpcheck_serve_result_age_seconds Time since the "
+                   "probe's latest result.\n# TYPE "
+                   "gpcheck_serve_result_age_seconds gauge\n");
+    for (size_t i = 0; sn && i < sn->n; i++) {
+        if (!sn->probes[i].has)
+            continue;
+        strbuf lb = {0};
+        /* Names are [A-Za-z0-9_.-] (config.c); escape anyway. */
+        for (const char *p = sn->probes[i].name; *p; p++)
+            if (*p == '"' || *p == '\\')
+                sb_appendf(&lb, "\\%c", *p);
+            else
+                sb_appendn(&lb, p, 1);
+        sb_appendf(&sb, "gpcheck_serve_result_age_seconds{probe=\"%s\"} %.3f\n",
+                   sb_str(&lb),
+                   (double)(now - sn->probes[i].result_ms) / 1000.0);
+        sb_free(&lb);
+    }
+    sb_append(&sb, "# HELP gpcheck_serve_probe_stale 1 when the probe's "
+                   "latest result is older than max_age.\n# TYPE "
+                   "gpcheck_serve_probe_stale gauge\n");
+    for (size_t i = 0; sn && i < sn->n; i++)
+        sb_appendf(&sb, "gpcheck_serve_probe_stale{probe=\"%s\"} %d\n",
+                   sn->probes[i].name, sn->probes[i].stale);
+    pthread_mutex_lock(&s->mu);
+    int rok = s->reload_ok;
+    int64_t rms = s->reload_ms, sms = s->start_ms;
+    unsigned waits = s->waits;
+    pthread_mutex_unlock(&s->mu);
+    sb_appendf(&sb,
+               "# HELP gpcheck_config_reload_success 1 when the last "
+               "configuration reload succeeded.\n# TYPE "
+               "gpcheck_config_reload_success gauge\n"
+               "gpcheck_config_reload_success %d\n"
+               "# HELP gpcheck_config_reload_timestamp_seconds When the "
+               "configuration was last (re)loaded or tried.\n# TYPE "
+               "gpcheck_config_reload_timestamp_seconds gauge\n"
+               "gpcheck_config_reload_timestamp_seconds %.3f\n"
+               "# HELP gpcheck_serve_start_timestamp_seconds When the server "
+               "started.\n# TYPE gpcheck_serve_start_timestamp_seconds "
+               "gauge\ngpcheck_serve_start_timestamp_seconds %.3f\n"
+               "# HELP gpcheck_serve_waits Long-polls in progress.\n# TYPE "
+               "gpcheck_serve_waits gauge\ngpcheck_serve_waits %u\n"
+               "# HELP gpcheck_serve_requests_total Requests answered, by "
+               "route and status code.\n# TYPE gpcheck_serve_requests_total "
+               "counter\n",
+               rok, (double)rms / 1000.0, (double)sms / 1000.0, waits);
+    for (size_t i = 0; i < ARRAY_LEN(s->counts); i++) {
+        unsigned long n = atomic_load(&s->counts[i].n);
+        if (n)
+            sb_appendf(&sb,
+                       "gpcheck_serve_requests_total{route=\"%s\",code=\"%u\"}"
+                       " %lu\n",
+                       s->counts[i].route, s->counts[i].code, n);
+    }
+    snapshot_unref(s, sn);
+    enum MHD_Result rc =
+        reply(s, c, "/metrics", 200, fmts[FMT_PROMETHEUS].ctype, sb_str(&sb));
+    sb_free(&sb);
+    return rc;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+                              const char *url, const char *method,
+                              const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+    server *s = cls;
+    static int marker;
+    (void)version;
+    (void)upload;
+    if (!*con_cls) {
+        *con_cls = &marker; /* headers in; the body (if any) next */
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        *upload_size = 0; /* no endpoint takes a body: drop it */
+        return MHD_YES;
+    }
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (strcmp(url, "/healthz") == 0)
+        return reply(s, c, "/healthz", 200, "text/plain", "ok\n");
+    int is_verdict = strcmp(url, "/v1/verdict") == 0;
+    int is_ready = strcmp(url, "/readyz") == 0;
+    const char *route = is_verdict                             ? "/v1/verdict"
+                        : is_ready                             ? "/readyz"
+                        : strncmp(url, "/v1/probes/", 11) == 0 ? "/v1/probes"
+                        : strcmp(url, "/metrics") == 0         ? "/metrics"
+                        : strcmp(url, "/v1/wait") == 0         ? "/v1/wait"
+                        : strcmp(url, "/-/reload") == 0        ? "/-/reload"
+                                                               : "other";
+    if (strcmp(route, "other") == 0)
+        return client_error(s, c, route, url, 404, "no such endpoint");
+    if (!token_ok(s, c))
+        return client_error(s, c, route, url, 401,
+                            "a valid bearer token is required");
+    if (strcmp(route, "/v1/probes") == 0)
+        return do_probe(s, c, url, method, url + 11);
+    if (strcmp(route, "/-/reload") == 0) {
+        if (!s->o->enable_reload)
+            return client_error(s, c, route, url, 404,
+                                "reload over HTTP is off (--enable-reload)");
+        if (strcmp(method, "POST") != 0)
+            return client_error(s, c, route, url, 405, "POST only");
+        pthread_mutex_lock(&s->mu);
+        s->reload_wanted = 1;
+        int64_t before = s->reload_ms;
+        uint64_t one = 1;
+        if (write(s->efd, &one, sizeof one) < 0) {
+            /* full counter: a wake-up is pending anyway */
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += 30;
+        while (!s->stopping && s->reload_ms == before)
+            if (pthread_cond_timedwait(&s->cond, &s->mu, &until) == ETIMEDOUT)
+                break;
+        int ok = s->reload_ms != before && s->reload_ok;
+        pthread_mutex_unlock(&s->mu);
+        return ok ? reply(s, c, route, 200, "application/json",
+                          "{\"reloaded\": true}\n")
+                  : client_error(s, c, route, url, 400,
+                                 "the configuration is invalid; the "
+                                 "previous one is kept (see the log)");
+    }
+    if (!get)
+        return client_error(s, c, route, url, 405, "GET only");
+    int f = pick_format(c, FMT_JSON);
+    if (strcmp(route, "/metrics") == 0)
+        return do_metrics(s, c);
+    if (f < 0)
+        return client_error(s, c, route, url, 400,
+                            "format: expected text, json, prometheus or "
+                            "junit");
+    if (strcmp(route, "/v1/wait") == 0)
+        return do_wait(s, c, url, f);
+    snapshot *sn = snapshot_get(s);
+    enum MHD_Result rc = verdict_reply(s, c, route, sn, f);
+    snapshot_unref(s, sn);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Listeners                                                                */
+
+static int is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    const struct sockaddr_in6 *in6 = (const void *)sa;
+    if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+        return 1;
+    return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) &&
+           in6->sin6_addr.s6_addr[12] == 127;
+}
+
+/* "ADDR:PORT" or "[V6]:PORT", numeric only (no name lookups at start). */
+static int parse_listen(const char *spec, struct sockaddr_storage *ss,
+                        char *err, size_t errlen)
+{
+    char host[256];
+    const char *port;
+    if (spec[0] == '[') {
+        const char *end = strchr(spec, ']');
+        if (!end || end[1] != ':' || (size_t)(end - spec) >= sizeof host)
+            goto bad;
+        snprintf(host, sizeof host, "%.*s", (int)(end - spec - 1), spec + 1);
+        port = end + 2;
+    } else {
+        const char *colon = strrchr(spec, ':');
+        if (!colon || (size_t)(colon - spec) >= sizeof host ||
+            strchr(spec, ':') != colon)
+            goto bad;
+        snprintf(host, sizeof host, "%.*s", (int)(colon - spec), spec);
+        port = colon + 1;
+    }
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0 || !ai) {
+        snprintf(err, errlen, "--listen %s: %s", spec,
+                 rc ? gai_strerror(rc) : "no address");
+        return -1;
+    }
+    memset(ss, 0, sizeof *ss);
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    freeaddrinfo(ai);
+    return 0;
+bad:
+    snprintf(err, errlen,
+             "--listen %s: expected ADDR:PORT or [IPV6]:PORT (numeric)", spec);
+    return -1;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    server *s = cls;
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    buf[strcspn(buf, "\n")] = '\0';
+    slog(s, "http", "message", buf, NULL);
+}
+
+static int start_listeners(server *s, char *err, size_t errlen)
+{
+    const serve_opts *o = s->o;
+    size_t n = o->n_listen ? o->n_listen : 1;
+    s->daemons = xcalloc(n, sizeof *s->daemons);
+    for (size_t i = 0; i < n; i++) {
+        const char *spec = o->n_listen ? o->listen[i] : DEFAULT_LISTEN;
+        struct sockaddr_storage ss;
+        if (parse_listen(spec, &ss, err, errlen) < 0)
+            return 2;
+        if (!is_loopback((struct sockaddr *)&ss) && !o->token_file &&
+            !o->insecure_listen) {
+            snprintf(err, errlen,
+                     "--listen %s: not a loopback address; give "
+                     "--token-file, or --insecure-listen to serve it "
+                     "without a token",
+                     spec);
+            return 2;
+        }
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                         MHD_USE_ITC | MHD_USE_ERROR_LOG;
+        if (ss.ss_family == AF_INET6)
+            flags |= MHD_USE_IPv6;
+        s->daemons[i] = MHD_start_daemon(
+            flags, 0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER,
+            mhd_log, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->max_per_ip,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->conn_timeout_s,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_END);
+        if (!s->daemons[i]) {
+            snprintf(err, errlen, "--listen %s: cannot listen: %s", spec,
+                     strerror(errno ? errno : EADDRINUSE));
+            return 1;
+        }
+        s->n_daemons++;
+        const union MHD_DaemonInfo *di =
+            MHD_get_daemon_info(s->daemons[i], MHD_DAEMON_INFO_BIND_PORT);
+        char addr[INET6_ADDRSTRLEN + 8] = "?", port[16];
+        if (ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr,
+                      sizeof addr);
+        else
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr,
+                      sizeof addr);
+        snprintf(port, sizeof port, "%u", di ? (unsigned)di->port : 0);
+        slog(s, "listening", "address", addr, "port", port, NULL);
+    }
+    return 0;
+}
+
+/* SIGTERM: stop accepting, let responses in flight finish within the
+ * grace period (long-polls are woken to answer now), then stop. */
+static void stop_listeners(server *s)
+{
+    for (size_t i = 0; i < s->n_daemons; i++) {
+        MHD_socket fd = MHD_quiesce_daemon(s->daemons[i]);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+    int64_t until = now_ns() + s->o->grace_ms * NS_PER_MS;
+    for (;;) {
+        unsigned busy = 0;
+        for (size_t i = 0; i < s->n_daemons; i++) {
+            const union MHD_DaemonInfo *di = MHD_get_daemon_info(
+                s->daemons[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+            busy += di ? di->num_connections : 0;
+        }
+        if (!busy || now_ns() >= until)
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    for (size_t i = 0; i < s->n_daemons; i++)
+        MHD_stop_daemon(s->daemons[i]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The supervisor                                                           */
+
+int serve_main(const serve_opts *o, serve_gen *first)
+{
+    server s = {.o = o, .gen = first, .reload_ok = 1};
+    s.start_ms = s.reload_ms = wall_ms();
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s.cond, &ca);
+    pthread_condattr_destroy(&ca);
+    size_t k = 0;
+    for (size_t r = 0; r < ARRAY_LEN(routes); r++)
+        for (size_t c = 0; c < ARRAY_LEN(codes); c++, k++) {
+            s.counts[k].route = routes[r];
+            s.counts[k].code = codes[c];
+        }
+    if (getrandom(&s.rng, sizeof s.rng, 0) != (ssize_t)sizeof s.rng || !s.rng)
+        s.rng = (uint64_t)now_ns() | 1;
+    int rc = 0;
+    char err[512];
+    if (o->token_file &&
+        !(s.token = read_token(o->token_file, err, sizeof err))) {
+        fprintf(stderr, "gpcheck: %s\n", err);
+        rc = 2;
+        goto out_gen;
+    }
+
+    /* Blocked before the listeners start, so that their threads inherit
+     * the mask and the signals reach only the signalfd. */
+    sigset_t mask, old;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &mask, &old);
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    s.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (sfd < 0 || s.efd < 0) {
+        fprintf(stderr, "gpcheck: cannot set up the supervisor: %s\n",
+                strerror(errno));
+        rc = 1;
+        goto out_fds;
+    }
+    slots_setup(&s);
+    publish(&s); /* pending, until the first results */
+    if ((rc = start_listeners(&s, err, sizeof err)) != 0) {
+        fprintf(stderr, "gpcheck: %s\n", err);
+        stop_listeners(&s);
+        goto out_fds;
+    }
+    int stop = 0;
+    int64_t next_stale = 0;
+    while (!stop) {
+        int hup = 0;
+        take_fresh(&s, now_ns());
+        int signo = probe_due(&s, &hup);
+        if (signo) {
+            char sig[16];
+            snprintf(sig, sizeof sig, "SIG%s", sigabbrev_np(signo));
+            slog(&s, "stopping", "signal", sig, NULL);
+            break;
+        }
+        /* After a reload the old snapshot stays until the new
+         * configuration has a result for every probe: no 503 flap. */
+        if ((s.dirty || (next_stale && now_ns() >= next_stale)) &&
+            (s.primed || !s.cur || s.cur->pending))
+            next_stale = publish(&s);
+        if (hup)
+            reload(&s, "SIGHUP");
+        pthread_mutex_lock(&s.mu);
+        int want_reload = s.reload_wanted;
+        s.reload_wanted = 0;
+        pthread_mutex_unlock(&s.mu);
+        if (want_reload)
+            reload(&s, "POST /-/reload");
+        if (hup || want_reload)
+            continue;
+        /* Sleep until the next probing, the next stale result, a signal
+         * or a request's wake-up. */
+        int64_t now = now_ns(), wake = next_stale;
+        for (size_t i = 0; i < s.gen->ps.n; i++)
+            if (!wake || s.slots[i].next_ns < wake)
+                wake = s.slots[i].next_ns;
+        int64_t ms = wake ? (wake - now + NS_PER_MS - 1) / NS_PER_MS : 60000;
+        if (ms < 0)
+            ms = 0;
+        if (ms > 60000)
+            ms = 60000;
+        take_fresh(&s, now);
+        int due_now = 0;
+        for (size_t i = 0; i < s.gen->ps.n; i++)
+            due_now |= s.slots[i].next_ns <= now;
+        struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
+                                {.fd = s.efd, .events = POLLIN}};
+        if (poll(pfd, 2, due_now ? 0 : (int)ms) <= 0)
+            continue;
+        if (pfd[1].revents) {
+            uint64_t v;
+            if (read(s.efd, &v, sizeof v) < 0) {
+                /* EAGAIN: another wake-up took it */
+            }
+        }
+        struct signalfd_siginfo si;
+        while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+            if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+                slog(&s, "stopping", "signal",
+                     si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+                stop = 1;
+            } else if (si.ssi_signo == SIGHUP) {
+                reload(&s, "SIGHUP");
+            } else if (si.ssi_signo == SIGCHLD) {
+                while (waitpid(-1, NULL, WNOHANG) > 0)
+                    ;
+            }
+        }
+    }
+    stop_listeners(&s);
+    slog(&s, "stopped", NULL);
+out_fds:
+    if (sfd >= 0)
+        close(sfd);
+    if (s.efd >= 0)
+        close(s.efd);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(s.daemons);
+    pthread_mutex_lock(&s.mu);
+    snapshot *cur = s.cur;
+    s.cur = NULL;
+    pthread_mutex_unlock(&s.mu);
+    snapshot_unref(&s, cur);
+    slots_free(&s);
+    for (size_t i = 0; i < s.n_names; i++)
+        free(s.names[i]);
+    free(s.names);
+    free(s.done);
+    free(s.want);
+    free(s.fresh_ok_ns);
+out_gen:
+    free(s.token);
+    o->gen_free(s.gen);
+    free(s.gen);
+    pthread_cond_destroy(&s.cond);
+    pthread_mutex_destroy(&s.mu);
+    return rc;
+}
