@@ -884,16 +884,31 @@ static void cli_free(cli *c)
     free(c->listen.v);
 }
 
+/* What serve_load() needs across reloads: the command line, and the one
+ * loader of the server's life. One loader, because the loader names each
+ * plugin to dlopen() by /proc/self/fd/N: a loader freed and another made
+ * would reuse N for another file while glibc still knows the old object
+ * by that name. The search path is set up at the first load. */
+typedef struct serve_ctx {
+    const cli *c;
+    loader l;
+    int l_ready;
+} serve_ctx;
+
 /* One generation of configuration for `gpcheck serve`, loaded as `run`
  * loads it (main() below) and checked as completely; serve.c calls this
  * again on every reload. */
 static int serve_load(void *ud, serve_gen *g, diag *d)
 {
-    const cli *c = ud;
+    serve_ctx *x = ud;
+    const cli *c = x->c;
     int ok = config_load(&g->cfg, &c->copts, d) == 0;
-    if (setup_loader(&g->l, c, &g->cfg) < 0) {
-        diag_add(d, NULL, 0, "the plugin search path is invalid");
-        return -1;
+    if (!x->l_ready) {
+        if (setup_loader(&x->l, c, &g->cfg) < 0) {
+            diag_add(d, NULL, 0, "the plugin search path is invalid");
+            return -1;
+        }
+        x->l_ready = 1;
     }
     selection sel = {.names = c->probes.v,
                      .n_names = c->probes.n,
@@ -901,7 +916,7 @@ static int serve_load(void *ud, serve_gen *g, diag *d)
                      .n_tags = c->tags.n,
                      .skip_tags = c->skip_tags.v,
                      .n_skip_tags = c->skip_tags.n};
-    if (config_resolve(&g->cfg, lookup_plugin, &g->l, &sel, &g->ps, d) != 0)
+    if (config_resolve(&g->cfg, lookup_plugin, &x->l, &sel, &g->ps, d) != 0)
         ok = 0;
     if (bypass_load(&g->byp, &g->cfg.bypass, &c->bypass, wall_ms(), d) != 0)
         ok = 0;
@@ -915,7 +930,6 @@ static void serve_gen_free(serve_gen *g)
     bypass_free(&g->byp);
     probe_set_free(&g->ps);
     config_free(&g->cfg);
-    loader_free(&g->l);
 }
 
 static int cmd_serve(cli *c)
@@ -929,8 +943,9 @@ static int cmd_serve(cli *c)
     o->verbose = c->verbose;
     o->user = pw ? pw->pw_name : getenv("USER");
     o->host = host;
+    serve_ctx x = {.c = c};
     o->load = serve_load;
-    o->ud = c;
+    o->ud = &x;
     o->gen_free = serve_gen_free;
     if (!o->grace_ms)
         o->grace_ms = 5000;
@@ -946,15 +961,18 @@ static int cmd_serve(cli *c)
         o->conn_timeout_s = 10;
     serve_gen *g = xcalloc(1, sizeof *g);
     diag d = {0};
-    if (serve_load(c, g, &d) != 0) {
+    int rc;
+    if (serve_load(&x, g, &d) != 0) {
         diag_print(&d, stderr);
-        diag_free(&d);
         serve_gen_free(g);
         free(g);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+    } else {
+        rc = serve_main(o, g);
     }
     diag_free(&d);
-    return serve_main(o, g);
+    loader_free(&x.l);
+    return rc;
 }
 
 /* `gpcheck probe PLUGIN k=v...`: one probe from the command line. */

@@ -126,10 +126,11 @@ static const unsigned codes[] = {200, 400, 401, 404, 405, 429, 503};
 
 typedef struct server {
     const serve_opts *o;
-    serve_gen *gen; /* owned; supervisor only */
-    pslot *slots;   /* owned; gen->ps.n; supervisor only */
-    int primed;     /* every probe of gen has a result */
-    int dirty;      /* a result came since the last publish */
+    serve_gen *gen;     /* owned; supervisor only */
+    pslot *slots;       /* owned; gen->ps.n; supervisor only */
+    int primed;         /* every probe of gen has a result */
+    int dirty;          /* a result came since the last publish */
+    int64_t next_stale; /* when the next result goes stale; 0: none */
     uint64_t rng;
     verdict last_verdict;
     int last_word_logged;
@@ -437,6 +438,7 @@ static int64_t publish(server *s)
     for (size_t i = 0; i < ps->n && i < s->n_names; i++)
         s->done[i] = s->slots[i].probings;
     s->dirty = 0;
+    s->next_stale = next_stale;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->mu);
     snapshot_unref(s, old);
@@ -598,6 +600,23 @@ static void take_fresh(server *s, int64_t now)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* A sink that sees the runner's ticks: while a long probing runs, the
+ * results of the other probes still go stale on time. */
+typedef struct tick_sink {
+    sink base;
+    server *s;
+} tick_sink;
+
+static void tick_event(sink *k, const event *ev)
+{
+    server *s = ((tick_sink *)k)->s;
+    if (ev->kind == EV_TICK && s->next_stale && now_ns() >= s->next_stale &&
+        (s->primed || !s->cur || s->cur->pending))
+        publish(s);
+}
+
+static const sink_ops tick_ops = {.format = "serve", .event = tick_event};
+
 /*
  * Run every due probe in one runner_run(). Returns the signal that
  * interrupted it (SIGTERM, SIGINT), or 0; *hup is set when SIGHUP came.
@@ -645,8 +664,11 @@ static int probe_due(server *s, int *hup)
                           .env = s->gen->cfg.env,
                           .user = s->o->user,
                           .host = s->o->host,
+                          .tick_ms = 100,
                           .hup_seen = hup};
-        sinks ss = {0};
+        tick_sink tk = {.base = {.ops = &tick_ops}, .s = s};
+        sink *one = &tk.base;
+        sinks ss = {.v = &one, .n = 1, .cap = 1};
         run_result rr;
         if (runner_run(&set, &ro, &ss, &rr) == 0) {
             signo = rr.signo;
@@ -1364,7 +1386,6 @@ int serve_main(const serve_opts *o, serve_gen *first)
         goto out_fds;
     }
     int stop = 0;
-    int64_t next_stale = 0;
     while (!stop) {
         int hup = 0;
         take_fresh(&s, now_ns());
@@ -1377,9 +1398,9 @@ int serve_main(const serve_opts *o, serve_gen *first)
         }
         /* After a reload the old snapshot stays until the new
          * configuration has a result for every probe: no 503 flap. */
-        if ((s.dirty || (next_stale && now_ns() >= next_stale)) &&
+        if ((s.dirty || (s.next_stale && now_ns() >= s.next_stale)) &&
             (s.primed || !s.cur || s.cur->pending))
-            next_stale = publish(&s);
+            publish(&s);
         if (hup)
             reload(&s, "SIGHUP");
         pthread_mutex_lock(&s.mu);
@@ -1392,7 +1413,7 @@ int serve_main(const serve_opts *o, serve_gen *first)
             continue;
         /* Sleep until the next probing, the next stale result, a signal
          * or a request's wake-up. */
-        int64_t now = now_ns(), wake = next_stale;
+        int64_t now = now_ns(), wake = s.next_stale;
         for (size_t i = 0; i < s.gen->ps.n; i++)
             if (!wake || s.slots[i].next_ns < wake)
                 wake = s.slots[i].next_ns;

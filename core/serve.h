@@ -22,14 +22,14 @@
 #include "bypass.h"
 #include "config.h"
 #include "diag.h"
-#include "loader.h"
 #include "probe.h"
 
 /* One generation of configuration: what a (re)load produces. The
- * supervisor owns it; it is freed when a reload swaps it out. */
+ * supervisor owns it; it is freed when a reload swaps it out. Its probes'
+ * plugins come from one loader that lives as long as the server (the
+ * caller's): a plugin is loaded once, and a reload never reloads code. */
 typedef struct serve_gen {
     config cfg;
-    loader l;
     probe_set ps;
     bypass byp;
 } serve_gen;

@@ -1,0 +1,524 @@
+"""tests/integration/test_serve.py - `gpcheck serve` against real PostgreSQL
+and Redis on loopback (tests/servers/), asked by real clients (curl and
+Python's http.client): cold start, verdict transitions as Redis stops and
+starts, stale results, fresh checks shared by concurrent clients, long-polls,
+reload of a valid and a broken configuration, the bearer token, connection
+limits and a slowloris client, SIGTERM with clients connected, and no secret
+in any response or log line.
+
+One Redis and one PostgreSQL for the whole file; each test starts its own
+`gpcheck serve` on port 0 (it logs the port it got). Every wait is bounded.
+"""
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from gp import BIN, GRACE, GpTestCase, wait_until
+
+from postgres import Postgres
+from redis import Redis
+
+PASSWORD = "serve-S3cret-Kq7w"
+PG_PASSWORD = "pg-S3cret-Zp4v"
+TOKEN = "tok-0123456789abcdef-Xy"
+
+
+class Serve:
+    """A running `gpcheck serve`; stop() sends SIGTERM and waits."""
+
+    def __init__(self, case, *args, env=None):
+        self.case = case
+        self.log_path = os.path.join(case.tmp, "serve-%d.log" % id(self))
+        self.log_file = open(self.log_path, "w")
+        full_env = dict(os.environ)
+        full_env.pop("GPCHECK_CONFIG", None)
+        full_env.pop("GPCHECK_ENV", None)
+        full_env["PGPASSFILE"] = os.path.join(case.tmp, "no-pgpass")
+        full_env.update(env or {})
+        argv = [BIN, "serve", "--conf-dir", case.confd]
+        if os.path.exists(case.main):
+            argv += ["-c", case.main]
+        if not any(a == "--listen" for a in args):
+            argv += ["--listen", "127.0.0.1:0"]
+        self.proc = subprocess.Popen(argv + list(args), stdout=self.log_file,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=case.tmp,
+                                     env=full_env)
+        case.addCleanup(self.kill)
+        self.ports = []
+        ok = wait_until(self._listening, 10)
+        case.assertTrue(ok, "serve did not listen: " + self.log())
+        self.port = self.ports[0]
+
+    def _listening(self):
+        self.ports = [int(p) for p in
+                      re.findall(r'listening.*?port"?[=:]"?(\d+)',
+                                 self.log())]
+        return bool(self.ports) or self.proc.poll() is not None
+
+    def log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def request(self, path, method="GET", headers=None, timeout=30,
+                port=None, host="127.0.0.1"):
+        """(status, headers dict, body text) with http.client."""
+        c = http.client.HTTPConnection(host, port or self.port,
+                                       timeout=timeout)
+        try:
+            c.request(method, path, headers=headers or {})
+            r = c.getresponse()
+            return r.status, dict(r.getheaders()), r.read().decode()
+        finally:
+            c.close()
+
+    def json(self, path, **kw):
+        code, _, body = self.request(path, **kw)
+        return code, json.loads(body)
+
+    def curl(self, *args):
+        """curl's status code and body."""
+        p = subprocess.run(["curl", "-sS", "--max-time", "30", "-w",
+                            "\n%{http_code}"] + list(args),
+                           capture_output=True, text=True, timeout=40)
+        body, _, code = p.stdout.rpartition("\n")
+        return int(code or 0), body
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def wait_code(self, path, code, seconds):
+        """Seconds until path answered `code`, or None."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            try:
+                if self.request(path, timeout=5)[0] == code:
+                    return time.monotonic() - t0
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return None
+
+    def stop(self, sig=signal.SIGTERM, seconds=15):
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(seconds)
+        self.log_file.close()
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        if not self.log_file.closed:
+            self.log_file.close()
+
+
+class ServeTest(GpTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = Redis(password=PASSWORD)
+        cls.addClassCleanup(cls.redis.stop)
+        cls.redis.start()
+        cls.pg = Postgres(settings={"log_connections": "on"})
+        cls.addClassCleanup(cls.pg.stop)
+        cls.pg.start()
+        cls.pg.create_role("app", PG_PASSWORD)
+        cls.pg.create_db("appdb", owner="app")
+
+    def cache(self, name="cache", policy="interval = 1s\ntimeout = 1s\n"
+              "attempts = 1", password=PASSWORD):
+        self.write("conf.d/%s.ini" % name,
+                   "[%s]\nplugin = redis\nport = %d\npassword = %s\n%s\n"
+                   % (name, self.redis.port, password, policy))
+
+    def db(self, name="db", policy="interval = 1s\ntimeout = 2s\n"
+           "attempts = 1"):
+        self.write("conf.d/%s.ini" % name,
+                   "[%s]\nplugin = postgres\ndsn = %s\npassword = %s\n%s\n"
+                   % (name, self.pg.dsn("app", "appdb"), PG_PASSWORD, policy))
+
+    def slow(self, name="slow", seconds=1, policy="interval = 30s\n"
+             "timeout = 10s\nattempts = 1"):
+        self.write("conf.d/%s.ini" % name,
+                   "[%s]\nplugin = exec\ncommand = sleep, %s\n%s\n"
+                   % (name, seconds, policy))
+
+    # -- cold start, formats, endpoints -----------------------------------
+
+    def test_cold_start_pending_then_pass_in_every_format(self):
+        self.cache()
+        self.slow(seconds=2)
+        srv = Serve(self)
+        code, doc = srv.json("/v1/verdict")
+        self.assertEqual(code, 503)
+        self.assertEqual(doc["verdict"], "pending")
+        self.assertEqual(doc["serve"]["status"], "pending")
+        self.assertIsNotNone(srv.wait_code("/readyz", 200, 10), srv.log())
+        code, doc = srv.json("/v1/verdict")
+        self.assertEqual((code, doc["verdict"]), (200, "pass"))
+        self.assertEqual({p["name"]: p["status"] for p in doc["probes"]},
+                         {"cache": "ok", "slow": "ok"})
+        # curl, ?format= and Accept pick the other renderers.
+        code, text = srv.curl(srv.url("/v1/verdict?format=text"))
+        self.assertEqual(code, 200)
+        self.assertIn("verdict: pass", text)
+        code, _, xml = srv.request("/v1/verdict",
+                                   headers={"Accept": "application/xml"})
+        self.assertIn("<testsuite", xml)
+        code, prom = srv.curl(srv.url("/metrics"))
+        self.assertEqual(code, 200)
+        self.assertIn('gpcheck_verdict{verdict="pass"} 1', prom)
+        self.assertIn('gpcheck_serve_result_age_seconds{probe="cache"}',
+                      prom)
+        self.assertIn("gpcheck_config_reload_success 1", prom)
+        self.assertRegex(prom, r'gpcheck_serve_requests_total\{route='
+                         r'"/v1/verdict",code="200"\} [1-9]')
+        self.assertEqual(srv.request("/v1/verdict?format=yaml")[0], 400)
+        self.assertEqual(srv.request("/nope")[0], 404)
+        self.assertEqual(srv.request("/v1/verdict", method="DELETE")[0], 405)
+        self.assertEqual(srv.curl(srv.url("/healthz")), (200, "ok\n"))
+        code, p = srv.json("/v1/probes/cache")
+        self.assertEqual(code, 200)
+        self.assertEqual(p["latest"]["status"], "ok")
+        self.assertGreaterEqual(len(p["recent"]), 1)
+        self.assertEqual(srv.request("/v1/probes/nope")[0], 404)
+        self.assertIn("client-error", srv.log())
+        self.assertEqual(srv.stop(), 0)
+
+    def test_ipv6_and_two_listeners(self):
+        self.cache()
+        srv = Serve(self, "--listen", "127.0.0.1:0", "--listen", "[::1]:0")
+        self.assertEqual(len(srv.ports), 2, srv.log())
+        self.assertIsNotNone(srv.wait_code("/readyz", 200, 10))
+        code, body = srv.curl("-g", "http://[::1]:%d/v1/verdict" %
+                              srv.ports[1])
+        self.assertEqual(code, 200, body)
+        self.assertEqual(json.loads(body)["verdict"], "pass")
+
+    # -- transitions and staleness ----------------------------------------
+
+    def test_redis_stop_and_start_turns_the_verdict(self):
+        self.cache()
+        self.db()
+        srv = Serve(self)
+        self.assertIsNotNone(srv.wait_code("/readyz", 200, 15), srv.log())
+        self.redis.stop_server()
+        try:
+            took = srv.wait_code("/readyz", 503, 10)
+            # One interval (1s, jitter 10%) plus one deadline (1s).
+            self.assertIsNotNone(took, srv.log())
+            self.assertLess(took, 1.1 + 1.0 + GRACE)
+            code, doc = srv.json("/v1/verdict")
+            self.assertEqual(doc["verdict"], "fail")
+            st = {p["name"]: p["status"] for p in doc["probes"]}
+            self.assertEqual(st, {"cache": "fail", "db": "ok"})
+        finally:
+            self.redis.start()
+        took = srv.wait_code("/readyz", 200, 10)
+        self.assertIsNotNone(took, srv.log())
+        self.assertLess(took, 1.1 + 1.0 + GRACE)
+        log = srv.log()
+        self.assertIn("probe probe=cache from=ok to=fail", log)
+        self.assertIn("probe probe=cache from=fail to=ok", log)
+        self.assertIn("verdict from=fail to=pass", log)
+
+    def test_stale_result_counts_as_timeout(self):
+        # cache's results are 3 s apart (each probing waits for slow's),
+        # older than its max_age of 1 s in between.
+        self.cache(policy="interval = 500ms\nmax_age = 1s\ntimeout = 1s\n"
+                   "attempts = 1")
+        self.slow(seconds=3, policy="interval = 500ms\ntimeout = 10s\n"
+                  "attempts = 1")
+        srv = Serve(self)
+
+        def stale():
+            code, doc = srv.json("/v1/verdict")
+            p = [p for p in doc["probes"] if p["name"] == "cache"][0]
+            return code == 503 and p["status"] == "timeout" and \
+                p["message"].startswith("stale: ") and \
+                doc["serve"]["stale"] == ["cache"]
+        self.assertTrue(wait_until(stale, 15), srv.log())
+        code, p = srv.json("/v1/probes/cache")
+        self.assertTrue(p["stale"])
+        self.assertIn('gpcheck_serve_probe_stale{probe="cache"} 1',
+                      srv.request("/metrics")[2])
+
+    # -- single-flight and long-poll --------------------------------------
+
+    def redis_connections(self):
+        out = self.redis.cli("INFO", "stats").stdout
+        return int(re.search(r"total_connections_received:(\d+)",
+                             out).group(1))
+
+    def test_fresh_checks_share_one_probing(self):
+        self.cache(policy="interval = 1h\ntimeout = 2s\nattempts = 1")
+        srv = Serve(self, "--min-spacing", "5s")
+        self.assertIsNotNone(srv.wait_code("/readyz", 200, 10))
+        before = srv.json("/v1/probes/cache")[1]["probings"]
+        conns = self.redis_connections()
+        results = []
+
+        def ask(i):
+            path = "/v1/probes/cache/check" if i % 2 else \
+                "/v1/probes/cache?fresh=1"
+            code, _, body = srv.request(path, method="POST" if i % 2
+                                        else "GET")
+            results.append((code, json.loads(body)["probings"]))
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertEqual(len(results), 20)
+        self.assertTrue(all(c == 200 for c, _ in results), results)
+        after = srv.json("/v1/probes/cache")[1]["probings"]
+        self.assertEqual(after, before + 1, results)
+        # The target saw one probe's connection, not twenty (redis-cli
+        # INFO itself is one more).
+        self.assertEqual(self.redis_connections() - conns, 1 + 1)
+        # Inside the spacing a new fresh check probes nothing.
+        srv.request("/v1/probes/cache/check", method="POST")
+        self.assertEqual(srv.json("/v1/probes/cache")[1]["probings"], after)
+        self.assertEqual(srv.request("/v1/probes/cache/check")[0], 405)
+
+    def test_wait_long_polls_until_pass(self):
+        self.db()
+        self.slow(seconds=2)
+        srv = Serve(self)
+        t0 = time.monotonic()
+        code, body = srv.curl(srv.url("/v1/wait?timeout=20s"))
+        took = time.monotonic() - t0
+        self.assertEqual(code, 200, body)
+        self.assertEqual(json.loads(body)["verdict"], "pass")
+        self.assertGreater(took, 1.0)  # it waited for slow's first result
+        self.assertLess(took, 2 + 2 + GRACE)
+        # A verdict that stays fail answers 503 when the timeout passes.
+        self.write("conf.d/db.ini", "[db]\nplugin = tcp\nhost = 127.0.0.1\n"
+                   "port = 1\ninterval = 1s\nattempts = 1\n")
+        os.unlink(os.path.join(self.confd, "slow.ini"))
+        srv.proc.send_signal(signal.SIGHUP)
+        self.assertIsNotNone(srv.wait_code("/readyz", 503, 10), srv.log())
+        t0 = time.monotonic()
+        code, _ = srv.curl(srv.url("/v1/wait?timeout=1s"))
+        self.assertEqual(code, 503)
+        self.assertGreater(time.monotonic() - t0, 0.9)
+        self.assertEqual(srv.request("/v1/wait?timeout=forever")[0], 400)
+
+    # -- reload -----------------------------------------------------------
+
+    def test_reload_valid_then_broken_keeps_the_old(self):
+        self.cache()
+        srv = Serve(self, "--enable-reload")
+        self.assertIsNotNone(srv.wait_code("/readyz", 200, 10))
+        self.db()
+        srv.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: "reloaded trigger=SIGHUP" in
+                                   srv.log(), 10), srv.log())
+
+        def has_db():
+            names = [p["name"] for p in srv.json("/v1/verdict")[1]["probes"]]
+            return names == ["cache", "db"]
+        self.assertTrue(wait_until(has_db, 10), srv.log())
+        # Broken: an unknown key. The old configuration stays, and says why.
+        bad = self.write("conf.d/db.ini", "[db]\nplugin = postgres\n"
+                         "dsn = host=127.0.0.1\nintervall = 1s\n")
+        srv.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: "reload-failed" in srv.log(), 10))
+        line = [ln for ln in srv.log().splitlines()
+                if "reload-failed" in ln][0]
+        self.assertIn("%s:4" % bad, line)
+        self.assertIn("intervall", line)
+        self.assertIn("gpcheck_config_reload_success 0",
+                      srv.request("/metrics")[2])
+        code, doc = srv.json("/v1/verdict")
+        self.assertEqual(code, 200)
+        self.assertEqual([p["name"] for p in doc["probes"]], ["cache", "db"])
+        # POST /-/reload says so too; a fixed file swaps in.
+        self.assertEqual(srv.request("/-/reload", method="POST")[0], 400)
+        self.write("conf.d/db.ini", "")
+        os.unlink(bad)
+        code, _, body = srv.request("/-/reload", method="POST")
+        self.assertEqual(code, 200, srv.log())
+        self.assertIn("gpcheck_config_reload_success 1",
+                      srv.request("/metrics")[2])
+        self.assertTrue(wait_until(
+            lambda: [p["name"] for p in srv.json("/v1/verdict")[1]["probes"]]
+            == ["cache"], 10))
+
+    def test_reload_over_http_needs_the_flag(self):
+        self.cache()
+        srv = Serve(self)
+        self.assertEqual(srv.request("/-/reload", method="POST")[0], 404)
+
+    # -- safety -----------------------------------------------------------
+
+    def test_bearer_token(self):
+        self.cache()
+        tok = self.write("token", TOKEN + "\n")
+        srv = Serve(self, "--token-file", tok)
+        self.assertEqual(srv.request("/v1/verdict")[0], 401)
+        bad = {"Authorization": "Bearer " + TOKEN[:-1] + "z"}
+        self.assertEqual(srv.request("/v1/verdict", headers=bad)[0], 401)
+        self.assertEqual(srv.request("/metrics")[0], 401)
+        good = {"Authorization": "Bearer " + TOKEN}
+        self.assertIsNotNone(wait_until(
+            lambda: srv.request("/v1/verdict", headers=good)[0] == 200, 10))
+        code, _ = srv.curl("-H", "Authorization: Bearer " + TOKEN,
+                           srv.url("/readyz"))
+        self.assertEqual(code, 200)
+        self.assertEqual(srv.request("/healthz")[0], 200)  # liveness
+        self.assertNotIn(TOKEN, srv.log())
+
+    def test_non_loopback_needs_a_token_or_insecure_listen(self):
+        self.cache()
+        p = subprocess.run([BIN, "serve", "--conf-dir", self.confd,
+                            "--listen", "0.0.0.0:0"], capture_output=True,
+                           text=True, timeout=20)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--listen 0.0.0.0:0: not a loopback address", p.stderr)
+        p = subprocess.run([BIN, "serve", "--conf-dir", self.confd,
+                            "--listen", "localhost"], capture_output=True,
+                           text=True, timeout=20)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--listen localhost: expected ADDR:PORT", p.stderr)
+
+    def test_slowloris_cut_and_limits(self):
+        self.cache()
+        srv = Serve(self, "--connection-timeout", "1s", "--max-per-ip", "3")
+        self.assertIsNotNone(srv.wait_code("/readyz", 200, 10))
+        # A client that sends half a request and then nothing is cut.
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(b"GET /v1/verdict HTTP/1.1\r\nHost: x\r\n")
+        t0 = time.monotonic()
+        self.assertEqual(s.recv(100), b"")
+        self.assertLess(time.monotonic() - t0, 1 + 1 + GRACE)
+        s.close()
+        # Connections past --max-per-ip are refused (closed at once), and
+        # the server still answers once they are gone.
+        held = [socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+                for _ in range(3)]
+        extra = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        extra.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+        try:
+            got = extra.recv(100)
+        except ConnectionResetError:
+            got = b""
+        self.assertEqual(got, b"")
+        for h in held + [extra]:
+            h.close()
+        self.assertIsNotNone(srv.wait_code("/healthz", 200, 5))
+        # A header larger than the connection's memory is refused.
+        big = {"X-Big": "a" * 64 * 1024}
+        try:
+            code = srv.request("/v1/verdict", headers=big)[0]
+        except (ConnectionError, http.client.HTTPException):
+            code = 0
+        self.assertIn(code, (0, 413, 431))
+        self.assertEqual(srv.request("/healthz")[0], 200)
+
+    def test_sigterm_with_clients_connected(self):
+        self.write("conf.d/down.ini", "[down]\nplugin = tcp\nhost = "
+                   "127.0.0.1\nport = 1\ninterval = 500ms\nattempts = 1\n")
+        marker = "gpcheck-serve-sigterm-%d" % os.getpid()
+        self.write("conf.d/hang.ini", "[hang]\nplugin = exec\ncommand = "
+                   "python3, -c, import time; time.sleep(60), %s\n"
+                   "interval = 1s\ntimeout = 60s\nattempts = 1\n" % marker)
+        srv = Serve(self, "--grace", "2s")
+        self.assertTrue(wait_until(lambda: self.pids_of(marker), 10))
+        answers = []
+
+        def poll():
+            try:
+                answers.append(srv.request("/v1/wait?timeout=30s")[0])
+            except OSError as e:
+                answers.append(repr(e))
+        clients = [threading.Thread(target=poll) for _ in range(5)]
+        for t in clients:
+            t.start()
+        self.assertTrue(wait_until(
+            lambda: "gpcheck_serve_waits 5" in srv.request("/metrics")[2],
+            10))
+        t0 = time.monotonic()
+        self.assertEqual(srv.stop(), 0)
+        self.assertLess(time.monotonic() - t0, 2 + GRACE)
+        for t in clients:
+            t.join(10)
+        self.assertEqual(answers, [503] * 5)
+        self.assertEqual(self.pids_of(marker), [])
+        self.assertIn("stopping signal=SIGTERM", srv.log())
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", srv.port), timeout=2)
+
+    @staticmethod
+    def pids_of(marker):
+        pids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    if marker.encode() in f.read():
+                        pids.append(int(d))
+            except OSError:
+                pass
+        return pids
+
+    def test_no_secret_in_any_response_or_log(self):
+        self.cache()
+        self.cache("wrongpw", password=PASSWORD + "-wrong")
+        self.db()
+        srv = Serve(self, "--log-format", "json")
+        self.assertTrue(wait_until(lambda: srv.request("/v1/probes/wrongpw")
+                                   [0] == 200 and
+                                   srv.json("/v1/probes/wrongpw")[1]
+                                   ["probings"] >= 1, 10))
+        texts = [srv.request("/v1/verdict?format=" + f)[2]
+                 for f in ("json", "text", "prometheus", "junit")]
+        texts += [srv.request(p)[2] for p in
+                  ("/metrics", "/v1/probes/cache", "/v1/probes/wrongpw",
+                   "/v1/probes/db", "/v1/wait?timeout=0s", "/nope?x=%s"
+                   % PASSWORD)]
+        srv.stop()
+        texts.append(srv.log())
+        for t in texts:
+            self.assertNotIn(PASSWORD, t)
+            self.assertNotIn(PG_PASSWORD, t)
+        # The log is JSON, one object per line.
+        for ln in srv.log().splitlines():
+            self.assertIn("event", json.loads(ln))
+
+    def test_one_probe_worth_of_connections_for_many_clients(self):
+        self.db(policy="interval = 1s\ntimeout = 2s\nattempts = 1\n"
+                "jitter = 0%")
+        srv = Serve(self)
+        self.assertIsNotNone(srv.wait_code("/readyz", 200, 10))
+
+        def connections():
+            with open(self.pg.log_path()) as f:
+                return len(re.findall(r"connection authorized: user=app",
+                                      f.read()))
+        stop = time.monotonic() + 3
+        c0 = connections()
+        asked = [0]
+
+        def hammer():
+            while time.monotonic() < stop:
+                srv.request("/v1/verdict")
+                asked[0] += 1
+        ts = [threading.Thread(target=hammer) for _ in range(8)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(10)
+        seen = connections() - c0
+        self.assertGreater(asked[0], 100)
+        # 3 s at interval 1s: about 3 probings, whatever the clients do.
+        self.assertLessEqual(seen, 4, (seen, asked[0]))
+        self.assertGreaterEqual(seen, 2)
