@@ -22,6 +22,7 @@
 #include "bypass.h"
 #include "config.h"
 #include "explain.h"
+#include "gate_client.h"
 #include "gpcheck/version.h"
 #include "loader.h"
 #include "policy.h"
@@ -69,8 +70,11 @@ typedef struct cli {
     int n_args;
     char **exec_argv; /* after -- */
     int has_dashdash;
-    strvec listen;    /* serve: --listen */
-    serve_opts serve; /* serve: the other options */
+    const char *gate;            /* run --gate URL */
+    const char *gate_token_file; /* run --gate-token-file */
+    int gate_fallback_local;     /* run --gate-fallback local */
+    strvec listen;               /* serve: --listen */
+    serve_opts serve;            /* serve: the other options */
 } cli;
 
 static const struct {
@@ -121,6 +125,9 @@ enum {
     OPT_NAGIOS,
     OPT_NO_PROGRESS,
     OPT_EXIT_CODES,
+    OPT_GATE,
+    OPT_GATE_TOKEN_FILE,
+    OPT_GATE_FALLBACK,
     OPT_LISTEN,
     OPT_TOKEN_FILE,
     OPT_INSECURE_LISTEN,
@@ -184,6 +191,14 @@ static const struct cli_opt {
     {"quiet", 0, 'q', ON_RUNS, NULL, "only the verdict and what is not ok"},
     {"verbose", 0, 'v', ON_RUNS | ON(CMD_SERVE), NULL,
      "plugin log lines and plugin stderr"},
+    {"gate", 1, OPT_GATE, ON(CMD_RUN), "URL",
+     "ask the shared gate `gpcheck serve` at URL\n(long-poll within "
+     "--deadline, default 60s)\ninstead of probing here"},
+    {"gate-token-file", 1, OPT_GATE_TOKEN_FILE, ON(CMD_RUN), "FILE",
+     "the gate's bearer token, from FILE"},
+    {"gate-fallback", 1, OPT_GATE_FALLBACK, ON(CMD_RUN), "MODE",
+     "local: probe here when the gate cannot be\nreached (default: "
+     "exit 1)"},
     {"listen", 1, OPT_LISTEN, ON(CMD_SERVE), "ADDR:PORT",
      "serve here (repeatable; [::1]:PORT for IPv6;\ndefault 127.0.0.1:9847)"},
     {"token-file", 1, OPT_TOKEN_FILE, ON(CMD_SERVE), "FILE",
@@ -425,6 +440,16 @@ static int parse_cli(cli *c, int argc, char **argv)
                                    "as 90s or 2m",
                                    optarg);
             c->copts.deadline_ms = v;
+            break;
+        case OPT_GATE: c->gate = optarg; break;
+        case OPT_GATE_TOKEN_FILE: c->gate_token_file = optarg; break;
+        case OPT_GATE_FALLBACK:
+            if (strcmp(optarg, "local") != 0 && strcmp(optarg, "none") != 0)
+                return usage_error(c->cmd_name,
+                                   "--gate-fallback %s: expected local or "
+                                   "none",
+                                   optarg);
+            c->gate_fallback_local = strcmp(optarg, "local") == 0;
             break;
         case OPT_LISTEN: strvec_push(&c->listen, optarg); break;
         case OPT_TOKEN_FILE: c->serve.token_file = optarg; break;
@@ -895,6 +920,75 @@ typedef struct serve_ctx {
     int l_ready;
 } serve_ctx;
 
+/* -o for `run --gate`: text goes to stderr, as a local run's. */
+static int gate_write(const char *format, const char *path, const char *text,
+                      char *err, size_t errlen)
+{
+    if (strcmp(format, "text") == 0 && !path) {
+        fputs(text, stderr);
+        return 0;
+    }
+    return report_write(format, path, text, err, errlen);
+}
+
+/*
+ * `run --gate URL`: the shared gate's verdict. Returns an exit status, or
+ * -1 to probe locally (the gate is unreachable and --gate-fallback local).
+ */
+static int cmd_gate(const cli *c)
+{
+    strvec outs = {0};
+    int have_text = 0;
+    for (size_t i = 0; i < c->outputs.n; i++) {
+        const char *o = c->outputs.v[i];
+        size_t fl = strcspn(o, ":");
+        if (!((fl == 4 && strncmp(o, "json", 4) == 0) ||
+              (fl == 4 && strncmp(o, "text", 4) == 0) ||
+              (fl == 5 && strncmp(o, "junit", 5) == 0) ||
+              (fl == 10 && strncmp(o, "prometheus", 10) == 0))) {
+            free(outs.v);
+            return usage_error(c->cmd_name,
+                               "-o %s: with --gate: json, text, junit or "
+                               "prometheus",
+                               o);
+        }
+        have_text |= fl == 4 && strncmp(o, "text", 4) == 0;
+        strvec_push(&outs, o);
+    }
+    if (!have_text && !c->quiet)
+        strvec_push(&outs, "text");
+    gate_client_opts go = {.url = c->gate,
+                           .token_file = c->gate_token_file,
+                           .deadline_ms = c->copts.deadline_ms,
+                           .outputs = outs.v,
+                           .n_outputs = outs.n,
+                           .write = gate_write};
+    char *v = NULL;
+    int rc = gate_client_run(&go, &v);
+    free(outs.v);
+    if (rc == GATE_CLIENT_UNREACHABLE && c->gate_fallback_local) {
+        fprintf(stderr, "gpcheck: --gate-fallback local: probing here\n");
+        return -1;
+    }
+    if (rc == GATE_CLIENT_UNREACHABLE)
+        rc = EXIT_FAIL;
+    else if (rc == GATE_CLIENT_USAGE)
+        rc = EXIT_USAGE;
+    if (rc == EXIT_PASS && v && c->exec_argv) {
+        setenv("GPCHECK_VERDICT", v, 1);
+        free(v);
+        fflush(NULL);
+        signal(SIGPIPE, SIG_DFL);
+        execvp(c->exec_argv[0], c->exec_argv);
+        int e = errno;
+        fprintf(stderr, "gpcheck: cannot run '%s': %s\n", c->exec_argv[0],
+                strerror(e));
+        return e == ENOENT ? 127 : 126;
+    }
+    free(v);
+    return rc;
+}
+
 /* One generation of configuration for `gpcheck serve`, loaded as `run`
  * loads it (main() below) and checked as completely; serve.c calls this
  * again on every reload. */
@@ -1047,6 +1141,14 @@ int main(int argc, char **argv)
                GP_ABI_MINOR);
         cli_free(&c);
         return check_stdout(EXIT_PASS);
+    }
+
+    if (c.cmd == CMD_RUN && c.gate) {
+        rc = cmd_gate(&c);
+        if (rc >= 0) {
+            cli_free(&c);
+            return c.docker_exit && rc != EXIT_PASS ? EXIT_FAIL : rc;
+        }
     }
 
     config cfg;

@@ -113,6 +113,12 @@ static sink *doc_open(const sink_ops *fmt, const char *path, char *err,
     return &d->base;
 }
 
+int report_write(const char *format, const char *path, const char *text,
+                 char *err, size_t errlen)
+{
+    return write_report(format, path, text, err, errlen);
+}
+
 sink *sink_open(const char *spec, const report_opts *o, char *err,
                 size_t errlen)
 {

@@ -78,6 +78,12 @@ int nagios_exit_code(const run_result *rr);
 char *report_text_render(const run_result *rr);
 struct json_t *report_json_probe(const run_result *rr, const probe_run *pr);
 
+/* Write a finished document as the document formats' sinks do: to
+ * stdout when path is NULL, else atomically to PATH (the same rules as
+ * -o FORMAT:PATH). Returns 0, or -1 with "-o FORMAT:PATH: reason" in err. */
+int report_write(const char *format, const char *path, const char *text,
+                 char *err, size_t errlen);
+
 /* Helpers for sinks. */
 double ns_to_ms(int64_t ns);
 

@@ -522,3 +522,75 @@ class ServeTest(GpTestCase):
         # 3 s at interval 1s: about 3 probings, whatever the clients do.
         self.assertLessEqual(seen, 4, (seen, asked[0]))
         self.assertGreaterEqual(seen, 2)
+
+    # -- run --gate: the client side --------------------------------------
+
+    def test_run_gate_reports_and_execs_like_a_local_run(self):
+        self.cache()
+        srv = Serve(self)
+        out = os.path.join(self.tmp, "gate.json")
+        p = self.gp("run", "--gate", "http://u:%s@127.0.0.1:%d/"
+                    % (PASSWORD, srv.port), "--deadline", "10s", "-o",
+                    "json:" + out, "-o", "junit", "--", "sh", "-c",
+                    "echo ran $GPCHECK_VERDICT")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("ran pass", p.stdout)
+        self.assertIn("<testsuite", p.stdout)
+        self.assertIn("verdict: pass", p.stderr)  # the text report
+        with open(out) as f:
+            self.assertEqual(json.load(f)["verdict"], "pass")
+        self.assertNotIn(PASSWORD, p.stderr + p.stdout)
+        # A failing verdict: exit 1, and the command does not run.
+        self.redis.stop_server()
+        try:
+            self.assertIsNotNone(srv.wait_code("/readyz", 503, 10))
+            p = self.gp("run", "--gate", "http://127.0.0.1:%d" % srv.port,
+                        "--deadline", "1s", "--", "sh", "-c", "echo ran")
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertNotIn("ran", p.stdout)
+            self.assertIn("says: fail", p.stderr)
+        finally:
+            self.redis.start()
+
+    def test_run_gate_waits_within_the_deadline(self):
+        self.slow(seconds=2)
+        srv = Serve(self)
+        p = self.gp("run", "--gate", "http://127.0.0.1:%d" % srv.port,
+                    "--deadline", "500ms")
+        self.assertEqual(p.returncode, 124, p.stderr)  # still pending
+        self.assertIn("says: pending", p.stderr)
+        p = self.gp("run", "--gate", "http://127.0.0.1:%d" % srv.port,
+                    "--deadline", "15s")
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_run_gate_unreachable(self):
+        self.cache()
+        port = socket.socket()
+        port.bind(("127.0.0.1", 0))
+        dead = "http://127.0.0.1:%d" % port.getsockname()[1]
+        port.close()
+        p = self.gp("run", "--gate", dead, "--deadline", "2s", "--",
+                    "sh", "-c", "echo ran")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("cannot be reached", p.stderr)
+        self.assertNotIn("ran", p.stdout)
+        p = self.gp("run", "--gate", dead, "--gate-fallback", "local",
+                    "--deadline", "10s", "--", "sh", "-c", "echo ran")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("probing here", p.stderr)
+        self.assertIn("ran", p.stdout)
+        p = self.gp("run", "--gate", "not a url")
+        self.assertEqual(p.returncode, 2)
+
+    def test_run_gate_token(self):
+        self.cache()
+        tok = self.write("token", TOKEN + "\n")
+        srv = Serve(self, "--token-file", tok)
+        url = "http://127.0.0.1:%d" % srv.port
+        p = self.gp("run", "--gate", url, "--deadline", "5s")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("refused the request (401)", p.stderr)
+        p = self.gp("run", "--gate", url, "--gate-token-file", tok,
+                    "--deadline", "10s")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn(TOKEN, p.stderr + p.stdout)
