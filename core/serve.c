@@ -36,7 +36,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,12 +95,10 @@ typedef struct snapshot {
 
 /* The supervisor's state of one probe of the current generation. */
 typedef struct pslot {
-    probe_def def;    /* shallow copy of the generation's, run alone */
     probe_run latest; /* owned fields; valid when has */
     int has;
     int64_t result_ns;  /* monotonic, of the latest result */
     int64_t result_ms;  /* wall clock */
-    int64_t next_ns;    /* next probing */
     int64_t started_ns; /* of the latest probing, for the spacing */
     uint64_t probings;
     attempt_rec recent[RECENT_ATTEMPTS]; /* ring; messages owned */
@@ -126,11 +123,15 @@ static const unsigned codes[] = {200, 400, 401, 404, 405, 429, 503};
 
 typedef struct server {
     const serve_opts *o;
-    serve_gen *gen;     /* owned; supervisor only */
-    pslot *slots;       /* owned; gen->ps.n; supervisor only */
-    int primed;         /* every probe of gen has a result */
-    int dirty;          /* a result came since the last publish */
-    int64_t next_stale; /* when the next result goes stale; 0: none */
+    serve_gen *gen;      /* owned; supervisor only */
+    pslot *slots;        /* owned; gen->ps.n; supervisor only */
+    int primed;          /* every probe of gen has a result */
+    int dirty;           /* a result came since the last publish */
+    int64_t next_stale;  /* when the next result goes stale; 0: none */
+    probe_def *defs;     /* owned array (shallow copies): what the runner
+                            runs; gen->ps.n */
+    int64_t *restart_at; /* owned; runner_loop.restart_at */
+    int hup;             /* SIGHUP came (runner_opts.hup_seen) */
     uint64_t rng;
     verdict last_verdict;
     int last_word_logged;
@@ -391,6 +392,31 @@ static int64_t publish(server *s)
             next_stale = dies;
         }
     }
+    /* `after`: the runner orders only a probe's first probing; later, a
+     * probe whose `after` probe is not ok or warn counts as skipped, as in
+     * a run (bounded passes: chains of `after` settle in n). */
+    for (size_t pass = 0; pass < ps->n; pass++) {
+        int changed = 0;
+        for (size_t i = 0; i < ps->n; i++) {
+            probe_run *pr = &rr.probes[i];
+            if (pr->status == ST_SKIPPED)
+                continue;
+            for (size_t k = 0; k < ps->probes[i].n_after; k++) {
+                const probe_run *d = &rr.probes[ps->probes[i].after[k]];
+                if (d->status == ST_OK || d->status == ST_WARN)
+                    continue;
+                free(msgs[i]);
+                pr->message = msgs[i] =
+                    xasprintf("after '%s', which is %s", d->def->name,
+                              status_name(d->status));
+                pr->status = ST_SKIPPED;
+                changed = 1;
+                break;
+            }
+        }
+        if (!changed)
+            break;
+    }
     gate_decide(&rr, wall_ms(), s->o->user, s->o->host);
     if (rr.dec.audit_error)
         slog(s, "bypass-audit-failed", "reason", rr.dec.audit_error, NULL);
@@ -453,7 +479,7 @@ static int64_t publish(server *s)
 }
 
 /* ------------------------------------------------------------------------ */
-/* The schedule                                                             */
+/* The schedule: hooks of the runner's loop (runner_loop)                   */
 
 static double rnd(server *s)
 {
@@ -466,8 +492,7 @@ static double rnd(server *s)
 
 static int64_t jittered(server *s, const policy *p)
 {
-    double j = p->jitter > 0 ? p->jitter : 0.10;
-    double f = 1.0 + j * (2.0 * rnd(s) - 1.0);
+    double f = 1.0 + p->jitter * (2.0 * rnd(s) - 1.0);
     return (int64_t)((double)p->interval_ms * f) * NS_PER_MS;
 }
 
@@ -486,29 +511,33 @@ static void pslot_clear(pslot *p)
 
 static void slots_free(server *s)
 {
-    for (size_t i = 0; s->gen && i < s->gen->ps.n; i++) {
+    for (size_t i = 0; s->slots && i < s->gen->ps.n; i++) {
         pslot_clear(&s->slots[i]);
         for (size_t k = 0; k < RECENT_ATTEMPTS; k++)
             free(s->slots[i].recent[k].message);
     }
     free(s->slots);
+    free(s->defs);
+    free(s->restart_at);
     s->slots = NULL;
+    s->defs = NULL;
+    s->restart_at = NULL;
 }
 
-/* Slots for s->gen, first probings spread over the first second, and the
- * request threads' per-probe tables (by name). */
+/* Slots for s->gen, the runner's copies of its probes, and the request
+ * threads' per-probe tables (by name). */
 static void slots_setup(server *s)
 {
     size_t n = s->gen->ps.n;
     s->slots = xcalloc(n + 1, sizeof *s->slots);
-    int64_t now = now_ns();
+    s->defs = xcalloc(n + 1, sizeof *s->defs);
+    s->restart_at = xcalloc(n + 1, sizeof *s->restart_at);
     for (size_t i = 0; i < n; i++) {
-        pslot *p = &s->slots[i];
-        p->def = s->gen->ps.probes[i];
-        p->def.n_after = 0; /* the schedule orders `after` itself */
-        p->def.after = NULL;
-        p->def.group = PROBE_NO_GROUP; /* run alone; decided in publish */
-        p->next_ns = now;
+        /* Shallow copies the runner may read while it runs; groups are
+         * decided over every latest result in publish(), and warmup is
+         * dropped after the first probing (on_done). */
+        s->defs[i] = s->gen->ps.probes[i];
+        s->defs[i].group = PROBE_NO_GROUP;
     }
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < s->n_names; i++)
@@ -548,144 +577,120 @@ static void remember_attempts(pslot *p, const probe_run *pr)
     }
 }
 
-static void store(server *s, size_t i, probe_run *pr)
+/* A deep copy of a finished probe_run (the runner reuses its own). */
+static void copy_run(probe_run *dst, const probe_run *src)
 {
+    *dst = *src;
+    dst->message = xstrdup(src->message ? src->message : "");
+    dst->history = xcalloc(src->n_history + 1, sizeof *dst->history);
+    dst->cap_history = src->n_history + 1;
+    for (size_t k = 0; k < src->n_history; k++) {
+        const attempt_rec *a = &src->history[k];
+        attempt_rec *b = &dst->history[k];
+        *b = *a;
+        b->message = xstrdup(a->message ? a->message : "");
+        b->metrics = xcalloc(a->n_metrics + 1, sizeof *b->metrics);
+        if (a->n_metrics)
+            memcpy(b->metrics, a->metrics, a->n_metrics * sizeof *b->metrics);
+    }
+    dst->evals = NULL;
+    if (src->n_evals) {
+        dst->evals = xcalloc(src->n_evals, sizeof *dst->evals);
+        memcpy(dst->evals, src->evals, src->n_evals * sizeof *dst->evals);
+    }
+}
+
+/* runner_loop.done: keep the result, schedule the next probing, publish. */
+static void on_done(void *ud, size_t i, const probe_run *pr)
+{
+    server *s = ud;
     pslot *p = &s->slots[i];
     remember_attempts(p, pr);
     pslot_clear(p);
-    p->latest = *pr;
-    p->latest.def = &p->def;
-    memset(pr, 0, sizeof *pr); /* moved */
+    copy_run(&p->latest, pr);
+    p->latest.def = &s->gen->ps.probes[i];
     p->has = 1;
     p->result_ns = now_ns();
     p->result_ms = wall_ms();
     p->probings++;
-    p->def.pol.warmup_ms = 0; /* warmup: the first probing only */
+    int64_t from = pr->start_ns ? pr->start_ns : p->result_ns;
+    s->restart_at[i] = from + jittered(s, &s->defs[i].pol);
+    if (s->restart_at[i] <= p->result_ns)
+        s->restart_at[i] = p->result_ns + NS_PER_MS;
+    p->started_ns = from;
+    s->defs[i].pol.warmup_ms = 0; /* warmup: the first probing only */
+    if (!s->primed) {
+        int all = 1;
+        for (size_t k = 0; k < s->gen->ps.n; k++)
+            all &= s->slots[k].has;
+        s->primed = all;
+    }
     s->dirty = 1;
-}
-
-/* A probe whose `after` probes are not (yet) ready: -1 wait for them, 1
- * skip it now (one is not ok), 0 probe it. */
-static int deps_state(const server *s, size_t i, char **why)
-{
-    const probe_def *d = &s->gen->ps.probes[i];
-    for (size_t k = 0; k < d->n_after; k++) {
-        const pslot *q = &s->slots[d->after[k]];
-        if (!q->has)
-            return -1;
-        if (q->latest.status != ST_OK && q->latest.status != ST_WARN) {
-            *why = xasprintf("after '%s', which is %s",
-                             s->gen->ps.probes[d->after[k]].name,
-                             status_name(q->latest.status));
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Make the probes a fresh check asked for due now, or at the spacing. */
-static void take_fresh(server *s, int64_t now)
-{
-    pthread_mutex_lock(&s->mu);
-    for (size_t i = 0; i < s->n_names; i++) {
-        if (s->want[i] <= s->done[i])
-            continue;
-        pslot *p = &s->slots[i];
-        int64_t at = p->started_ns + s->o->min_spacing_ms * NS_PER_MS;
-        if (!p->started_ns || at < now)
-            at = now;
-        if (at < p->next_ns)
-            p->next_ns = at;
-    }
-    pthread_mutex_unlock(&s->mu);
-}
-
-/* A sink that sees the runner's ticks: while a long probing runs, the
- * results of the other probes still go stale on time. */
-typedef struct tick_sink {
-    sink base;
-    server *s;
-} tick_sink;
-
-static void tick_event(sink *k, const event *ev)
-{
-    server *s = ((tick_sink *)k)->s;
-    if (ev->kind == EV_TICK && s->next_stale && now_ns() >= s->next_stale &&
-        (s->primed || !s->cur || s->cur->pending))
+    /* After a reload the old snapshot stays until the new configuration
+     * has a result for every probe: no 503 flap. */
+    if (s->primed || !s->cur || s->cur->pending)
         publish(s);
 }
 
-static const sink_ops tick_ops = {.format = "serve", .event = tick_event};
+/* runner_loop.tick: fresh checks, stale results, reloads. */
+static int64_t on_tick(void *ud, int64_t now)
+{
+    server *s = ud;
+    uint64_t v;
+    while (read(s->efd, &v, sizeof v) == (ssize_t)sizeof v)
+        ;
+    pthread_mutex_lock(&s->mu);
+    int stop = s->reload_wanted || s->hup;
+    for (size_t i = 0; i < s->n_names; i++) {
+        if (s->want[i] <= s->done[i])
+            continue;
+        /* A probing in flight serves the wanted one (the runner restarts
+         * only a probe that is done); else probe now. The spacing is the
+         * request side's (fresh_check). */
+        if (s->restart_at[i] > now)
+            s->restart_at[i] = now;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (stop)
+        return -1;
+    if (s->next_stale && now >= s->next_stale &&
+        (s->primed || !s->cur || s->cur->pending))
+        publish(s);
+    int64_t next = now + 1000 * NS_PER_MS;
+    if (s->next_stale && s->next_stale > now && s->next_stale < next)
+        next = s->next_stale;
+    return next;
+}
 
 /*
- * Run every due probe in one runner_run(). Returns the signal that
- * interrupted it (SIGTERM, SIGINT), or 0; *hup is set when SIGHUP came.
+ * Probe s->gen until a signal or a reload request ends the run. Returns
+ * the signal that stopped it (SIGTERM, SIGINT), or 0 for a reload (or a
+ * supervisor that could not start: then after a pause).
  */
-static int probe_due(server *s, int *hup)
+static int probe_gen(server *s)
 {
-    int64_t now = now_ns();
-    size_t n = s->gen->ps.n;
-    size_t *idx = xcalloc(n + 1, sizeof *idx);
-    probe_def *defs = xcalloc(n + 1, sizeof *defs);
-    size_t m = 0;
-    int skipped = 0;
-    for (size_t i = 0; i < n; i++) {
-        pslot *p = &s->slots[i];
-        if (p->next_ns > now)
-            continue;
-        char *why = NULL;
-        int ds = deps_state(s, i, &why);
-        if (ds < 0) {
-            p->next_ns = now + 100 * NS_PER_MS;
-            continue;
-        }
-        p->started_ns = now;
-        p->next_ns = now + jittered(s, &p->def.pol);
-        if (ds > 0) {
-            probe_run pr = {.def = &p->def,
-                            .state = PS_DONE,
-                            .status = ST_SKIPPED,
-                            .message = why,
-                            .start_ns = now,
-                            .end_ns = now};
-            store(s, i, &pr);
-            skipped = 1;
-            continue;
-        }
-        idx[m] = i;
-        defs[m++] = p->def;
+    probe_set set = {.probes = s->defs, .n = s->gen->ps.n};
+    runner_loop lp = {.ud = s,
+                      .restart_at = s->restart_at,
+                      .done = on_done,
+                      .fd = s->efd,
+                      .tick = on_tick};
+    runner_opts ro = {.jobs = s->gen->cfg.jobs,
+                      .child_stderr = s->o->verbose,
+                      .env = s->gen->cfg.env,
+                      .user = s->o->user,
+                      .host = s->o->host,
+                      .hup_seen = &s->hup,
+                      .loop = &lp};
+    sinks ss = {0};
+    run_result rr;
+    if (runner_run(&set, &ro, &ss, &rr) < 0) {
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+        return 0;
     }
-    int signo = 0;
-    if (m > 0) {
-        probe_set set = {.probes = defs, .n = m};
-        runner_opts ro = {.jobs = s->gen->cfg.jobs,
-                          .deadline_ms = s->gen->cfg.deadline_ms,
-                          .child_stderr = s->o->verbose,
-                          .env = s->gen->cfg.env,
-                          .user = s->o->user,
-                          .host = s->o->host,
-                          .tick_ms = 100,
-                          .hup_seen = hup};
-        tick_sink tk = {.base = {.ops = &tick_ops}, .s = s};
-        sink *one = &tk.base;
-        sinks ss = {.v = &one, .n = 1, .cap = 1};
-        run_result rr;
-        if (runner_run(&set, &ro, &ss, &rr) == 0) {
-            signo = rr.signo;
-            for (size_t k = 0; !signo && k < m; k++)
-                store(s, idx[k], &rr.probes[k]);
-            run_result_free(&rr);
-        }
-    }
-    if (m > 0 || skipped) {
-        int all = 1;
-        for (size_t i = 0; i < n; i++)
-            all &= s->slots[i].has;
-        if (all)
-            s->primed = 1;
-    }
-    free(idx);
-    free(defs);
+    int signo = rr.signo;
+    run_result_free(&rr);
     return signo;
 }
 
@@ -1362,7 +1367,8 @@ int serve_main(const serve_opts *o, serve_gen *first)
     }
 
     /* Blocked before the listeners start, so that their threads inherit
-     * the mask and the signals reach only the signalfd. */
+     * the mask: the signals reach only the runner's signalfd (and wait,
+     * pending, while a reload runs between two runs). */
     sigset_t mask, old;
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
@@ -1370,9 +1376,8 @@ int serve_main(const serve_opts *o, serve_gen *first)
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &mask, &old);
-    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     s.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (sfd < 0 || s.efd < 0) {
+    if (s.efd < 0) {
         fprintf(stderr, "gpcheck: cannot set up the supervisor: %s\n",
                 strerror(errno));
         rc = 1;
@@ -1385,76 +1390,28 @@ int serve_main(const serve_opts *o, serve_gen *first)
         stop_listeners(&s);
         goto out_fds;
     }
-    int stop = 0;
-    while (!stop) {
-        int hup = 0;
-        take_fresh(&s, now_ns());
-        int signo = probe_due(&s, &hup);
+    for (;;) {
+        int signo = probe_gen(&s);
         if (signo) {
             char sig[16];
             snprintf(sig, sizeof sig, "SIG%s", sigabbrev_np(signo));
             slog(&s, "stopping", "signal", sig, NULL);
             break;
         }
-        /* After a reload the old snapshot stays until the new
-         * configuration has a result for every probe: no 503 flap. */
-        if ((s.dirty || (s.next_stale && now_ns() >= s.next_stale)) &&
-            (s.primed || !s.cur || s.cur->pending))
-            publish(&s);
-        if (hup)
-            reload(&s, "SIGHUP");
         pthread_mutex_lock(&s.mu);
-        int want_reload = s.reload_wanted;
+        int post = s.reload_wanted;
         s.reload_wanted = 0;
         pthread_mutex_unlock(&s.mu);
-        if (want_reload)
+        if (s.hup) {
+            s.hup = 0;
+            reload(&s, "SIGHUP");
+        }
+        if (post)
             reload(&s, "POST /-/reload");
-        if (hup || want_reload)
-            continue;
-        /* Sleep until the next probing, the next stale result, a signal
-         * or a request's wake-up. */
-        int64_t now = now_ns(), wake = s.next_stale;
-        for (size_t i = 0; i < s.gen->ps.n; i++)
-            if (!wake || s.slots[i].next_ns < wake)
-                wake = s.slots[i].next_ns;
-        int64_t ms = wake ? (wake - now + NS_PER_MS - 1) / NS_PER_MS : 60000;
-        if (ms < 0)
-            ms = 0;
-        if (ms > 60000)
-            ms = 60000;
-        take_fresh(&s, now);
-        int due_now = 0;
-        for (size_t i = 0; i < s.gen->ps.n; i++)
-            due_now |= s.slots[i].next_ns <= now;
-        struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
-                                {.fd = s.efd, .events = POLLIN}};
-        if (poll(pfd, 2, due_now ? 0 : (int)ms) <= 0)
-            continue;
-        if (pfd[1].revents) {
-            uint64_t v;
-            if (read(s.efd, &v, sizeof v) < 0) {
-                /* EAGAIN: another wake-up took it */
-            }
-        }
-        struct signalfd_siginfo si;
-        while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-            if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-                slog(&s, "stopping", "signal",
-                     si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
-                stop = 1;
-            } else if (si.ssi_signo == SIGHUP) {
-                reload(&s, "SIGHUP");
-            } else if (si.ssi_signo == SIGCHLD) {
-                while (waitpid(-1, NULL, WNOHANG) > 0)
-                    ;
-            }
-        }
     }
     stop_listeners(&s);
     slog(&s, "stopped", NULL);
 out_fds:
-    if (sfd >= 0)
-        close(sfd);
     if (s.efd >= 0)
         close(s.efd);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

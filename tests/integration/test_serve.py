@@ -230,25 +230,29 @@ class ServeTest(GpTestCase):
         self.assertIn("verdict from=fail to=pass", log)
 
     def test_stale_result_counts_as_timeout(self):
-        # cache's results are 3 s apart (each probing waits for slow's),
-        # older than its max_age of 1 s in between.
-        self.cache(policy="interval = 500ms\nmax_age = 1s\ntimeout = 1s\n"
-                   "attempts = 1")
-        self.slow(seconds=3, policy="interval = 500ms\ntimeout = 10s\n"
-                  "attempts = 1")
+        # slow's probing takes 3 s, longer than its max_age of 1 s: its
+        # result goes stale while the next probing runs. cache, probed on
+        # its own schedule meanwhile, stays fresh.
+        self.cache(policy="interval = 500ms\ntimeout = 1s\nattempts = 1")
+        self.slow(seconds=3, policy="interval = 500ms\nmax_age = 1s\n"
+                  "timeout = 10s\nattempts = 1")
         srv = Serve(self)
 
         def stale():
             code, doc = srv.json("/v1/verdict")
-            p = [p for p in doc["probes"] if p["name"] == "cache"][0]
-            return code == 503 and p["status"] == "timeout" and \
-                p["message"].startswith("stale: ") and \
-                doc["serve"]["stale"] == ["cache"]
+            st = {p["name"]: p for p in doc["probes"]}
+            return code == 503 and st["slow"]["status"] == "timeout" and \
+                st["slow"]["message"].startswith("stale: ") and \
+                st["cache"]["status"] == "ok" and \
+                doc["serve"]["stale"] == ["slow"]
         self.assertTrue(wait_until(stale, 15), srv.log())
-        code, p = srv.json("/v1/probes/cache")
+        code, p = srv.json("/v1/probes/slow")
         self.assertTrue(p["stale"])
-        self.assertIn('gpcheck_serve_probe_stale{probe="cache"} 1',
+        self.assertIn('gpcheck_serve_probe_stale{probe="slow"} 1',
                       srv.request("/metrics")[2])
+        # cache kept its own interval while slow's probings ran.
+        code, p = srv.json("/v1/probes/cache")
+        self.assertGreaterEqual(p["probings"], 4, p)
 
     # -- single-flight and long-poll --------------------------------------
 
@@ -259,7 +263,7 @@ class ServeTest(GpTestCase):
 
     def test_fresh_checks_share_one_probing(self):
         self.cache(policy="interval = 1h\ntimeout = 2s\nattempts = 1")
-        srv = Serve(self, "--min-spacing", "5s")
+        srv = Serve(self, "--min-spacing", "60s")
         self.assertIsNotNone(srv.wait_code("/readyz", 200, 10))
         before = srv.json("/v1/probes/cache")[1]["probings"]
         conns = self.redis_connections()
