@@ -16,7 +16,7 @@
 _gpcheck_formats="text json jsonl junit tap prometheus nagios"
 _gpcheck_policy_keys="timeout warmup warmup_interval attempts delay backoff
     max_delay jitter success_threshold severity warn_if fail_if
-    retry_on_threshold"
+    retry_on_threshold interval max_age"
 
 # The options each command takes (the table cli_opts in core/main.c: a
 # command refuses the others).
@@ -27,7 +27,12 @@ _gpcheck_options() {
     local report="--deadline -o --output --nagios --exit-codes --no-progress
         -q --quiet -v --verbose --explain"
     case $1 in
-    run | validate) echo "$config $select -j --jobs $report $bypass -h --help" ;;
+    run | validate) echo "$config $select -j --jobs $report $bypass --gate
+        --gate-token-file --gate-fallback -h --help" ;;
+    serve) echo "$config $select -j --jobs -v --verbose --listen --token-file
+        --insecure-listen --enable-reload --log-format --grace --min-spacing
+        --max-connections --max-per-ip --max-waits --connection-timeout
+        -h --help" ;;
     list) echo "$config $select -h --help" ;;
     plugins) echo "-c --config --plugin-dir -h --help" ;;
     probe) echo "--plugin-dir -e --env $report -h --help" ;;
@@ -248,13 +253,13 @@ _gpcheck() {
         if [[ $cur == -* ]]; then
             _gpcheck_reply "$cur" "-h --help -V --version"
         else
-            _gpcheck_reply "$cur" "run validate list plugins probe version help"
+            _gpcheck_reply "$cur" "run validate list plugins probe serve version help"
         fi
         return 0
     fi
     local cmd=${words[1]}
     if [[ $cmd == help ]]; then
-        ((cword == 2)) && _gpcheck_reply "$cur" "run validate list plugins probe version"
+        ((cword == 2)) && _gpcheck_reply "$cur" "run validate list plugins probe serve version"
         return 0
     fi
 
@@ -319,7 +324,18 @@ _gpcheck() {
     --exit-codes)
         _gpcheck_reply "$value" "gpcheck docker"
         ;;
-    -j | --jobs | --deadline | --bypass-reason | --bypass-expires)
+    --gate-fallback)
+        _gpcheck_reply "$value" "local none"
+        ;;
+    --log-format)
+        _gpcheck_reply "$value" "text json"
+        ;;
+    --gate-token-file | --token-file)
+        _gpcheck_paths "$value" -f
+        ;;
+    -j | --jobs | --deadline | --bypass-reason | --bypass-expires | --gate | \
+        --listen | --grace | --min-spacing | --max-connections | \
+        --max-per-ip | --max-waits | --connection-timeout)
         return 0
         ;;
     *)
@@ -350,7 +366,11 @@ _gpcheck() {
         case ${words[i]} in
         -c | --config | --conf-dir | -e | --env | --env-file | --plugin-dir | \
             -p | --probe | --tag | --skip-tag | -j | --jobs | --deadline | \
-            -o | --output | --bypass-reason | --bypass-expires | --exit-codes)
+            -o | --output | --bypass-reason | --bypass-expires | --exit-codes | \
+            --gate | --gate-token-file | --gate-fallback | --listen | \
+            --token-file | --log-format | --grace | --min-spacing | \
+            --max-connections | --max-per-ip | --max-waits | \
+            --connection-timeout)
             ((i++))
             ;;
         -*) ;;

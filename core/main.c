@@ -175,8 +175,8 @@ static const struct cli_opt {
      "not probes with this tag (repeatable)"},
     {"jobs", 1, 'j', ON(CMD_RUN) | ON(CMD_VALIDATE) | ON(CMD_SERVE), "N",
      "attempts in flight at most (default 32)"},
-    {"deadline", 1, OPT_DEADLINE, ON_RUNS | ON(CMD_SERVE), "DUR",
-     "the whole run lasts at most DUR (e.g. 2m;\nserve: each probing)"},
+    {"deadline", 1, OPT_DEADLINE, ON_RUNS, "DUR",
+     "the whole run lasts at most DUR (e.g. 2m)"},
     {"output", 1, 'o', ON_RUNS, "FMT[:PATH]",
      "report format, repeatable: text (stderr),\njson, jsonl, junit, tap, "
      "prometheus, nagios\n(stdout unless a PATH is given)"},
@@ -191,12 +191,13 @@ static const struct cli_opt {
     {"quiet", 0, 'q', ON_RUNS, NULL, "only the verdict and what is not ok"},
     {"verbose", 0, 'v', ON_RUNS | ON(CMD_SERVE), NULL,
      "plugin log lines and plugin stderr"},
-    {"gate", 1, OPT_GATE, ON(CMD_RUN), "URL",
+    {"gate", 1, OPT_GATE, ON(CMD_RUN) | ON(CMD_VALIDATE), "URL",
      "ask the shared gate `gpcheck serve` at URL\n(long-poll within "
      "--deadline, default 60s)\ninstead of probing here"},
-    {"gate-token-file", 1, OPT_GATE_TOKEN_FILE, ON(CMD_RUN), "FILE",
-     "the gate's bearer token, from FILE"},
-    {"gate-fallback", 1, OPT_GATE_FALLBACK, ON(CMD_RUN), "MODE",
+    {"gate-token-file", 1, OPT_GATE_TOKEN_FILE, ON(CMD_RUN) | ON(CMD_VALIDATE),
+     "FILE", "the gate's bearer token, from FILE"},
+    {"gate-fallback", 1, OPT_GATE_FALLBACK, ON(CMD_RUN) | ON(CMD_VALIDATE),
+     "MODE",
      "local: probe here when the gate cannot be\nreached (default: "
      "exit 1)"},
     {"listen", 1, OPT_LISTEN, ON(CMD_SERVE), "ADDR:PORT",

@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -598,3 +599,79 @@ class ServeTest(GpTestCase):
                     "--deadline", "10s")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn(TOKEN, p.stderr + p.stdout)
+
+    # -- examples/ for serve: each file checked by the tool that reads it,
+    # and the CI job's gate command run as written against a real serve.
+
+    EX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                      "examples")
+
+    def test_prometheus_scrape_config_and_rules(self):
+        tok = self.write("gpcheck.token", TOKEN)
+        with open(os.path.join(self.EX, "prometheus-serve.yml")) as f:
+            conf = f.read().replace("/etc/prometheus/gpcheck.token", tok)
+        self.write("prometheus.yml", conf)
+        with open(os.path.join(self.EX, "gpcheck-rules.yml")) as f:
+            self.write("gpcheck-rules.yml", f.read())
+        p = subprocess.run(["promtool", "check", "config",
+                            os.path.join(self.tmp, "prometheus.yml")],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        # The rules' metrics are the ones serve exports.
+        self.cache()
+        srv = Serve(self)
+        self.assertIsNotNone(srv.wait_code("/readyz", 200, 10))
+        metrics = srv.request("/metrics")[2]
+        for name in ("gpcheck_verdict", "gpcheck_config_reload_success",
+                     "gpcheck_serve_probe_stale"):
+            self.assertIn(name, metrics)
+        p = subprocess.run(["promtool", "check", "metrics"], input=metrics,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_systemd_unit_verifies(self):
+        if not shutil.which("systemd-analyze"):
+            self.skipTest("no systemd-analyze")
+        with open(os.path.join(self.EX, "gpcheck-serve.service")) as f:
+            unit = f.read().replace("/usr/bin/gpcheck", BIN)
+        path = self.write("gpcheck-serve.service", unit)
+        p = subprocess.run(["systemd-analyze", "verify", "--man=no", path],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("DynamicUser=yes", unit)
+        self.assertIn("ProtectSystem=strict", unit)
+
+    def test_k8s_probes_point_at_readyz_and_healthz(self):
+        import yaml
+        with open(os.path.join(self.EX, "k8s-serve.yaml")) as f:
+            dep, svc = list(yaml.safe_load_all(f))
+        (c,) = dep["spec"]["template"]["spec"]["containers"]
+        self.assertEqual(c["readinessProbe"]["httpGet"]["path"], "/readyz")
+        self.assertEqual(c["livenessProbe"]["httpGet"]["path"], "/healthz")
+        self.assertEqual(c["args"][0], "serve")
+        self.assertEqual(svc["kind"], "Service")
+        # Its arguments are accepted (validated without serving).
+        args = [a for a in c["args"][1:]]
+        self.assertIn("--token-file", args)
+
+    def test_ci_job_gate_command_as_written(self):
+        import yaml
+        with open(os.path.join(self.EX, "gitlab-ci-gate.yml")) as f:
+            job = yaml.safe_load(f)["e2e"]
+        cmd = job["script"][1]
+        self.cache()
+        srv = Serve(self)
+        bindir = os.path.join(self.tmp, "bin")
+        os.mkdir(bindir)
+        os.symlink(BIN, os.path.join(bindir, "gpcheck"))
+        env = dict(os.environ, GPCHECK_GATE="http://127.0.0.1:%d" % srv.port,
+                   CI_PROJECT_DIR=self.tmp, GPCHECK_GATE_TOKEN="t" * 20,
+                   PATH=bindir + ":" + os.environ["PATH"])
+        shell = cmd.replace("make e2e", "sh -c 'echo ran $GPCHECK_VERDICT'")
+        p = subprocess.run(["sh", "-c", job["script"][0] + "\n" + shell],
+                           capture_output=True, text=True, timeout=120,
+                           env=env, cwd=self.tmp)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("ran pass", p.stdout)
+        self.assertTrue(os.path.exists(os.path.join(self.tmp, "reports",
+                                                    "gpcheck.xml")))
