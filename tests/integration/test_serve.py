@@ -46,6 +46,7 @@ class Serve:
         argv = [BIN, "serve", "--conf-dir", case.confd]
         if os.path.exists(case.main):
             argv += ["-c", case.main]
+        self.n_listen = sum(a == "--listen" for a in args) or 1
         if not any(a == "--listen" for a in args):
             argv += ["--listen", "127.0.0.1:0"]
         self.proc = subprocess.Popen(argv + list(args), stdout=self.log_file,
@@ -62,7 +63,8 @@ class Serve:
         self.ports = [int(p) for p in
                       re.findall(r'listening.*?port"?[=:]"?(\d+)',
                                  self.log())]
-        return bool(self.ports) or self.proc.poll() is not None
+        return len(self.ports) >= self.n_listen or \
+            self.proc.poll() is not None
 
     def log(self):
         with open(self.log_path) as f:
@@ -119,6 +121,8 @@ class Serve:
             self.proc.wait(10)
         if not self.log_file.closed:
             self.log_file.close()
+        # In a sanitizer build, what it found is in the log.
+        self.case.assertNotIn("Sanitizer", self.log())
 
 
 class ServeTest(GpTestCase):
