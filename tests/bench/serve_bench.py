@@ -125,6 +125,9 @@ def main():
     ap.add_argument("--polls", type=int, default=500)
     ap.add_argument("--rate", type=int, default=2000)
     ap.add_argument("--conns", type=int, default=50)
+    ap.add_argument("--wrk", action="store_true",
+                    help="also: the same 500 long-polls with wrk (Debian "
+                    "package wrk) sending /v1/verdict as fast as it can")
     a = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="gpcheck-bench-")
@@ -209,6 +212,34 @@ def main():
                  peak[0] / 1024, hwm / 1024, peak[1]))
         print("  PostgreSQL saw %.2f connections/s (1 client: %.2f)"
               % (many, one))
+
+        if a.wrk and shutil.which("wrk"):
+            polls = []
+            c0, t0 = pg_connections(pg), time.monotonic()
+
+            async def with_wrk():
+                w = await asyncio.create_subprocess_exec(
+                    "wrk", "-t2", "-c%d" % a.conns, "-d%ds" % a.seconds,
+                    "--latency", "http://127.0.0.1:%d/v1/verdict" % port,
+                    stdout=subprocess.PIPE)
+                polls_t = [long_poll(port, a.seconds, polls)
+                           for _ in range(a.polls)]
+                out, _ = (await asyncio.gather(w.communicate(),
+                                               *polls_t))[0]
+                return out.decode()
+            out = asyncio.run(with_wrk())
+            took = time.monotonic() - t0
+            print("%d long-polls + wrk -t2 -c%d (unpaced) for %ds:"
+                  % (a.polls, a.conns, a.seconds))
+            for line in out.splitlines():
+                if re.match(r"\s+(50|90|99)%|\s*Requests/sec|\s+Non-2xx|"
+                            r"\s+Socket errors|.*requests in", line):
+                    print("  wrk:" + line)
+            print("  long-polls: %d answered 503, errors %d; PostgreSQL saw "
+                  "%.2f connections/s"
+                  % (sum(p[0] == 503 for p in polls),
+                     sum(p[0] != 503 for p in polls),
+                     (pg_connections(pg) - c0) / took))
     finally:
         if srv and srv.poll() is None:
             srv.send_signal(signal.SIGTERM)
