@@ -30,8 +30,8 @@ _gpcheck_options() {
     run | validate) echo "$config $select -j --jobs $report $bypass --gate
         --gate-token-file --gate-fallback -h --help" ;;
     serve) echo "$config $select -j --jobs -v --verbose --listen --token-file
-        --insecure-listen --enable-reload --log-format --grace --min-spacing
-        --max-connections --max-per-ip --max-waits --connection-timeout
+        --tls-cert --tls-key --insecure-listen --enable-reload --log-format
+        --grace --min-spacing --max-connections --max-per-ip --max-waits --connection-timeout
         -h --help" ;;
     list) echo "$config $select -h --help" ;;
     plugins) echo "-c --config --plugin-dir -h --help" ;;
@@ -330,7 +330,7 @@ _gpcheck() {
     --log-format)
         _gpcheck_reply "$value" "text json"
         ;;
-    --gate-token-file | --token-file)
+    --gate-token-file | --token-file | --tls-cert | --tls-key)
         _gpcheck_paths "$value" -f
         ;;
     -j | --jobs | --deadline | --bypass-reason | --bypass-expires | --gate | \
@@ -368,7 +368,8 @@ _gpcheck() {
             -p | --probe | --tag | --skip-tag | -j | --jobs | --deadline | \
             -o | --output | --bypass-reason | --bypass-expires | --exit-codes | \
             --gate | --gate-token-file | --gate-fallback | --listen | \
-            --token-file | --log-format | --grace | --min-spacing | \
+            --token-file | --tls-cert | --tls-key | --log-format | --grace | \
+            --min-spacing | \
             --max-connections | --max-per-ip | --max-waits | \
             --connection-timeout)
             ((i++))

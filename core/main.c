@@ -139,6 +139,8 @@ enum {
     OPT_MAX_PER_IP,
     OPT_MAX_WAITS,
     OPT_CONN_TIMEOUT,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
 };
 
 /*
@@ -205,6 +207,10 @@ static const struct cli_opt {
     {"token-file", 1, OPT_TOKEN_FILE, ON(CMD_SERVE), "FILE",
      "require 'Authorization: Bearer TOKEN' with\nthe token in FILE (re-read "
      "on reload)"},
+    {"tls-cert", 1, OPT_TLS_CERT, ON(CMD_SERVE), "FILE",
+     "serve HTTPS with this PEM certificate (chain)\n(re-read on reload)"},
+    {"tls-key", 1, OPT_TLS_KEY, ON(CMD_SERVE), "FILE",
+     "the certificate's PEM private key"},
     {"insecure-listen", 0, OPT_INSECURE_LISTEN, ON(CMD_SERVE), NULL,
      "allow a non-loopback --listen without a token"},
     {"enable-reload", 0, OPT_ENABLE_RELOAD, ON(CMD_SERVE), NULL,
@@ -455,6 +461,8 @@ static int parse_cli(cli *c, int argc, char **argv)
         case OPT_LISTEN: strvec_push(&c->listen, optarg); break;
         case OPT_TOKEN_FILE: c->serve.token_file = optarg; break;
         case OPT_INSECURE_LISTEN: c->serve.insecure_listen = 1; break;
+        case OPT_TLS_CERT: c->serve.tls_cert = optarg; break;
+        case OPT_TLS_KEY: c->serve.tls_key = optarg; break;
         case OPT_ENABLE_RELOAD: c->serve.enable_reload = 1; break;
         case OPT_LOG_FORMAT:
             if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
@@ -534,6 +542,9 @@ static int parse_cli(cli *c, int argc, char **argv)
         if (!have)
             strvec_push(&c->outputs, "nagios");
     }
+    if (!c->serve.tls_cert != !c->serve.tls_key)
+        return usage_error(c->cmd_name, "%s",
+                           "--tls-cert and --tls-key go together");
     if (c->cmd == CMD_PROBE && c->n_args < 1)
         return usage_error(c->cmd_name, "%s", "probe needs a PLUGIN");
     return -1;

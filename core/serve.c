@@ -108,6 +108,13 @@ typedef struct pslot {
     int logged;
 } pslot;
 
+/* One --listen address and its daemon. */
+typedef struct listener {
+    struct sockaddr_storage ss;
+    struct MHD_Daemon *d;
+    char *cert, *key; /* owned PEM (TLS), valid while d runs; NULL: none */
+} listener;
+
 typedef struct route_count {
     const char *route;
     unsigned code;
@@ -155,12 +162,18 @@ typedef struct server {
     int64_t reload_ms; /* when */
     int64_t start_ms;
 
-    int efd; /* eventfd: a request thread wakes the supervisor */
-    struct MHD_Daemon **daemons;
-    size_t n_daemons;
+    int efd;      /* eventfd: a request thread wakes the supervisor */
+    listener *ls; /* owned; one per --listen; supervisor only */
+    size_t n_ls;
+    listener *retired; /* owned; replaced by a TLS reload, still serving
+                          their connections */
+    size_t n_retired, cap_retired;
     route_count counts[ARRAY_LEN(routes) * ARRAY_LEN(codes)];
     atomic_ulong client_errors;
 } server;
+
+static int tls_reload(server *s, char *err, size_t errlen);
+static void reap_retired(server *s);
 
 /* ------------------------------------------------------------------------ */
 /* Logging: one line per state change, reload, client error.               */
@@ -653,6 +666,8 @@ static int64_t on_tick(void *ud, int64_t now)
     pthread_mutex_unlock(&s->mu);
     if (stop)
         return -1;
+    if (s->n_retired)
+        reap_retired(s);
     if (s->next_stale && now >= s->next_stale &&
         (s->primed || !s->cur || s->cur->pending))
         publish(s);
@@ -744,6 +759,13 @@ static void reload(server *s, const char *why)
         !(token = read_token(s->o->token_file, terr, sizeof terr))) {
         diag_add(&d, NULL, 0, "%s", terr);
         ok = 0;
+    }
+    /* Last: once it succeeds the new certificate is live. */
+    if (ok && tls_reload(s, terr, sizeof terr) < 0) {
+        diag_add(&d, NULL, 0, "%s", terr);
+        ok = 0;
+        free(token);
+        token = NULL;
     }
     if (!ok) {
         char *buf = NULL;
@@ -1253,17 +1275,138 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     slog(s, "http", "message", buf, NULL);
 }
 
+/* Read a PEM file whole (TLS); newly allocated, or NULL with err. */
+static char *read_pem(const char *opt, const char *path, char *err,
+                      size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        snprintf(err, errlen, "%s %s: %s", opt, path, strerror(errno));
+        return NULL;
+    }
+    strbuf sb = {0};
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0 && sb.len < 1024 * 1024)
+        sb_appendn(&sb, buf, n);
+    fclose(f);
+    if (!sb.len) {
+        sb_free(&sb);
+        snprintf(err, errlen, "%s %s: empty", opt, path);
+        return NULL;
+    }
+    return sb_take(&sb);
+}
+
+/* A daemon for l: on its own address (fd < 0) or on the listening socket
+ * a quiesced daemon handed over (a reload's new certificate: no
+ * connection is refused meanwhile). NULL when MHD refuses (a bad key). */
+static struct MHD_Daemon *daemon_start(server *s, const listener *l,
+                                       const char *cert, const char *key,
+                                       MHD_socket fd)
+{
+    const serve_opts *o = s->o;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (l->ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (cert)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem opts[16];
+    size_t n = 0;
+    if (fd != MHD_INVALID_SOCKET)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET,
+                                            (intptr_t)fd, NULL};
+    else
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)&l->ss};
+    if (cert) {
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert};
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key};
+    }
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                        (intptr_t)o->max_connections, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                        (intptr_t)o->max_per_ip, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                        (intptr_t)o->conn_timeout_s, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                        32 * 1024, NULL};
+    opts[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_THREAD_STACK_SIZE, 256 * 1024, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    return MHD_start_daemon(flags, 0, NULL, NULL, handle, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
+/* The certificate and key files, read and tried (MHD refuses a key that
+ * does not load); 0, or -1 with err. */
+static int tls_load(server *s, char **cert, char **key, char *err,
+                    size_t errlen)
+{
+    *cert = *key = NULL;
+    if (!s->o->tls_cert)
+        return 0;
+    if (!(*cert = read_pem("--tls-cert", s->o->tls_cert, err, errlen)) ||
+        !(*key = read_pem("--tls-key", s->o->tls_key, err, errlen)))
+        goto bad;
+    struct MHD_Daemon *t = MHD_start_daemon(
+        MHD_USE_NO_LISTEN_SOCKET | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0, NULL,
+        NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_HTTPS_MEM_CERT, *cert, MHD_OPTION_HTTPS_MEM_KEY, *key,
+        MHD_OPTION_END);
+    if (!t) {
+        snprintf(err, errlen,
+                 "--tls-cert %s, --tls-key %s: not a certificate and its "
+                 "key (PEM)",
+                 s->o->tls_cert, s->o->tls_key);
+        goto bad;
+    }
+    MHD_stop_daemon(t);
+    return 0;
+bad:
+    free(*cert);
+    free(*key);
+    *cert = *key = NULL;
+    return -1;
+}
+
+static void listener_log(server *s, const listener *l, const char *what)
+{
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_BIND_PORT);
+    char addr[INET6_ADDRSTRLEN + 8] = "?", port[16];
+    if (l->ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)&l->ss)->sin_addr,
+                  addr, sizeof addr);
+    else
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&l->ss)->sin6_addr,
+                  addr, sizeof addr);
+    snprintf(port, sizeof port, "%u", di ? (unsigned)di->port : 0);
+    slog(s, what, "address", addr, "port", port, "tls", l->cert ? "yes" : "no",
+         NULL);
+}
+
 static int start_listeners(server *s, char *err, size_t errlen)
 {
     const serve_opts *o = s->o;
     size_t n = o->n_listen ? o->n_listen : 1;
-    s->daemons = xcalloc(n, sizeof *s->daemons);
+    if (o->tls_cert && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+        snprintf(err, errlen,
+                 "--tls-cert: this libmicrohttpd was built without TLS");
+        return 2;
+    }
+    s->ls = xcalloc(n, sizeof *s->ls);
     for (size_t i = 0; i < n; i++) {
         const char *spec = o->n_listen ? o->listen[i] : DEFAULT_LISTEN;
-        struct sockaddr_storage ss;
-        if (parse_listen(spec, &ss, err, errlen) < 0)
+        listener *l = &s->ls[i];
+        if (parse_listen(spec, &l->ss, err, errlen) < 0)
             return 2;
-        if (!is_loopback((struct sockaddr *)&ss) && !o->token_file &&
+        if (!is_loopback((struct sockaddr *)&l->ss) && !o->token_file &&
             !o->insecure_listen) {
             snprintf(err, errlen,
                      "--listen %s: not a loopback address; give "
@@ -1272,37 +1415,95 @@ static int start_listeners(server *s, char *err, size_t errlen)
                      spec);
             return 2;
         }
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
-                         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-                         MHD_USE_ITC | MHD_USE_ERROR_LOG;
-        if (ss.ss_family == AF_INET6)
-            flags |= MHD_USE_IPv6;
-        s->daemons[i] = MHD_start_daemon(
-            flags, 0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER,
-            mhd_log, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
-            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->max_per_ip,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->conn_timeout_s,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_END);
-        if (!s->daemons[i]) {
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *spec = o->n_listen ? o->listen[i] : DEFAULT_LISTEN;
+        listener *l = &s->ls[i];
+        if (tls_load(s, &l->cert, &l->key, err, errlen) < 0)
+            return 2;
+        l->d = daemon_start(s, l, l->cert, l->key, MHD_INVALID_SOCKET);
+        if (!l->d) {
             snprintf(err, errlen, "--listen %s: cannot listen: %s", spec,
                      strerror(errno ? errno : EADDRINUSE));
             return 1;
         }
-        s->n_daemons++;
-        const union MHD_DaemonInfo *di =
-            MHD_get_daemon_info(s->daemons[i], MHD_DAEMON_INFO_BIND_PORT);
-        char addr[INET6_ADDRSTRLEN + 8] = "?", port[16];
-        if (ss.ss_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr,
-                      sizeof addr);
-        else
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr,
-                      sizeof addr);
-        snprintf(port, sizeof port, "%u", di ? (unsigned)di->port : 0);
-        slog(s, "listening", "address", addr, "port", port, NULL);
+        s->n_ls++;
+        listener_log(s, l, "listening");
     }
+    return 0;
+}
+
+static size_t daemon_connections(struct MHD_Daemon *d)
+{
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return di ? di->num_connections : 0;
+}
+
+static void listener_free(listener *l)
+{
+    if (l->d)
+        MHD_stop_daemon(l->d);
+    free(l->cert);
+    free(l->key);
+    l->d = NULL;
+    l->cert = l->key = NULL;
+}
+
+/* Stop the daemons a TLS reload retired once their connections are gone
+ * (stopping one earlier would wait for its long-polls). */
+static void reap_retired(server *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_retired; i++) {
+        if (daemon_connections(s->retired[i].d) == 0)
+            listener_free(&s->retired[i]);
+        else
+            s->retired[k++] = s->retired[i];
+    }
+    s->n_retired = k;
+}
+
+/* A reload with TLS: new daemons with the new certificate take each
+ * listening socket over from the old ones, which finish their
+ * connections. 0, or -1 with err (nothing changed). */
+static int tls_reload(server *s, char *err, size_t errlen)
+{
+    if (!s->o->tls_cert)
+        return 0;
+    char *cert, *key;
+    if (tls_load(s, &cert, &key, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < s->n_ls; i++) {
+        listener *l = &s->ls[i];
+        MHD_socket fd = MHD_quiesce_daemon(l->d);
+        struct MHD_Daemon *d =
+            fd == MHD_INVALID_SOCKET ? NULL : daemon_start(s, l, cert, key, fd);
+        if (!d) {
+            /* Not expected after tls_load; keep serving the old one. */
+            d = fd == MHD_INVALID_SOCKET
+                    ? NULL
+                    : daemon_start(s, l, l->cert, l->key, fd);
+            if (d) {
+                xgrow(&s->retired, &s->cap_retired, s->n_retired + 1,
+                      sizeof *s->retired);
+                s->retired[s->n_retired++] = (listener){.d = l->d};
+                l->d = d;
+            }
+            continue;
+        }
+        xgrow(&s->retired, &s->cap_retired, s->n_retired + 1,
+              sizeof *s->retired);
+        s->retired[s->n_retired++] =
+            (listener){.d = l->d, .cert = l->cert, .key = l->key};
+        l->d = d;
+        l->cert = xstrdup(cert);
+        l->key = xstrdup(key);
+        listener_log(s, l, "tls-reloaded");
+    }
+    explicit_bzero(key, strlen(key));
+    free(cert);
+    free(key);
     return 0;
 }
 
@@ -1310,8 +1511,8 @@ static int start_listeners(server *s, char *err, size_t errlen)
  * grace period (long-polls are woken to answer now), then stop. */
 static void stop_listeners(server *s)
 {
-    for (size_t i = 0; i < s->n_daemons; i++) {
-        MHD_socket fd = MHD_quiesce_daemon(s->daemons[i]);
+    for (size_t i = 0; i < s->n_ls; i++) {
+        MHD_socket fd = MHD_quiesce_daemon(s->ls[i].d);
         if (fd != MHD_INVALID_SOCKET)
             close(fd);
     }
@@ -1321,19 +1522,21 @@ static void stop_listeners(server *s)
     pthread_mutex_unlock(&s->mu);
     int64_t until = now_ns() + s->o->grace_ms * NS_PER_MS;
     for (;;) {
-        unsigned busy = 0;
-        for (size_t i = 0; i < s->n_daemons; i++) {
-            const union MHD_DaemonInfo *di = MHD_get_daemon_info(
-                s->daemons[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-            busy += di ? di->num_connections : 0;
-        }
+        size_t busy = 0;
+        for (size_t i = 0; i < s->n_ls; i++)
+            busy += daemon_connections(s->ls[i].d);
+        for (size_t i = 0; i < s->n_retired; i++)
+            busy += daemon_connections(s->retired[i].d);
         if (!busy || now_ns() >= until)
             break;
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    for (size_t i = 0; i < s->n_daemons; i++)
-        MHD_stop_daemon(s->daemons[i]);
+    for (size_t i = 0; i < s->n_ls; i++)
+        listener_free(&s->ls[i]);
+    for (size_t i = 0; i < s->n_retired; i++)
+        listener_free(&s->retired[i]);
+    s->n_retired = 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1415,7 +1618,8 @@ out_fds:
     if (s.efd >= 0)
         close(s.efd);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    free(s.daemons);
+    free(s.ls);
+    free(s.retired);
     pthread_mutex_lock(&s.mu);
     snapshot *cur = s.cur;
     s.cur = NULL;

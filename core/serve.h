@@ -35,16 +35,17 @@ typedef struct serve_gen {
 } serve_gen;
 
 typedef struct serve_opts {
-    const char *const *listen; /* "ADDR:PORT", "[V6]:PORT"; not owned */
-    size_t n_listen;           /* 0: 127.0.0.1:9847 */
-    const char *token_file;    /* NULL: no bearer token */
-    int insecure_listen;       /* a non-loopback address without a token */
-    int enable_reload;         /* POST /-/reload */
-    int log_json;              /* --log-format json */
-    int verbose;               /* plugin stderr to ours, masked */
-    int64_t grace_ms;          /* SIGTERM: in-flight responses get this */
-    int64_t min_spacing_ms;    /* fresh checks of one probe at most this
-                                  often */
+    const char *const *listen;      /* "ADDR:PORT", "[V6]:PORT"; not owned */
+    size_t n_listen;                /* 0: 127.0.0.1:9847 */
+    const char *token_file;         /* NULL: no bearer token */
+    const char *tls_cert, *tls_key; /* PEM files; NULL: plain HTTP */
+    int insecure_listen;            /* a non-loopback address without a token */
+    int enable_reload;              /* POST /-/reload */
+    int log_json;                   /* --log-format json */
+    int verbose;                    /* plugin stderr to ours, masked */
+    int64_t grace_ms;               /* SIGTERM: in-flight responses get this */
+    int64_t min_spacing_ms;         /* fresh checks of one probe at most this
+                                       often */
     unsigned max_connections, max_per_ip, max_waits;
     unsigned conn_timeout_s; /* idle or slow connections are cut */
     const char *user, *host; /* for the bypass audit line */

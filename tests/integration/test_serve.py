@@ -679,3 +679,70 @@ class ServeTest(GpTestCase):
         self.assertIn("ran pass", p.stdout)
         self.assertTrue(os.path.exists(os.path.join(self.tmp, "reports",
                                                     "gpcheck.xml")))
+
+    # -- TLS ----------------------------------------------------------------
+
+    def make_cert(self, name):
+        crt = os.path.join(self.tmp, name + ".crt")
+        key = os.path.join(self.tmp, name + ".key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-keyout", key, "-out", crt, "-days", "2",
+                        "-subj", "/CN=" + name, "-addext",
+                        "subjectAltName=IP:127.0.0.1"], check=True,
+                       capture_output=True, timeout=60)
+        return crt, key
+
+    def peer_cn(self, port, cafile):
+        import ssl
+        ctx = ssl.create_default_context(cafile=cafile)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            with ctx.wrap_socket(s, server_hostname="127.0.0.1") as t:
+                subject = dict(x[0] for x in t.getpeercert()["subject"])
+                return subject["commonName"]
+
+    def test_tls_and_certificate_reload(self):
+        self.write("conf.d/down.ini", "[down]\nplugin = tcp\nhost = "
+                   "127.0.0.1\nport = 1\ninterval = 1s\nattempts = 1\n")
+        a_crt, a_key = self.make_cert("gate-a")
+        b_crt, b_key = self.make_cert("gate-b")
+        crt, key = (os.path.join(self.tmp, "cur" + x) for x in (".crt",
+                                                                 ".key"))
+        shutil.copy(a_crt, crt)
+        shutil.copy(a_key, key)
+        srv = Serve(self, "--tls-cert", crt, "--tls-key", key)
+        self.assertEqual(self.peer_cn(srv.port, a_crt), "gate-a")
+        code, body = srv.curl("--cacert", a_crt, "https://127.0.0.1:%d"
+                              "/healthz" % srv.port)
+        self.assertEqual((code, body), (200, "ok\n"))
+        # A long-poll held across the reload is answered by the old daemon.
+        held = []
+        t = threading.Thread(target=lambda: held.append(srv.curl(
+            "--cacert", a_crt, "https://127.0.0.1:%d/v1/wait?timeout=3s"
+            % srv.port)[0]))
+        t.start()
+        self.assertTrue(wait_until(lambda: "gpcheck_serve_waits 1" in
+                                   srv.curl("--cacert", a_crt,
+                                            "https://127.0.0.1:%d/metrics"
+                                            % srv.port)[1], 10))
+        shutil.copy(b_crt, crt)
+        shutil.copy(b_key, key)
+        srv.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: "tls-reloaded" in srv.log(), 10),
+                        srv.log())
+        self.assertEqual(self.peer_cn(srv.port, b_crt), "gate-b")
+        t.join(15)
+        self.assertEqual(held, [503])
+        # A broken key: the reload fails, the last certificate stays.
+        with open(key, "w") as f:
+            f.write("not a key\n")
+        srv.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_until(lambda: "reload-failed" in srv.log(), 10))
+        self.assertEqual(self.peer_cn(srv.port, b_crt), "gate-b")
+        self.assertEqual(srv.stop(), 0)
+
+    def test_tls_needs_both_files(self):
+        p = subprocess.run([BIN, "serve", "--conf-dir", self.confd,
+                            "--tls-cert", "x.crt"], capture_output=True,
+                           text=True, timeout=20)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--tls-cert and --tls-key go together", p.stderr)
