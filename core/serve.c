@@ -126,7 +126,7 @@ static const char *const routes[] = {
     "/v1/verdict", "/readyz",  "/v1/probes", "/metrics",
     "/healthz",    "/v1/wait", "/-/reload",  "other",
 };
-static const unsigned codes[] = {200, 400, 401, 404, 405, 429, 503};
+static const unsigned codes[] = {200, 400, 401, 404, 405, 413, 429, 503};
 
 typedef struct server {
     const serve_opts *o;
@@ -1144,9 +1144,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
         *con_cls = &marker; /* headers in; the body (if any) next */
         return MHD_YES;
     }
-    if (*upload_size) {
-        *upload_size = 0; /* no endpoint takes a body: drop it */
+    static int answered;
+    if (*con_cls == &answered) {
+        *upload_size = 0; /* the rest of a refused body */
         return MHD_YES;
+    }
+    if (*upload_size) {
+        /* No endpoint takes a body: refuse it at its first bytes rather
+         * than read megabytes of it. */
+        *upload_size = 0;
+        *con_cls = &answered;
+        return client_error(s, c, "other", url, 413,
+                            "no endpoint takes a request body");
     }
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     if (strcmp(url, "/healthz") == 0)

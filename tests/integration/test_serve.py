@@ -429,8 +429,36 @@ class ServeTest(GpTestCase):
             code = srv.request("/v1/verdict", headers=big)[0]
         except (ConnectionError, http.client.HTTPException):
             code = 0
-        self.assertIn(code, (0, 413, 431))
+        self.assertIn(code, (0, 431))
         self.assertEqual(srv.request("/healthz")[0], 200)
+        # No endpoint takes a body: a large one is refused, not read.
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+        try:
+            c.request("POST", "/v1/probes/cache/check", body=b"x" * 10**6)
+            code = c.getresponse().status
+        except (ConnectionError, http.client.HTTPException):
+            code = 0
+        finally:
+            c.close()
+        self.assertIn(code, (0, 413))
+        self.assertEqual(srv.request("/healthz")[0], 200)
+        self.assertIn("no endpoint takes a request body", srv.log())
+
+    def test_long_polls_are_capped(self):
+        self.write("conf.d/down.ini", "[down]\nplugin = tcp\nhost = "
+                   "127.0.0.1\nport = 1\ninterval = 1s\nattempts = 1\n")
+        srv = Serve(self, "--max-waits", "2")
+        codes = []
+        ts = [threading.Thread(target=lambda: codes.append(
+            srv.request("/v1/wait?timeout=2s")[0])) for _ in range(2)]
+        for t in ts:
+            t.start()
+        self.assertTrue(wait_until(lambda: "gpcheck_serve_waits 2" in
+                                   srv.request("/metrics")[2], 10))
+        self.assertEqual(srv.request("/v1/wait?timeout=2s")[0], 429)
+        for t in ts:
+            t.join(10)
+        self.assertEqual(codes, [503, 503])
 
     def test_sigterm_with_clients_connected(self):
         self.write("conf.d/down.ini", "[down]\nplugin = tcp\nhost = "
