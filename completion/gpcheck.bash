@@ -31,8 +31,8 @@ _gpcheck_options() {
         --gate-token-file --gate-fallback -h --help" ;;
     serve) echo "$config $select -j --jobs -v --verbose --listen --token-file
         --tls-cert --tls-key --insecure-listen --enable-reload --log-format
-        --grace --min-spacing --max-connections --max-per-ip --max-waits --connection-timeout
-        -h --help" ;;
+        --grace --min-spacing --max-connections --max-per-ip --max-waits
+        --max-waits-per-ip --connection-timeout -h --help" ;;
     list) echo "$config $select -h --help" ;;
     plugins) echo "-c --config --plugin-dir -h --help" ;;
     probe) echo "--plugin-dir -e --env $report -h --help" ;;
@@ -335,7 +335,7 @@ _gpcheck() {
         ;;
     -j | --jobs | --deadline | --bypass-reason | --bypass-expires | --gate | \
         --listen | --grace | --min-spacing | --max-connections | \
-        --max-per-ip | --max-waits | --connection-timeout)
+        --max-per-ip | --max-waits | --max-waits-per-ip | --connection-timeout)
         return 0
         ;;
     *)
@@ -370,7 +370,7 @@ _gpcheck() {
             --gate | --gate-token-file | --gate-fallback | --listen | \
             --token-file | --tls-cert | --tls-key | --log-format | --grace | \
             --min-spacing | \
-            --max-connections | --max-per-ip | --max-waits | \
+            --max-connections | --max-per-ip | --max-waits | --max-waits-per-ip | \
             --connection-timeout)
             ((i++))
             ;;

@@ -138,6 +138,7 @@ enum {
     OPT_MAX_CONNECTIONS,
     OPT_MAX_PER_IP,
     OPT_MAX_WAITS,
+    OPT_MAX_WAITS_PER_IP,
     OPT_CONN_TIMEOUT,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
@@ -227,6 +228,8 @@ static const struct cli_opt {
      "connections at once from one address\n(default 256)"},
     {"max-waits", 1, OPT_MAX_WAITS, ON(CMD_SERVE), "N",
      "long-polls (/v1/wait) at once (default 512)"},
+    {"max-waits-per-ip", 1, OPT_MAX_WAITS_PER_IP, ON(CMD_SERVE), "N",
+     "long-polls at once from one address\n(default 128)"},
     {"connection-timeout", 1, OPT_CONN_TIMEOUT, ON(CMD_SERVE), "DUR",
      "cut a connection idle or slow this long\n(default 10s)"},
     {"explain", 0, OPT_EXPLAIN, ON_RUNS, NULL,
@@ -489,6 +492,7 @@ static int parse_cli(cli *c, int argc, char **argv)
         case OPT_MAX_CONNECTIONS:
         case OPT_MAX_PER_IP:
         case OPT_MAX_WAITS:
+        case OPT_MAX_WAITS_PER_IP:
             if (value_integer(optarg, &v, err, sizeof err) < 0 || v < 1 ||
                 v > 65536)
                 return usage_error(c->cmd_name,
@@ -496,7 +500,8 @@ static int parse_cli(cli *c, int argc, char **argv)
                                    argv[optind - 1]);
             *(ch == OPT_MAX_CONNECTIONS ? &c->serve.max_connections
               : ch == OPT_MAX_PER_IP    ? &c->serve.max_per_ip
-                                        : &c->serve.max_waits) = (unsigned)v;
+              : ch == OPT_MAX_WAITS     ? &c->serve.max_waits
+                                    : &c->serve.max_waits_per_ip) = (unsigned)v;
             break;
         case ':':
             return usage_error(c->cmd_name, "option '%s' needs a value",
@@ -1063,6 +1068,8 @@ static int cmd_serve(cli *c)
         o->max_per_ip = 256;
     if (!o->max_waits)
         o->max_waits = 512;
+    if (!o->max_waits_per_ip)
+        o->max_waits_per_ip = 128;
     if (!o->conn_timeout_s)
         o->conn_timeout_s = 10;
     serve_gen *g = xcalloc(1, sizeof *g);

@@ -108,6 +108,12 @@ typedef struct pslot {
     int logged;
 } pslot;
 
+/* Long-polls in progress from one client address. */
+typedef struct ip_waits {
+    char addr[64];
+    unsigned n;
+} ip_waits;
+
 /* One --listen address and its daemon. */
 typedef struct listener {
     struct sockaddr_storage ss;
@@ -156,7 +162,9 @@ typedef struct server {
     uint64_t *want;       /* a fresh probing is wanted until done >= this */
     int64_t *fresh_ok_ns; /* no new fresh probing before this */
     size_t n_names;
-    unsigned waits;    /* long-polls in progress */
+    unsigned waits;     /* long-polls in progress */
+    ip_waits *ip_waits; /* owned; per client address, those waiting */
+    size_t n_ip_waits, cap_ip_waits;
     char *token;       /* owned; NULL: none */
     int reload_ok;     /* the last reload's outcome (1 at start) */
     int64_t reload_ms; /* when */
@@ -943,12 +951,26 @@ static enum MHD_Result do_wait(server *s, struct MHD_Connection *c,
               ms > MAX_WAIT_MS))
         return client_error(s, c, "/v1/wait", url, 400,
                             "timeout: expected a duration up to 10m");
+    char addr[64];
+    client_addr(c, addr, sizeof addr);
     pthread_mutex_lock(&s->mu);
-    if (s->waits >= s->o->max_waits) {
+    ip_waits *w = NULL;
+    for (size_t i = 0; i < s->n_ip_waits && !w; i++)
+        if (strcmp(s->ip_waits[i].addr, addr) == 0)
+            w = &s->ip_waits[i];
+    if (s->waits >= s->o->max_waits || (w && w->n >= s->o->max_waits_per_ip)) {
         pthread_mutex_unlock(&s->mu);
         return client_error(s, c, "/v1/wait", url, 429,
                             "too many long-polls in progress");
     }
+    if (!w) {
+        xgrow(&s->ip_waits, &s->cap_ip_waits, s->n_ip_waits + 1,
+              sizeof *s->ip_waits);
+        w = &s->ip_waits[s->n_ip_waits++];
+        snprintf(w->addr, sizeof w->addr, "%s", addr);
+        w->n = 0;
+    }
+    w->n++;
     s->waits++;
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
@@ -963,6 +985,13 @@ static enum MHD_Result do_wait(server *s, struct MHD_Connection *c,
             break;
     }
     s->waits--;
+    for (size_t i = 0; i < s->n_ip_waits; i++) {
+        if (strcmp(s->ip_waits[i].addr, addr) != 0)
+            continue;
+        if (--s->ip_waits[i].n == 0) /* the table holds only waiting IPs */
+            s->ip_waits[i] = s->ip_waits[--s->n_ip_waits];
+        break;
+    }
     snapshot *sn = s->cur;
     if (sn)
         sn->refs++;
@@ -1629,6 +1658,7 @@ out_fds:
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     free(s.ls);
     free(s.retired);
+    free(s.ip_waits);
     pthread_mutex_lock(&s.mu);
     snapshot *cur = s.cur;
     s.cur = NULL;

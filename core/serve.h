@@ -46,7 +46,7 @@ typedef struct serve_opts {
     int64_t grace_ms;               /* SIGTERM: in-flight responses get this */
     int64_t min_spacing_ms;         /* fresh checks of one probe at most this
                                        often */
-    unsigned max_connections, max_per_ip, max_waits;
+    unsigned max_connections, max_per_ip, max_waits, max_waits_per_ip;
     unsigned conn_timeout_s; /* idle or slow connections are cut */
     const char *user, *host; /* for the bypass audit line */
     /* Load and fully validate a generation into *g (zeroed by the caller).

@@ -148,7 +148,7 @@ def main():
         srv = subprocess.Popen(
             [a.gpcheck, "serve", "--conf-dir", confd, "--listen",
              "127.0.0.1:0", "--max-connections", "2048", "--max-per-ip",
-             "2048", "--max-waits", "1024", "--connection-timeout", "60s"],
+             "2048", "--max-waits", "1024", "--max-waits-per-ip", "1024", "--connection-timeout", "60s"],
             stdout=log, stderr=subprocess.STDOUT, env=env)
         port = None
         for _ in range(200):

@@ -460,6 +460,25 @@ class ServeTest(GpTestCase):
             t.join(10)
         self.assertEqual(codes, [503, 503])
 
+    def test_long_polls_per_client_address_are_capped(self):
+        self.write("conf.d/down.ini", "[down]\nplugin = tcp\nhost = "
+                   "127.0.0.1\nport = 1\ninterval = 1s\nattempts = 1\n")
+        srv = Serve(self, "--max-waits-per-ip", "1", "--listen",
+                    "127.0.0.1:0", "--listen", "[::1]:0")
+        codes = []
+        t = threading.Thread(target=lambda: codes.append(
+            srv.request("/v1/wait?timeout=2s")[0]))
+        t.start()
+        self.assertTrue(wait_until(lambda: "gpcheck_serve_waits 1" in
+                                   srv.request("/metrics")[2], 10))
+        self.assertEqual(srv.request("/v1/wait?timeout=1s")[0], 429)
+        # Another address (::1) still gets its long-poll.
+        self.assertEqual(srv.request("/v1/wait?timeout=1s", host="::1",
+                                     port=srv.ports[1])[0], 503)
+        t.join(10)
+        self.assertEqual(codes, [503])
+        self.assertEqual(srv.request("/v1/wait?timeout=0s")[0], 503)
+
     def test_sigterm_with_clients_connected(self):
         self.write("conf.d/down.ini", "[down]\nplugin = tcp\nhost = "
                    "127.0.0.1\nport = 1\ninterval = 500ms\nattempts = 1\n")
