@@ -17,7 +17,7 @@
 _gpcheck_formats="text json jsonl junit tap prometheus nagios pushgateway github"
 _gpcheck_policy_keys="timeout warmup warmup_interval attempts delay backoff
     max_delay jitter success_threshold severity warn_if fail_if
-    retry_on_threshold"
+    retry_on_threshold interval max_age"
 
 # The options each command takes (the table cli_opts in core/main.c: a
 # command refuses the others).
@@ -30,9 +30,14 @@ _gpcheck_options() {
     local history="--history --no-history --supervise --recheck"
     local query="-c --config -e --env -p --probe -o --output --history --since"
     case $1 in
-    run | validate) echo "$config $select -j --jobs $report $bypass $history -h --help" ;;
+    run | validate) echo "$config $select -j --jobs $report $bypass $history --gate
+        --gate-token-file --gate-fallback -h --help" ;;
     history) echo "$query -n --limit -h --help" ;;
     stats) echo "$query --fail-below --html -h --help" ;;
+    serve) echo "$config $select -j --jobs -v --verbose --listen --token-file
+        --tls-cert --tls-key --insecure-listen --enable-reload --log-format
+        --grace --min-spacing --max-connections --max-per-ip --max-waits
+        --max-waits-per-ip --connection-timeout -h --help" ;;
     list) echo "$config $select -h --help" ;;
     plugins) echo "-c --config --plugin-dir -h --help" ;;
     probe) echo "--plugin-dir -e --env $report -h --help" ;;
@@ -258,13 +263,13 @@ _gpcheck() {
         if [[ $cur == -* ]]; then
             _gpcheck_reply "$cur" "-h --help -V --version"
         else
-            _gpcheck_reply "$cur" "run validate list plugins probe wait history stats version help"
+            _gpcheck_reply "$cur" "run validate list plugins probe wait serve history stats version help"
         fi
         return 0
     fi
     local cmd=${words[1]}
     if [[ $cmd == help ]]; then
-        ((cword == 2)) && _gpcheck_reply "$cur" "run validate list plugins probe wait history stats version"
+        ((cword == 2)) && _gpcheck_reply "$cur" "run validate list plugins probe wait serve history stats version"
         return 0
     fi
 
@@ -332,8 +337,19 @@ _gpcheck() {
     --color)
         _gpcheck_reply "$value" "auto always never"
         ;;
+    --gate-fallback)
+        _gpcheck_reply "$value" "local none"
+        ;;
+    --log-format)
+        _gpcheck_reply "$value" "text json"
+        ;;
+    --gate-token-file | --token-file | --tls-cert | --tls-key)
+        _gpcheck_paths "$value" -f
+        ;;
     -j | --jobs | --deadline | --heartbeat | --bypass-reason | --bypass-expires | -n | \
-        --limit | --since | --fail-below)
+        --limit | --since | --fail-below | --gate | \
+        --listen | --grace | --min-spacing | --max-connections | \
+        --max-per-ip | --max-waits | --max-waits-per-ip | --connection-timeout)
         return 0
         ;;
     *)
@@ -365,7 +381,12 @@ _gpcheck() {
         -c | --config | --conf-dir | -e | --env | --env-file | --plugin-dir | \
             -p | --probe | --tag | --skip-tag | -j | --jobs | --deadline | \
             -o | --output | --bypass-reason | --bypass-expires | --exit-codes | \
-            --history | -n | --limit | --since | --fail-below | --html | --timeout | --warmup | --interval | --attempts | --heartbeat | --color)
+            --history | -n | --limit | --since | --fail-below | --html | --timeout | --warmup | --interval | --attempts | --heartbeat | --color | \
+            --gate | --gate-token-file | --gate-fallback | --listen | \
+            --token-file | --tls-cert | --tls-key | --log-format | --grace | \
+            --min-spacing | \
+            --max-connections | --max-per-ip | --max-waits | --max-waits-per-ip | \
+            --connection-timeout)
             ((i++))
             ;;
         -*) ;;

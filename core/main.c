@@ -23,6 +23,7 @@
 #include "bypass.h"
 #include "config.h"
 #include "explain.h"
+#include "gate_client.h"
 #include "gpcheck/version.h"
 #include "history.h"
 #include "history_cli.h"
@@ -33,6 +34,7 @@
 #include "runner.h"
 #include "schema.h"
 #include "secrets.h"
+#include "serve.h"
 #include "supervise.h"
 #include "util.h"
 #include "value.h"
@@ -59,6 +61,7 @@ typedef enum command {
     CMD_VERSION,
     CMD_HISTORY,
     CMD_STATS,
+    CMD_SERVE,
 } command;
 
 typedef struct cli {
@@ -86,6 +89,11 @@ typedef struct cli {
     int64_t since_ms;  /* --since, as an age; 0: not given */
     double fail_below; /* stats --fail-below, a fraction; < 0: not given */
     const char *html;  /* stats --html FILE */
+    const char *gate;  /* run --gate URL */
+    const char *gate_token_file; /* run --gate-token-file */
+    int gate_fallback_local;     /* run --gate-fallback local */
+    strvec listen;               /* serve: --listen */
+    serve_opts serve;            /* serve: the other options */
 } cli;
 
 static const struct {
@@ -118,11 +126,16 @@ static const struct {
     {"stats", CMD_STATS, "stats [OPTIONS]",
      "Aggregate the run history per env and probe: pass rate, time to "
      "ready,\nattempts, flakiness, the gated suite's success rate."},
+    {"serve", CMD_SERVE, "serve [OPTIONS]",
+     "Run as a shared gate: re-probe every probe each `interval` and answer\n"
+     "HTTP clients (GET /v1/verdict, /readyz, /metrics, /v1/wait, ...) from\n"
+     "the latest results. SIGHUP reloads the configuration."},
 };
 
 /* Which commands an option applies to. */
 #define ON(c) (1u << (c))
-#define ON_CONFIG (ON(CMD_RUN) | ON(CMD_VALIDATE) | ON(CMD_LIST))
+#define ON_CONFIG                                                              \
+    (ON(CMD_RUN) | ON(CMD_VALIDATE) | ON(CMD_LIST) | ON(CMD_SERVE))
 /* validate takes every option run takes, so that swapping the word checks
  * a run's whole command line without probing. */
 #define ON_RUNS (ON(CMD_RUN) | ON(CMD_PROBE) | ON(CMD_VALIDATE))
@@ -153,6 +166,23 @@ enum {
     OPT_ATTEMPTS,
     OPT_HEARTBEAT,
     OPT_COLOR,
+    OPT_GATE,
+    OPT_GATE_TOKEN_FILE,
+    OPT_GATE_FALLBACK,
+    OPT_LISTEN,
+    OPT_TOKEN_FILE,
+    OPT_INSECURE_LISTEN,
+    OPT_ENABLE_RELOAD,
+    OPT_LOG_FORMAT,
+    OPT_GRACE,
+    OPT_MIN_SPACING,
+    OPT_MAX_CONNECTIONS,
+    OPT_MAX_PER_IP,
+    OPT_MAX_WAITS,
+    OPT_MAX_WAITS_PER_IP,
+    OPT_CONN_TIMEOUT,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
 };
 
 #define ON_HISTORY (ON(CMD_HISTORY) | ON(CMD_STATS))
@@ -190,7 +220,7 @@ static const struct cli_opt {
      "only probes with this tag (repeatable)"},
     {"skip-tag", 1, OPT_SKIP_TAG, ON_CONFIG, "TAG",
      "not probes with this tag (repeatable)"},
-    {"jobs", 1, 'j', ON(CMD_RUN) | ON(CMD_VALIDATE), "N",
+    {"jobs", 1, 'j', ON(CMD_RUN) | ON(CMD_VALIDATE) | ON(CMD_SERVE), "N",
      "attempts in flight at most (default 32)"},
     {"deadline", 1, OPT_DEADLINE, ON_RUNS, "DUR",
      "the whole run lasts at most DUR (e.g. 2m)"},
@@ -241,7 +271,46 @@ static const struct cli_opt {
      "auto (a terminal, unless NO_COLOR; always\nwith FORCE_COLOR), always "
      "or never"},
     {"quiet", 0, 'q', ON_RUNS, NULL, "only the verdict and what is not ok"},
-    {"verbose", 0, 'v', ON_RUNS, NULL, "plugin log lines and plugin stderr"},
+    {"verbose", 0, 'v', ON_RUNS | ON(CMD_SERVE), NULL,
+     "plugin log lines and plugin stderr"},
+    {"gate", 1, OPT_GATE, ON(CMD_RUN) | ON(CMD_VALIDATE), "URL",
+     "ask the shared gate `gpcheck serve` at URL\n(long-poll within "
+     "--deadline, default 60s)\ninstead of probing here"},
+    {"gate-token-file", 1, OPT_GATE_TOKEN_FILE, ON(CMD_RUN) | ON(CMD_VALIDATE),
+     "FILE", "the gate's bearer token, from FILE"},
+    {"gate-fallback", 1, OPT_GATE_FALLBACK, ON(CMD_RUN) | ON(CMD_VALIDATE),
+     "MODE",
+     "local: probe here when the gate cannot be\nreached (default: "
+     "exit 1)"},
+    {"listen", 1, OPT_LISTEN, ON(CMD_SERVE), "ADDR:PORT",
+     "serve here (repeatable; [::1]:PORT for IPv6;\ndefault 127.0.0.1:9847)"},
+    {"token-file", 1, OPT_TOKEN_FILE, ON(CMD_SERVE), "FILE",
+     "require 'Authorization: Bearer TOKEN' with\nthe token in FILE (re-read "
+     "on reload)"},
+    {"tls-cert", 1, OPT_TLS_CERT, ON(CMD_SERVE), "FILE",
+     "serve HTTPS with this PEM certificate (chain)\n(re-read on reload)"},
+    {"tls-key", 1, OPT_TLS_KEY, ON(CMD_SERVE), "FILE",
+     "the certificate's PEM private key"},
+    {"insecure-listen", 0, OPT_INSECURE_LISTEN, ON(CMD_SERVE), NULL,
+     "allow a non-loopback --listen without a token"},
+    {"enable-reload", 0, OPT_ENABLE_RELOAD, ON(CMD_SERVE), NULL,
+     "accept POST /-/reload"},
+    {"log-format", 1, OPT_LOG_FORMAT, ON(CMD_SERVE), "FMT",
+     "text (default) or json: one line per event"},
+    {"grace", 1, OPT_GRACE, ON(CMD_SERVE), "DUR",
+     "on SIGTERM, responses in flight get DUR\n(default 5s)"},
+    {"min-spacing", 1, OPT_MIN_SPACING, ON(CMD_SERVE), "DUR",
+     "fresh checks probe a probe at most this often\n(default 2s)"},
+    {"max-connections", 1, OPT_MAX_CONNECTIONS, ON(CMD_SERVE), "N",
+     "connections at once (default 1024)"},
+    {"max-per-ip", 1, OPT_MAX_PER_IP, ON(CMD_SERVE), "N",
+     "connections at once from one address\n(default 256)"},
+    {"max-waits", 1, OPT_MAX_WAITS, ON(CMD_SERVE), "N",
+     "long-polls (/v1/wait) at once (default 512)"},
+    {"max-waits-per-ip", 1, OPT_MAX_WAITS_PER_IP, ON(CMD_SERVE), "N",
+     "long-polls at once from one address\n(default 128)"},
+    {"connection-timeout", 1, OPT_CONN_TIMEOUT, ON(CMD_SERVE), "DUR",
+     "cut a connection idle or slow this long\n(default 10s)"},
     {"explain", 0, OPT_EXPLAIN, ON_RUNS, NULL,
      "print the decision trace (files, keys and\noverlays, policy, attempts, "
      "thresholds,\ngroups, bypass, the rule of the verdict)"},
@@ -557,6 +626,58 @@ static int parse_cli(cli *c, int argc, char **argv)
                                    optarg);
             c->copts.deadline_ms = v;
             break;
+        case OPT_GATE: c->gate = optarg; break;
+        case OPT_GATE_TOKEN_FILE: c->gate_token_file = optarg; break;
+        case OPT_GATE_FALLBACK:
+            if (strcmp(optarg, "local") != 0 && strcmp(optarg, "none") != 0)
+                return usage_error(c->cmd_name,
+                                   "--gate-fallback %s: expected local or "
+                                   "none",
+                                   optarg);
+            c->gate_fallback_local = strcmp(optarg, "local") == 0;
+            break;
+        case OPT_LISTEN: strvec_push(&c->listen, optarg); break;
+        case OPT_TOKEN_FILE: c->serve.token_file = optarg; break;
+        case OPT_INSECURE_LISTEN: c->serve.insecure_listen = 1; break;
+        case OPT_TLS_CERT: c->serve.tls_cert = optarg; break;
+        case OPT_TLS_KEY: c->serve.tls_key = optarg; break;
+        case OPT_ENABLE_RELOAD: c->serve.enable_reload = 1; break;
+        case OPT_LOG_FORMAT:
+            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+                return usage_error(c->cmd_name,
+                                   "--log-format %s: expected text or json",
+                                   optarg);
+            c->serve.log_json = strcmp(optarg, "json") == 0;
+            break;
+        case OPT_GRACE:
+        case OPT_MIN_SPACING:
+        case OPT_CONN_TIMEOUT:
+            if (value_duration(optarg, &v, err, sizeof err) < 0 || v < 0 ||
+                v > 3600 * 1000)
+                return usage_error(c->cmd_name,
+                                   "%s: expected a duration up to 1h",
+                                   argv[optind - 1]);
+            if (ch == OPT_GRACE)
+                c->serve.grace_ms = v;
+            else if (ch == OPT_MIN_SPACING)
+                c->serve.min_spacing_ms = v;
+            else
+                c->serve.conn_timeout_s = (unsigned)(v < 1000 ? 1 : v / 1000);
+            break;
+        case OPT_MAX_CONNECTIONS:
+        case OPT_MAX_PER_IP:
+        case OPT_MAX_WAITS:
+        case OPT_MAX_WAITS_PER_IP:
+            if (value_integer(optarg, &v, err, sizeof err) < 0 || v < 1 ||
+                v > 65536)
+                return usage_error(c->cmd_name,
+                                   "%s: expected a number from 1 to 65536",
+                                   argv[optind - 1]);
+            *(ch == OPT_MAX_CONNECTIONS ? &c->serve.max_connections
+              : ch == OPT_MAX_PER_IP    ? &c->serve.max_per_ip
+              : ch == OPT_MAX_WAITS     ? &c->serve.max_waits
+                                    : &c->serve.max_waits_per_ip) = (unsigned)v;
+            break;
         case ':':
             return usage_error(c->cmd_name, "option '%s' needs a value",
                                argv[optind - 1]);
@@ -607,6 +728,9 @@ static int parse_cli(cli *c, int argc, char **argv)
         if (!have)
             strvec_push(&c->outputs, "nagios");
     }
+    if (!c->serve.tls_cert != !c->serve.tls_key)
+        return usage_error(c->cmd_name, "%s",
+                           "--tls-cert and --tls-key go together");
     if (c->cmd == CMD_PROBE && c->n_args < 1)
         return usage_error(c->cmd_name, "%s", "probe needs a PLUGIN");
     if (c->supervise && !c->exec_argv && c->cmd == CMD_RUN)
@@ -1322,6 +1446,169 @@ static void cli_free(cli *c)
     free(c->tags.v);
     free(c->skip_tags.v);
     free(c->outputs.v);
+    free(c->listen.v);
+}
+
+/* What serve_load() needs across reloads: the command line, and the one
+ * loader of the server's life. One loader, because the loader names each
+ * plugin to dlopen() by /proc/self/fd/N: a loader freed and another made
+ * would reuse N for another file while glibc still knows the old object
+ * by that name. The search path is set up at the first load. */
+typedef struct serve_ctx {
+    const cli *c;
+    loader l;
+    int l_ready;
+} serve_ctx;
+
+/* -o for `run --gate`: text goes to stderr, as a local run's. */
+static int gate_write(const char *format, const char *path, const char *text,
+                      char *err, size_t errlen)
+{
+    if (strcmp(format, "text") == 0 && !path) {
+        fputs(text, stderr);
+        return 0;
+    }
+    return report_write(format, path, text, err, errlen);
+}
+
+/*
+ * `run --gate URL`: the shared gate's verdict. Returns an exit status, or
+ * -1 to probe locally (the gate is unreachable and --gate-fallback local).
+ */
+static int cmd_gate(const cli *c)
+{
+    strvec outs = {0};
+    int have_text = 0;
+    for (size_t i = 0; i < c->outputs.n; i++) {
+        const char *o = c->outputs.v[i];
+        size_t fl = strcspn(o, ":");
+        if (!((fl == 4 && strncmp(o, "json", 4) == 0) ||
+              (fl == 4 && strncmp(o, "text", 4) == 0) ||
+              (fl == 5 && strncmp(o, "junit", 5) == 0) ||
+              (fl == 10 && strncmp(o, "prometheus", 10) == 0))) {
+            free(outs.v);
+            return usage_error(c->cmd_name,
+                               "-o %s: with --gate: json, text, junit or "
+                               "prometheus",
+                               o);
+        }
+        have_text |= fl == 4 && strncmp(o, "text", 4) == 0;
+        strvec_push(&outs, o);
+    }
+    if (!have_text && !c->quiet)
+        strvec_push(&outs, "text");
+    gate_client_opts go = {.url = c->gate,
+                           .token_file = c->gate_token_file,
+                           .deadline_ms = c->copts.deadline_ms,
+                           .outputs = outs.v,
+                           .n_outputs = outs.n,
+                           .write = gate_write};
+    char *v = NULL;
+    int rc = gate_client_run(&go, &v);
+    free(outs.v);
+    if (rc == GATE_CLIENT_UNREACHABLE && c->gate_fallback_local) {
+        fprintf(stderr, "gpcheck: --gate-fallback local: probing here\n");
+        return -1;
+    }
+    if (rc == GATE_CLIENT_UNREACHABLE)
+        rc = EXIT_FAIL;
+    else if (rc == GATE_CLIENT_USAGE)
+        rc = EXIT_USAGE;
+    if (rc == EXIT_PASS && v && c->exec_argv) {
+        setenv("GPCHECK_VERDICT", v, 1);
+        free(v);
+        fflush(NULL);
+        signal(SIGPIPE, SIG_DFL);
+        execvp(c->exec_argv[0], c->exec_argv);
+        int e = errno;
+        fprintf(stderr, "gpcheck: cannot run '%s': %s\n", c->exec_argv[0],
+                strerror(e));
+        return e == ENOENT ? 127 : 126;
+    }
+    free(v);
+    return rc;
+}
+
+/* One generation of configuration for `gpcheck serve`, loaded as `run`
+ * loads it (main() below) and checked as completely; serve.c calls this
+ * again on every reload. */
+static int serve_load(void *ud, serve_gen *g, diag *d)
+{
+    serve_ctx *x = ud;
+    const cli *c = x->c;
+    int ok = config_load(&g->cfg, &c->copts, d) == 0;
+    if (!x->l_ready) {
+        if (setup_loader(&x->l, c, &g->cfg) < 0) {
+            diag_add(d, NULL, 0, "the plugin search path is invalid");
+            return -1;
+        }
+        x->l_ready = 1;
+    }
+    selection sel = {.names = c->probes.v,
+                     .n_names = c->probes.n,
+                     .tags = c->tags.v,
+                     .n_tags = c->tags.n,
+                     .skip_tags = c->skip_tags.v,
+                     .n_skip_tags = c->skip_tags.n};
+    if (config_resolve(&g->cfg, lookup_plugin, &x->l, &sel, &g->ps, d) != 0)
+        ok = 0;
+    if (bypass_load(&g->byp, &g->cfg.bypass, &c->bypass, wall_ms(), d) != 0)
+        ok = 0;
+    return ok && d->n == 0 ? 0 : -1;
+}
+
+static void serve_gen_free(serve_gen *g)
+{
+    if (!g)
+        return;
+    bypass_free(&g->byp);
+    probe_set_free(&g->ps);
+    config_free(&g->cfg);
+}
+
+static int cmd_serve(cli *c)
+{
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    const struct passwd *pw = getpwuid(geteuid());
+    serve_opts *o = &c->serve;
+    o->listen = c->listen.v;
+    o->n_listen = c->listen.n;
+    o->verbose = c->verbose;
+    o->user = pw ? pw->pw_name : getenv("USER");
+    o->host = host;
+    serve_ctx x = {.c = c};
+    o->load = serve_load;
+    o->ud = &x;
+    o->gen_free = serve_gen_free;
+    if (!o->grace_ms)
+        o->grace_ms = 5000;
+    if (!o->min_spacing_ms)
+        o->min_spacing_ms = 2000;
+    if (!o->max_connections)
+        o->max_connections = 1024;
+    if (!o->max_per_ip)
+        o->max_per_ip = 256;
+    if (!o->max_waits)
+        o->max_waits = 512;
+    if (!o->max_waits_per_ip)
+        o->max_waits_per_ip = 128;
+    if (!o->conn_timeout_s)
+        o->conn_timeout_s = 10;
+    serve_gen *g = xcalloc(1, sizeof *g);
+    diag d = {0};
+    int rc;
+    if (serve_load(&x, g, &d) != 0) {
+        diag_print(&d, stderr);
+        serve_gen_free(g);
+        free(g);
+        rc = EXIT_USAGE;
+    } else {
+        rc = serve_main(o, g);
+    }
+    diag_free(&d);
+    loader_free(&x.l);
+    return rc;
 }
 
 /* Some -o report goes to stdout (a format other than text, no PATH). */
@@ -1473,6 +1760,14 @@ int main(int argc, char **argv)
         return check_stdout(EXIT_PASS);
     }
 
+    if (c.cmd == CMD_RUN && c.gate) {
+        rc = cmd_gate(&c);
+        if (rc >= 0) {
+            cli_free(&c);
+            return c.docker_exit && rc != EXIT_PASS ? EXIT_FAIL : rc;
+        }
+    }
+
     config cfg;
     diag d = {0};
     loader l = {0};
@@ -1586,6 +1881,7 @@ int main(int argc, char **argv)
         cmd_list(&cfg, &ps);
         rc = EXIT_PASS;
         break;
+    case CMD_SERVE: rc = cmd_serve(&c); break;
     default:
         config_drop_sections(&cfg);
         malloc_trim(0); /* hand the freed pages back: forks copy less */

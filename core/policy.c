@@ -41,6 +41,8 @@ static const struct pkey {
     {"success_threshold", PK_COUNT, offsetof(policy, success_threshold)},
     {"severity", PK_SEVERITY, offsetof(policy, severity)},
     {"warmup_max", PK_MS_POS, offsetof(policy, warmup_max_ms)},
+    {"interval", PK_MS_POS, offsetof(policy, interval_ms)},
+    {"max_age", PK_MS_POS, offsetof(policy, max_age_ms)},
 };
 
 /* Every key the core reserves in a probe section: plugin.h's list, the one
@@ -68,6 +70,8 @@ void policy_init(policy *p)
     p->warmup_max_ms = 120000;
     p->auto_samples = 0;
     p->auto_p99_ms = 0;
+    p->interval_ms = 30000;
+    p->max_age_ms = 0; /* 3 x interval, whatever interval becomes */
 }
 
 void policy_auto_warmup(policy *p, size_t n, double p99_ms)

@@ -175,6 +175,12 @@ static void unknown_format(const char *spec, size_t flen, char *err,
     sb_free(&known);
 }
 
+int report_write(const char *format, const char *path, const char *text,
+                 char *err, size_t errlen)
+{
+    return write_report(format, path, text, err, errlen);
+}
+
 sink *sink_open(const char *spec, const report_opts *o, char *err,
                 size_t errlen)
 {

@@ -104,6 +104,19 @@ struct json_t *report_diag_json(const diag *d);
  * bypassed), 2 CRITICAL (fail), 3 UNKNOWN (interrupted). */
 int nagios_exit_code(const run_result *rr);
 
+/* The documents of a finished run without a sink (gpcheck serve renders
+ * them into its snapshots): the text report's header and summary (what
+ * the text sink prints at the end), newly allocated or NULL; one probe's
+ * object of the JSON report (a new reference). */
+char *report_text_render(const run_result *rr);
+struct json_t *report_json_probe(const run_result *rr, const probe_run *pr);
+
+/* Write a finished document as the document formats' sinks do: to
+ * stdout when path is NULL, else atomically to PATH (the same rules as
+ * -o FORMAT:PATH). Returns 0, or -1 with "-o FORMAT:PATH: reason" in err. */
+int report_write(const char *format, const char *path, const char *text,
+                 char *err, size_t errlen);
+
 /* Helpers for sinks. */
 double ns_to_ms(int64_t ns);
 

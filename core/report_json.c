@@ -57,7 +57,7 @@ static json_t *thresholds_json(const probe_run *pr)
     return a;
 }
 
-static json_t *probe_json(const run_result *rr, const probe_run *pr)
+json_t *report_json_probe(const run_result *rr, const probe_run *pr)
 {
     json_t *metrics = json_object();
     const attempt_rec *m = probe_run_metrics(pr);
@@ -140,7 +140,7 @@ static char *render(const run_result *rr)
 {
     json_t *probes = json_array();
     for (size_t i = 0; i < rr->n; i++)
-        json_array_append_new(probes, probe_json(rr, &rr->probes[i]));
+        json_array_append_new(probes, report_json_probe(rr, &rr->probes[i]));
     json_t *doc = json_pack(
         "{s:s,s:s,s:s,s:i,s:o,s:f,s:o}", "gpcheck", GPCHECK_VERSION, "env",
         rr->env, "verdict", verdict_name(rr->verdict), "exit_code",

@@ -423,6 +423,26 @@ static void text_event(sink *s, const event *ev)
         progress_event(t->live, ev);
 }
 
+char *report_text_render(const run_result *rr)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    text_sink t = {.out = open_memstream(&buf, &len)};
+    if (!t.out)
+        return NULL;
+    on_run_start(&t, rr, rr->start_ns);
+    summary(&t, rr);
+    int bad = ferror(t.out) || t.werr;
+    fclose(t.out);
+    free(t.last_warmup);
+    free(t.repeats);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 static sink *text_open(const char *path, const report_opts *o, char *err,
                        size_t errlen)
 {

@@ -115,6 +115,7 @@ typedef struct runner {
     size_t n_done;     /* probes in PS_DONE */
     size_t n_waiting;  /* probes in PS_WAITING: only then scan dependents */
     int64_t next_tick; /* EV_TICK due; 0: no ticks */
+    int64_t tick_at;   /* runner_loop.tick due; 0: only on its fd */
     pid_t self;
     secrets_env env; /* the variables children drop (secrets.h) */
     pid_t guardian;  /* 0: none */
@@ -221,6 +222,30 @@ static void finish(runner *r, probe_run *pr, probe_status st, const char *msg,
     emit(r, EV_PROBE_END, pr, NULL, 0);
     if (!r->stopping)
         release_dependents(r, pr, now);
+    if (!r->stopping && r->o->loop)
+        r->o->loop->done(r->o->loop->ud, index_of(r, pr), pr);
+}
+
+/* A run with a loop: a done probe starts over, its last probing's record
+ * dropped (the done hook copied what it keeps). */
+static void probe_restart(runner *r, probe_run *pr, int64_t now)
+{
+    for (size_t k = 0; k < pr->n_history; k++) {
+        free(pr->history[k].message);
+        free(pr->history[k].metrics);
+    }
+    free(pr->history);
+    free(pr->message);
+    free(pr->evals);
+    pr->history = NULL;
+    pr->message = NULL;
+    pr->evals = NULL;
+    pr->n_history = pr->cap_history = pr->n_evals = 0;
+    pr->counted = pr->consecutive_ok = 0;
+    pr->cut_by_deadline = 0;
+    pr->end_ns = 0;
+    r->n_done--;
+    probe_start(r, pr, now);
 }
 
 /* When a not-ready probe tries again: on the warmup cadence inside the
@@ -1073,9 +1098,12 @@ static int64_t start_due(runner *r, int64_t now)
     }
 }
 
-static int poll_timeout(runner *r, int64_t now, int64_t next_start)
+static int poll_timeout(runner *r, int64_t now, int64_t next_start,
+                        int64_t loop_wake)
 {
     int64_t wake = r->next_tick;
+    if (loop_wake && (!wake || loop_wake < wake))
+        wake = loop_wake;
     if (next_start && r->busy < r->cap && (!wake || next_start < wake))
         wake = next_start;
     for (unsigned i = 0; i < r->n_slots; i++) {
@@ -1098,6 +1126,12 @@ static int handle_signals(runner *r)
     struct signalfd_siginfo si;
     int stop = 0;
     while (read(r->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP && r->o->hup_seen) {
+            *r->o->hup_seen = 1;
+            if (r->o->loop)
+                r->tick_at = now_ns(); /* the loop reloads */
+            continue;
+        }
         /* SIGHUP: a closed terminal, a cancelled CI job. */
         if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
             si.ssi_signo == SIGHUP)
@@ -1109,9 +1143,10 @@ static int handle_signals(runner *r)
 
 static void loop(runner *r)
 {
-    /* The signalfd, and each slot's result and stderr pipes. */
-    struct pollfd *pfd = xcalloc(2 * (size_t)r->n_slots + 1, sizeof *pfd);
-    slot **owner = xcalloc(2 * (size_t)r->n_slots + 1, sizeof *owner);
+    /* The signalfd, the loop's fd, and each slot's result and stderr
+     * pipes. */
+    struct pollfd *pfd = xcalloc(2 * (size_t)r->n_slots + 2, sizeof *pfd);
+    slot **owner = xcalloc(2 * (size_t)r->n_slots + 2, sizeof *owner);
     for (;;) {
         int64_t now = now_ns();
         if (r->deadline_ns && now >= r->deadline_ns) {
@@ -1126,14 +1161,40 @@ static void loop(runner *r)
                 kill(-s->pid, SIGKILL);
             }
         }
+        const runner_loop *lp = r->o->loop;
+        int64_t restart = 0;
+        for (size_t i = 0; lp && i < r->rr->n; i++) {
+            probe_run *pr = &r->rr->probes[i];
+            int64_t at = lp->restart_at[i];
+            if (pr->state != PS_DONE || !at)
+                continue;
+            if (at <= now) {
+                lp->restart_at[i] = 0;
+                probe_restart(r, pr, now);
+            } else if (!restart || at < restart) {
+                restart = at;
+            }
+        }
+        if (lp && r->tick_at && now >= r->tick_at) {
+            r->tick_at = lp->tick(lp->ud, now);
+            if (r->tick_at < 0) {
+                stop_all(r, 0);
+                break;
+            }
+            continue; /* it may have moved restart_at */
+        }
         int64_t next_start = start_due(r, now);
-        if (all_done(r))
+        if (!lp && all_done(r))
             break;
+        /* A restart or the loop's tick wakes the loop whatever is busy. */
+        int64_t loop_wake = restart;
+        if (r->tick_at > 0 && (!loop_wake || r->tick_at < loop_wake))
+            loop_wake = r->tick_at;
         if (r->next_tick && now >= r->next_tick) {
             emit(r, EV_TICK, NULL, NULL, 0);
             r->next_tick = now + r->o->tick_ms * NS_PER_MS;
         }
-        if (r->busy == 0 && !next_start) {
+        if (r->busy == 0 && !next_start && !lp) {
             /* Cannot happen with an acyclic `after`; never spin on it. */
             r->stopping = 1;
             for (size_t i = 0; i < r->rr->n; i++)
@@ -1144,6 +1205,13 @@ static void loop(runner *r)
         }
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){.fd = r->sfd, .events = POLLIN};
+        /* The loop's fd second, owned by no slot. */
+        nfds_t first_slot = 1;
+        if (lp && lp->fd >= 0) {
+            owner[n] = NULL;
+            pfd[n++] = (struct pollfd){.fd = lp->fd, .events = POLLIN};
+            first_slot = 2;
+        }
         for (unsigned i = 0; i < r->n_slots; i++) {
             slot *s = &r->slots[i];
             if (s->pid <= 0)
@@ -1157,7 +1225,7 @@ static void loop(runner *r)
                 pfd[n++] = (struct pollfd){.fd = s->efd, .events = POLLIN};
             }
         }
-        int timeout = poll_timeout(r, now, next_start);
+        int timeout = poll_timeout(r, now, next_start, loop_wake);
         int rc = poll(pfd, n, timeout);
         if (rc < 0 && errno != EINTR) {
             /* EINVAL: more descriptors than RLIMIT_NOFILE allows now (it
@@ -1174,7 +1242,9 @@ static void loop(runner *r)
             }
             n = 1;
         }
-        for (nfds_t i = 1; rc > 0 && i < n; i++) {
+        if (rc > 0 && first_slot == 2 && pfd[1].revents)
+            r->tick_at = now; /* tick at the top of the next turn */
+        for (nfds_t i = first_slot; rc > 0 && i < n; i++) {
             if (!pfd[i].revents || owner[i]->pid <= 0)
                 continue;
             if (pfd[i].fd == owner[i]->efd)
@@ -1292,6 +1362,8 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
         r.deadline_ns = out->start_ns + o->deadline_ms * NS_PER_MS;
     if (o->tick_ms > 0)
         r.next_tick = out->start_ns + o->tick_ms * NS_PER_MS;
+    if (o->loop)
+        r.tick_at = out->start_ns; /* once at the start */
     emit(&r, EV_RUN_START, NULL, NULL, 0);
     for (size_t i = 0; i < out->n; i++) {
         if (out->probes[i].def->n_after == 0) {

@@ -20,6 +20,26 @@
 
 struct bypass;
 
+/*
+ * A run that does not end when every probe has (gpcheck serve): each probe
+ * is started again when its restart_at[] time comes. The caller owns the
+ * array (one entry per probe, monotonic ns, 0: not again) and may change
+ * it from the hooks, which the runner calls from its own loop.
+ */
+typedef struct runner_loop {
+    void *ud;
+    int64_t *restart_at;
+    /* A probe reached PS_DONE (EV_PROBE_END emitted): copy what you keep
+     * of *pr, and set restart_at[probe]. Not called for what the end of
+     * the run (a signal, tick()'s stop) cut short. */
+    void (*done)(void *ud, size_t probe, const probe_run *pr);
+    /* Polled beside the attempts (-1: none); tick() runs when it is
+     * readable and at the time tick() last returned. Returns the next time
+     * it wants to run (0: only on fd), or -1 to end the run. */
+    int fd;
+    int64_t (*tick)(void *ud, int64_t now);
+} runner_loop;
+
 typedef struct runner_opts {
     unsigned jobs;       /* attempts in flight at most (>= 1) */
     int64_t deadline_ms; /* whole run; 0: none */
@@ -29,6 +49,10 @@ typedef struct runner_opts {
     const struct bypass *bypass; /* may be NULL */
     const char *user, *host;     /* for the bypass audit line */
     int all_metrics; /* a report shows every metric: all are wanted */
+    /* NULL: SIGHUP stops the run like SIGTERM. Else SIGHUP does not stop
+     * it and sets *hup_seen (gpcheck serve: a reload request). */
+    int *hup_seen;
+    const runner_loop *loop; /* NULL: the run ends when every probe has */
 } runner_opts;
 
 /*

@@ -30,6 +30,7 @@ PACKAGES=(
     debian-archive-keyring  # checks Debian 13's hiredis 1.x source (tests/compat/hiredis1)
     libssl-dev  # tls, grpc
     libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler  # grpc
+    libmicrohttpd-dev   # gpcheck serve's HTTP server
     # real servers and tools the tests drive
     python3 binutils procps openssl tmux perl
     postgresql pgbouncer redis-server dnsmasq-base clickhouse-server

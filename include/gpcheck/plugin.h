@@ -58,7 +58,7 @@
  *   1.3  gp_plugin.urls: the URL schemes a plugin serves (gp_url_map,
  *        an array element frozen from 1.3 on), for `gpcheck wait URL`;
  *        GP_OPT_FAMILY and gp_api.opt_family; gp_api.metric_wanted;
- *        GP_CORE_METRICS; reserved key warmup_max.
+ *        GP_CORE_METRICS; reserved keys warmup_max, interval, max_age.
  *   - Build flags of the core or of a plugin never change this ABI.
  */
 #ifndef GPCHECK_PLUGIN_H
@@ -185,7 +185,9 @@ typedef enum gp_type {
     X("warn_if", 0)                                                            \
     X("fail_if", 0)                                                            \
     X("retry_on_threshold", 0)                                                 \
-    X("warmup_max", 3)
+    X("warmup_max", 3)                                                         \
+    X("interval", 3)                                                           \
+    X("max_age", 3)
 
 /*
  * Since ABI 1.3: the metrics the core measures itself for every probe,

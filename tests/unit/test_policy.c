@@ -65,7 +65,7 @@ START_TEST(test_set_keys_are_reserved)
 {
     size_t n;
     const char *const *keys = policy_set_keys(&n);
-    ck_assert_uint_eq(n, 11);
+    ck_assert_uint_eq(n, 13);
     for (size_t i = 0; i < n; i++) {
         ck_assert_msg(policy_is_reserved(keys[i]), "%s", keys[i]);
         ck_assert(policy_is_set_key(keys[i]));
@@ -80,6 +80,14 @@ START_TEST(test_set_keys_are_reserved)
     ck_assert_int_eq(policy_set(&p, "timeout", "0s", err, sizeof err), -1);
     ck_assert_str_eq(err, "must be greater than 0");
     ck_assert_int_eq(p.timeout_ms, 2000);
+    /* gpcheck serve's schedule (ABI 1.3): 30s, and max_age 3 x interval. */
+    ck_assert_int_eq(p.interval_ms, 30000);
+    ck_assert_int_eq(p.max_age_ms, 0);
+    ck_assert_int_eq(policy_set(&p, "interval", "5s", err, sizeof err), 1);
+    ck_assert_int_eq(p.interval_ms, 5000);
+    ck_assert_int_eq(policy_set(&p, "max_age", "0s", err, sizeof err), -1);
+    ck_assert_int_eq(policy_set(&p, "max_age", "1m", err, sizeof err), 1);
+    ck_assert_int_eq(p.max_age_ms, 60000);
 }
 END_TEST
 
