@@ -42,8 +42,8 @@ typedef struct policy {
     int64_t warmup_max_ms; /* > 0; the bound of warmup = auto */
     size_t auto_samples;   /* the times to ready it was derived from */
     double auto_p99_ms;    /* their p99; valid when auto_samples > 0 */
-    int64_t interval_ms; /* gpcheck serve: re-probe this often, > 0 */
-    int64_t max_age_ms;  /* serve: a result older is stale; 0: 3 x interval */
+    int64_t interval_ms;   /* gpcheck serve: re-probe this often, > 0 */
+    int64_t max_age_ms;    /* serve: a result older is stale; 0: 3 x interval */
 } policy;
 
 /* Where a value came from, for messages and --explain. */
