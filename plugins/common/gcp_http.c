@@ -1,6 +1,7 @@
 /*
  * plugins/common/gcp_http.c - the Bearer token, one bounded GET and its
- * failures, shared by the vpc and prometheus probes; see gcp_http.h.
+ * failures, and the check of a URL option, shared by the vpc and
+ * prometheus probes; see gcp_http.h.
  */
 #include "gcp_http.h"
 
@@ -254,4 +255,18 @@ char *gcp_get_token(gp_ctx *ctx, const gp_api *api, gcp_resp *r,
         return NULL;
     }
     return t;
+}
+
+void gcp_validate_url(gp_ctx *ctx, const gp_api *api, const char *key)
+{
+    const char *url = api->opt_string(ctx, key);
+    char err[640], where[96];
+
+    if (url && *url &&
+        gp_curl_check_url(key, url, NULL, NULL, where, sizeof where, err,
+                          sizeof err) < 0 &&
+        errno != ENOMEM) {
+        size_t skip = strlen("option ") + strlen(key) + 1;
+        api->invalid(ctx, key, "%s", strlen(err) > skip ? err + skip : err);
+    }
 }

@@ -93,4 +93,9 @@ void gcp_scrub(char *buf, size_t cap, const char *secret);
 char *gcp_get_token(gp_ctx *ctx, const gp_api *api, gcp_resp *r,
                     const char *needed_by, gcp_part *res);
 
+/* From validate(): the http(s) URL in option key, through libcurl's URL
+ * parser (CURLU); a bad one is reported with api->invalid(). Unset or
+ * empty: nothing to check. */
+void gcp_validate_url(gp_ctx *ctx, const gp_api *api, const char *key);
+
 #endif

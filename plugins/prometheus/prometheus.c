@@ -342,21 +342,6 @@ out:
     return worst;
 }
 
-/* An http(s) URL option, through libcurl's URL parser (CURLU). */
-static void validate_url(gp_ctx *ctx, const gp_api *api, const char *key)
-{
-    const char *url = api->opt_string(ctx, key);
-    char err[640], where[96];
-
-    if (url && *url &&
-        gp_curl_check_url(key, url, NULL, NULL, where, sizeof where, err,
-                          sizeof err) < 0 &&
-        errno != ENOMEM) {
-        size_t skip = strlen("option ") + strlen(key) + 1;
-        api->invalid(ctx, key, "%s", strlen(err) > skip ? err + skip : err);
-    }
-}
-
 /*
  * validate() (ABI 1.2): the URLs, one token source at most, a usable
  * token, a query in every query.NAME, and `units` naming queries only.
@@ -370,8 +355,8 @@ static void validate(gp_ctx *ctx, const gp_api *api)
     const char *file = api->opt_string(ctx, "token_file");
     const char *meta = api->opt_string(ctx, "metadata_url");
 
-    validate_url(ctx, api, "url");
-    validate_url(ctx, api, "metadata_url");
+    gcp_validate_url(ctx, api, "url");
+    gcp_validate_url(ctx, api, "metadata_url");
     if ((token && *token) + (file && *file) + (meta && *meta) > 1)
         api->invalid(ctx, "token",
                      "set only one of token, token_file and metadata_url");

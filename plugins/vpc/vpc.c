@@ -232,21 +232,6 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
                                                      : reach.outcome;
 }
 
-/* An http(s) URL option, through libcurl's URL parser (CURLU). */
-static void validate_url(gp_ctx *ctx, const gp_api *api, const char *key)
-{
-    const char *url = api->opt_string(ctx, key);
-    char err[640], where[96];
-
-    if (url && *url &&
-        gp_curl_check_url(key, url, NULL, NULL, where, sizeof where, err,
-                          sizeof err) < 0 &&
-        errno != ENOMEM) {
-        size_t skip = strlen("option ") + strlen(key) + 1;
-        api->invalid(ctx, key, "%s", strlen(err) > skip ? err + skip : err);
-    }
-}
-
 /*
  * validate() (ABI 1.2): what check() would refuse before any connect or
  * request: something to check at all, each target's host:port form, the
@@ -281,14 +266,14 @@ static void validate(gp_ctx *ctx, const gp_api *api)
                          "source)");
         return;
     }
-    validate_url(ctx, api, "monitoring_url");
+    gcp_validate_url(ctx, api, "monitoring_url");
     if (!vpc_connector_name_ok(connector))
         api->invalid(ctx, "connector",
                      "'%s' is not projects/PROJECT/locations/REGION/"
                      "connectors/NAME",
                      connector);
-    validate_url(ctx, api, "api_url");
-    validate_url(ctx, api, "metadata_url");
+    gcp_validate_url(ctx, api, "api_url");
+    gcp_validate_url(ctx, api, "metadata_url");
     int sources = (token && *token) + (file && *file) + (meta && *meta);
     if (sources == 0)
         api->invalid(ctx, "connector",
