@@ -232,8 +232,9 @@ static const struct cli_opt {
     {"history", 1, OPT_HISTORY, ON_CONFIG | ON_HISTORY, "PATH",
      "keep the run in the history file PATH\n('default': $XDG_STATE_HOME/"
      "gpcheck/history.db);\nhistory and stats read it"},
-    {"no-history", 0, OPT_NO_HISTORY, ON(CMD_RUN) | ON(CMD_VALIDATE), NULL,
-     "keep no history, whatever [gpcheck] says"},
+    {"no-history", 0, OPT_NO_HISTORY,
+     ON(CMD_RUN) | ON(CMD_VALIDATE) | ON(CMD_SERVE), NULL,
+     "keep no history, whatever [gpcheck] says\n(serve keeps one by default)"},
     {"supervise", 0, OPT_SUPERVISE, ON(CMD_RUN) | ON(CMD_VALIDATE), NULL,
      "run -- CMD as a child (signals forwarded to\nits process group) and "
      "exit with its status,\nso the history records its outcome"},
@@ -1170,9 +1171,12 @@ static void bypass_banner(const bypass *b, const run_result *rr)
 static int history_setup(const cli *c, const config *cfg, history_cfg *h)
 {
     memset(h, 0, sizeof *h);
-    const char *want = c->no_history ? NULL
-                       : c->history  ? c->history
-                                     : cfg->history;
+    /* serve keeps one by default; run only when asked */
+    const char *want = c->no_history         ? NULL
+                       : c->history          ? c->history
+                       : cfg->history        ? cfg->history
+                       : c->cmd == CMD_SERVE ? "default"
+                                             : NULL;
     h->keep.age_ms = HISTORY_KEEP_DEFAULT_MS;
     if (cfg->history_keep_set) {
         h->keep.age_ms = cfg->history_keep_ms;
@@ -1598,14 +1602,21 @@ static int cmd_serve(cli *c)
     serve_gen *g = xcalloc(1, sizeof *g);
     diag d = {0};
     int rc;
+    history_cfg hc = {0};
     if (serve_load(&x, g, &d) != 0) {
         diag_print(&d, stderr);
         serve_gen_free(g);
         free(g);
         rc = EXIT_USAGE;
+    } else if (history_setup(c, &g->cfg, &hc) < 0) {
+        serve_gen_free(g);
+        free(g);
+        rc = EXIT_USAGE;
     } else {
+        o->history = &hc;
         rc = serve_main(o, g);
     }
+    free(hc.path);
     diag_free(&d);
     loader_free(&x.l);
     return rc;

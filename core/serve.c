@@ -101,6 +101,7 @@ typedef struct pslot {
     int64_t result_ms;  /* wall clock */
     int64_t started_ns; /* of the latest probing, for the spacing */
     uint64_t probings;
+    uint64_t recorded; /* probings when the history last kept a run */
     attempt_rec recent[RECENT_ATTEMPTS]; /* ring; messages owned */
     int64_t recent_ms[RECENT_ATTEMPTS];  /* wall clock of each end */
     size_t n_recent, recent_head;
@@ -144,6 +145,7 @@ typedef struct server {
     probe_def *defs;     /* owned array (shallow copies): what the runner
                             runs; gen->ps.n */
     int64_t *restart_at; /* owned; runner_loop.restart_at */
+    history *hist;       /* owned; NULL: no history; supervisor only */
     int hup;             /* SIGHUP came (runner_opts.hup_seen) */
     uint64_t rng;
     verdict last_verdict;
@@ -365,6 +367,27 @@ static void log_changes(server *s, const run_result *rr, const char *word)
  * timeout), render every document, and publish the snapshot. Returns the
  * monotonic time at which the next result goes stale, or 0.
  */
+/* The history keeps one run per round: once every probe has a result
+ * newer than the last run kept, the verdict over those results. A round
+ * of stale results is kept too (they count as timeout, as served). */
+static void keep_round(server *s, const run_result *rr)
+{
+    size_t n = s->gen->ps.n;
+    if (!s->hist || !n)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (s->slots[i].probings <= s->slots[i].recorded)
+            return;
+    char err[1024];
+    if (history_record(s->hist, rr, NULL, &s->o->history->keep, s->o->host, err,
+                       sizeof err) < 0) {
+        slog(s, "history-write-failed", "reason", err, NULL);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        s->slots[i].recorded = s->slots[i].probings;
+}
+
 static int64_t publish(server *s)
 {
     const probe_set *ps = &s->gen->ps;
@@ -441,6 +464,8 @@ static int64_t publish(server *s)
     gate_decide(&rr, wall_ms(), s->o->user, s->o->host);
     if (rr.dec.audit_error)
         slog(s, "bypass-audit-failed", "reason", rr.dec.audit_error, NULL);
+    if (!pending)
+        keep_round(s, &rr);
 
     snapshot *sn = xcalloc(1, sizeof *sn);
     sn->refs = 1;
@@ -1626,6 +1651,16 @@ int serve_main(const serve_opts *o, serve_gen *first)
         rc = 1;
         goto out_fds;
     }
+    if (o->history && o->history->path) {
+        s.hist = history_open(o->history->path, 1, err, sizeof err);
+        if (!s.hist && o->history->required) {
+            fprintf(stderr, "gpcheck: history: %s (history_required)\n", err);
+            rc = 1;
+            goto out_fds;
+        }
+        if (!s.hist)
+            slog(&s, "history-unavailable", "reason", err, NULL);
+    }
     slots_setup(&s);
     publish(&s); /* pending, until the first results */
     if ((rc = start_listeners(&s, err, sizeof err)) != 0) {
@@ -1655,6 +1690,7 @@ int serve_main(const serve_opts *o, serve_gen *first)
     stop_listeners(&s);
     slog(&s, "stopped", NULL);
 out_fds:
+    history_close(s.hist);
     if (s.efd >= 0)
         close(s.efd);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -22,6 +22,7 @@
 #include "bypass.h"
 #include "config.h"
 #include "diag.h"
+#include "history.h"
 #include "probe.h"
 
 /* One generation of configuration: what a (re)load produces. The
@@ -49,6 +50,10 @@ typedef struct serve_opts {
     unsigned max_connections, max_per_ip, max_waits, max_waits_per_ip;
     unsigned conn_timeout_s; /* idle or slow connections are cut */
     const char *user, *host; /* for the bypass audit line */
+    /* The run history (on by default for serve: the per-user file; path
+     * NULL: off): one run row each time every probe has a new result. Not
+     * owned; fixed for the server's life (a reload does not move it). */
+    const history_cfg *history;
     /* Load and fully validate a generation into *g (zeroed by the caller).
      * Returns 0, or -1 with every diagnostic in *d (g is then freed by
      * gen_free anyway). */

@@ -42,6 +42,9 @@ class Serve:
         full_env.pop("GPCHECK_CONFIG", None)
         full_env.pop("GPCHECK_ENV", None)
         full_env["PGPASSFILE"] = os.path.join(case.tmp, "no-pgpass")
+        # serve keeps a history by default, in the per-user state folder:
+        # the test's own, never the real one
+        full_env["XDG_STATE_HOME"] = os.path.join(case.tmp, "state")
         full_env.update(env or {})
         argv = [BIN, "serve", "--conf-dir", case.confd]
         if os.path.exists(case.main):
@@ -196,6 +199,43 @@ class ServeTest(GpTestCase):
         self.assertEqual(srv.request("/v1/probes/nope")[0], 404)
         self.assertIn("client-error", srv.log())
         self.assertEqual(srv.stop(), 0)
+
+    def test_history_on_by_default_one_run_per_round(self):
+        # Issue 15: the history is on for serve (the per-user file): one
+        # run each time every probe has a new result, readable by
+        # `gpcheck history`; --no-history keeps none.
+        self.cache(policy="interval = 300ms\ntimeout = 1s\n")
+        self.db(policy="interval = 300ms\ntimeout = 2s\n")
+        srv = Serve(self)
+        self.assertIsNotNone(srv.wait_code("/readyz", 200, 10), srv.log())
+        path = os.path.join(self.tmp, "state", "gpcheck", "history.db")
+        runs = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(runs) < 3:
+            time.sleep(0.3)
+            out = subprocess.run([BIN, "history", "--history", path, "-o",
+                                  "json", "-n", "50"], capture_output=True,
+                                 text=True, timeout=30)
+            if out.returncode == 0:
+                runs = json.loads(out.stdout)
+        self.assertEqual(srv.stop(), 0)
+        self.assertGreaterEqual(len(runs), 3, runs)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        for r in runs:
+            self.assertEqual(r["verdict"], "pass", r)
+            self.assertEqual(sorted(p["name"] for p in r["probes"]),
+                             ["cache", "db"])
+        self.assertNotIn(PG_PASSWORD, open(path, "rb").read().decode(
+            "latin-1"))
+        # 300 ms rounds over at most a few seconds: rounds, not results
+        self.assertLess(len(runs), 40)
+
+        other = os.path.join(self.tmp, "state2")
+        srv = Serve(self, "--no-history", env={"XDG_STATE_HOME": other})
+        self.assertIsNotNone(srv.wait_code("/readyz", 200, 10), srv.log())
+        time.sleep(1)
+        self.assertEqual(srv.stop(), 0)
+        self.assertFalse(os.path.exists(other), os.listdir(self.tmp))
 
     def test_ipv6_and_two_listeners(self):
         self.cache()
