@@ -1191,6 +1191,11 @@ static int history_setup(const cli *c, const config *cfg, history_cfg *h)
     }
     char err[256];
     h->path = history_default_path(err, sizeof err);
+    if (!h->path && !c->history && !cfg->history) {
+        /* serve's own default, not asked for: go without, and say so */
+        fprintf(stderr, "gpcheck: warning: no run history: %s\n", err);
+        return 0;
+    }
     if (!h->path) {
         fprintf(stderr, "gpcheck: --history default: %s\n", err);
         return -1;
