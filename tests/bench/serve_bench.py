@@ -146,7 +146,7 @@ def main():
         log = open(os.path.join(tmp, "serve.log"), "w")
         env = dict(os.environ, PGPASSFILE=os.path.join(tmp, "none"))
         srv = subprocess.Popen(
-            [a.gpcheck, "serve", "--conf-dir", confd, "--listen",
+            [a.gpcheck, "serve", "--no-history", "--conf-dir", confd, "--listen",
              "127.0.0.1:0", "--max-connections", "2048", "--max-per-ip",
              "2048", "--max-waits", "1024", "--max-waits-per-ip", "1024", "--connection-timeout", "60s"],
             stdout=log, stderr=subprocess.STDOUT, env=env)
