@@ -24,14 +24,17 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 # Build dependencies by Debian/Ubuntu package name: compiler and build
 # tools, the libraries the core and each plugin link (inih and jansson: the
 # core; libpq: postgres; hiredis: redis; c-ares: dns; libcurl: http, vpc and
-# clickhouse; OpenSSL: tls and grpc; nghttp2 and protobuf-c, with protoc-c
-# at build time: grpc), scdoc for the man pages. The image (image/build) lists the
+# clickhouse, and in the core -o pushgateway, wait and run --gate; SQLite:
+# the run history; libmicrohttpd: serve; OpenSSL: tls and grpc; nghttp2 and
+# protobuf-c, with protoc-c at build time: grpc; libmariadb: mysql;
+# librabbitmq: amqp), scdoc for the man pages. The image (image/build) lists the
 # matching runtime packages.
 DEPS=(
     build-essential cmake pkg-config scdoc
     libinih-dev libjansson-dev libpq-dev libhiredis-dev libc-ares-dev
     libcurl4-openssl-dev libssl-dev libnghttp2-dev libprotobuf-c-dev
-    protobuf-c-compiler
+    protobuf-c-compiler libsqlite3-dev libmicrohttpd-dev libmariadb-dev
+    librabbitmq-dev
 )
 CMAKE_MIN=3.25
 

@@ -231,9 +231,12 @@ class ImageContentTest(unittest.TestCase):
         plugins = os.listdir(os.path.join(M["root"], "usr", "lib",
                                           "x86_64-linux-gnu", "gpcheck",
                                           "plugins"))
+        # a plugin is a folder with a CMakeLists.txt (plugins/CMakeLists.txt
+        # builds exactly those; plugins/common is shared source)
         self.assertEqual(sorted(plugins), sorted(
             d + ".so" for d in os.listdir(os.path.join(SRC, "plugins"))
-            if os.path.isdir(os.path.join(SRC, "plugins", d))))
+            if os.path.isfile(os.path.join(SRC, "plugins", d,
+                                           "CMakeLists.txt"))))
         self.assertTrue(os.path.isfile(os.path.join(
             M["root"], "etc", "ssl", "certs", "ca-certificates.crt")))
         self.assertTrue(os.path.isfile(os.path.join(
