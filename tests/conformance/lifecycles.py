@@ -176,6 +176,7 @@ class Redis:
         from redis import Redis as Server
         self.srv = Server()
         self.loading_keys = loading_keys
+        self.rng = random.Random()
 
     def start(self):
         self.srv.start()
@@ -215,12 +216,77 @@ class Redis:
         def restart_now(rng):
             # Started at once: the trial is the LOADING phase itself.
             self.srv.start(wait=False)
+
+        def pause():
+            # CLIENT PAUSE ALL holds every client's commands, CLIENT
+            # UNPAUSE included: the pause is given its random length up
+            # front and ends by itself.
+            self.ensure_up()
+            ms = int(delay(self.rng) * 1000)
+            self.srv.cli("CLIENT", "PAUSE", ms, "ALL")
         return [
             Lifecycle(self, "cold start", self.srv.stop_server, start_late),
             Lifecycle(self, "loading a large RDB", self.srv.stop_server,
                       restart_now),
             Lifecycle(self, "crash (SIGKILL) and restart", self.kill,
-                      start_late)]
+                      start_late),
+            Lifecycle(self, "CLIENT PAUSE ALL", pause, lambda rng: None)]
+
+    def ensure_up(self):
+        if self.srv.proc is None or self.srv.proc.poll() is not None:
+            self.srv.start()
+        self.srv.wait_ready(30)
+
+
+# -- dns -------------------------------------------------------------------
+
+class Dns:
+    """dnsmasq, where a record is added while the tools wait (a zone being
+    provisioned): each trial asks for a new name."""
+
+    name = "dns"
+    ADDRESS = "10.20.30.40"
+
+    def __init__(self):
+        from dns import Dnsmasq
+        self.srv = Dnsmasq()
+        self.n = 0
+        self.qname = "late0.conformance.test"
+
+    def start(self):
+        self.srv.start()
+
+    def stop(self):
+        self.srv.stop()
+
+    def dig(self):
+        return ("dig +short +time=1 +tries=1 -p %d @127.0.0.1 %s A"
+                % (self.srv.port, self.qname))
+
+    def check(self):
+        return truth.dns(self.srv.port, self.qname, self.ADDRESS)
+
+    def client(self):
+        return "[ \"$(%s)\" = %s ]" % (self.dig(), self.ADDRESS)
+
+    def probe(self):
+        return ("plugin = dns\nname = %s\ntype = A\nserver = 127.0.0.1:%d\n"
+                "expect = %s\n" % (self.qname, self.srv.port, self.ADDRESS))
+
+    def anchors(self):
+        return {"dig loop": "until [ -n \"$(%s 2>/dev/null)\" ]; do sleep %s; "
+                            "done" % (self.dig(), ANCHOR_SLEEP),
+                "wait-for-it": wait_for_it("127.0.0.1", self.srv.port)}
+
+    def lifecycles(self):
+        def new_name():
+            self.n += 1
+            self.qname = "late%d.conformance.test" % self.n
+
+        def add(rng):
+            time.sleep(delay(rng))
+            self.srv.add_host(self.qname, self.ADDRESS)
+        return [Lifecycle(self, "record added late", new_name, add)]
 
 
 # -- postgres ----------------------------------------------------------------
@@ -323,8 +389,8 @@ class Postgres:
 
 
 def targets(names, loading_keys):
-    make = {"tcp": Tcp, "http": Http, "redis": lambda: Redis(loading_keys),
-            "postgres": Postgres}
+    make = {"tcp": Tcp, "http": Http, "dns": Dns,
+            "redis": lambda: Redis(loading_keys), "postgres": Postgres}
     return [make[n]() for n in names]
 
 

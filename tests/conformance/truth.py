@@ -1,6 +1,7 @@
 """tests/conformance/truth.py - the independent clients that say whether a
 service really serves: libpq and hiredis through ctypes (the C libraries
-psql and redis-cli are built on), Python's http.client, a plain connect.
+psql and redis-cli are built on), Python's http.client, dig, a plain
+connect.
 
 Each check() makes one representative request, a write and a read where
 the service has both, and returns True only when both worked. They are
@@ -13,6 +14,7 @@ import ctypes
 import ctypes.util
 import http.client
 import socket
+import subprocess
 
 _pq = ctypes.CDLL(ctypes.util.find_library("pq") or "libpq.so.5")
 _pq.PQconnectdb.restype = ctypes.c_void_p
@@ -110,3 +112,15 @@ def tcp(host, port):
             return True
     except OSError:
         return False
+
+
+def dns(port, name, address):
+    """dig's answer for NAME A from the server on 127.0.0.1:PORT is
+    exactly ADDRESS."""
+    try:
+        out = subprocess.run(["dig", "+short", "+time=1", "+tries=1", "-p",
+                              str(port), "@127.0.0.1", name, "A"],
+                             capture_output=True, text=True, timeout=2)
+    except subprocess.TimeoutExpired:
+        return False
+    return out.returncode == 0 and out.stdout.split() == [address]
