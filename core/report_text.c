@@ -434,8 +434,11 @@ char *report_text_render(const run_result *rr)
     summary(&t, rr);
     int bad = ferror(t.out) || t.werr;
     fclose(t.out);
+    for (size_t i = 0; i < t.n; i++)
+        free(t.last_warmup[i]);
     free(t.last_warmup);
     free(t.repeats);
+    free(t.said_ns);
     if (bad) {
         free(buf);
         return NULL;
