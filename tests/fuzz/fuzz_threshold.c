@@ -2,8 +2,9 @@
  * tests/fuzz/fuzz_threshold.c - warn_if / fail_if conditions
  * (core/threshold.c) against a schema with a metric of every unit: parse
  * the input as both levels, then evaluate and format every condition
- * parsed. A condition that parses has a metric of the schema, a known
- * operator and a normalised text; a list that fails appends nothing.
+ * parsed. A condition that parses has a metric of the schema (or one the
+ * core measures), a known operator and a normalised text; a list that
+ * fails appends nothing.
  */
 #include <math.h>
 #include <string.h>
@@ -61,8 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     parse(s, TH_FAIL, &v, &n);
     for (size_t i = 0; i < n; i++) {
         const threshold *t = &v[i];
-        FUZZ_CHECK(t->metric >= metrics &&
-                   t->metric < metrics + ARRAY_LEN(metrics));
+        /* a metric of the schema, or one the core measures (ready_after,
+         * attempts, duration: GP_CORE_METRICS) */
+        size_t n_core;
+        const gp_metric *core = threshold_core_metrics(&n_core);
+        FUZZ_CHECK((t->metric >= metrics &&
+                    t->metric < metrics + ARRAY_LEN(metrics)) ||
+                   (t->metric >= core && t->metric < core + n_core));
         FUZZ_CHECK(t->op >= TH_GT && t->op <= TH_NE);
         FUZZ_CHECK(t->text && strncmp(t->text, t->metric->name,
                                       strlen(t->metric->name)) == 0);
