@@ -270,3 +270,15 @@ void gcp_validate_url(gp_ctx *ctx, const gp_api *api, const char *key)
         api->invalid(ctx, key, "%s", strlen(err) > skip ? err + skip : err);
     }
 }
+
+int gcp_outcome_rank(gp_outcome o)
+{
+    switch (o) {
+    case GP_READY: return 0;
+    case GP_DEGRADED: return 1;
+    case GP_TRANSIENT: return 2;
+    case GP_UNKNOWN: return 3;
+    case GP_FATAL: return 4;
+    }
+    return 3;
+}

@@ -93,6 +93,11 @@ void gcp_scrub(char *buf, size_t cap, const char *secret);
 char *gcp_get_token(gp_ctx *ctx, const gp_api *api, gcp_resp *r,
                     const char *needed_by, gcp_part *res);
 
+/* READY < DEGRADED < TRANSIENT < UNKNOWN < FATAL: of two parts' outcomes
+ * (a token and a request, a connector and its targets), the higher one
+ * decides. */
+int gcp_outcome_rank(gp_outcome o);
+
 /* From validate(): the http(s) URL in option key, through libcurl's URL
  * parser (CURLU); a bad one is reported with api->invalid(). Unset or
  * empty: nothing to check. */

@@ -98,19 +98,6 @@ static const gp_metric prom_metrics[] = {
 
 /* ------------------------------------------------------------------------ */
 
-/* READY < DEGRADED < TRANSIENT < UNKNOWN < FATAL: the worst one decides. */
-static int rank(gp_outcome o)
-{
-    switch (o) {
-    case GP_READY: return 0;
-    case GP_DEGRADED: return 1;
-    case GP_TRANSIENT: return 2;
-    case GP_UNKNOWN: return 3;
-    case GP_FATAL: return 4;
-    }
-    return 3;
-}
-
 /* {url}/api/v1/query?query=EXPR&timeout=SECONDS, encoded by curl's URL
  * API; NULL when out of memory or url is not a URL (validate() says so). */
 static char *query_url(const char *base, const char *expr, int64_t left_ms)
@@ -306,17 +293,20 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     }
     h = h2;
     /* 2. each query in turn; a fatal one ends the attempt */
-    for (size_t i = 0; i < n && rank(worst) < rank(GP_UNKNOWN); i++) {
+    for (size_t i = 0;
+         i < n && gcp_outcome_rank(worst) < gcp_outcome_rank(GP_UNKNOWN); i++) {
         if (api->time_left_ms(ctx) <= 0) {
             gcp_part_set(&part, GP_TRANSIENT, "%s: not asked, no time left",
                          names[i]);
-            worst = rank(GP_TRANSIENT) > rank(worst) ? GP_TRANSIENT : worst;
+            worst = gcp_outcome_rank(GP_TRANSIENT) > gcp_outcome_rank(worst)
+                        ? GP_TRANSIENT
+                        : worst;
             append(msg, sizeof msg, part.text);
             continue;
         }
         gp_outcome o = one_query(ctx, api, names[i], exprs[i], h, token,
                                  on_empty, &r, &ms, &part);
-        if (rank(o) > rank(worst))
+        if (gcp_outcome_rank(o) > gcp_outcome_rank(worst))
             worst = o;
         append(msg, sizeof msg, part.text);
         done++;

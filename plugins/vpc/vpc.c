@@ -154,18 +154,6 @@ static const gp_metric vpc_metrics[] = {
 
 /* ------------------------------------------------------------------------ */
 
-static int rank(gp_outcome o)
-{
-    switch (o) {
-    case GP_READY: return 0;
-    case GP_DEGRADED: return 1;
-    case GP_TRANSIENT: return 2;
-    case GP_UNKNOWN: return 3;
-    case GP_FATAL: return 4;
-    }
-    return 3;
-}
-
 static gp_outcome check(gp_ctx *ctx, const gp_api *api)
 {
     const char *connector = api->opt_string(ctx, "connector");
@@ -208,7 +196,8 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     }
     /* A fatal connector needs no reachability numbers to be understood;
      * an API that used up the attempt leaves no time to measure them. */
-    if (with_targets && rank(conn.outcome) >= rank(GP_UNKNOWN))
+    if (with_targets &&
+        gcp_outcome_rank(conn.outcome) >= gcp_outcome_rank(GP_UNKNOWN))
         with_targets = 0;
     else if (with_targets && api->time_left_ms(ctx) <= 0)
         vpc_part_set(&reach, GP_TRANSIENT, "targets not tried: no time left");
@@ -217,7 +206,8 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
 
     /* The part that is not ready comes first; both when both are set. */
     const vpc_part *first = &conn, *second = &reach;
-    if (!with_conn || rank(reach.outcome) > rank(conn.outcome)) {
+    if (!with_conn ||
+        gcp_outcome_rank(reach.outcome) > gcp_outcome_rank(conn.outcome)) {
         first = &reach;
         second = &conn;
     }
@@ -228,8 +218,9 @@ static gp_outcome check(gp_ctx *ctx, const gp_api *api)
     gcp_scrub(msg, sizeof msg, token);
     api->message(ctx, "%s", msg);
     gp_sdk_free_secret(token);
-    return rank(conn.outcome) >= rank(reach.outcome) ? conn.outcome
-                                                     : reach.outcome;
+    return gcp_outcome_rank(conn.outcome) >= gcp_outcome_rank(reach.outcome)
+               ? conn.outcome
+               : reach.outcome;
 }
 
 /*
