@@ -389,9 +389,12 @@ class Postgres:
 
 
 def targets(names, loading_keys):
+    """One maker per name: a target picks its ports when made, so the run
+    makes each just before it starts it (a port picked minutes earlier may
+    have been taken since)."""
     make = {"tcp": Tcp, "http": Http, "dns": Dns,
             "redis": lambda: Redis(loading_keys), "postgres": Postgres}
-    return [make[n]() for n in names]
+    return [make[n] for n in names]
 
 
 __all__ = ["targets", "random"]
