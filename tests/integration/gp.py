@@ -310,6 +310,30 @@ def pid_alive(pid):
         return False
 
 
+def outcomes(probe):
+    """The outcome of each attempt of a probe's JSON report, in order."""
+    return [h["outcome"] for h in probe["history"]]
+
+
+COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                          "..", "completion", "gpcheck.bash")
+
+
+def complete(*words):
+    """completion/gpcheck.bash's COMPREPLY for COMP_WORDS=words, the cursor
+    on the last one (as tests/integration/test_examples.py drives it)."""
+    script = ('source "$1" || exit 9; shift; COMP_WORDS=("$@"); '
+              'COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _gpcheck || exit 8; '
+              'printf "%s\\n" "${COMPREPLY[@]}"')
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GPCHECK_")}
+    proc = subprocess.run(["bash", "--norc", "-c", script, "bash",
+                           COMPLETION] + list(words), capture_output=True,
+                          text=True, timeout=60, env=env,
+                          stdin=subprocess.DEVNULL)
+    return {ln for ln in proc.stdout.split("\n") if ln}
+
+
 def wait_until(pred, seconds, step=0.05):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

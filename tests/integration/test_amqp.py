@@ -18,10 +18,8 @@ import tempfile
 import time
 import unittest
 
-COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                          "..", "completion", "gpcheck.bash")
 
-from gp import BIN, GRACE, TEST_PLUGINS, GpTestCase
+from gp import BIN, GRACE, GpTestCase, TEST_PLUGINS, complete, outcomes
 
 from base import free_port
 from certs import self_signed
@@ -30,23 +28,6 @@ from rabbitmq import RabbitMQ, amqp_answers
 PASSWORD = "app-Pw-r4bbit"
 
 
-def complete(*words):
-    """completion/gpcheck.bash's COMPREPLY for COMP_WORDS=words, the cursor
-    on the last one (as tests/integration/test_examples.py drives it)."""
-    script = ('source "$1" || exit 9; shift; COMP_WORDS=("$@"); '
-              'COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _gpcheck || exit 8; '
-              'printf "%s\\n" "${COMPREPLY[@]}"')
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("GPCHECK_")}
-    proc = subprocess.run(["bash", "--norc", "-c", script, "bash",
-                           COMPLETION] + list(words), capture_output=True,
-                          text=True, timeout=60, env=env,
-                          stdin=subprocess.DEVNULL)
-    return {ln for ln in proc.stdout.split("\n") if ln}
-
-
-def outcomes(p):
-    return [h["outcome"] for h in p["history"]]
 
 
 class AmqpTest(GpTestCase):

@@ -19,7 +19,7 @@ import tempfile
 import time
 import urllib.parse
 
-from gp import FIXTURES, GRACE, GpTestCase
+from gp import FIXTURES, GRACE, GpTestCase, outcomes
 
 from clickhouse import ClickHouse
 
@@ -31,9 +31,6 @@ CANARY = "canary-Cl1ckH0use-Xq7"
 # of a GP_OPT_FILE option.
 FILE_CANARY = "canary-F1le-Zk3p"
 
-
-def outcomes(p):
-    return [h["outcome"] for h in p["history"]]
 
 
 class ClickHouseCase(GpTestCase):

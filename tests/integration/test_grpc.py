@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import threading
 
-from gp import GRACE, GpTestCase
+from gp import GRACE, GpTestCase, outcomes
 from grpchealth import GrpcHealth, Nghttpd
 from pki import Pki
 from tlsserver import SServer
@@ -49,9 +49,6 @@ def tearDownModule():
             S[name].stop()
     shutil.rmtree(S["dir"], ignore_errors=True)
 
-
-def outcomes(p):
-    return [h["outcome"] for h in p["history"]]
 
 
 class GrpcCase(GpTestCase):

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import urllib.parse
 
-from gp import FIXTURES, GRACE, GpTestCase
+from gp import FIXTURES, GRACE, GpTestCase, outcomes
 
 sys.path.insert(0, FIXTURES)
 from httpd import HttpdProcess  # noqa: E402
@@ -21,9 +21,6 @@ from httpd import HttpdProcess  # noqa: E402
 CANARY = "canary-Htt9-Wv4m"
 USER = "prober"
 
-
-def outcomes(p):
-    return [h["outcome"] for h in p["history"]]
 
 
 class HttpCase(GpTestCase):

@@ -15,10 +15,8 @@ import subprocess
 import time
 import unittest
 
-COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                          "..", "completion", "gpcheck.bash")
 
-from gp import BIN, GRACE, GpTestCase
+from gp import BIN, GRACE, GpTestCase, complete, outcomes
 
 from base import free_port, wait_tcp
 from certs import self_signed
@@ -28,23 +26,6 @@ PASSWORD = "app-Pw-m4riadb"
 MON_PASSWORD = "mon-Pw-r3plica"
 
 
-def complete(*words):
-    """completion/gpcheck.bash's COMPREPLY for COMP_WORDS=words, the cursor
-    on the last one (as tests/integration/test_examples.py drives it)."""
-    script = ('source "$1" || exit 9; shift; COMP_WORDS=("$@"); '
-              'COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _gpcheck || exit 8; '
-              'printf "%s\\n" "${COMPREPLY[@]}"')
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("GPCHECK_")}
-    proc = subprocess.run(["bash", "--norc", "-c", script, "bash",
-                           COMPLETION] + list(words), capture_output=True,
-                          text=True, timeout=60, env=env,
-                          stdin=subprocess.DEVNULL)
-    return {ln for ln in proc.stdout.split("\n") if ln}
-
-
-def outcomes(p):
-    return [h["outcome"] for h in p["history"]]
 
 
 class MysqlTest(GpTestCase):

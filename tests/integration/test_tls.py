@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 
-from gp import GRACE, GpTestCase
+from gp import GRACE, GpTestCase, outcomes
 from pki import Pki
 from postgres import Postgres
 from tlsserver import SServer, Smtp
@@ -62,9 +62,6 @@ def tearDownModule():
             s.stop()
     shutil.rmtree(S["dir"], ignore_errors=True)
 
-
-def outcomes(p):
-    return [h["outcome"] for h in p["history"]]
 
 
 class TlsCase(GpTestCase):
