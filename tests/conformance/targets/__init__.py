@@ -1,0 +1,1 @@
+"""tests/conformance/targets - one module per conformance target (see lifecycles.py)."""
