@@ -85,6 +85,12 @@ static const gp_option pg_options[] = {
      .type = GP_TYPE_BOOLEAN,
      .def = "false",
      .help = "count a hot standby (in recovery, read-only) as ready"},
+    {.key = "wait_for_role",
+     .type = GP_TYPE_BOOLEAN,
+     .def = "false",
+     .help = "the role or its password is set up after the server starts "
+             "(provisioning): a refused login (28P01, 28000) is transient "
+             "in warmup, fatal after"},
     {.key = "app_name",
      .type = GP_TYPE_LIST,
      .help = "the application's sessions have one of these "
