@@ -617,7 +617,7 @@ static const gp_plugin pg_plugin = {
 
 /* libpq's SCRAM login calls OpenSSL (its random nonce, SHA-256, HMAC),
  * and OpenSSL's first call in a process loads its configuration, its
- * default provider and seeds its random generator: ~2 ms that every
+ * default provider and seeds its random generator: ~1.5 ms of CPU every
  * forked attempt paid again. Done here, in the supervisor that loads the
  * plugin, each attempt inherits it (OpenSSL reseeds its generator in a
  * forked child by itself). */
