@@ -107,6 +107,15 @@ static gp_outcome connect_failure(pg_probe *p, PGconn *conn, int at_start)
      * created late"); after it, it will not appear by itself. */
     if (strcmp(f.state, "3D000") == 0 && p->api->in_warmup(p->ctx))
         f.outcome = GP_TRANSIENT;
+    /* A refused login (bad password 28P01, no such role or no pg_hba.conf
+     * entry 28000) is fatal at once by default: a typo waited for would
+     * only be found when the warmup runs out. With wait_for_role the user
+     * says provisioning sets the role up after the server starts, so in
+     * the warmup it may still come; after it, it is fatal again. */
+    if ((strcmp(f.state, "28P01") == 0 || strcmp(f.state, "28000") == 0) &&
+        p->api->in_warmup(p->ctx) &&
+        p->api->opt_boolean(p->ctx, "wait_for_role"))
+        f.outcome = GP_TRANSIENT;
     if (f.state[0])
         return pg_say(p, f.outcome, "%s (SQLSTATE %s; dsn %s)", f.text, f.state,
                       p->shown);

@@ -47,6 +47,9 @@
 #include <string.h>
 
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
@@ -85,6 +88,12 @@ static const gp_option pg_options[] = {
      .type = GP_TYPE_BOOLEAN,
      .def = "false",
      .help = "count a hot standby (in recovery, read-only) as ready"},
+    {.key = "wait_for_role",
+     .type = GP_TYPE_BOOLEAN,
+     .def = "false",
+     .help = "the role or its password is set up after the server starts "
+             "(provisioning): a refused login (28P01, 28000) is transient "
+             "in warmup, fatal after"},
     {.key = "app_name",
      .type = GP_TYPE_LIST,
      .help = "the application's sessions have one of these "
@@ -606,7 +615,28 @@ static const gp_plugin pg_plugin = {
     .urls = postgres_urls,
 };
 
+/* libpq's SCRAM login calls OpenSSL (its random nonce, SHA-256, HMAC),
+ * and OpenSSL's first call in a process loads its configuration, its
+ * default provider and seeds its random generator: ~1.5 ms of CPU every
+ * forked attempt paid again. Done here, in the supervisor that loads the
+ * plugin, each attempt inherits it (OpenSSL reseeds its generator in a
+ * forked child by itself). */
+static void warm_crypto(void)
+{
+    unsigned char nonce[18];
+
+    OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
+    (void)RAND_bytes(nonce, sizeof nonce);
+    EVP_MD_free(EVP_MD_fetch(NULL, "SHA256", NULL));
+}
+
 GP_PLUGIN_EXPORT const gp_plugin *gpcheck_plugin(void)
 {
+    static int warmed;
+
+    if (!warmed) {
+        warmed = 1;
+        warm_crypto();
+    }
     return &pg_plugin;
 }

@@ -264,6 +264,42 @@ class PostgresTest(PgTestCase):
         self.assertEqual(warm[0]["outcome"], "transient")
         self.assertLess(took, 0.8 + 5)
 
+    def test_password_set_late_waited_for_with_wait_for_role(self):
+        # Provisioning sets the role's password after the server is up
+        # (the conformance suite's "password set late"): with
+        # wait_for_role the refused logins (28P01) are transient in the
+        # warmup and the probe passes once the password is there.
+        self.pg.create_role("late", password=None)
+        self.addCleanup(lambda: self.pg.psql("DROP ROLE IF EXISTS late"))
+        self.pg_ini("db", self.pg.dsn("late", "appdb"), password="late-pw",
+                    warmup="20s", warmup_interval="100ms",
+                    wait_for_role="true")
+        timer = threading.Timer(
+            0.8, self.pg.psql, ("ALTER ROLE late PASSWORD 'late-pw'",))
+        timer.start()
+        self.addCleanup(timer.join)
+        proc, p, took = self.run_one("db")
+        self.assert_outcome(p, "ok", "ready")
+        warm = [h for h in p["history"] if h["phase"] == "warmup"]
+        self.assertIn("28P01", warm[0]["message"])
+        self.assertEqual(warm[0]["outcome"], "transient")
+        self.assertLess(took, 0.8 + 5)
+
+    def test_wait_for_role_fatal_after_warmup(self):
+        # wait_for_role only moves the verdict to the warmup's end: a
+        # password that stays wrong is fatal then, not waited for forever.
+        proc, p, took = self.check_one(self.pg.dsn("app", "appdb"),
+                                       password="wrong", warmup="1s",
+                                       warmup_interval="200ms",
+                                       wait_for_role="true", timeout="2s",
+                                       attempts="3")
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assert_outcome(p, "fail", "fatal", "28P01")
+        warm = [h for h in p["history"] if h["phase"] == "warmup"]
+        self.assertGreater(len(warm), 1)
+        self.assertTrue(all(h["outcome"] == "transient" for h in warm))
+        self.assertLess(took, 1 + 3)
+
     def test_permission_denied_fatal(self):
         self.assert_fatal_at_once(self.pg.dsn("plain", "locked"), "plain-pw",
                                   'permission denied for database "locked"',

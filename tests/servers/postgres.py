@@ -8,6 +8,9 @@
     s = pg.hold()                       # a session holding a slot
     pg.stop_server(); pg.start()        # fast shutdown keeps the data
     pg.crash(); pg.start()              # immediate shutdown, recovery
+    pg.wipe(); pg.initdb()              # an empty data folder, a new cluster
+    sb = Postgres(clone_of=pg)          # a streaming standby (pg_basebackup)
+    sb.start(); sb.promote()            # ... promoted to a primary
     pg.stop()                           # stops it and removes the folder
 
 The cluster lives in its own temporary folder, owned by the `postgres` OS
@@ -23,6 +26,7 @@ Every wait is bounded in time.
 import os
 import pwd
 import select
+import shutil
 import signal
 import subprocess
 import time
@@ -59,7 +63,10 @@ class Postgres(Server):
     name = "postgres"
 
     def __init__(self, max_connections=20, superuser_reserved_connections=3,
-                 settings=None):
+                 settings=None, clone_of=None):
+        """clone_of: a running Postgres this one is a streaming standby of
+        (pg_basebackup over its socket, with its settings and its own port)
+        instead of a new cluster."""
         super().__init__()
         try:
             self.port = free_port()
@@ -82,12 +89,22 @@ class Postgres(Server):
                 "logging_collector": "off",
             }
             self.settings.update(settings or {})
+            if clone_of is not None:
+                # a standby needs max_connections etc. >= its primary's
+                self.settings = dict(clone_of.settings, port=str(self.port),
+                                     unix_socket_directories=self.dir)
+                max_connections = clone_of.max_connections
+                superuser_reserved_connections = \
+                    clone_of.superuser_reserved_connections
             self.max_connections = max_connections
             self.superuser_reserved_connections = \
                 superuser_reserved_connections
             pw = pwd.getpwnam(OS_USER)
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-            self._initdb()
+            if clone_of is None:
+                self.initdb()
+            else:
+                self._base_backup(clone_of)
         except BaseException:
             Server.stop(self)
             raise
@@ -105,7 +122,8 @@ class Postgres(Server):
                               preexec_fn=demote, env=_clean_env(),
                               cwd=self.dir)
 
-    def _initdb(self):
+    def initdb(self):
+        """A new cluster in the data folder (which is absent or empty)."""
         proc = self._run_as_postgres(
             [os.path.join(PG_BIN, "initdb"), "-D", self.data, "-U", "postgres",
              "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync",
@@ -113,15 +131,46 @@ class Postgres(Server):
         if proc.returncode != 0:
             raise RuntimeError("initdb failed: %s" % proc.stderr[-2000:])
 
+    def wipe(self):
+        """Stop the server and leave an empty data folder, as a fresh
+        volume is before the first start."""
+        self.stop_server()
+        shutil.rmtree(self.data, ignore_errors=True)
+        pw = pwd.getpwnam(OS_USER)
+        os.mkdir(self.data, 0o700)
+        os.chown(self.data, pw.pw_uid, pw.pw_gid)
+
+    def _base_backup(self, primary):
+        """This data folder as a streaming standby of primary: a base
+        backup over its (trusted) socket, with standby.signal and
+        primary_conninfo written by -R."""
+        proc = self._run_as_postgres(
+            [os.path.join(PG_BIN, "pg_basebackup"), "-h", primary.dir, "-p",
+             str(primary.port), "-U", "postgres", "-D", self.data, "-R",
+             "-X", "stream", "-c", "fast", "--no-sync"], 120)
+        if proc.returncode != 0:
+            raise RuntimeError("pg_basebackup failed: %s"
+                               % proc.stderr[-2000:])
+
+    def in_recovery(self):
+        return self.psql("SELECT pg_is_in_recovery()") == "t"
+
+    def promote(self):
+        """A standby becomes a primary (pg_promote(), not waiting for it
+        to finish: the tools see the moment it happens)."""
+        self.psql("SELECT pg_promote(wait => false)")
+
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def start(self, wait=True):
-        """Start the postmaster; with wait, return once it runs queries."""
+    def start(self, wait=True, settings=None):
+        """Start the postmaster; with wait, return once it runs queries.
+        settings: for this start only (listen_addresses='' is how an
+        entrypoint script starts it for its own set-up, socket only)."""
         if self.running():
             return
         argv = [os.path.join(PG_BIN, "postgres"), "-D", self.data]
-        for key, value in self.settings.items():
+        for key, value in dict(self.settings, **(settings or {})).items():
             argv += ["-c", "%s=%s" % (key, value)]
         self.spawn(argv, user=OS_USER, env=_clean_env(), cwd=self.dir)
         if wait:
