@@ -2,7 +2,8 @@
 interface) against a real ClickHouse on loopback (tests/servers/clickhouse.py,
 Debian's 18.16): ready with metrics, expect, the value metric under
 thresholds, credentials in headers (plaintext, SHA-256, readonly users,
-password_file), wrong credentials, unknown database, syntax errors and other
+password_file), wrong credentials, unknown database and table (fatal after
+the warmup, transient in it: the schema created late), syntax errors and other
 exceptions, TLS, a stopped server, a server started late during warmup, a
 query longer than the attempt, and the canary password in no output.
 
