@@ -44,7 +44,8 @@ from lifecycles import ANCHOR_SLEEP, delay, Lifecycle, wait_for_it  # noqa: E402
 # name and renamed into place: 18.16 makes a new MergeTree table visible
 # before it starts it, and an INSERT in between (the truth's, every 5 ms)
 # segfaults the server (BackgroundProcessingPoolTaskInfo::wake() on a NULL
-# task; twice in 30 trials here). RENAME shows it only once it is started.
+# task; it ended three runs here, after 2 to 15 trials of "database
+# created late"). RENAME shows it only once it is started.
 DATABASE = "CREATE DATABASE IF NOT EXISTS {db}"
 TABLE = ("CREATE TABLE IF NOT EXISTS {db}.events_new (t DateTime, x UInt64) "
          "ENGINE = MergeTree ORDER BY t",
