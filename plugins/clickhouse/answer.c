@@ -122,6 +122,7 @@ ch_exception_kind ch_exception_kind_of(long code)
     case 194: /* REQUIRED_PASSWORD */
     case 195: /* IP_ADDRESS_NOT_ALLOWED */ return CH_EXC_AUTH;
     case 81: /* UNKNOWN_DATABASE */ return CH_EXC_DATABASE;
+    case 60: /* UNKNOWN_TABLE */ return CH_EXC_TABLE;
     case 62: /* SYNTAX_ERROR */ return CH_EXC_SYNTAX;
     default: break;
     }

@@ -40,7 +40,8 @@ long ch_find_exception(const char *body, size_t len, long status, char *text,
 /* What an exception code (ErrorCodes.cpp) says. */
 typedef enum ch_exception_kind {
     CH_EXC_AUTH,      /* authentication failed (516, 192-195): fatal */
-    CH_EXC_DATABASE,  /* unknown database (81): fatal */
+    CH_EXC_DATABASE,  /* unknown database (81): transient in warmup */
+    CH_EXC_TABLE,     /* unknown table (60): transient in warmup */
     CH_EXC_SYNTAX,    /* syntax error in the query (62): fatal */
     CH_EXC_TRANSIENT, /* load, time, a lost dependency: transient */
     CH_EXC_OTHER,     /* anything else: fatal */

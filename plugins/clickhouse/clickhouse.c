@@ -291,9 +291,15 @@ static gp_outcome exception_outcome(const probe *p, long code, const char *text)
     case CH_EXC_AUTH:
         api->message(ctx, "authentication failed at %s: %s", p->where, text);
         return GP_FATAL;
+    /* The schema is not made yet: in the warmup an init script or the
+     * first migration may be about to create it (a database and its table
+     * are made one after the other); after it, a configuration error. */
     case CH_EXC_DATABASE:
         api->message(ctx, "unknown database at %s: %s", p->where, text);
-        return GP_FATAL;
+        return api->in_warmup(ctx) ? GP_TRANSIENT : GP_FATAL;
+    case CH_EXC_TABLE:
+        api->message(ctx, "unknown table at %s: %s", p->where, text);
+        return api->in_warmup(ctx) ? GP_TRANSIENT : GP_FATAL;
     case CH_EXC_SYNTAX:
         api->message(ctx, "syntax error in the query: %s", text);
         return GP_FATAL;

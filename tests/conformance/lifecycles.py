@@ -54,6 +54,7 @@ TARGETS = {
     "dns": "dns:Dns",
     "redis": "redis:Redis",
     "postgres": "postgres:Postgres",
+    "clickhouse": "clickhouse:ClickHouse",
 }
 
 

@@ -1,7 +1,7 @@
 """tests/conformance/truth.py - the independent clients that say whether a
 service really serves: libpq and hiredis through ctypes (the C libraries
-psql and redis-cli are built on), Python's http.client, dig, a plain
-connect.
+psql and redis-cli are built on), Python's http.client (HTTP services and
+ClickHouse's HTTP interface), dig, a plain connect.
 
 Each check() makes one representative request, a write and a read where
 the service has both, and returns True only when both worked. They are
@@ -104,6 +104,27 @@ def http_body(host, port, path, want):
         return False
     finally:
         conn.close()
+
+
+def clickhouse(host, port, write, read, want):
+    """POST `write` (an INSERT), then `read`, to ClickHouse's HTTP
+    interface: both 200 and the read's answer exactly `want`. ClickHouse
+    reports an exception (unknown database or table, a table being
+    loaded) with an error status."""
+    for sql, expect in ((write, None), (read, want)):
+        conn = http.client.HTTPConnection(host, port, timeout=1)
+        try:
+            conn.request("POST", "/", body=sql.encode())
+            r = conn.getresponse()
+            body = r.read().decode(errors="replace")
+            if r.status != 200 or (expect is not None and
+                                   body.strip() != expect):
+                return False
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            conn.close()
+    return True
 
 
 def tcp(host, port):

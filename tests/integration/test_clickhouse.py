@@ -2,7 +2,8 @@
 interface) against a real ClickHouse on loopback (tests/servers/clickhouse.py,
 Debian's 18.16): ready with metrics, expect, the value metric under
 thresholds, credentials in headers (plaintext, SHA-256, readonly users,
-password_file), wrong credentials, unknown database, syntax errors and other
+password_file), wrong credentials, unknown database and table (fatal after
+the warmup, transient in it: the schema created late), syntax errors and other
 exceptions, TLS, a stopped server, a server started late during warmup, a
 query longer than the attempt, and the canary password in no output.
 
@@ -175,6 +176,49 @@ class SharedServerTest(ClickHouseCase):
         self.assertEqual(outcomes(p), ["fatal"])
         self.assertIn("unknown database", p["message"])
         self.assertIn("no_such_db", p["message"])
+
+    def test_unknown_table_is_fatal_after_the_warmup(self):
+        _, p, _ = self.run_one("ch", self.server.url(),
+                               "query = SELECT count() FROM system.nope",
+                               policy="attempts = 3\ntimeout = 3s")
+        self.assertEqual(outcomes(p), ["fatal"])
+        self.assertIn("unknown table", p["message"])
+        self.assertIn("Code: 60", p["message"])
+
+    def test_schema_created_late_in_the_warmup_passes(self):
+        """An init script or migration makes the database, then the table,
+        while gpcheck waits: unknown database (81), then unknown table
+        (60), are transient in the warmup (the conformance suite's
+        "database created late" and "cold start" found both fatal). The
+        database is this test's own: the shared server is otherwise only
+        read."""
+        db = "late_%d" % os.getpid()
+        self.addCleanup(self.server.query, "DROP DATABASE IF EXISTS " + db)
+        self.section("ch", self.server.url(),
+                     "query = SELECT count() FROM %s.events" % db,
+                     policy="warmup = 30s\nwarmup_interval = 100ms\n"
+                            "timeout = 2s")
+        report = os.path.join(self.tmp, "late.json")
+        gp = subprocess.Popen(self.base_args("run") + ["-o", "json:" + report],
+                              stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, cwd=self.tmp)
+        self.addCleanup(lambda: gp.poll() is None and gp.kill())
+        time.sleep(1.0)
+        self.server.query("CREATE DATABASE " + db)
+        time.sleep(1.0)
+        self.server.query("CREATE TABLE %s.events (x UInt8) "
+                          "ENGINE = MergeTree ORDER BY x" % db)
+        _, err = gp.communicate(timeout=40)
+        self.assertEqual(gp.returncode, 0, err)
+        with open(report) as f:
+            p = self.probe(json.load(f), "ch")
+        self.assertEqual(p["status"], "ok", p["message"])
+        said = [(h["outcome"], h["message"]) for h in p["history"]]
+        self.assertTrue(any(o == "transient" and "unknown database" in m
+                            for o, m in said), said)
+        self.assertTrue(any(o == "transient" and "unknown table" in m
+                            for o, m in said), said)
 
     def test_database_option(self):
         _, p, _ = self.run_one("ch", self.server.url(),

@@ -5,6 +5,7 @@ for tests.
                     readonly_users={"ro": "ro-pw"})
     ch.start()                    # waits until GET /ping answers "Ok."
     ch.query("SELECT 1")          # "1\\n", as the default user
+    ch.wipe()                     # stopped: an empty data folder (cold start)
     ch.stop_server()              # stop the process, keep the folder
     ch.restart()
     ch.stop()                     # kill it and remove its folder
@@ -34,6 +35,7 @@ to exit about 1 s. Every wait here is bounded in time.
 
 import hashlib
 import os
+import shutil
 import subprocess
 import time
 import urllib.error
@@ -244,6 +246,12 @@ class ClickHouse(Server):
     def stop_server(self):
         """Stop the process, keep the folder: start() brings it back."""
         self.kill_process()
+
+    def wipe(self):
+        """Stop the process and empty its data folder: the next start() is
+        a first start (the config and users.xml are written again)."""
+        self.kill_process()
+        shutil.rmtree(self.data, ignore_errors=True)
 
     def restart(self, wait=True):
         self.stop_server()
