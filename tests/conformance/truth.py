@@ -46,6 +46,15 @@ _hi.redisFree.argtypes = [ctypes.c_void_p]
 REDIS_REPLY_STRING, REDIS_REPLY_STATUS, REDIS_REPLY_ERROR = 1, 5, 6
 
 
+class _Reply(ctypes.Structure):
+    """The head of hiredis' redisReply, up to str: 1.x (soname
+    libhiredis.so.1.x) has a double dval before len, 0.14 has not."""
+    _fields_ = [("type", ctypes.c_int), ("integer", ctypes.c_longlong)] + (
+        [] if ".so.0." in (_hi._name or "") else
+        [("dval", ctypes.c_double)]) + [
+        ("len", ctypes.c_size_t), ("str", ctypes.c_void_p)]
+
+
 def postgres(conninfo):
     """Connect, write to a temporary table, read it back."""
     conn = _pq.PQconnectdb(conninfo.encode() + b" connect_timeout=1")
@@ -89,6 +98,33 @@ def redis(host, port):
             if t not in (REDIS_REPLY_STATUS, REDIS_REPLY_STRING):
                 return False
         return True
+    finally:
+        _hi.redisFree(c)
+
+
+def redis_get(host, port, key, want):
+    """GET one key through hiredis: the read a replica serves (replicas
+    are read-only). An error reply (MASTERDOWN, LOADING) or another value
+    (nil on a replica that has not synced) is not serving."""
+    tv = _Timeval(0, 200000)
+    c = _hi.redisConnectWithTimeout(host.encode(), port, tv)
+    if not c:
+        return False
+    try:
+        if ctypes.cast(c, ctypes.POINTER(ctypes.c_int))[0] != 0:  # c->err
+            return False
+        _hi.redisSetTimeout(c, tv)
+        reply = _hi.redisCommand(ctypes.c_void_p(c),
+                                 ctypes.c_char_p(b"GET " + key.encode()))
+        if not reply:
+            return False
+        try:
+            if _reply_type(reply) != REDIS_REPLY_STRING:
+                return False
+            r = ctypes.cast(reply, ctypes.POINTER(_Reply))[0]
+            return ctypes.string_at(r.str, r.len) == want.encode()
+        finally:
+            _hi.freeReplyObject(reply)
     finally:
         _hi.redisFree(c)
 
