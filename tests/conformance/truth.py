@@ -13,7 +13,9 @@ that refuses new clients).
 import ctypes
 import ctypes.util
 import http.client
+import os
 import socket
+import struct
 import subprocess
 
 _pq = ctypes.CDLL(ctypes.util.find_library("pq") or "libpq.so.5")
@@ -160,3 +162,55 @@ def dns(port, name, address):
     except subprocess.TimeoutExpired:
         return False
     return out.returncode == 0 and out.stdout.split() == [address]
+
+
+class DnsAsker:
+    """NAME A from 127.0.0.1:PORT over UDP, in-process (no dig per check:
+    a dropped query would hold the poller for dig's 1 s, and the poller
+    dates readiness at the end of its check, which a process's exit
+    delays). check() (re)sends ONE query, the same id from the same
+    socket, as a client retrying does, and waits up to `timeout` for the
+    answer: NOERROR with exactly one record, ADDRESS.
+
+    Why one query retried: dnsmasq forwards a question only once while it
+    is pending, and sends it on again only when the same client retries
+    it (same source, same id); a new query for the same question merely
+    waits with the first. So a forwarder whose upstream comes back answers
+    at a client's next retry. Why the CD flag: dnsmasq merges clients
+    waiting on the same question with the same flags; with CD set the
+    poller's question is its own, so its retries do not answer the tools'
+    queries for them (which would make their lag the poller's)."""
+
+    def __init__(self, port, name, address, timeout=0.02):
+        self.port, self.address, self.timeout = port, address, timeout
+        qid = struct.unpack("!H", os.urandom(2))[0]
+        qname = b"".join(bytes([len(p)]) + p.encode()
+                         for p in name.strip(".").split(".")) + b"\0"
+        # header: id, RD and CD, one question; then name, type A, class IN
+        self.qid = qid
+        self.query = struct.pack("!HHHHHH", qid, 0x0110, 1, 0, 0, 0) + \
+            qname + struct.pack("!HH", 1, 1)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.settimeout(timeout)
+
+    def close(self):
+        self.sock.close()
+
+    def check(self):
+        try:
+            self.sock.sendto(self.query, ("127.0.0.1", self.port))
+            for _ in range(8):  # stray or late datagrams: a few, not forever
+                resp = self.sock.recv(4096)
+                if len(resp) >= 12 and \
+                        struct.unpack("!H", resp[:2])[0] == self.qid:
+                    break
+            else:
+                return False
+        except OSError:
+            return False
+        rcode = resp[3] & 0x0F
+        ancount = struct.unpack("!H", resp[6:8])[0]
+        # No EDNS in the query, so no OPT record after the answer: the
+        # one A record's four bytes of data end the message.
+        return rcode == 0 and ancount == 1 and \
+            resp[-4:] == socket.inet_aton(self.address)
