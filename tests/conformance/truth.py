@@ -1,13 +1,14 @@
 """tests/conformance/truth.py - the independent clients that say whether a
 service really serves: libpq and hiredis through ctypes (the C libraries
-psql and redis-cli are built on), Python's http.client, dig, a plain
-connect.
+psql and redis-cli are built on), Python's http.client, a DNS query of
+its own over UDP (DnsAsker), a plain connect.
 
 Each check() makes one representative request, a write and a read where
 the service has both, and returns True only when both worked. They are
 called every 5 ms by the truth poller, so each is bounded by a short
 timeout and opens its own connection (a pooled one would hide a server
-that refuses new clients).
+that refuses new clients); DnsAsker retries one query, as a DNS client
+does (see there).
 """
 
 import ctypes
@@ -16,7 +17,6 @@ import http.client
 import os
 import socket
 import struct
-import subprocess
 
 _pq = ctypes.CDLL(ctypes.util.find_library("pq") or "libpq.so.5")
 _pq.PQconnectdb.restype = ctypes.c_void_p
@@ -150,18 +150,6 @@ def tcp(host, port):
             return True
     except OSError:
         return False
-
-
-def dns(port, name, address):
-    """dig's answer for NAME A from the server on 127.0.0.1:PORT is
-    exactly ADDRESS."""
-    try:
-        out = subprocess.run(["dig", "+short", "+time=1", "+tries=1", "-p",
-                              str(port), "@127.0.0.1", name, "A"],
-                             capture_output=True, text=True, timeout=2)
-    except subprocess.TimeoutExpired:
-        return False
-    return out.returncode == 0 and out.stdout.split() == [address]
 
 
 class DnsAsker:
