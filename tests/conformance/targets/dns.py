@@ -1,7 +1,7 @@
 """tests/conformance/targets/dns.py - the dns target: dnsmasq: a record
 added while the tools wait; a forwarder whose upstream is down, then up."""
 
-import os
+import socket
 import time
 
 import truth  # noqa: E402
@@ -28,6 +28,7 @@ class Dns:
         self.qname = "late0.conformance.test"
         self.asked = self.srv
         self.asker = None
+        self.holders = []  # sockets keeping the down upstream's port
 
     def start(self):
         self.srv.start()
@@ -35,6 +36,7 @@ class Dns:
         self.forwarder.start()
 
     def stop(self):
+        self.release()
         if self.asker:
             self.asker.close()
         for s in (self.forwarder, self.upstream, self.srv):
@@ -69,6 +71,23 @@ class Dns:
                             "done" % (self.dig(), ANCHOR_SLEEP),
                 "wait-for-it": wait_for_it("127.0.0.1", self.asked.port)}
 
+    def hold(self, port):
+        """Keep the port of the down upstream: any client socket on this
+        machine (a dig's, c-ares') may otherwise be given it while it is
+        free, and the upstream could not start again. A UDP socket that
+        never reads, as silent as a host that is down; a TCP socket bound
+        and not listening refuses, as a closed port does."""
+        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            s = socket.socket(socket.AF_INET, kind)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+            self.holders.append(s)
+
+    def release(self):
+        for s in self.holders:
+            s.close()
+        self.holders = []
+
     def new_name(self, asked):
         self.asked = asked
         self.n += 1
@@ -88,11 +107,13 @@ class Dns:
             # closes TCP ones. The upstream will know the new name.
             self.new_name(self.forwarder)
             self.upstream.kill_process()
+            self.hold(self.upstream.port)
             with open(self.upstream.hosts_file, "a") as f:
                 f.write("%s %s\n" % (self.ADDRESS, self.qname))
 
         def upstream_up(rng):
             time.sleep(delay(rng))
+            self.release()
             self.upstream.start()
 
         return [Lifecycle(self, "record added late",
