@@ -30,7 +30,10 @@ class Redis:
     def __init__(self, short):
         from redis import Redis as Server
         self.srv = Server()
-        self.upstream = Server()
+        # Redis 7 waits repl-diskless-sync-delay (5 s) for more replicas
+        # before a full sync: MASTERDOWN all along. 1 s keeps that state
+        # and a trial short.
+        self.upstream = Server(extra=["repl-diskless-sync-delay 1"])
         self.replica = Server(extra=["replica-serve-stale-data no",
                                      "replica-read-only yes"])
         self.replica.replica_of(self.upstream)
