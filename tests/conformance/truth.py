@@ -1,20 +1,23 @@
 """tests/conformance/truth.py - the independent clients that say whether a
 service really serves: libpq and hiredis through ctypes (the C libraries
 psql and redis-cli are built on), Python's http.client (HTTP services and
-ClickHouse's HTTP interface), dig, a plain connect.
+ClickHouse's HTTP interface), a DNS query of its own over UDP (DnsAsker),
+a plain connect.
 
 Each check() makes one representative request, a write and a read where
 the service has both, and returns True only when both worked. They are
 called every 5 ms by the truth poller, so each is bounded by a short
 timeout and opens its own connection (a pooled one would hide a server
-that refuses new clients).
+that refuses new clients); DnsAsker retries one query, as a DNS client
+does (see there).
 """
 
 import ctypes
 import ctypes.util
 import http.client
+import os
 import socket
-import subprocess
+import struct
 
 _pq = ctypes.CDLL(ctypes.util.find_library("pq") or "libpq.so.5")
 _pq.PQconnectdb.restype = ctypes.c_void_p
@@ -44,6 +47,15 @@ _hi.redisCommand.restype = ctypes.c_void_p
 _hi.freeReplyObject.argtypes = [ctypes.c_void_p]
 _hi.redisFree.argtypes = [ctypes.c_void_p]
 REDIS_REPLY_STRING, REDIS_REPLY_STATUS, REDIS_REPLY_ERROR = 1, 5, 6
+
+
+class _Reply(ctypes.Structure):
+    """The head of hiredis' redisReply, up to str: 1.x (soname
+    libhiredis.so.1.x) has a double dval before len, 0.14 has not."""
+    _fields_ = [("type", ctypes.c_int), ("integer", ctypes.c_longlong)] + (
+        [] if ".so.0." in (_hi._name or "") else
+        [("dval", ctypes.c_double)]) + [
+        ("len", ctypes.c_size_t), ("str", ctypes.c_void_p)]
 
 
 def postgres(conninfo):
@@ -93,6 +105,33 @@ def redis(host, port):
         _hi.redisFree(c)
 
 
+def redis_get(host, port, key, want):
+    """GET one key through hiredis: the read a replica serves (replicas
+    are read-only). An error reply (MASTERDOWN, LOADING) or another value
+    (nil on a replica that has not synced) is not serving."""
+    tv = _Timeval(0, 200000)
+    c = _hi.redisConnectWithTimeout(host.encode(), port, tv)
+    if not c:
+        return False
+    try:
+        if ctypes.cast(c, ctypes.POINTER(ctypes.c_int))[0] != 0:  # c->err
+            return False
+        _hi.redisSetTimeout(c, tv)
+        reply = _hi.redisCommand(ctypes.c_void_p(c),
+                                 ctypes.c_char_p(b"GET " + key.encode()))
+        if not reply:
+            return False
+        try:
+            if _reply_type(reply) != REDIS_REPLY_STRING:
+                return False
+            r = ctypes.cast(reply, ctypes.POINTER(_Reply))[0]
+            return ctypes.string_at(r.str, r.len) == want.encode()
+        finally:
+            _hi.freeReplyObject(reply)
+    finally:
+        _hi.redisFree(c)
+
+
 def http_body(host, port, path, want):
     """GET path: 200 with `want` in the body."""
     conn = http.client.HTTPConnection(host, port, timeout=0.2)
@@ -135,13 +174,53 @@ def tcp(host, port):
         return False
 
 
-def dns(port, name, address):
-    """dig's answer for NAME A from the server on 127.0.0.1:PORT is
-    exactly ADDRESS."""
-    try:
-        out = subprocess.run(["dig", "+short", "+time=1", "+tries=1", "-p",
-                              str(port), "@127.0.0.1", name, "A"],
-                             capture_output=True, text=True, timeout=2)
-    except subprocess.TimeoutExpired:
-        return False
-    return out.returncode == 0 and out.stdout.split() == [address]
+class DnsAsker:
+    """NAME A from 127.0.0.1:PORT over UDP, in-process (no dig per check:
+    a dropped query would hold the poller for dig's 1 s, and the poller
+    dates readiness at the end of its check, which a process's exit
+    delays). check() (re)sends ONE query, the same id from the same
+    socket, as a client retrying does, and waits up to `timeout` for the
+    answer: NOERROR with exactly one record, ADDRESS.
+
+    Why one query retried: dnsmasq forwards a question only once while it
+    is pending, and sends it on again only when the same client retries
+    it (same source, same id); a new query for the same question merely
+    waits with the first. So a forwarder whose upstream comes back answers
+    at a client's next retry. Why the CD flag: dnsmasq merges clients
+    waiting on the same question with the same flags; with CD set the
+    poller's question is its own, so its retries do not answer the tools'
+    queries for them (which would make their lag the poller's)."""
+
+    def __init__(self, port, name, address, timeout=0.02):
+        self.port, self.address, self.timeout = port, address, timeout
+        qid = struct.unpack("!H", os.urandom(2))[0]
+        qname = b"".join(bytes([len(p)]) + p.encode()
+                         for p in name.strip(".").split(".")) + b"\0"
+        # header: id, RD and CD, one question; then name, type A, class IN
+        self.qid = qid
+        self.query = struct.pack("!HHHHHH", qid, 0x0110, 1, 0, 0, 0) + \
+            qname + struct.pack("!HH", 1, 1)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.settimeout(timeout)
+
+    def close(self):
+        self.sock.close()
+
+    def check(self):
+        try:
+            self.sock.sendto(self.query, ("127.0.0.1", self.port))
+            for _ in range(8):  # stray or late datagrams: a few, not forever
+                resp = self.sock.recv(4096)
+                if len(resp) >= 12 and \
+                        struct.unpack("!H", resp[:2])[0] == self.qid:
+                    break
+            else:
+                return False
+        except OSError:
+            return False
+        rcode = resp[3] & 0x0F
+        ancount = struct.unpack("!H", resp[6:8])[0]
+        # No EDNS in the query, so no OPT record after the answer: the
+        # one A record's four bytes of data end the message.
+        return rcode == 0 and ancount == 1 and \
+            resp[-4:] == socket.inet_aton(self.address)

@@ -1,15 +1,17 @@
 """tests/integration/test_dns.py - the dns probe (c-ares) against real
 dnsmasq servers on loopback (tests/servers/dns.py): every record type,
 expectations met and missed, NXDOMAIN and no data in and after warmup,
-SERVFAIL and REFUSED, a silent server cut at the deadline, TCP."""
+SERVFAIL and REFUSED, a silent server cut at the deadline, TCP, a
+forwarder whose upstream comes up during the warmup."""
 
 import socket
 import threading
+import time
 import unittest
 
 from gp import GRACE, GpTestCase
 
-from dns import DnsZone, SilentServer
+from dns import Dnsmasq, DnsZone, SilentServer
 
 
 class DnsTest(GpTestCase):
@@ -144,6 +146,39 @@ class DnsTest(GpTestCase):
                 self.assertIn(text, p["message"])
                 self.assertTrue(all(h["outcome"] == "transient"
                                     for h in p["history"]))
+
+    def test_forwarder_answers_soon_after_its_upstream_is_up(self):
+        # A dnsmasq forwarder whose only upstream is down drops the query;
+        # once the upstream is up it forwards the question again only when
+        # the client retries it. c-ares alone retries after a seventh of
+        # the time left (714 ms, then 1.4 s later, of a 5 s attempt):
+        # ready 1.1 s after the upstream came up at 1 s. In warmup the
+        # probe sends the query again every 50 ms.
+        upstream = Dnsmasq(["--host-record=fwd.example,10.0.0.42"])
+        forwarder = Dnsmasq(["--server=127.0.0.1#%d" % upstream.port])
+        self.addCleanup(upstream.stop)
+        self.addCleanup(forwarder.stop)
+        forwarder.start()
+        self.dns("fwd", "name = fwd.example\nexpect = 10.0.0.42",
+                 "warmup = 15s\ntimeout = 5s", server=forwarder.server)
+        up_at = []
+
+        def up():
+            up_at.append(time.monotonic())
+            upstream.start()
+        timer = threading.Timer(1.0, up)
+        self.addCleanup(timer.cancel)
+        t0 = time.monotonic()
+        timer.start()
+        proc, doc, took = self.run_json()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        p = self.probe(doc, "fwd")
+        self.assertEqual(p["status"], "ok", p["message"])
+        self.assertEqual(len(up_at), 1)
+        # up_at: dnsmasq spawned; it then needs some ms to answer
+        self.assertLess(t0 + took - up_at[0], 0.6,
+                        "ready %.0f ms after the upstream started"
+                        % ((t0 + took - up_at[0]) * 1000))
 
     def test_silent_server_cut_at_timeout(self):
         silent = SilentServer()

@@ -114,8 +114,10 @@ class Dnsmasq(Server):
         # dnsmasq answers on TCP too: once it accepts, UDP is bound as well
         # (both are set up before it serves anything).
         if not wait_tcp(self.host, self.port, seconds):
+            # the log first: stop() removes the folder it is in
+            why = self.log_tail()
             self.stop()
-            raise RuntimeError("dnsmasq did not start:\n" + self.log_tail())
+            raise RuntimeError("dnsmasq did not start:\n" + why)
         return self
 
     def add_host(self, name, address):
