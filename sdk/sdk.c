@@ -325,34 +325,103 @@ static void format_addr(const gp_sdk_addr *a, unsigned port, char *out,
              port);
 }
 
-/* One non-blocking connect bounded by the time left; fd or -1 (errno). */
-static int connect_one(gp_ctx *ctx, const gp_api *api, const gp_sdk_addr *a)
+/* In the warmup, a connect not done after this long is joined by a fresh
+ * one (a new SYN), up to CONNECT_FRESH_MAX in flight (the oldest closed
+ * for the next). A listener whose accept queue is full drops a SYN, and
+ * the kernel sends it again only after 1 s, then 3 s: a service that has
+ * started accepting meanwhile answers a fresh SYN at once, while the
+ * connect in flight still waits for its resend. 50 ms: 20 SYNs a second
+ * at most, against a service that is not accepting anyway. */
+#define CONNECT_FRESH_MS 50
+#define CONNECT_FRESH_MAX 8
+
+static int open_connect(const gp_sdk_addr *a, int *done)
 {
     int fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                     IPPROTO_TCP);
     if (fd < 0)
         return -1;
-    if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0)
+    *done = connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0;
+    if (*done || errno == EINPROGRESS)
         return fd;
-    if (errno != EINPROGRESS) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
+static void close_all(const struct pollfd *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (p[i].fd >= 0)
+            close(p[i].fd);
+}
+
+/* One connect to a, bounded by the time left (with fresh ones beside it in
+ * the warmup, see CONNECT_FRESH_MS): the connected fd, or -1 with errno.
+ * A refusal (or any error) of one of them ends it: a SYN that reached the
+ * service was answered no, and the others would hear the same. */
+static int connect_one(gp_ctx *ctx, const gp_api *api, const gp_sdk_addr *a)
+{
+    struct pollfd p[CONNECT_FRESH_MAX];
+    int n = 0, done = 0, err = 0, fd;
+    const int fresh = api->in_warmup(ctx);
+
+    if ((fd = open_connect(a, &done)) < 0 || done)
+        return fd;
+    p[n++] = (struct pollfd){.fd = fd, .events = POLLOUT};
+    double next = gp_sdk_now_ms() + CONNECT_FRESH_MS;
+    for (;;) {
+        int budget = gp_sdk_poll_ms(ctx, api);
+        if (budget <= 0) {
+            err = ETIMEDOUT;
+            break;
+        }
+        if (fresh) {
+            double until = next - gp_sdk_now_ms();
+            if (until < budget)
+                budget = until < 1 ? 1 : (int)until;
+        }
+        int rc = poll(p, (nfds_t)n, budget);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0) {
+            err = errno;
+            break;
+        }
+        for (int i = 0; i < n && rc > 0 && !err; i++) {
+            if (!p[i].revents)
+                continue;
+            socklen_t len = sizeof err;
+            if (getsockopt(p[i].fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                err = errno;
+            if (!err) {
+                fd = p[i].fd; /* connected: the others are closed */
+                p[i].fd = -1;
+                close_all(p, n);
+                return fd;
+            }
+        }
+        if (err)
+            break;
+        if (fresh && gp_sdk_now_ms() >= next) {
+            next = gp_sdk_now_ms() + CONNECT_FRESH_MS;
+            if (n == CONNECT_FRESH_MAX) { /* the oldest makes room */
+                close(p[0].fd);
+                memmove(p, p + 1, sizeof *p * (size_t)(n - 1));
+                n--;
+            }
+            if ((fd = open_connect(a, &done)) >= 0 && done) {
+                close_all(p, n);
+                return fd;
+            }
+            if (fd >= 0)
+                p[n++] = (struct pollfd){.fd = fd, .events = POLLOUT};
+        }
     }
-    int rc = gp_sdk_wait(ctx, api, fd, POLLOUT);
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (rc == 0)
-        err = ETIMEDOUT;
-    else if (rc < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
-    if (err) {
-        close(fd);
-        errno = err;
-        return -1;
-    }
-    return fd;
+    close_all(p, n);
+    errno = err;
+    return -1;
 }
 
 int gp_sdk_tcp_connect(gp_ctx *ctx, const gp_api *api, const char *host,

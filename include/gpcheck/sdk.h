@@ -119,7 +119,10 @@ int gp_sdk_resolve(gp_ctx *ctx, const gp_api *api, const char *host,
  * non-blocking, close-on-exec socket, or -1 with *why set and a message
  * naming the address in err ("connection refused by 127.0.0.1:5432") or
  * the name (see gp_sdk_resolve()). `addr` (may be NULL) receives the
- * address tried last, as "127.0.0.1:5432" or "[::1]:5432".
+ * address tried last, as "127.0.0.1:5432" or "[::1]:5432". In the warmup,
+ * a connect still in progress after 50 ms is joined by a fresh one every
+ * 50 ms (at most 8 in flight; the first to connect wins): a SYN dropped by
+ * a full accept queue is resent by the kernel only after 1 s, then 3 s.
  */
 int gp_sdk_tcp_connect(gp_ctx *ctx, const gp_api *api, const char *host,
                        unsigned port, gp_sdk_connect_error *why, char *addr,

@@ -6,7 +6,10 @@ import os
 import re
 import shutil
 import stat
+import socket
 import subprocess
+import threading
+import time
 import unittest
 
 from gp import BIN, TEST_PLUGINS, GpTestCase
@@ -248,6 +251,54 @@ class TcpTest(GpTestCase):
         self.assertEqual(t["status"], "timeout")
         self.assertIn("timed out waiting for the expected text", t["message"])
         self.assertLess(t["duration_ms"], 3500)
+
+    def test_full_accept_queue_seen_soon_after_accepting(self):
+        """A listener whose accept queue is full drops SYNs; the kernel
+        resends a dropped one after 1 s, then 3 s. In the warmup the SDK
+        sends a fresh SYN every 50 ms beside it, so the probe passes soon
+        after the application starts accepting, not at the next resend or
+        the attempt's timeout (0.8 s later here, before)."""
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        port = srv.getsockname()[1]
+        held = []
+        for _ in range(16):  # Linux queues backlog + 1, then drops SYNs
+            c = socket.socket()
+            c.settimeout(0.3)
+            try:
+                c.connect(("127.0.0.1", port))
+            except OSError:
+                c.close()
+                break
+            held.append(c)
+        self.assertLess(len(held), 16, "the accept queue did not fill")
+        started, stop = [], threading.Event()
+
+        def accept_later():
+            if stop.wait(1.2):
+                return
+            started.append(time.monotonic())
+            srv.settimeout(0.02)
+            while not stop.is_set():
+                try:
+                    srv.accept()[0].close()
+                except OSError:
+                    pass
+        th = threading.Thread(target=accept_later, daemon=True)
+        th.start()
+        try:
+            proc, t = self.tcp(port, "warmup = 10s")
+            ended = time.monotonic()
+        finally:
+            stop.set()
+            th.join(5)
+            for c in held:
+                c.close()
+            srv.close()
+        self.assertEqual(t["status"], "ok", t["message"])
+        self.assertTrue(started)
+        self.assertLess(ended - started[0], 0.45, t["history"])
 
 
 if __name__ == "__main__":
