@@ -31,6 +31,11 @@ class Prometheus:
         self.exporter.name = "exporter"
         self.exporter_port = free_port()
         self.prom = None
+        # Series the exporter serves for a while before the first trial,
+        # so that each restart replays a real WAL: 50000 series for 10 s
+        # take ~3 s here (short: ~0.5 s). Removed after, so the WAL, and
+        # the replay, do not grow during the run.
+        self.bulk, self.bulk_s = (10000, 3) if short else (50000, 10)
 
     def start(self):
         from prometheus import Prometheus as Server
@@ -40,6 +45,12 @@ class Prometheus:
         self.port = self.prom.port
         self.url = self.prom.url
         self.wait(True)
+        series = self.control()["series"]
+        self.control(series=series + [["gpcheck_bulk", {"i": str(i)}, i]
+                                      for i in range(self.bulk)])
+        time.sleep(self.bulk_s)
+        self.control(reset=True)
+        self.scraped()
 
     def stop(self):
         if self.prom:
