@@ -16,7 +16,8 @@
  *      (codec.c);
  *   3. read grpc-status and grpc-message from the headers or the
  *      trailers, then the HealthCheckResponse: SERVING ready; NOT_SERVING,
- *      UNKNOWN transient; SERVICE_UNKNOWN, NOT_FOUND (an unknown service),
+ *      UNKNOWN transient; SERVICE_UNKNOWN, NOT_FOUND (an unknown service:
+ *      transient in the warmup, it may not be registered yet),
  *      UNIMPLEMENTED (no Health service) fatal; other codes as gRPC's docs
  *      say (codec.c); TLS verification failures fatal.
  *
@@ -180,10 +181,17 @@ static gp_outcome call_failed(probe *p, long code, const char *origin)
                  "grpc.health.v1.Health");
     else
         snprintf(what, sizeof what, "Check failed");
-    p->api->message(p->ctx, "%s: %s (%s %ld %s%s%s%s)", p->target, what, origin,
-                    code, name ? name : "unknown code", shown[0] ? ": \"" : "",
-                    shown, shown[0] ? "\"" : "");
-    return grpc_code_outcome(code);
+    /* A service nobody has registered yet: grpc's health servicers answer
+     * NOT_FOUND until the server sets its status, which a server does once
+     * that service has started. Waited for in the warmup, fatal after it
+     * (a wrong service name then fails the gate). */
+    int later = code == 5 && p->api->in_warmup(p->ctx);
+
+    p->api->message(p->ctx, "%s: %s (%s %ld %s%s%s%s)%s", p->target, what,
+                    origin, code, name ? name : "unknown code",
+                    shown[0] ? ": \"" : "", shown, shown[0] ? "\"" : "",
+                    later ? ", still in warmup" : "");
+    return later ? GP_TRANSIENT : grpc_code_outcome(code);
 }
 
 static gp_outcome judge(probe *p, double ms)
@@ -230,17 +238,21 @@ static gp_outcome judge(probe *p, double ms)
         return GP_FATAL;
     }
     name = grpc_serving_name(status);
+    /* SERVICE_UNKNOWN says the same as NOT_FOUND: not registered yet. */
+    int later = status == GRPC_HEALTH_SERVICE_UNKNOWN && api->in_warmup(ctx);
+
     if (name)
-        api->message(ctx, "%s%s%s%s: %s in %.1f ms", p->target,
+        api->message(ctx, "%s%s%s%s: %s in %.1f ms%s", p->target,
                      p->service[0] ? " (service '" : "", p->service,
-                     p->service[0] ? "')" : "", name, ms);
+                     p->service[0] ? "')" : "", name, ms,
+                     later ? ", still in warmup" : "");
     else
         api->message(ctx,
                      "%s%s%s%s: serving status %d (not in health.proto) "
                      "in %.1f ms",
                      p->target, p->service[0] ? " (service '" : "", p->service,
                      p->service[0] ? "')" : "", status, ms);
-    return grpc_serving_outcome(status);
+    return later ? GP_TRANSIENT : grpc_serving_outcome(status);
 }
 
 static gp_outcome check(gp_ctx *ctx, const gp_api *api)

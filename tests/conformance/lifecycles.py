@@ -36,9 +36,16 @@ def delay(rng):
 
 
 class Lifecycle:
-    def __init__(self, target, name, before, act):
+    """expect: "ready" (the service becomes ready: a pass is the right
+    answer) or "fail" (the probe documents the starting state as fatal,
+    in warmup too: the right answer is to fail at once, and a service
+    that becomes ready later is not a false not-ready; a pass is wrong)."""
+
+    def __init__(self, target, name, before, act, expect="ready"):
+        assert expect in ("ready", "fail"), expect
         self.target, self.name = target, name
         self._before, self._act = before, act
+        self.expect = expect
 
     def before(self):
         self._before()
@@ -55,6 +62,9 @@ TARGETS = {
     "redis": "redis:Redis",
     "postgres": "postgres:Postgres",
     "clickhouse": "clickhouse:ClickHouse",
+    "tls": "tls:Tls",
+    "grpc": "grpc:Grpc",
+    "prometheus": "prometheus:Prometheus",
 }
 
 

@@ -1,8 +1,8 @@
 """tests/conformance/truth.py - the independent clients that say whether a
 service really serves: libpq and hiredis through ctypes (the C libraries
-psql and redis-cli are built on), Python's http.client (HTTP services and
-ClickHouse's HTTP interface), a DNS query of its own over UDP (DnsAsker),
-a plain connect.
+psql and redis-cli are built on), Python's http.client (HTTP services,
+ClickHouse's HTTP interface, Prometheus' API) and ssl, a DNS query of its
+own over UDP (DnsAsker), python3-grpcio, a plain connect.
 
 Each check() makes one representative request, a write and a read where
 the service has both, and returns True only when both worked. They are
@@ -15,9 +15,13 @@ does (see there).
 import ctypes
 import ctypes.util
 import http.client
+import json
 import os
 import socket
+import ssl
 import struct
+import subprocess
+import urllib.parse
 
 _pq = ctypes.CDLL(ctypes.util.find_library("pq") or "libpq.so.5")
 _pq.PQconnectdb.restype = ctypes.c_void_p
@@ -224,3 +228,59 @@ class DnsAsker:
         # one A record's four bytes of data end the message.
         return rcode == 0 and ancount == 1 and \
             resp[-4:] == socket.inet_aton(self.address)
+
+
+def tls(host, port, server_name, ca_file):
+    """A TLS handshake that verifies the chain against ca_file and the
+    certificate's name against server_name, then one HTTP request on it
+    (openssl s_server -www answers with a 200 page)."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    try:
+        with socket.create_connection((host, port), timeout=0.2) as raw:
+            with ctx.wrap_socket(raw, server_hostname=server_name) as s:
+                s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                return s.recv(64).startswith(b"HTTP/1.0 200")
+    except (OSError, ssl.SSLError):
+        return False
+
+
+_grpc = None
+
+
+def grpc_health(target, service):
+    """grpc.health.v1.Health/Check through python3-grpcio on a channel of
+    its own: True on SERVING. The request and answer are one-field
+    protobuf messages, written by hand (Debian has no grpc_health)."""
+    global _grpc
+    if _grpc is None:
+        import grpc
+        _grpc = grpc
+    svc = service.encode()
+    req = (b"\x0a" + bytes([len(svc)]) + svc) if svc else b""
+    with _grpc.insecure_channel(target) as ch:
+        call = ch.unary_unary("/grpc.health.v1.Health/Check")
+        try:
+            return call(req, timeout=0.5) == b"\x08\x01"  # SERVING
+        except _grpc.RpcError:
+            return False
+
+
+def prometheus(host, port, query, below):
+    """The instant query through the HTTP API: one sample, under `below`.
+    Prometheus answers only with a sample within its lookback that no
+    staleness marker ended: a fresh one."""
+    conn = http.client.HTTPConnection(host, port, timeout=0.5)
+    try:
+        conn.request("GET", "/api/v1/query?" +
+                     urllib.parse.urlencode({"query": query}))
+        r = conn.getresponse()
+        if r.status != 200:
+            return False
+        data = json.loads(r.read())["data"]
+        res = data["result"]
+        return data["resultType"] == "vector" and len(res) == 1 and \
+            float(res[0]["value"][1]) < below
+    except (OSError, http.client.HTTPException, ValueError, KeyError):
+        return False
+    finally:
+        conn.close()

@@ -134,17 +134,51 @@ class StatusTest(GrpcCase):
         self.assertEqual(seen[-1], "ready")
         self.assertGreaterEqual(seen.count("transient"), 2, seen)
 
-    def test_unknown_service_and_unimplemented_are_fatal(self):
+    def test_unknown_service_is_transient_in_warmup_fatal_after(self):
+        # A service nobody has registered yet (grpc's health servicers
+        # answer NOT_FOUND) may be registered once it has started: waited
+        # for in the warmup, fatal after it. The same for SERVICE_UNKNOWN.
         self.g.set(services={"": "SERVING", "old": "SERVICE_UNKNOWN"})
-        policy = "warmup = 10s\nattempts = 3\ntimeout = 3s"
+        policy = ("warmup = 400ms\nwarmup_interval = 100ms\nattempts = 3\n"
+                  "timeout = 3s")
         _, r = self.run_many({"nope": self.plain("service = nope"),
                               "old": self.plain("service = old")},
                              policy=policy)
-        self.assertEqual(outcomes(r["nope"]), ["fatal"])
+        for name in ("nope", "old"):
+            seen = outcomes(r[name])
+            self.assertEqual(seen[-1], "fatal", seen)
+            self.assertGreaterEqual(seen.count("transient"), 2, seen)
+            self.assertEqual(set(seen[:-1]), {"transient"}, seen)
         self.assertIn("service 'nope' unknown to the server (grpc-status 5 "
                       "NOT_FOUND: \"unknown service\")", r["nope"]["message"])
-        self.assertEqual(outcomes(r["old"]), ["fatal"])
         self.assertIn("SERVICE_UNKNOWN", r["old"]["message"])
+        warm = [h["message"] for h in r["nope"]["history"]
+                if h.get("outcome") == "transient"]
+        self.assertIn("still in warmup", warm[0])
+        # Without a warmup: fatal on the first attempt.
+        _, r = self.run_many({"nope": self.plain("service = nope")},
+                             policy="attempts = 3\ntimeout = 3s")
+        self.assertEqual(outcomes(r["nope"]), ["fatal"])
+
+    def test_service_registered_during_warmup(self):
+        self.g.set(services={"": "SERVING"})
+        timer = threading.Timer(1.0, self.g.set, kwargs={
+            "services": {"": "SERVING", "late": "SERVING"}})
+        timer.start()
+        self.addCleanup(timer.cancel)
+        _, r = self.run_many({"late": self.plain("service = late")},
+                             policy="warmup = 15s\nwarmup_interval = 200ms\n"
+                                    "timeout = 3s")
+        p = r["late"]
+        self.assertEqual(p["status"], "ok", p["message"])
+        seen = outcomes(p)
+        self.assertEqual(seen[-1], "ready")
+        self.assertGreaterEqual(seen.count("transient"), 2, seen)
+
+    def test_unimplemented_is_fatal_in_warmup_too(self):
+        # No Health service: grpc servers register services before they
+        # start, so waiting will not bring it.
+        policy = "warmup = 10s\nattempts = 3\ntimeout = 3s"
         self.g.set(unimplemented=True)
         _, r = self.run_many({"bare": self.plain()}, policy=policy)
         self.assertEqual(outcomes(r["bare"]), ["fatal"], [h.get("message") for h in r["bare"]["history"]])

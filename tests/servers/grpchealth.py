@@ -3,6 +3,7 @@ serving the Health Checking Protocol's Check, for the grpc probe's tests.
 
     g = GrpcHealth(cert=leaf, ca=pki.root.cert)  # three ports, one process
     g.plain, g.tls, g.mtls                  # h2c, TLS, TLS + client cert
+    g.launch(wait=False)                    # restarted on the same h2c port
     g.set(services={"": "SERVING", "db": "NOT_SERVING",
                     "gone": "grpc:UNAVAILABLE"},
           unimplemented=False, sleep=0, token=None)
@@ -41,31 +42,49 @@ STATUSES = {"UNKNOWN": 0, "SERVING": 1, "NOT_SERVING": 2,
 class GrpcHealth(Server):
     name = "grpc"
 
-    def __init__(self, cert=None, ca=None):
+    def __init__(self, cert=None, ca=None, port=0, lifetime=600):
+        """port: the h2c port (0: any free one); lifetime: seconds the
+        server lives at most (it ends with stop() before that)."""
         super().__init__()
         self.state = os.path.join(self.dir, "state.json")
         self.calls = os.path.join(self.dir, "calls.log")
+        self.ports_file = os.path.join(self.dir, "ports")
         self.set()
-        ports = os.path.join(self.dir, "ports")
-        argv = [sys.executable, os.path.abspath(__file__), self.state,
-                self.calls, ports]
+        self.argv = [sys.executable, os.path.abspath(__file__),
+                     "--port", str(port), "--lifetime", str(lifetime),
+                     self.state, self.calls, self.ports_file]
         if cert:
-            argv += [cert.chain, cert.key, ca]
-        self.spawn(argv)
+            self.argv += [cert.chain, cert.key, ca]
+        self.launch()
+
+    def launch(self, wait=True):
+        """(Re)start the server process; its h2c port is then fixed, so a
+        restart (a server that starts late) listens where it did. wait:
+        until every port listens."""
+        self.kill_process()
+        if os.path.exists(self.ports_file):
+            os.unlink(self.ports_file)
+        self.spawn(self.argv)
+        if not wait:
+            return
         deadline = time.monotonic() + 30
-        while not os.path.exists(ports) and time.monotonic() < deadline:
+        while not os.path.exists(self.ports_file) and \
+                time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
         try:
-            with open(ports) as f:
+            with open(self.ports_file) as f:
                 p = [int(x) for x in f.read().split()]
         except OSError:
             log = self.log_tail()
             self.stop()
             raise RuntimeError("the gRPC server did not start: " + log)
         self.plain = p[0]
-        self.tls, self.mtls = (p[1], p[2]) if cert else (None, None)
+        self.tls, self.mtls = (p[1], p[2]) if len(p) == 3 else (None, None)
+        # the same ports on a restart
+        i = self.argv.index("--port") + 1
+        self.argv[i] = str(self.plain)
         for port in p:
             if not wait_tcp(self.host, port, 10):
                 self.stop()
@@ -137,7 +156,7 @@ def _service_of(request):
     return service
 
 
-def _serve(state_path, calls_path, ports_path, tls):
+def _serve(state_path, calls_path, ports_path, tls, port, lifetime):
     from concurrent import futures
 
     import grpc
@@ -175,7 +194,7 @@ def _serve(state_path, calls_path, ports_path, tls):
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4),
                          handlers=[Health()])
-    ports = [server.add_insecure_port("127.0.0.1:0")]
+    ports = [server.add_insecure_port("127.0.0.1:%d" % port)]
     if tls:
         chain, key, ca = tls
         with open(chain, "rb") as f:
@@ -198,9 +217,14 @@ def _serve(state_path, calls_path, ports_path, tls):
     os.replace(tmp, ports_path)
     # Ends with the test (stop() kills the session); a lifetime bounds a
     # forgotten one.
-    server.wait_for_termination(600)
+    server.wait_for_termination(lifetime)
 
 
 if __name__ == "__main__":
     a = sys.argv[1:]
-    _serve(a[0], a[1], a[2], a[3:6] if len(a) >= 6 else None)
+    opts = {}
+    while a and a[0].startswith("--"):
+        opts[a[0]] = float(a[1])
+        a = a[2:]
+    _serve(a[0], a[1], a[2], a[3:6] if len(a) >= 6 else None,
+           int(opts.get("--port", 0)), opts.get("--lifetime", 600))

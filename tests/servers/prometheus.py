@@ -49,12 +49,16 @@ class Prometheus(Server):
             f.write("\n".join(lines) + "\n")
         return path
 
-    def start(self, seconds=30):
+    def start(self, seconds=30, wait=True):
+        """wait: until /-/ready answers 200 (else return at once: a
+        Prometheus starting while its clients wait)."""
         conf = self.write_config()
         self.spawn([PROMETHEUS, "--config.file=" + conf,
                     "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
                     "--web.listen-address=127.0.0.1:%d" % self.port,
                     "--log.level=warn"])
+        if not wait:
+            return self
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -2,6 +2,7 @@
 
     s = SServer(cert, extra=["-tls1_2"])   # `openssl s_server -www` on a
     s.port                                 # free loopback port
+    s.serve(other_cert, wait=False)        # restarted with another one
     m = Smtp(cert)                         # an SMTP server (aiosmtpd,
     m.port                                 # Debian's python3-aiosmtpd)
                                            # offering STARTTLS
@@ -23,15 +24,23 @@ class SServer(Server):
 
     name = "s_server"
 
-    def __init__(self, cert, extra=(), host="127.0.0.1"):
+    def __init__(self, cert, extra=(), host="127.0.0.1", port=None):
         super().__init__()
         self.host = host
-        self.port = free_port(host)
+        self.port = port or free_port(host)
+        self.extra = list(extra)
+        self.serve(cert)
+
+    def serve(self, cert, wait=True):
+        """(Re)start s_server on the same port presenting `cert`: a
+        certificate being replaced is a restart with the new one. wait:
+        until the port accepts connections."""
+        self.kill_process()
         self.spawn(["openssl", "s_server", "-quiet", "-www", "-accept",
-                    ("[%s]:%d" if ":" in host else "%s:%d")
-                    % (host, self.port), "-cert", cert.cert,
-                    "-cert_chain", cert.chain, "-key", cert.key] + list(extra))
-        if not wait_tcp(self.host, self.port, 20):
+                    ("[%s]:%d" if ":" in self.host else "%s:%d")
+                    % (self.host, self.port), "-cert", cert.cert,
+                    "-cert_chain", cert.chain, "-key", cert.key] + self.extra)
+        if wait and not wait_tcp(self.host, self.port, 20):
             log = self.log_tail()
             self.stop()
             raise RuntimeError("openssl s_server did not start: " + log)
