@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "due.h"
 #include "gate.h"
 #include "policy.h"
 #include "result.h"
@@ -120,6 +121,7 @@ typedef struct runner {
     secrets_env env; /* the variables children drop (secrets.h) */
     pid_t guardian;  /* 0: none */
     int guardian_fd; /* write end of its pipe, -1: none */
+    due_queue due;   /* the probes in PS_SCHEDULED, by next_ns */
 } runner;
 
 /* xorshift64*: jitter needs spread, not cryptography. */
@@ -161,19 +163,33 @@ static void leave_waiting(runner *r, const probe_run *pr)
         r->n_waiting--;
 }
 
+static size_t index_of(const runner *r, const probe_run *pr)
+{
+    return (size_t)(pr - r->rr->probes);
+}
+
+/* Into PS_SCHEDULED, with the next attempt at `at`. */
+static void schedule(runner *r, probe_run *pr, int64_t at)
+{
+    pr->state = PS_SCHEDULED;
+    pr->next_ns = at;
+    due_set(&r->due, index_of(r, pr), at);
+}
+
+/* Out of PS_SCHEDULED (or never in it) into state. */
+static void set_state(runner *r, probe_run *pr, probe_state state)
+{
+    due_remove(&r->due, index_of(r, pr));
+    pr->state = state;
+}
+
 static void probe_start(runner *r, probe_run *pr, int64_t now)
 {
     leave_waiting(r, pr);
     pr->start_ns = now;
     pr->warmup_end_ns = now + pr->def->pol.warmup_ms * NS_PER_MS;
-    pr->state = PS_SCHEDULED;
-    pr->next_ns = now;
+    schedule(r, pr, now);
     emit(r, EV_PROBE_START, pr, NULL, 0);
-}
-
-static size_t index_of(const runner *r, const probe_run *pr)
-{
-    return (size_t)(pr - r->rr->probes);
 }
 
 static void finish(runner *r, probe_run *pr, probe_status st, const char *msg,
@@ -214,7 +230,7 @@ static void finish(runner *r, probe_run *pr, probe_status st, const char *msg,
 {
     leave_waiting(r, pr);
     r->n_done++;
-    pr->state = PS_DONE;
+    set_state(r, pr, PS_DONE);
     pr->status = st;
     free(pr->message);
     pr->message = xstrdup(msg ? msg : "");
@@ -632,7 +648,7 @@ static void spawn(runner *r, probe_run *pr, int64_t now)
             fail = "cannot fork";
         }
     }
-    pr->state = PS_RUNNING;
+    set_state(r, pr, PS_RUNNING);
     emit(r, EV_ATTEMPT_START, pr, rec, 0);
     if (fail) {
         s->garbage = xasprintf("%s: %s", fail, strerror(e));
@@ -925,12 +941,10 @@ static void complete(runner *r, slot *s, int wstatus, int64_t now)
     char *why = NULL;
     int64_t next = next_step(r, pr, rec, now, &st, &why);
     emit(r, EV_ATTEMPT_END, pr, rec, next);
-    if (next) {
-        pr->state = PS_SCHEDULED;
-        pr->next_ns = next;
-    } else {
+    if (next)
+        schedule(r, pr, next);
+    else
         finish(r, pr, st, why ? why : rec->message, now);
-    }
     free(why);
 }
 
@@ -1067,8 +1081,9 @@ static int all_done(const runner *r)
     return r->n_done == r->rr->n;
 }
 
-/* Start due attempts while there is room; returns the earliest future
- * start among scheduled probes, or 0. Once the run's deadline leaves an
+/* Start due attempts while there is room, the earliest first (at equal
+ * times the probe defined first); returns the earliest future start among
+ * scheduled probes, or 0. Once the run's deadline leaves an
  * attempt less than MIN_ATTEMPT_NS before the kill grace, nothing starts:
  * such an attempt could only say "no time left", and its message would
  * hide the last real one's in the deadline report. */
@@ -1078,22 +1093,17 @@ static int64_t start_due(runner *r, int64_t now)
         now + MIN_ATTEMPT_NS >= r->deadline_ns - KILL_GRACE_NS)
         return r->deadline_ns; /* what comes next is the deadline */
     for (;;) {
-        probe_run *best = NULL;
-        int64_t next_future = 0;
-        for (size_t i = 0; i < r->rr->n; i++) {
-            probe_run *pr = &r->rr->probes[i];
-            if (pr->state != PS_SCHEDULED)
-                continue;
-            if (pr->next_ns <= now) {
-                if (!best || pr->next_ns < best->next_ns)
-                    best = pr;
-            } else if (!next_future || pr->next_ns < next_future) {
-                next_future = pr->next_ns;
-            }
-        }
-        if (!best || r->busy >= r->cap)
-            return best ? 0 : next_future;
-        spawn(r, best, now);
+        size_t first;
+        int64_t at;
+        if (!due_first(&r->due, &first, &at))
+            return 0;
+        if (at > now)
+            return at;
+        if (r->busy >= r->cap)
+            return 0;
+        /* An attempt that must wait for room stays queued, due now, and
+         * wait_for_room() lowered the cap: the next turn returns. */
+        spawn(r, &r->rr->probes[first], now);
         now = now_ns();
     }
 }
@@ -1324,12 +1334,14 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
     sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, &old);
     runner r = {.o = o, .ss = ss, .rr = out, .self = getpid()};
+    due_init(&r.due, ps->n);
     r.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     r.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (r.sfd < 0 || r.devnull < 0) {
         fprintf(stderr, "gpcheck: cannot set up the supervisor: %s\n",
                 strerror(errno));
         sigprocmask(SIG_SETMASK, &old, NULL);
+        due_free(&r.due);
         return -1;
     }
     prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -1394,6 +1406,7 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
     for (unsigned i = 0; i < r.n_slots; i++)
         slot_reset(&r.slots[i]);
     free(r.slots);
+    due_free(&r.due);
     secrets_env_free(&r.env);
     close(r.sfd);
     close(r.devnull);

@@ -1,6 +1,7 @@
 """tests/integration/test_policy.py - warmup, retries, `after`, deadlines:
 the policy semantics against real loopback listeners."""
 
+import json
 import os
 import time
 import unittest
@@ -291,6 +292,29 @@ class PolicyTest(GpTestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertGreaterEqual(took_ser, 3.0)
         self.assertLess(took_par, 2.0)
+
+    def test_start_order_is_due_time_then_definition_order(self):
+        # -j 1: one attempt at a time, so the order attempts start in is
+        # the runner's choice alone. Every probe is due at the start: they
+        # go in definition order (not by name); z's retries, due later,
+        # come after all of them, whatever the load makes each attempt take.
+        names = ["z", "y", "x", "a", "b"]
+        self.write("conf.d/x.ini", "".join("""
+            [%s]
+            plugin = misbehave
+            mode = %s
+            attempts = 3
+            delay = 200ms
+            backoff = fixed
+            jitter = 0%%
+            """ % (n, "transient" if n == "z" else "ok") for n in names))
+        events = os.path.join(self.tmp, "events.jsonl")
+        proc = self.gp("run", "-j", "1", "-o", "jsonl:" + events)
+        self.assertEqual(proc.returncode, 1, proc.stderr)  # z never ready
+        with open(events) as f:
+            started = [e["probe"] for e in map(json.loads, f)
+                       if e["event"] == "attempt_start"]
+        self.assertEqual(started, names + ["z", "z"])
 
 
 if __name__ == "__main__":
