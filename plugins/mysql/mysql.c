@@ -28,9 +28,10 @@
  * it.
  *
  * Error numbers map to outcomes in outcome.c (1040, 1053, refused, lost:
- * transient; 1045, 1049, query errors: fatal). A role other than the
- * expected one is transient during warmup (a failover may be under way)
- * and fatal after; a replica that is stopped or behind max_lag is
+ * transient; 1045, 1049, query errors: fatal). 1049 unknown database and
+ * a role other than the expected one are transient during warmup (the
+ * database may still be being created, a failover may be under way) and
+ * fatal after; a replica that is stopped or behind max_lag is
  * transient.
  *
  * The password never goes into a message or a log line: the core masks the
@@ -238,6 +239,11 @@ static gp_outcome failed(probe *p, const char *what, double started)
     }
     p->api->message(p->ctx, "%s: %s (error %u)%s", what, mysql_error(p->m),
                     code, my_error_hint(code));
+    /* No such database: in the warmup, provisioning (an entrypoint, a
+     * migration job) may still be creating it, as the postgres probe's
+     * 3D000; after it, the tests would get the same error. */
+    if (code == ER_BAD_DB_ERROR && p->api->in_warmup(p->ctx))
+        return GP_TRANSIENT;
     return my_error_outcome(code);
 }
 

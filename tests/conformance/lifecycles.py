@@ -36,8 +36,16 @@ def delay(rng):
 
 
 class Lifecycle:
-    def __init__(self, target, name, before, act):
-        self.target, self.name = target, name
+    """answer: what gpcheck must say. "ready" (the default): pass once the
+    service serves. "fail": the probe documents the state before() makes
+    as fatal at once (a login refused on purpose: waiting does not grant
+    it), so gpcheck's right answer is a fast fail (exit 1) even though
+    act() fixes the state later; the scorecard counts those as documented
+    fails, and a pass or a wait to the deadline as a wrong answer."""
+
+    def __init__(self, target, name, before, act, answer="ready"):
+        assert answer in ("ready", "fail"), answer
+        self.target, self.name, self.answer = target, name, answer
         self._before, self._act = before, act
 
     def before(self):
@@ -54,6 +62,8 @@ TARGETS = {
     "dns": "dns:Dns",
     "redis": "redis:Redis",
     "postgres": "postgres:Postgres",
+    "mysql": "mysql:Mysql",
+    "amqp": "amqp:Amqp",
 }
 
 
