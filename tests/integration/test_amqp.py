@@ -240,6 +240,20 @@ class AmqpTest(GpTestCase):
                       % self.mq.port, p["message"])
         self.assertLess(took, 1.5, took)  # the notice, not the timeout
         self.assertEqual(self.probe(doc, "unaware")["status"], "ok")
+        # The broker reads nothing from a blocked connection: without a
+        # heartbeat it would keep each attempt's connection until the
+        # alarm clears. With one, its sender meets the reset socket.
+        self.amqp("blocked", opts + "\npublish = yes",
+                  "attempts = 10\ndelay = 10ms\ntimeout = 2s")
+        self.run_json()
+        deadline = time.monotonic() + 8
+        while True:
+            states = self.mq.ctl("list_connections", "-q", "state").stdout
+            left = states.split().count("blocked")
+            if left == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertEqual(left, 0, states)
         self.mq.ctl("eval", clear)
         _, p, _ = self.run_one("blocked", opts + "\npublish = yes")
         self.assertEqual(p["status"], "ok", p["message"])
