@@ -41,11 +41,15 @@ class Lifecycle:
     as fatal at once (a login refused on purpose: waiting does not grant
     it), so gpcheck's right answer is a fast fail (exit 1) even though
     act() fixes the state later; the scorecard counts those as documented
-    fails, and a pass or a wait to the deadline as a wrong answer."""
+    fails, and a pass or a wait to the deadline as a wrong answer.
+    trials: at most this many trials of it per run (a slow state, such
+    as a broker's 15 s boot); None: as many as asked."""
 
-    def __init__(self, target, name, before, act, answer="ready"):
+    def __init__(self, target, name, before, act, answer="ready",
+                 trials=None):
         assert answer in ("ready", "fail"), answer
         self.target, self.name, self.answer = target, name, answer
+        self.trials = trials
         self._before, self._act = before, act
 
     def before(self):
