@@ -36,21 +36,20 @@ def delay(rng):
 
 
 class Lifecycle:
-    """answer: what gpcheck must say. "ready" (the default): pass once the
-    service serves. "fail": the probe documents the state before() makes
-    as fatal at once (a login refused on purpose: waiting does not grant
-    it), so gpcheck's right answer is a fast fail (exit 1) even though
-    act() fixes the state later; the scorecard counts those as documented
-    fails, and a pass or a wait to the deadline as a wrong answer.
+    """expect: "ready" (the service becomes ready: a pass is the right
+    answer) or "fail" (the probe documents the starting state as fatal,
+    in warmup too: the right answer is to fail at once, and a service
+    that becomes ready later is not a false not-ready; a pass is wrong).
     trials: at most this many trials of it per run (a slow state, such
     as a broker's 15 s boot); None: as many as asked."""
 
-    def __init__(self, target, name, before, act, answer="ready",
+    def __init__(self, target, name, before, act, expect="ready",
                  trials=None):
-        assert answer in ("ready", "fail"), answer
-        self.target, self.name, self.answer = target, name, answer
-        self.trials = trials
+        assert expect in ("ready", "fail"), expect
+        self.target, self.name = target, name
         self._before, self._act = before, act
+        self.expect = expect
+        self.trials = trials
 
     def before(self):
         self._before()

@@ -1,7 +1,7 @@
 """tests/conformance/targets/amqp.py - the amqp target: RabbitMQ 3.10:
 cold start (the node boots in 10-16 s here: a longer deadline, few
 trials), a vhost created late, the user's permissions granted late, a
-queue declared late, a password set late (a documented fail: 403 is
+queue declared late, a password set late (expect="fail": 403 is
 fatal at once), a memory alarm that blocks publishers. The node is started
 once; every lifecycle but cold start changes it through rabbitmqctl (about
 a second of Erlang start each, which the random delay absorbs)."""
@@ -169,7 +169,7 @@ class Amqp:
                       grant),
             Lifecycle(self, "queue declared late", no_queue_yet, declare),
             Lifecycle(self, "password set late", wrong_password,
-                      set_password, answer="fail"),
+                      set_password, expect="fail"),
             Lifecycle(self, "memory alarm, then cleared", alarm,
                       clear_alarm)]
 

@@ -1,6 +1,6 @@
 """tests/conformance/targets/mysql.py - the mysql target: MariaDB: cold
 start, crash (SIGKILL) and recovery, a database created late, a user
-granted late (a documented fail: 1044 is fatal at once), too many
+granted late (expect="fail": 1044 is documented fatal at once), too many
 connections then freed."""
 
 import ctypes
@@ -148,5 +148,5 @@ class Mysql:
                       start_late),
             Lifecycle(self, "database created late", no_db_yet, create_db),
             Lifecycle(self, "user granted late", no_grant_yet, grant,
-                      answer="fail"),
+                      expect="fail"),
             Lifecycle(self, "too many connections, then freed", full, free)]
