@@ -101,6 +101,12 @@ static const gp_option my_options[] = {
     {.key = "tls_ca",
      .type = GP_TYPE_STRING,
      .help = "CA certificate file (PEM) for tls = verify"},
+    {.key = "wait_for_user",
+     .type = GP_TYPE_BOOLEAN,
+     .def = "no",
+     .help = "the user, its password or its grants are set up after the "
+             "server starts (by provisioning): access denied (1045, 1044) "
+             "is transient in the warmup, fatal after it"},
     {.key = "role",
      .type = GP_TYPE_STRING,
      .help = "expected role: primary (read_only off) or replica "
@@ -243,6 +249,14 @@ static gp_outcome failed(probe *p, const char *what, double started)
      * migration job) may still be creating it, as the postgres probe's
      * 3D000; after it, the tests would get the same error. */
     if (code == ER_BAD_DB_ERROR && p->api->in_warmup(p->ctx))
+        return GP_TRANSIENT;
+    /* Access denied is fatal at once by default: a typo waited for would
+     * only be found when the warmup runs out. With wait_for_user the user
+     * says provisioning creates the account or grants it after the server
+     * starts (as the postgres probe's wait_for_role). */
+    if ((code == ER_ACCESS_DENIED_ERROR || code == ER_DBACCESS_DENIED_ERROR) &&
+        p->api->in_warmup(p->ctx) &&
+        p->api->opt_boolean(p->ctx, "wait_for_user"))
         return GP_TRANSIENT;
     return my_error_outcome(code);
 }

@@ -167,6 +167,46 @@ class MysqlTest(GpTestCase):
         self.assertIn("Unknown database 'nope' (error 1049)", p["message"])
         self.assertLess(took, 3, took)
 
+    def test_user_granted_late_with_wait_for_user(self):
+        # Provisioning creates the account, then grants it: 1045, then
+        # 1044, then ready. Fatal at once by default (above); with
+        # wait_for_user transient in the warmup, fatal after it.
+        self.db.sql("DROP USER IF EXISTS 'lateu'@'127.0.0.1'")
+        self.addCleanup(self.db.sql, "DROP USER IF EXISTS 'lateu'@'127.0.0.1'")
+        opts = ("user = lateu\npassword = %s\ndatabase = appdb\n"
+                "wait_for_user = yes" % PASSWORD)
+        self.mysql("lateu", opts, "warmup = 15s\ntimeout = 2s")
+        report = os.path.join(self.tmp, "lateu.json")
+        gp = subprocess.Popen(self.base_args("run") + ["-o", "json:" + report],
+                              stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, cwd=self.tmp)
+        self.addCleanup(lambda: gp.poll() is None and gp.kill())
+        time.sleep(0.7)
+        self.db.sql("CREATE USER 'lateu'@'127.0.0.1' IDENTIFIED BY '%s'"
+                    % PASSWORD)
+        time.sleep(0.7)
+        self.db.sql("GRANT ALL ON appdb.* TO 'lateu'@'127.0.0.1'")
+        _, err = gp.communicate(timeout=30)
+        self.assertEqual(gp.returncode, 0, err)
+        with open(report) as f:
+            import json
+            p = self.probe(json.load(f), "lateu")
+        self.assertEqual(p["status"], "ok", p["message"])
+        said = " ".join(h["message"] for h in p["history"])
+        self.assertIn("(error 1045)", said)
+        self.assertIn("(error 1044)", said)
+        self.assertEqual(set(outcomes(p)[:-1]), {"transient"})
+        # After the warmup, a login that stays refused is fatal.
+        _, p, took = self.run_one("nouser", "user = ghost\npassword = x\n"
+                                  "wait_for_user = yes",
+                                  "warmup = 1s\ntimeout = 2s")
+        self.assertEqual(p["status"], "fail")
+        self.assertEqual(outcomes(p)[-1], "fatal")
+        self.assertIn("(error 1045)", p["message"])
+        self.assertLess(took, 3, took)
+        self.assertNotIn(PASSWORD, err)
+
     def test_expected_value_differs(self):
         _, p, _ = self.run_one(
             "value", "user = app\npassword = %s\ndatabase = appdb\n"

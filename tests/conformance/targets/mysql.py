@@ -1,6 +1,7 @@
 """tests/conformance/targets/mysql.py - the mysql target: MariaDB: cold
 start, crash (SIGKILL) and recovery, a database created late, a user
-granted late (expect="fail": 1044 is documented fatal at once), too many
+granted late (expect="fail": 1044 is documented fatal at once; with
+wait_for_user = yes, transient in the warmup), too many
 connections then freed."""
 
 import ctypes
@@ -24,6 +25,7 @@ class Mysql:
         from mariadb import MariaDB
         self.srv = MariaDB(max_connections=MAX_CONNECTIONS)
         self.db, self.user = "app", "app"
+        self.extra = ""  # probe options a lifecycle adds
         self.held = []  # libmariadb handles filling the connection limit
         self.late = 0
 
@@ -55,8 +57,9 @@ class Mysql:
 
     def probe(self):
         return ("plugin = mysql\nhost = 127.0.0.1\nport = %d\nuser = %s\n"
-                "password = %s\ndatabase = %s\n"
-                % (self.srv.port, self.user, self.PASSWORD, self.db))
+                "password = %s\ndatabase = %s\n%s"
+                % (self.srv.port, self.user, self.PASSWORD, self.db,
+                   self.extra))
 
     def anchors(self):
         # mysqladmin ping, the usual container health check, says "mysqld
@@ -75,7 +78,7 @@ class Mysql:
         if not self.running():
             self.srv.start()
         self.srv.wait_ready(30)
-        self.db, self.user = "app", "app"
+        self.db, self.user, self.extra = "app", "app", ""
 
     def hold(self):
         """Take every connection the app user may have (max_connections;
@@ -131,6 +134,11 @@ class Mysql:
                          "FROM 'lateuser'@'127.0.0.1'")
             self.user = "lateuser"
 
+        def no_grant_yet_waited():
+            no_grant_yet()
+            # the user says provisioning grants it late: 1044 transient
+            self.extra = "wait_for_user = yes\n"
+
         def grant(rng):
             time.sleep(delay(rng))
             self.srv.sql("GRANT ALL ON app.* TO 'lateuser'@'127.0.0.1'")
@@ -149,4 +157,6 @@ class Mysql:
             Lifecycle(self, "database created late", no_db_yet, create_db),
             Lifecycle(self, "user granted late", no_grant_yet, grant,
                       expect="fail"),
+            Lifecycle(self, "user granted late, wait_for_user",
+                      no_grant_yet_waited, grant),
             Lifecycle(self, "too many connections, then freed", full, free)]
