@@ -13,7 +13,9 @@ that refuses new clients).
 import ctypes
 import ctypes.util
 import http.client
+import os
 import socket
+import struct
 import subprocess
 
 _pq = ctypes.CDLL(ctypes.util.find_library("pq") or "libpq.so.5")
@@ -220,6 +222,7 @@ _mq.amqp_basic_get.restype = _RpcReply
 _mq.amqp_basic_get.argtypes = [ctypes.c_void_p, ctypes.c_uint16, _Bytes,
                                ctypes.c_int]
 _mq.amqp_destroy_connection.argtypes = [ctypes.c_void_p]
+_mq.amqp_get_sockfd.argtypes = [ctypes.c_void_p]
 AMQP_RESPONSE_NORMAL = 1
 AMQP_SASL_METHOD_PLAIN = 0
 AMQP_BASIC_GET_OK_METHOD = 0x003C0047
@@ -233,10 +236,14 @@ def amqp(host, port, user, password, vhost, queue):
     """Log in to vhost, publish one message to queue (the default exchange)
     and get one back: a broker that takes the login but blocks publishers
     (a resource alarm) or has no such queue is not serving. Every step is
-    bounded by 200 ms."""
+    bounded by 200 ms. A check that fails after the login resets its
+    socket and has asked for a 1 s heartbeat: a broker blocking publishers
+    reads nothing more from the connection, and would otherwise keep it
+    until the alarm clears (one every 5 ms)."""
     conn = _mq.amqp_new_connection()
     if not conn:
         return False
+    ok = False
     try:
         tv = _Timeval(0, 200000)
         sock = _mq.amqp_tcp_socket_new(conn)
@@ -247,7 +254,7 @@ def amqp(host, port, user, password, vhost, queue):
         _mq.amqp_set_rpc_timeout(conn, ctypes.byref(tv))
         r = _mq.amqp_login(ctypes.c_void_p(conn), ctypes.c_char_p(
             vhost.encode()), ctypes.c_int(0), ctypes.c_int(131072),
-            ctypes.c_int(0), ctypes.c_int(AMQP_SASL_METHOD_PLAIN),
+            ctypes.c_int(1), ctypes.c_int(AMQP_SASL_METHOD_PLAIN),
             ctypes.c_char_p(user.encode()), ctypes.c_char_p(password.encode()))
         if r.reply_type != AMQP_RESPONSE_NORMAL:
             return False
@@ -259,7 +266,14 @@ def amqp(host, port, user, password, vhost, queue):
                                   _bytes(body)) != 0:
             return False
         r = _mq.amqp_basic_get(conn, 1, _bytes(q), 1)
-        return (r.reply_type == AMQP_RESPONSE_NORMAL
-                and r.reply.id == AMQP_BASIC_GET_OK_METHOD)
+        ok = (r.reply_type == AMQP_RESPONSE_NORMAL
+              and r.reply.id == AMQP_BASIC_GET_OK_METHOD)
+        return ok
     finally:
+        fd = _mq.amqp_get_sockfd(conn)
+        if not ok and fd >= 0:
+            dup = socket.socket(fileno=os.dup(fd))
+            dup.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                           struct.pack("ii", 1, 0))
+            dup.close()
         _mq.amqp_destroy_connection(conn)
