@@ -35,6 +35,7 @@ PACKAGES=(
     python3 binutils procps openssl tmux perl
     postgresql pgbouncer redis-server dnsmasq-base clickhouse-server
     curl wait-for-it  # the conformance suite's client and anchor
+    amqp-tools  # amqp-publish / amqp-get: the conformance amqp target's client
     monitoring-plugins-basic monitoring-plugins-standard bind9-dnsutils
     python3-aiosmtpd  # an SMTP server offering STARTTLS (tls)
     python3-grpcio nghttp2-server  # a gRPC server, an HTTP/2 one (grpc)

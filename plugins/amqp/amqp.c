@@ -20,8 +20,13 @@
  *      time left), open a channel and, when `queue` is set, declare it
  *      passively (every RPC bounded by the RPC timeout, re-armed from the
  *      time left before each);
- *   4. report the queue's message and consumer counts, close politely
+ *   4. with publish = yes, publish a message that routes nowhere and
+ *      read frames until the broker answers a basic.qos behind it, or
+ *      says connection.blocked (a resource alarm blocks publishers);
+ *   5. report the queue's message and consumer counts, close politely
  *      within a short bound (the verdict is already known).
+ * 530 (a vhost missing or not granted yet) and 404 (a queue not declared
+ * yet) are transient during warmup, where provisioning may be under way.
  *
  * Reply codes and library statuses map to outcomes in reply.c.
  *
@@ -35,9 +40,12 @@
 #include <amqp_tcp_socket.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "gpcheck/plugin.h"
 #include "gpcheck/sdk.h"
@@ -50,6 +58,8 @@
 #define MQ_SHOW_BUF (MQ_SHOW * 4 + 8)
 /* The largest frame we accept (librabbitmq's default). */
 #define MQ_FRAME_MAX 131072
+/* The heartbeat asked for with publish = yes (see login()). */
+#define MQ_HEARTBEAT_S 1
 /* The most the closing handshake may take once the verdict is known. */
 #define MQ_CLOSE_MS 200
 
@@ -88,6 +98,13 @@ static const gp_option mq_options[] = {
     {.key = "queue",
      .type = GP_TYPE_STRING,
      .help = "queue that must exist (passive queue.declare)"},
+    {.key = "publish",
+     .type = GP_TYPE_BOOLEAN,
+     .def = "no",
+     .help = "also publish one message that routes nowhere (default "
+             "exchange, empty routing key): transient while the broker "
+             "blocks publishers (a memory or disk alarm); needs write "
+             "permission on amq.default"},
     {.key = "tls",
      .type = GP_TYPE_STRING,
      .def = "disabled",
@@ -243,6 +260,14 @@ static gp_outcome rpc_failed(probe *p, const char *what, amqp_rpc_reply_t r,
             snprintf(shown, sizeof shown, "%s", mq_reply_name(code));
         api->message(ctx, "%s refused by %s: %u %s%s", what, p->addr, code,
                      shown, mq_reply_hint(code));
+        /* Not provisioned yet: a vhost is created, then its permissions
+         * granted (530 in between, "not found" then "refused"), then the
+         * queues declared (404). In the warmup that may still be under
+         * way; after it, the tests would get the same refusal. 403 (the
+         * credentials) stays fatal at once. */
+        if ((code == AMQP_NOT_ALLOWED || code == AMQP_NOT_FOUND) &&
+            api->in_warmup(ctx))
+            return GP_TRANSIENT;
         return mq_reply_outcome(code);
     }
     if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
@@ -286,6 +311,12 @@ static gp_outcome connect_tcp(probe *p, const char *host, unsigned port)
         p->api->message(p->ctx, "%s", err);
         return why == GP_SDK_NO_SUCH_HOST ? GP_FATAL : GP_TRANSIENT;
     }
+    /* librabbitmq sets TCP_NODELAY only on sockets it opens itself: without
+     * it every handshake step that follows a small write waits out the
+     * peer's delayed ACK (40 ms each on Linux). */
+    int one = 1;
+
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     amqp_tcp_socket_set_sockfd(s, fd); /* conn closes it */
     return GP_READY;
 }
@@ -359,9 +390,26 @@ static gp_outcome login(probe *p)
     amqp_set_handshake_timeout(p->conn, &tv);
     arm(p);
 
-    amqp_rpc_reply_t r =
-        amqp_login(p->conn, vhost, 0, MQ_FRAME_MAX, 0, AMQP_SASL_METHOD_PLAIN,
-                   user, p->password ? p->password : "");
+    /* connection.blocked announced: a broker that blocks this connection
+     * for a resource alarm says so (see check_publish()). librabbitmq
+     * merges it with its own capabilities. */
+    amqp_table_entry_t cap = {
+        .key = amqp_cstring_bytes("connection.blocked"),
+        .value = {.kind = AMQP_FIELD_KIND_BOOLEAN, .value = {.boolean = 1}}};
+    amqp_table_entry_t prop = {
+        .key = amqp_cstring_bytes("capabilities"),
+        .value = {.kind = AMQP_FIELD_KIND_TABLE,
+                  .value = {.table = {.num_entries = 1, .entries = &cap}}}};
+    amqp_table_t props = {.num_entries = 1, .entries = &prop};
+    /* With publish: a 1 s heartbeat. A broker that blocks the connection
+     * stops reading it, so it would not see the probe hang up until the
+     * alarm clears, and every attempt would leave a connection behind on
+     * a broker already short of memory (200 within 3 s at 10 ms). Its
+     * heartbeat sender keeps writing, and fails on the closed socket. */
+    int heartbeat = api->opt_boolean(ctx, "publish") ? MQ_HEARTBEAT_S : 0;
+    amqp_rpc_reply_t r = amqp_login_with_properties(
+        p->conn, vhost, 0, MQ_FRAME_MAX, heartbeat, &props,
+        AMQP_SASL_METHOD_PLAIN, user, p->password ? p->password : "");
 
     if (r.reply_type != AMQP_RESPONSE_NORMAL)
         return rpc_failed(p, what, r, started);
@@ -421,6 +469,78 @@ static gp_outcome declare_queue(probe *p, const char *queue, char *detail,
     snprintf(detail, len, "; queue '%s': %u messages, %u consumers", queue,
              (unsigned)ok->message_count, (unsigned)ok->consumer_count);
     return GP_READY;
+}
+
+/*
+ * publish = yes: publish one message to the default exchange with an empty
+ * routing key (no queue has that name: the broker drops it), then a
+ * basic.qos round trip. A broker under a memory or disk alarm takes
+ * logins and passive declares but blocks a connection at its first
+ * publish: it sends connection.blocked (announced at login) and stops
+ * reading, so the qos-ok never comes. librabbitmq's RPC calls would queue
+ * that notice and wait for the reply to the deadline, hence the frames
+ * are read here one by one within the time left.
+ */
+static gp_outcome check_publish(probe *p)
+{
+    gp_ctx *ctx = p->ctx;
+    const gp_api *api = p->api;
+    double started = gp_sdk_now_ms();
+    amqp_basic_qos_t qos = {0};
+    int st = amqp_basic_publish(p->conn, 1, amqp_empty_bytes, amqp_empty_bytes,
+                                0, 0, NULL, amqp_cstring_bytes("gpcheck"));
+
+    if (st == AMQP_STATUS_OK)
+        st = amqp_send_method(p->conn, 1, AMQP_BASIC_QOS_METHOD, &qos);
+    if (st != AMQP_STATUS_OK) {
+        api->message(ctx, "publish to %s failed: %s", p->addr,
+                     amqp_error_string2(st));
+        p->logged_in = p->channel_open = 0;
+        return mq_status_outcome(st);
+    }
+    for (;;) {
+        struct timeval tv = gp_sdk_timeval(ctx, api);
+        amqp_frame_t f;
+
+        st = amqp_simple_wait_frame_noblock(p->conn, &f, &tv);
+        if (st != AMQP_STATUS_OK) {
+            amqp_rpc_reply_t r = {.reply_type = AMQP_RESPONSE_LIBRARY_EXCEPTION,
+                                  .library_error = st};
+
+            return rpc_failed(p, "publish", r, started);
+        }
+        if (f.frame_type != AMQP_FRAME_METHOD)
+            continue;
+        amqp_method_number_t id = f.payload.method.id;
+
+        if (f.channel == 0 && id == AMQP_CONNECTION_BLOCKED_METHOD) {
+            amqp_connection_blocked_t *b = f.payload.method.decoded;
+            char why[MQ_SHOW_BUF] = "";
+
+            if (b && b->reason.len)
+                gp_sdk_printable(b->reason.bytes, b->reason.len, MQ_SHOW, why,
+                                 sizeof why);
+            api->message(ctx, "%s blocks publishers: %s", p->addr,
+                         *why ? why : "(no reason given)");
+            /* It no longer reads this connection: no polite close, and a
+             * reset, so that the broker's next heartbeat fails at once. */
+            struct linger reset = {.l_onoff = 1, .l_linger = 0};
+
+            (void)setsockopt(amqp_get_sockfd(p->conn), SOL_SOCKET, SO_LINGER,
+                             &reset, sizeof reset);
+            p->logged_in = p->channel_open = 0;
+            return GP_TRANSIENT;
+        }
+        if (f.channel == 1 && id == AMQP_BASIC_QOS_OK_METHOD)
+            return GP_READY;
+        if (id == AMQP_CHANNEL_CLOSE_METHOD ||
+            id == AMQP_CONNECTION_CLOSE_METHOD) {
+            amqp_rpc_reply_t r = {.reply_type = AMQP_RESPONSE_SERVER_EXCEPTION,
+                                  .reply = f.payload.method};
+
+            return rpc_failed(p, "publish", r, started);
+        }
+    }
 }
 
 /* Close what is open, each step bounded by MQ_CLOSE_MS at most: the
@@ -486,6 +606,8 @@ static gp_outcome probe_amqp(probe *p)
     api->metric(ctx, "connect_time", connect_ms);
     if (queue && *queue &&
         (o = declare_queue(p, queue, detail, sizeof detail)) != GP_READY)
+        return o;
+    if (api->opt_boolean(ctx, "publish") && (o = check_publish(p)) != GP_READY)
         return o;
     describe_server(p, server, sizeof server);
     api->message(ctx, "%s%sat %s: vhost '%s' open as '%s' in %.2f ms%s", server,

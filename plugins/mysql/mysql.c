@@ -28,9 +28,10 @@
  * it.
  *
  * Error numbers map to outcomes in outcome.c (1040, 1053, refused, lost:
- * transient; 1045, 1049, query errors: fatal). A role other than the
- * expected one is transient during warmup (a failover may be under way)
- * and fatal after; a replica that is stopped or behind max_lag is
+ * transient; 1045, 1049, query errors: fatal). 1049 unknown database and
+ * a role other than the expected one are transient during warmup (the
+ * database may still be being created, a failover may be under way) and
+ * fatal after; a replica that is stopped or behind max_lag is
  * transient.
  *
  * The password never goes into a message or a log line: the core masks the
@@ -100,6 +101,12 @@ static const gp_option my_options[] = {
     {.key = "tls_ca",
      .type = GP_TYPE_STRING,
      .help = "CA certificate file (PEM) for tls = verify"},
+    {.key = "wait_for_user",
+     .type = GP_TYPE_BOOLEAN,
+     .def = "no",
+     .help = "the user, its password or its grants are set up after the "
+             "server starts (by provisioning): access denied (1045, 1044) "
+             "is transient in the warmup, fatal after it"},
     {.key = "role",
      .type = GP_TYPE_STRING,
      .help = "expected role: primary (read_only off) or replica "
@@ -238,6 +245,19 @@ static gp_outcome failed(probe *p, const char *what, double started)
     }
     p->api->message(p->ctx, "%s: %s (error %u)%s", what, mysql_error(p->m),
                     code, my_error_hint(code));
+    /* No such database: in the warmup, provisioning (an entrypoint, a
+     * migration job) may still be creating it, as the postgres probe's
+     * 3D000; after it, the tests would get the same error. */
+    if (code == ER_BAD_DB_ERROR && p->api->in_warmup(p->ctx))
+        return GP_TRANSIENT;
+    /* Access denied is fatal at once by default: a typo waited for would
+     * only be found when the warmup runs out. With wait_for_user the user
+     * says provisioning creates the account or grants it after the server
+     * starts (as the postgres probe's wait_for_role). */
+    if ((code == ER_ACCESS_DENIED_ERROR || code == ER_DBACCESS_DENIED_ERROR) &&
+        p->api->in_warmup(p->ctx) &&
+        p->api->opt_boolean(p->ctx, "wait_for_user"))
+        return GP_TRANSIENT;
     return my_error_outcome(code);
 }
 

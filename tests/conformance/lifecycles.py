@@ -39,13 +39,17 @@ class Lifecycle:
     """expect: "ready" (the service becomes ready: a pass is the right
     answer) or "fail" (the probe documents the starting state as fatal,
     in warmup too: the right answer is to fail at once, and a service
-    that becomes ready later is not a false not-ready; a pass is wrong)."""
+    that becomes ready later is not a false not-ready; a pass is wrong).
+    trials: at most this many trials of it per run (a slow state, such
+    as a broker's 15 s boot); None: as many as asked."""
 
-    def __init__(self, target, name, before, act, expect="ready"):
+    def __init__(self, target, name, before, act, expect="ready",
+                 trials=None):
         assert expect in ("ready", "fail"), expect
         self.target, self.name = target, name
         self._before, self._act = before, act
         self.expect = expect
+        self.trials = trials
 
     def before(self):
         self._before()
@@ -65,6 +69,8 @@ TARGETS = {
     "tls": "tls:Tls",
     "grpc": "grpc:Grpc",
     "prometheus": "prometheus:Prometheus",
+    "mysql": "mysql:Mysql",
+    "amqp": "amqp:Amqp",
 }
 
 

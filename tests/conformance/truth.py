@@ -284,3 +284,154 @@ def prometheus(host, port, query, below):
         return False
     finally:
         conn.close()
+
+
+# libmariadb (what the mariadb client is built on).
+_my = ctypes.CDLL(ctypes.util.find_library("mariadb") or "libmariadb.so.3")
+_my.mysql_init.restype = ctypes.c_void_p
+_my.mysql_init.argtypes = [ctypes.c_void_p]
+_my.mysql_options.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+_my.mysql_real_connect.restype = ctypes.c_void_p
+_my.mysql_real_connect.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                   ctypes.c_char_p, ctypes.c_char_p,
+                                   ctypes.c_char_p, ctypes.c_uint,
+                                   ctypes.c_char_p, ctypes.c_ulong]
+_my.mysql_query.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+_my.mysql_store_result.restype = ctypes.c_void_p
+_my.mysql_store_result.argtypes = [ctypes.c_void_p]
+_my.mysql_num_rows.restype = ctypes.c_ulonglong
+_my.mysql_num_rows.argtypes = [ctypes.c_void_p]
+_my.mysql_free_result.argtypes = [ctypes.c_void_p]
+_my.mysql_close.argtypes = [ctypes.c_void_p]
+MYSQL_OPT_CONNECT_TIMEOUT, MYSQL_OPT_READ_TIMEOUT = 0, 11
+MYSQL_OPT_WRITE_TIMEOUT = 12
+
+
+def mysql(host, port, user, password, database):
+    """Log in over TCP, write to a temporary table, read it back (libmariadb's
+    timeouts are whole seconds: 1 s, the least it has)."""
+    m = _my.mysql_init(None)
+    if not m:
+        return False
+    try:
+        one = ctypes.c_uint(1)
+        for opt in (MYSQL_OPT_CONNECT_TIMEOUT, MYSQL_OPT_READ_TIMEOUT,
+                    MYSQL_OPT_WRITE_TIMEOUT):
+            _my.mysql_options(m, opt, ctypes.byref(one))
+        if not _my.mysql_real_connect(m, host.encode(), user.encode(),
+                                      password.encode(), database.encode(),
+                                      port, None, 0):
+            return False
+        for sql in (b"CREATE TEMPORARY TABLE truth (x INT)",
+                    b"INSERT INTO truth VALUES (1)"):
+            if _my.mysql_query(m, sql) != 0:
+                return False
+        if _my.mysql_query(m, b"SELECT x FROM truth") != 0:
+            return False
+        res = _my.mysql_store_result(m)
+        if not res:
+            return False
+        rows = _my.mysql_num_rows(res)
+        _my.mysql_free_result(res)
+        return rows == 1
+    finally:
+        _my.mysql_close(m)
+
+
+# librabbitmq (rabbitmq-c, what amqp-publish / amqp-get are built on).
+_mq = ctypes.CDLL(ctypes.util.find_library("rabbitmq") or "librabbitmq.so.4")
+
+
+class _Bytes(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_size_t), ("bytes", ctypes.c_void_p)]
+
+
+class _Method(ctypes.Structure):
+    _fields_ = [("id", ctypes.c_uint32), ("decoded", ctypes.c_void_p)]
+
+
+class _RpcReply(ctypes.Structure):
+    _fields_ = [("reply_type", ctypes.c_int), ("reply", _Method),
+                ("library_error", ctypes.c_int)]
+
+
+class _Table(ctypes.Structure):
+    _fields_ = [("num_entries", ctypes.c_int), ("entries", ctypes.c_void_p)]
+
+
+_mq.amqp_new_connection.restype = ctypes.c_void_p
+_mq.amqp_tcp_socket_new.restype = ctypes.c_void_p
+_mq.amqp_tcp_socket_new.argtypes = [ctypes.c_void_p]
+_mq.amqp_socket_open_noblock.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                         ctypes.c_int,
+                                         ctypes.POINTER(_Timeval)]
+_mq.amqp_set_rpc_timeout.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Timeval)]
+_mq.amqp_set_handshake_timeout.argtypes = [ctypes.c_void_p,
+                                           ctypes.POINTER(_Timeval)]
+_mq.amqp_login.restype = _RpcReply  # variadic: user, password
+_mq.amqp_channel_open.restype = ctypes.c_void_p
+_mq.amqp_channel_open.argtypes = [ctypes.c_void_p, ctypes.c_uint16]
+_mq.amqp_get_rpc_reply.restype = _RpcReply
+_mq.amqp_get_rpc_reply.argtypes = [ctypes.c_void_p]
+_mq.amqp_basic_publish.argtypes = [ctypes.c_void_p, ctypes.c_uint16, _Bytes,
+                                   _Bytes, ctypes.c_int, ctypes.c_int,
+                                   ctypes.c_void_p, _Bytes]
+_mq.amqp_basic_get.restype = _RpcReply
+_mq.amqp_basic_get.argtypes = [ctypes.c_void_p, ctypes.c_uint16, _Bytes,
+                               ctypes.c_int]
+_mq.amqp_destroy_connection.argtypes = [ctypes.c_void_p]
+_mq.amqp_get_sockfd.argtypes = [ctypes.c_void_p]
+AMQP_RESPONSE_NORMAL = 1
+AMQP_SASL_METHOD_PLAIN = 0
+AMQP_BASIC_GET_OK_METHOD = 0x003C0047
+
+
+def _bytes(b):
+    return _Bytes(len(b), ctypes.cast(ctypes.c_char_p(b), ctypes.c_void_p))
+
+
+def amqp(host, port, user, password, vhost, queue):
+    """Log in to vhost, publish one message to queue (the default exchange)
+    and get one back: a broker that takes the login but blocks publishers
+    (a resource alarm) or has no such queue is not serving. Every step is
+    bounded by 200 ms. A check that fails after the login resets its
+    socket and has asked for a 1 s heartbeat: a broker blocking publishers
+    reads nothing more from the connection, and would otherwise keep it
+    until the alarm clears (one every 5 ms)."""
+    conn = _mq.amqp_new_connection()
+    if not conn:
+        return False
+    ok = False
+    try:
+        tv = _Timeval(0, 200000)
+        sock = _mq.amqp_tcp_socket_new(conn)
+        if not sock or _mq.amqp_socket_open_noblock(
+                sock, host.encode(), port, ctypes.byref(tv)) != 0:
+            return False
+        _mq.amqp_set_handshake_timeout(conn, ctypes.byref(tv))
+        _mq.amqp_set_rpc_timeout(conn, ctypes.byref(tv))
+        r = _mq.amqp_login(ctypes.c_void_p(conn), ctypes.c_char_p(
+            vhost.encode()), ctypes.c_int(0), ctypes.c_int(131072),
+            ctypes.c_int(1), ctypes.c_int(AMQP_SASL_METHOD_PLAIN),
+            ctypes.c_char_p(user.encode()), ctypes.c_char_p(password.encode()))
+        if r.reply_type != AMQP_RESPONSE_NORMAL:
+            return False
+        _mq.amqp_channel_open(conn, 1)
+        if _mq.amqp_get_rpc_reply(conn).reply_type != AMQP_RESPONSE_NORMAL:
+            return False
+        q, body = queue.encode(), b"truth"
+        if _mq.amqp_basic_publish(conn, 1, _bytes(b""), _bytes(q), 0, 0, None,
+                                  _bytes(body)) != 0:
+            return False
+        r = _mq.amqp_basic_get(conn, 1, _bytes(q), 1)
+        ok = (r.reply_type == AMQP_RESPONSE_NORMAL
+              and r.reply.id == AMQP_BASIC_GET_OK_METHOD)
+        return ok
+    finally:
+        fd = _mq.amqp_get_sockfd(conn)
+        if not ok and fd >= 0:
+            dup = socket.socket(fileno=os.dup(fd))
+            dup.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                           struct.pack("ii", 1, 0))
+            dup.close()
+        _mq.amqp_destroy_connection(conn)

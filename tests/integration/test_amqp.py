@@ -2,9 +2,11 @@
 real RabbitMQ 3.10 node on loopback (tests/servers/rabbitmq.py), started
 once for the file: the probe waits for the broker from before it starts
 (refused: transient, then ready), ready with the queue's counts, a bad
-password, a missing vhost, a vhost without permissions and a missing queue
-(fatal at once, in warmup too), another owner's exclusive queue (405,
-transient), refused, a listener that never answers (within the deadline), TLS required and verified (a right and a wrong CA)
+password (fatal at once, in warmup too), a missing vhost, a vhost
+without permissions and a missing queue (transient in warmup: provisioned
+during it, ready; fatal after), a publish blocked by a memory alarm
+(publish = yes: transient), the login not stalled by delayed ACKs,
+another owner's exclusive queue (405, transient), refused, a listener that never answers (within the deadline), TLS required and verified (a right and a wrong CA)
 and asked of a plain listener, the url form, and the password in no
 output."""
 
@@ -122,13 +124,6 @@ class AmqpTest(GpTestCase):
                              "403 ACCESS_REFUSED"),
             "no_such_user": ("user = ghost\npassword = %s" % PASSWORD,
                              "403 ACCESS_REFUSED"),
-            "no_vhost": ("user = app\npassword = %s\nvhost = nope" % PASSWORD,
-                         "530 NOT_ALLOWED - vhost nope not found"),
-            "vhost_denied": ("user = app\npassword = %s\nvhost = closed"
-                             % PASSWORD, "530 NOT_ALLOWED - access to vhost"),
-            "no_queue": ("user = app\npassword = %s\nvhost = apps\n"
-                         "queue = missing" % PASSWORD,
-                         "404 NOT_FOUND - no queue 'missing'"),
         }
         for name, (opts, _) in cases.items():
             self.amqp(name, opts, policy)
@@ -144,6 +139,129 @@ class AmqpTest(GpTestCase):
                 self.assertLess(p["history"][0]["duration_ms"], 1000)
         self.assertLess(took, 3, took)
         self.assertNotIn(PASSWORD, proc.stdout + proc.stderr)
+
+    def test_not_provisioned_fatal_after_warmup(self):
+        cases = {
+            "no_vhost": ("user = app\npassword = %s\nvhost = nope" % PASSWORD,
+                         "530 NOT_ALLOWED - vhost nope not found"),
+            "vhost_denied": ("user = app\npassword = %s\nvhost = closed"
+                             % PASSWORD, "530 NOT_ALLOWED - access to vhost"),
+            "no_queue": ("user = app\npassword = %s\nvhost = apps\n"
+                         "queue = missing" % PASSWORD,
+                         "404 NOT_FOUND - no queue 'missing'"),
+        }
+        for name, (opts, _) in cases.items():
+            self.amqp(name, opts, "attempts = 3\ntimeout = 3s")
+        proc, doc, took = self.run_json()
+        self.assertEqual(proc.returncode, 1)
+        for name, (_, text) in cases.items():
+            with self.subTest(probe=name):
+                p = self.probe(doc, name)
+                self.assertEqual(outcomes(p), ["fatal"])
+                self.assertIn(text, p["message"])
+        self.assertLess(took, 3, took)
+
+    def test_provisioned_during_warmup_ready(self):
+        # What provisioning does after the broker started, in its order:
+        # a vhost, its permissions, the queues. In the warmup each step
+        # not done yet is transient (530 not found, 530 refused, 404).
+        self.mq.ctl("eval", "ok = rabbit_vhost:add(<<\"prov2\">>, "
+                            "<<\"test\">>), ok.")
+        probes = {
+            "pv_vhost": ("vhost = prov", "530 NOT_ALLOWED - vhost prov not "
+                                         "found"),
+            "pv_perm": ("vhost = prov2", "530 NOT_ALLOWED - access to vhost "
+                                         "'prov2' refused for user 'app'"),
+            "pv_queue": ("vhost = apps\nqueue = provq",
+                         "404 NOT_FOUND - no queue 'provq'"),
+        }
+        for name, (opts, _) in probes.items():
+            self.amqp(name, "user = app\npassword = %s\n%s" % (PASSWORD, opts),
+                      "warmup = 30s\ntimeout = 2s")
+        report = os.path.join(self.tmp, "prov.json")
+        gp = subprocess.Popen(self.base_args("run") + ["-o", "json:" + report],
+                              stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, cwd=self.tmp)
+        self.addCleanup(lambda: gp.poll() is None and gp.kill())
+        time.sleep(0.5)
+        perm = ("ok = rabbit_auth_backend_internal:set_permissions(<<\"app\">>,"
+                " <<\"%s\">>, <<\".*\">>, <<\".*\">>, <<\".*\">>, "
+                "<<\"test\">>)")
+        self.mq.ctl("eval", (
+            "ok = rabbit_vhost:add(<<\"prov\">>, <<\"test\">>), %s, %s, "
+            "{new, _} = rabbit_amqqueue:declare(rabbit_misc:r(<<\"apps\">>, "
+            "queue, <<\"provq\">>), true, false, [], none, <<\"test\">>), "
+            "ok.") % (perm % "prov", perm % "prov2"))
+        _, err = gp.communicate(timeout=40)
+        self.assertEqual(gp.returncode, 0, err)
+        with open(report) as f:
+            doc = json.load(f)
+        for name, (_, text) in probes.items():
+            with self.subTest(probe=name):
+                p = self.probe(doc, name)
+                self.assertEqual(p["status"], "ok", p["message"])
+                self.assertEqual(p["history"][0]["outcome"], "transient")
+                self.assertIn(text, p["history"][0]["message"])
+
+    def test_handshake_not_stalled_by_delayed_ack(self):
+        # Without TCP_NODELAY on the SDK's socket, tune-ok and
+        # connection.open (two small writes in a row) waited for the
+        # broker's delayed ACK: 40 ms or more on every login.
+        times = []
+        for _ in range(5):
+            _, p, _ = self.run_one("fast", "user = app\npassword = %s"
+                                   % PASSWORD)
+            self.assertEqual(p["status"], "ok", p["message"])
+            times.append(p["metrics"]["connect_time"])
+        self.assertLess(min(times), 35, times)
+
+    def test_publish_blocked_by_alarm_transient(self):
+        # A memory alarm: logins and passive declares still work, but the
+        # first publish blocks the connection. publish = yes sees it
+        # (connection.blocked); without it the probe cannot.
+        self.mq.ctl("eval", (
+            "ok = rabbit_auth_backend_internal:set_permissions(<<\"other\">>,"
+            " <<\"apps\">>, <<\"\">>, <<\"\">>, <<\".*\">>, <<\"test\">>),"
+            " rabbit_alarm:set_alarm({{resource_limit, memory, node()}, []}),"
+            " ok."))
+        clear = ("rabbit_alarm:clear_alarm({resource_limit, memory, "
+                 "node()}), ok.")
+        self.addCleanup(self.mq.ctl, "eval", clear)
+        opts = "user = app\npassword = %s\nvhost = apps\nqueue = jobs" \
+            % PASSWORD
+        self.amqp("blocked", opts + "\npublish = yes",
+                  "attempts = 1\ntimeout = 2s")
+        self.amqp("unaware", opts)
+        proc, doc, took = self.run_json()
+        p = self.probe(doc, "blocked")
+        self.assertEqual(outcomes(p), ["transient"], p["message"])
+        self.assertIn("127.0.0.1:%d blocks publishers: low on memory"
+                      % self.mq.port, p["message"])
+        self.assertLess(took, 1.5, took)  # the notice, not the timeout
+        self.assertEqual(self.probe(doc, "unaware")["status"], "ok")
+        # The broker reads nothing from a blocked connection: without a
+        # heartbeat it would keep each attempt's connection until the
+        # alarm clears. With one, its sender meets the reset socket.
+        self.amqp("blocked", opts + "\npublish = yes",
+                  "attempts = 10\ndelay = 10ms\ntimeout = 2s")
+        self.run_json()
+        deadline = time.monotonic() + 8
+        while True:
+            states = self.mq.ctl("list_connections", "-q", "state").stdout
+            left = states.split().count("blocked")
+            if left == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertEqual(left, 0, states)
+        self.mq.ctl("eval", clear)
+        _, p, _ = self.run_one("blocked", opts + "\npublish = yes")
+        self.assertEqual(p["status"], "ok", p["message"])
+        # publish needs write permission on amq.default: fatal without.
+        _, p, _ = self.run_one("readonly", "user = other\npassword = "
+                               "other-Pw-1234\nvhost = apps\npublish = yes")
+        self.assertEqual(outcomes(p), ["fatal"], p["message"])
+        self.assertIn("403 ACCESS_REFUSED", p["message"])
 
     def test_resource_locked_transient(self):
         _, p, _ = self.run_one(

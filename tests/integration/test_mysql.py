@@ -1,7 +1,8 @@
 """tests/integration/test_mysql.py - the mysql probe (libmariadb) against
 real MariaDB servers on loopback (tests/servers/mariadb.py): ready with
 metrics over TCP and the socket, a query and its expected value, a bad
-password, an unknown database and a bad query (fatal at once), too many
+password, a forbidden database and a bad query (fatal at once), a database
+created late (transient in warmup, then ready), too many
 connections (transient, then ready), a server started late, a listener that
 never answers (within the deadline), roles with a real replica (running,
 stopped, delayed beyond max_lag, the wrong role), TLS required and verified
@@ -106,8 +107,6 @@ class MysqlTest(GpTestCase):
                              "(error 1045)"),
             "no_such_user": ("user = ghost\npassword = %s" % PASSWORD,
                              "(error 1045)"),
-            "unknown_db": ("user = admin\npassword = %s\ndatabase = nope"
-                           % PASSWORD, "(error 1049)"),
             "db_denied": ("user = app\npassword = %s\ndatabase = mysql"
                           % PASSWORD, "(error 1044)"),
             "bad_query": ("user = app\npassword = %s\ndatabase = appdb\n"
@@ -133,6 +132,80 @@ class MysqlTest(GpTestCase):
         # 10 s warmup.
         self.assertLess(took, 3, took)
         self.assertNotIn(PASSWORD, proc.stdout + proc.stderr)
+
+    def test_database_created_late_transient_in_warmup(self):
+        # Provisioning (an entrypoint, a migration job) may create the
+        # database after the server listens: 1049 is transient in the
+        # warmup, as the postgres probe's 3D000, and fatal after it.
+        self.db.sql("DROP DATABASE IF EXISTS latedb")
+        self.addCleanup(self.db.sql, "DROP DATABASE IF EXISTS latedb")
+        opts = "user = admin\npassword = %s\ndatabase = latedb" % PASSWORD
+        self.mysql("latedb", opts, "warmup = 15s\ntimeout = 2s")
+        report = os.path.join(self.tmp, "latedb.json")
+        gp = subprocess.Popen(self.base_args("run") + ["-o", "json:" + report],
+                              stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, cwd=self.tmp)
+        self.addCleanup(lambda: gp.poll() is None and gp.kill())
+        time.sleep(1)
+        self.db.sql("CREATE DATABASE latedb")
+        created = time.monotonic()
+        _, err = gp.communicate(timeout=30)
+        self.assertEqual(gp.returncode, 0, err)
+        with open(report) as f:
+            import json
+            p = self.probe(json.load(f), "latedb")
+        self.assertEqual(p["status"], "ok", p["message"])
+        self.assertEqual(p["history"][0]["outcome"], "transient")
+        self.assertIn("(error 1049)", p["history"][0]["message"])
+        self.assertLess(time.monotonic() - created, 1.5)
+        # Without a warmup: fatal at once.
+        _, p, took = self.run_one("nodb", "user = admin\npassword = %s\n"
+                                  "database = nope" % PASSWORD,
+                                  "attempts = 3\ntimeout = 3s")
+        self.assertEqual(outcomes(p), ["fatal"])
+        self.assertIn("Unknown database 'nope' (error 1049)", p["message"])
+        self.assertLess(took, 3, took)
+
+    def test_user_granted_late_with_wait_for_user(self):
+        # Provisioning creates the account, then grants it: 1045, then
+        # 1044, then ready. Fatal at once by default (above); with
+        # wait_for_user transient in the warmup, fatal after it.
+        self.db.sql("DROP USER IF EXISTS 'lateu'@'127.0.0.1'")
+        self.addCleanup(self.db.sql, "DROP USER IF EXISTS 'lateu'@'127.0.0.1'")
+        opts = ("user = lateu\npassword = %s\ndatabase = appdb\n"
+                "wait_for_user = yes" % PASSWORD)
+        self.mysql("lateu", opts, "warmup = 15s\ntimeout = 2s")
+        report = os.path.join(self.tmp, "lateu.json")
+        gp = subprocess.Popen(self.base_args("run") + ["-o", "json:" + report],
+                              stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, cwd=self.tmp)
+        self.addCleanup(lambda: gp.poll() is None and gp.kill())
+        time.sleep(0.7)
+        self.db.sql("CREATE USER 'lateu'@'127.0.0.1' IDENTIFIED BY '%s'"
+                    % PASSWORD)
+        time.sleep(0.7)
+        self.db.sql("GRANT ALL ON appdb.* TO 'lateu'@'127.0.0.1'")
+        _, err = gp.communicate(timeout=30)
+        self.assertEqual(gp.returncode, 0, err)
+        with open(report) as f:
+            import json
+            p = self.probe(json.load(f), "lateu")
+        self.assertEqual(p["status"], "ok", p["message"])
+        said = " ".join(h["message"] for h in p["history"])
+        self.assertIn("(error 1045)", said)
+        self.assertIn("(error 1044)", said)
+        self.assertEqual(set(outcomes(p)[:-1]), {"transient"})
+        # After the warmup, a login that stays refused is fatal.
+        _, p, took = self.run_one("nouser", "user = ghost\npassword = x\n"
+                                  "wait_for_user = yes",
+                                  "warmup = 1s\ntimeout = 2s")
+        self.assertEqual(p["status"], "fail")
+        self.assertEqual(outcomes(p)[-1], "fatal")
+        self.assertIn("(error 1045)", p["message"])
+        self.assertLess(took, 3, took)
+        self.assertNotIn(PASSWORD, err)
 
     def test_expected_value_differs(self):
         _, p, _ = self.run_one(

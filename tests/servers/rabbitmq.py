@@ -8,6 +8,7 @@ rabbitmq-server, 3.10) for tests.
     mq.publish("apps", "jobs", "hello")
     mq.lock_queue("apps", "mine")   # exclusive to another owner: 405
     RabbitMQ(tls=True)    # also AMQPS on mq.tls_port, self-signed (mq.cert)
+    mq.stop_server(wipe=True)  # stopped, Mnesia gone: start() boots anew
     mq.stop()             # stops broker and epmd, removes the folder
 
 The node is the test's own: its name gpcheck-test-PORT@localhost, its
@@ -205,8 +206,18 @@ class RabbitMQ(Server):
             "queue, <<\"%s\">>), false, false, [], Owner, <<\"test\">>), "
             "ok.") % (vhost, queue))
 
-    def stop(self):
+    def stop_server(self, wipe=False):
+        """Stop the broker and epmd, keep the folder: start() brings the
+        node back on the same ports. wipe: also remove its Mnesia
+        database, so that the next start is a first boot (definitions
+        loaded again)."""
         self.kill_process()
+        self.stop_epmd()
+        if wipe:
+            import shutil
+            shutil.rmtree(os.path.join(self.dir, "mnesia"), ignore_errors=True)
+
+    def stop_epmd(self):
         if self.epmd is not None and self.epmd.poll() is None:
             try:
                 os.killpg(self.epmd.pid, signal.SIGTERM)
@@ -214,4 +225,8 @@ class RabbitMQ(Server):
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 os.killpg(self.epmd.pid, signal.SIGKILL)
                 self.epmd.wait(10)
+
+    def stop(self):
+        self.kill_process()
+        self.stop_epmd()
         super().stop()
