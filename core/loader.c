@@ -404,3 +404,54 @@ void loader_free(loader *l)
     strv_free(l->dirs, l->n_dirs);
     memset(l, 0, sizeof *l);
 }
+
+/* The DT_NEEDED names of a loaded object, into v[0..cap) (pointers into
+ * its string table, valid while it is loaded). Returns how many. */
+static size_t needed_of(const struct link_map *lm, const char **v, size_t cap)
+{
+    const char *strtab = NULL;
+    for (const ElfW(Dyn) *d = lm->l_ld; d->d_tag != DT_NULL; d++)
+        if (d->d_tag == DT_STRTAB)
+            strtab = (const char *)d->d_un.d_ptr;
+    size_t n = 0;
+    for (const ElfW(Dyn) *d = lm->l_ld; strtab && d->d_tag != DT_NULL; d++)
+        if (d->d_tag == DT_NEEDED && n < cap)
+            v[n++] = strtab + d->d_un.d_val;
+    return n;
+}
+
+int loader_depends_on(const plugin *p, const char *prefix)
+{
+    /* Breadth first over the dependency tree, each object once; every
+     * object is already loaded (RTLD_NOLOAD only finds it). */
+    enum { MAX_OBJECTS = 128, MAX_NEEDED = 64 };
+    struct link_map *seen[MAX_OBJECTS];
+    size_t n_seen = 0, next = 0;
+    if (!p->handle || dlinfo(p->handle, RTLD_DI_LINKMAP, &seen[0]) != 0)
+        return 0;
+    n_seen = 1;
+    size_t len = strlen(prefix);
+    int found = 0;
+    while (next < n_seen && !found) {
+        const char *need[MAX_NEEDED];
+        size_t n = needed_of(seen[next++], need, MAX_NEEDED);
+        for (size_t i = 0; i < n && !found; i++) {
+            if (strncmp(need[i], prefix, len) == 0) {
+                found = 1;
+                break;
+            }
+            void *h = dlopen(need[i], RTLD_LAZY | RTLD_NOLOAD);
+            struct link_map *lm = NULL;
+            if (h && dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm) {
+                size_t k = 0;
+                while (k < n_seen && seen[k] != lm)
+                    k++;
+                if (k == n_seen && n_seen < MAX_OBJECTS)
+                    seen[n_seen++] = lm;
+            }
+            if (h)
+                dlclose(h); /* the reference RTLD_NOLOAD took */
+        }
+    }
+    return found;
+}

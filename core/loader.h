@@ -68,6 +68,13 @@ const plugin *loader_get_path(loader *l, const char *path, char *err,
  */
 size_t loader_list(const loader *l, char ***names);
 
+/*
+ * Does plugin p need, directly or through its libraries, a shared library
+ * whose soname starts with `prefix` ("libcrypto.so")? 0 for built-in test
+ * fakes. Used to set up such a library once before attempts fork.
+ */
+int loader_depends_on(const plugin *p, const char *prefix);
+
 /* dlclose every plugin and free everything. */
 void loader_free(loader *l);
 

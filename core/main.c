@@ -8,6 +8,7 @@
  * interrupted by SIGHUP / SIGINT / SIGTERM. `run -- CMD` execs CMD on pass or
  * degraded.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -1251,6 +1252,37 @@ static const char *recheck(const probe_set *ps, const runner_opts *ro)
 }
 
 /* only: the one sink to report to (wait's), or NULL for the -o ones. */
+/*
+ * Does a probe of the run use a plugin that needs OpenSSL (libpq, libcurl,
+ * ...)? Then libcurl's and OpenSSL's global set-up (the config file, the
+ * providers: ~2.7 M instructions) is done once, before the first attempt
+ * forks, instead of in each attempt of an http, clickhouse, vpc,
+ * prometheus or postgres probe, where it sits on the run's critical path;
+ * the plugins' own curl_global_init() then only counts a reference, and a
+ * set-up that fails here is retried (and reported) by the attempt, as
+ * before. Runs of other plugins (tcp, dns, redis) skip it.
+ */
+static int needs_tls(const probe_set *ps)
+{
+    const plugin *seen[32];
+    size_t n_seen = 0;
+    for (size_t i = 0; i < ps->n; i++) {
+        const plugin *p = ps->probes[i].plugin;
+        size_t k = 0;
+        if (!p)
+            continue;
+        while (k < n_seen && seen[k] != p)
+            k++;
+        if (k < n_seen)
+            continue;
+        if (loader_depends_on(p, "libcrypto.so"))
+            return 1;
+        if (n_seen < sizeof seen / sizeof *seen)
+            seen[n_seen++] = p;
+    }
+    return 0;
+}
+
 static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
                       const bypass *b, sink *only)
 {
@@ -1280,6 +1312,8 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
                       .all_metrics = c->cmd == CMD_PROBE || hc.path};
     for (size_t i = 0; i < c->outputs.n; i++)
         ro.all_metrics |= report_shows_metrics(c->outputs.v[i]);
+    if (needs_tls(ps))
+        curl_global_init(CURL_GLOBAL_DEFAULT);
     run_result rr;
     if (runner_run(ps, &ro, &ss, &rr) < 0) {
         sinks_close(&ss);

@@ -40,7 +40,9 @@ class GoldenPath:
     """Start with start(); PostgreSQL is left stopped when pg_late is set
     (start it with start_postgres()); stop() stops everything."""
 
-    def __init__(self):
+    def __init__(self, lifetime=600):
+        """lifetime: seconds the fixture processes live at most."""
+        self.lifetime = lifetime
         self.servers = []
         self.vpc = None
         self.exporter = None
@@ -80,7 +82,7 @@ class GoldenPath:
         port_file = os.path.join(self.tmp, "vpcapi.port")
         self.vpc = FixtureProcess(
             [sys.executable, VPCAPI, "--port-file", port_file, "--token",
-             TOKEN, "--connector", CONNECTOR, "--lifetime", "600"],
+             TOKEN, "--connector", CONNECTOR, "--lifetime", str(self.lifetime)],
             port_file, "vpcapi.py", seconds=15, quiet=True)
         url = "http://127.0.0.1:%d" % self.vpc.port
         body = json.dumps({"fields": {"machineType": "e2-standard-8",
@@ -98,7 +100,7 @@ class GoldenPath:
         self.exporter = FixtureProcess(
             [sys.executable, EXPORTER, "--port-file", port_file,
              "--connector", "staging-connector", "--instances", "42",
-             "--lifetime", "600"],
+             "--lifetime", str(self.lifetime)],
             port_file, "exporter.py", seconds=15, quiet=True)
         self.prometheus = Prometheus({"vpcaccess": [self.exporter.port]})
         self.servers.append(self.prometheus)

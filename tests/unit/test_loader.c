@@ -1,0 +1,60 @@
+/* tests/unit/test_loader.c - core/loader.c's loader_depends_on(), on the
+ * shipped plugins of this build: which of them need OpenSSL (the run sets
+ * it up once, before attempts fork, only for those). */
+#include <check.h>
+#include <stdio.h>
+
+#include "loader.h"
+#include "unit.h"
+
+/* The plugin NAME of this build, loaded by path (the loader's own checks
+ * run); the test fails when it cannot be loaded. */
+static const plugin *shipped(loader *l, const char *name)
+{
+    char path[4096], err[512] = "";
+    snprintf(path, sizeof path, "%s/plugins/%s.so", GP_BUILD_DIR, name);
+    const plugin *p = loader_get_path(l, path, err, sizeof err);
+    ck_assert_msg(p != NULL, "%s", err);
+    return p;
+}
+
+START_TEST(openssl_through_libraries)
+{
+    loader l = {0};
+    /* postgres.so -> libpq -> libssl -> libcrypto; clickhouse.so and
+     * http.so -> libcurl -> libssl -> libcrypto: never directly. */
+    ck_assert_int_eq(loader_depends_on(shipped(&l, "postgres"), "libcrypto.so"),
+                     1);
+    ck_assert_int_eq(
+        loader_depends_on(shipped(&l, "clickhouse"), "libcrypto.so"), 1);
+    ck_assert_int_eq(loader_depends_on(shipped(&l, "http"), "libcrypto.so"), 1);
+    ck_assert_int_eq(loader_depends_on(shipped(&l, "postgres"), "libpq.so"), 1);
+    loader_free(&l);
+}
+END_TEST
+
+START_TEST(not_for_plugins_without_it)
+{
+    loader l = {0};
+    const plugin *tcp = shipped(&l, "tcp");
+    ck_assert_int_eq(loader_depends_on(tcp, "libcrypto.so"), 0);
+    ck_assert_int_eq(loader_depends_on(tcp, "libpq.so"), 0);
+    /* libc is there, so the walk itself works */
+    ck_assert_int_eq(loader_depends_on(tcp, "libc.so"), 1);
+    ck_assert_int_eq(loader_depends_on(shipped(&l, "dns"), "libpq.so"), 0);
+    /* a built-in fake has no handle */
+    plugin fake = {0};
+    ck_assert_int_eq(loader_depends_on(&fake, "libc.so"), 0);
+    loader_free(&l);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("loader");
+    TCase *tc = tcase_create("depends_on");
+    tcase_add_test(tc, openssl_through_libraries);
+    tcase_add_test(tc, not_for_plugins_without_it);
+    suite_add_tcase(s, tc);
+    return unit_run(s);
+}
