@@ -85,9 +85,10 @@ def _reply_type(reply):
     return ctypes.cast(reply, ctypes.POINTER(ctypes.c_int))[0]
 
 
-def redis(host, port):
-    """SET then GET one key through hiredis; an error reply (LOADING,
-    MASTERDOWN, BUSY) is not serving."""
+def _redis_replies(host, port, commands, good):
+    """Each command in turn on a connection of its own (hiredis, 200 ms
+    timeouts); True when good(reply) held for every reply. An error reply
+    (LOADING, MASTERDOWN, BUSY) is never good."""
     tv = _Timeval(0, 200000)
     c = _hi.redisConnectWithTimeout(host.encode(), port, tv)
     if not c:
@@ -96,44 +97,36 @@ def redis(host, port):
         if ctypes.cast(c, ctypes.POINTER(ctypes.c_int))[0] != 0:  # c->err
             return False
         _hi.redisSetTimeout(c, tv)
-        for cmd in (b"SET gpcheck:truth 1", b"GET gpcheck:truth"):
+        for cmd in commands:
             reply = _hi.redisCommand(ctypes.c_void_p(c), ctypes.c_char_p(cmd))
             if not reply:
                 return False
-            t = _reply_type(reply)
-            _hi.freeReplyObject(reply)
-            if t not in (REDIS_REPLY_STATUS, REDIS_REPLY_STRING):
-                return False
+            try:
+                if not good(reply):
+                    return False
+            finally:
+                _hi.freeReplyObject(reply)
         return True
     finally:
         _hi.redisFree(c)
 
 
+def redis(host, port):
+    """SET then GET one key."""
+    return _redis_replies(
+        host, port, (b"SET gpcheck:truth 1", b"GET gpcheck:truth"),
+        lambda r: _reply_type(r) in (REDIS_REPLY_STATUS, REDIS_REPLY_STRING))
+
+
 def redis_get(host, port, key, want):
-    """GET one key through hiredis: the read a replica serves (replicas
-    are read-only). An error reply (MASTERDOWN, LOADING) or another value
-    (nil on a replica that has not synced) is not serving."""
-    tv = _Timeval(0, 200000)
-    c = _hi.redisConnectWithTimeout(host.encode(), port, tv)
-    if not c:
-        return False
-    try:
-        if ctypes.cast(c, ctypes.POINTER(ctypes.c_int))[0] != 0:  # c->err
+    """GET one key: the read a replica serves (replicas are read-only). Another
+    value (nil on a replica that has not synced) is not serving."""
+    def good(reply):
+        if _reply_type(reply) != REDIS_REPLY_STRING:
             return False
-        _hi.redisSetTimeout(c, tv)
-        reply = _hi.redisCommand(ctypes.c_void_p(c),
-                                 ctypes.c_char_p(b"GET " + key.encode()))
-        if not reply:
-            return False
-        try:
-            if _reply_type(reply) != REDIS_REPLY_STRING:
-                return False
-            r = ctypes.cast(reply, ctypes.POINTER(_Reply))[0]
-            return ctypes.string_at(r.str, r.len) == want.encode()
-        finally:
-            _hi.freeReplyObject(reply)
-    finally:
-        _hi.redisFree(c)
+        r = ctypes.cast(reply, ctypes.POINTER(_Reply))[0]
+        return ctypes.string_at(r.str, r.len) == want.encode()
+    return _redis_replies(host, port, (b"GET " + key.encode(),), good)
 
 
 def http_body(host, port, path, want):
