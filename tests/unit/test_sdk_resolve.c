@@ -33,8 +33,17 @@ static void fake_log(gp_ctx *ctx, gp_log_level level, const char *fmt, ...)
     (void)fmt;
 }
 
-static const gp_api api = {
-    .size = sizeof(gp_api), .time_left_ms = fake_time_left, .log = fake_log};
+/* Outside the warmup: one SYN per connect (see gp_sdk_tcp_connect). */
+static int fake_in_warmup(gp_ctx *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
+static const gp_api api = {.size = sizeof(gp_api),
+                           .time_left_ms = fake_time_left,
+                           .log = fake_log,
+                           .in_warmup = fake_in_warmup};
 
 static void say_hello(int fd, void *arg)
 {
