@@ -319,9 +319,10 @@ COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                           "..", "completion", "gpcheck.bash")
 
 
-def complete(*words):
+def complete(*words, cwd=None):
     """completion/gpcheck.bash's COMPREPLY for COMP_WORDS=words, the cursor
-    on the last one (as tests/integration/test_examples.py drives it)."""
+    on the last one, run in cwd (file names complete from there). A
+    completion function that fails raises AssertionError with its stderr."""
     script = ('source "$1" || exit 9; shift; COMP_WORDS=("$@"); '
               'COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _gpcheck || exit 8; '
               'printf "%s\\n" "${COMPREPLY[@]}"')
@@ -329,8 +330,11 @@ def complete(*words):
            if not k.startswith("GPCHECK_")}
     proc = subprocess.run(["bash", "--norc", "-c", script, "bash",
                            COMPLETION] + list(words), capture_output=True,
-                          text=True, timeout=60, env=env,
+                          text=True, timeout=60, env=env, cwd=cwd,
                           stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise AssertionError("completion failed (%d): %s"
+                             % (proc.returncode, proc.stderr))
     return {ln for ln in proc.stdout.split("\n") if ln}
 
 

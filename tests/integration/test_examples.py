@@ -39,7 +39,7 @@ import unittest
 import xml.etree.ElementTree as ET
 
 from ghaction import Runner
-from gp import BIN, Listener
+from gp import BIN, Listener, complete
 
 try:
     import yaml
@@ -723,18 +723,7 @@ class CompletionTest(unittest.TestCase):
 
     def complete(self, *words, cwd=None):
         """COMPREPLY for COMP_WORDS=words with the cursor on the last one."""
-        script = ('source "$1" || exit 9; shift; COMP_WORDS=("$@"); '
-                  'COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _gpcheck || exit 8; '
-                  'printf "%s\\n" "${COMPREPLY[@]}"')
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("GPCHECK_")}
-        proc = subprocess.run(["bash", "--norc", "-c", script, "bash",
-                               COMPLETION] + list(words),
-                              capture_output=True, text=True, timeout=60,
-                              cwd=cwd or self.tmp, env=env,
-                              stdin=subprocess.DEVNULL)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        return {ln for ln in proc.stdout.split("\n") if ln}
+        return complete(*words, cwd=cwd or self.tmp)
 
     def write(self, rel, text):
         path = os.path.join(self.tmp, rel)
