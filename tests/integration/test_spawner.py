@@ -93,9 +93,9 @@ class SpawnerTest(GpTestCase):
         sup3k, sp3k = self.images(3000)
         # The supervisor holds 3,000 definitions and their bookkeeping...
         self.assertGreater(sup3k - sup1, 2048, (sup1, sup3k))
-        # ...the process every attempt is forked from does not.
+        # ...the process every attempt is forked from does not (its own
+        # size is the build's: 1.4 MB in a Release build, 8 MB with ASan).
         self.assertLess(sp3k - sp1, 512, (sp1, sp3k))
-        self.assertLess(sp3k, 2048, sp3k)
 
     def test_a_killed_spawner_costs_no_probe_its_result(self):
         text = ["[p%d]\nplugin = misbehave\nmode = slow\nsleep = 300ms\n"
