@@ -19,6 +19,7 @@
 #define GP_CORE_CHILD_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "probe.h"
 #include "secrets.h"
@@ -34,6 +35,15 @@ typedef struct child_attempt {
     int all_metrics; /* a report shows every metric (metric_wanted) */
     int fd;          /* result pipe */
 } child_attempt;
+
+/*
+ * In the process attempts are forked from (the spawner), once: write one
+ * log line and one result to fd (/dev/null) the way an attempt does, so
+ * that every attempt inherits what that first use sets up (jansson's hash
+ * seed, read from /dev/urandom; the library calls child_run() makes,
+ * bound by ld.so) instead of doing it again, page by page.
+ */
+void child_warm(int fd);
 
 /* Run the plugin's check() and write the result; never returns. */
 _Noreturn void child_run(const child_attempt *a);
@@ -53,6 +63,17 @@ typedef struct child_validation {
 /* Call validate() for each probe in turn and write the results; never
  * returns. */
 _Noreturn void child_validate(const child_validation *v);
+
+/*
+ * First thing in a freshly forked attempt, whoever forked it (the
+ * supervisor or the spawner, core/spawner.h): its own process group;
+ * SIGKILL when `parent` dies (and _exit(1) if it already has); default
+ * signal handling, nothing blocked, SIGPIPE ignored (a write to a closed
+ * socket is EPIPE for the plugin); stdin and stdout on devnull, stderr on
+ * efd (-1: devnull); the result pipe wfd at fd 3 and every fd above it
+ * closed (child_take_pipe).
+ */
+void child_enter(pid_t parent, int devnull, int wfd, int efd);
 
 /* In a freshly forked child (the attempt's or the validation's): the
  * result pipe wfd becomes fd 3, open across exec, and every fd above it is

@@ -235,6 +235,9 @@ static int check_file(int fd, const char *path, char *err, size_t errlen)
     return rc;
 }
 
+static const plugin *load_fd(loader *l, int fd, const char *path,
+                             const char *expect_name, char *err, size_t errlen);
+
 static const plugin *load_file(loader *l, const char *path,
                                const char *expect_name, char *err,
                                size_t errlen)
@@ -254,6 +257,13 @@ static const plugin *load_file(loader *l, const char *path,
         close(fd);
         return NULL;
     }
+    return load_fd(l, fd, path, expect_name, err, errlen);
+}
+
+/* Load the checked descriptor fd (kept open by the loader from now on). */
+static const plugin *load_fd(loader *l, int fd, const char *path,
+                             const char *expect_name, char *err, size_t errlen)
+{
     char fdpath[64];
     snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
     void *h = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
@@ -288,6 +298,7 @@ static const plugin *load_file(loader *l, const char *path,
     plugin *p = xcalloc(1, sizeof *p);
     p->path = xstrdup(path);
     p->handle = h;
+    p->fd = fd;
     p->desc = entry();
     if (check_desc(p, expect_name, err, errlen) < 0) {
         dlclose(h);
@@ -333,6 +344,18 @@ const plugin *loader_get(loader *l, const char *name, char *err, size_t errlen)
     strv_free(names, n);
     sb_free(&sb);
     return NULL;
+}
+
+const plugin *loader_adopt(loader *l, int fd, const char *path,
+                           const char *name, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < l->n_loaded; i++) {
+        if (strcmp(l->loaded[i]->path, path) == 0) {
+            close(fd);
+            return l->loaded[i];
+        }
+    }
+    return load_fd(l, fd, path, name, err, errlen);
 }
 
 const plugin *loader_get_path(loader *l, const char *path, char *err,

@@ -22,9 +22,11 @@
 #include "gpcheck/plugin.h"
 
 typedef struct plugin {
-    char *name;            /* owned */
-    char *path;            /* owned; the file as found */
-    void *handle;          /* dlopen handle; NULL for built-in test fakes */
+    char *name;   /* owned */
+    char *path;   /* owned; the file as found */
+    void *handle; /* dlopen handle; NULL for built-in test fakes */
+    int fd;       /* the checked descriptor it was loaded from, owned by the
+                     loader; meaningless when handle is NULL */
     const gp_plugin *desc; /* owned by the plugin, valid while loaded */
     size_t n_options;      /* entries in desc->options before the NULL key */
     size_t n_metrics;
@@ -62,6 +64,13 @@ const plugin *loader_get(loader *l, const char *name, char *err, size_t errlen);
  */
 const plugin *loader_get_path(loader *l, const char *path, char *err,
                               size_t errlen);
+/*
+ * Load the plugin file open at fd, which another gpcheck process (the
+ * supervisor) found and checked as the file at path: the spawner's copy
+ * of that plugin (core/spawner.h). Takes fd. Same return convention.
+ */
+const plugin *loader_adopt(loader *l, int fd, const char *path,
+                           const char *name, char *err, size_t errlen);
 /*
  * Names of every NAME.so in the search path (first occurrence wins),
  * sorted; newly allocated array of newly allocated strings.

@@ -36,6 +36,7 @@
 #include "schema.h"
 #include "secrets.h"
 #include "serve.h"
+#include "spawner.h"
 #include "supervise.h"
 #include "util.h"
 #include "value.h"
@@ -1283,6 +1284,11 @@ static int needs_tls(const probe_set *ps)
     return 0;
 }
 
+/* What forks the attempts of run, probe and serve: started in main()
+ * before the configuration loads (core/spawner.h), stopped before
+ * gpcheck runs CMD or exits. Empty: attempts fork from the supervisor. */
+static spawner attempt_spawner;
+
 static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
                       const bypass *b, sink *only)
 {
@@ -1309,13 +1315,18 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
                       .user = user,
                       .host = host,
                       /* the history keeps every metric, too */
-                      .all_metrics = c->cmd == CMD_PROBE || hc.path};
+                      .all_metrics = c->cmd == CMD_PROBE || hc.path,
+                      .spawner = &attempt_spawner};
     for (size_t i = 0; i < c->outputs.n; i++)
         ro.all_metrics |= report_shows_metrics(c->outputs.v[i]);
     if (needs_tls(ps))
         curl_global_init(CURL_GLOBAL_DEFAULT);
     run_result rr;
-    if (runner_run(ps, &ro, &ss, &rr) < 0) {
+    int rrc = runner_run(ps, &ro, &ss, &rr);
+    /* Its work is done (a --recheck forks from here): nothing of it may
+     * outlive gpcheck or reach CMD. */
+    spawner_stop(&attempt_spawner);
+    if (rrc < 0) {
         sinks_close(&ss);
         free(hc.path);
         return EXIT_FAIL;
@@ -1624,6 +1635,7 @@ static int cmd_serve(cli *c)
     o->load = serve_load;
     o->ud = &x;
     o->gen_free = serve_gen_free;
+    o->spawner = &attempt_spawner;
     if (!o->grace_ms)
         o->grace_ms = 5000;
     if (!o->min_spacing_ms)
@@ -1818,6 +1830,9 @@ int main(int argc, char **argv)
         }
     }
 
+    /* Forked while gpcheck is small: every attempt copies its image. */
+    if (c.cmd == CMD_RUN || c.cmd == CMD_PROBE || c.cmd == CMD_SERVE)
+        spawner_start(&attempt_spawner, argc, argv);
     config cfg;
     diag d = {0};
     loader l = {0};
@@ -1880,6 +1895,7 @@ int main(int argc, char **argv)
      * /proc/PID/cmdline before any attempt starts; "-- CMD" stays. */
     secrets_scrub_argv(c.exec_argv ? (int)(c.exec_argv - argv) - 1 : argc, argv,
                        &ps);
+    spawner_set_argv(&attempt_spawner, argc, argv);
     if (!loaded || d.n) {
         diag_print(&d, stderr);
         fprintf(stderr,
@@ -1939,6 +1955,7 @@ int main(int argc, char **argv)
         break;
     }
 out:
+    spawner_stop(&attempt_spawner);
     rc = check_stdout(rc);
     if (c.docker_exit && rc != EXIT_PASS)
         rc = EXIT_FAIL; /* a Docker HEALTHCHECK reserves 2 */

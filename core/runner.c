@@ -54,6 +54,7 @@
 #include "policy.h"
 #include "result.h"
 #include "secrets.h"
+#include "spawner.h"
 #include "util.h"
 
 /*
@@ -62,6 +63,8 @@
  * say why, and one that ignores it is cut promptly.
  */
 #define KILL_GRACE_NS (100 * NS_PER_MS)
+/* How long stop_all() waits for the spawner to reap what it killed. */
+#define STOP_WAIT_NS (2000 * NS_PER_MS)
 /* The least time an attempt is started with (see start_due). */
 #define MIN_ATTEMPT_NS (5 * NS_PER_MS)
 
@@ -84,6 +87,9 @@ typedef struct slot {
     int64_t soft_ns;     /* the deadline the plugin sees */
     int64_t deadline_ns; /* when the core kills the attempt */
     int killed;          /* we sent SIGKILL at the deadline */
+    int spawned;         /* the spawner's child: it kills and reaps it */
+    int starting;        /* asked of the spawner, pid to come (pid -2) */
+    int reaped;          /* stop_all(): the spawner has reaped it */
     char *garbage;       /* owned; why the pipe was unreadable */
     strbuf in;           /* partial line */
     int have_result;
@@ -500,34 +506,12 @@ static void guardian_stop(runner *r)
 }
 
 static _Noreturn void in_child(runner *r, const probe_run *pr, int wfd, int efd,
-                               int64_t deadline_ns, const attempt_rec *rec)
+                               int64_t deadline_ms, const attempt_rec *rec)
 {
-    setpgid(0, 0);
-    /* If gpcheck dies by SIGKILL, its attempts die with it. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != r->self)
-        _exit(1);
-    sigset_t none;
-    sigemptyset(&none);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-    signal(SIGCHLD, SIG_DFL);
-    /* Writes to a closed socket must fail with EPIPE, not kill the probe. */
-    signal(SIGPIPE, SIG_IGN);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    dup2(r->devnull, 0);
-    dup2(r->devnull, 1);
-    /* Before fd 3 is set: efd may be 3 itself. */
-    if (dup2(efd >= 0 ? efd : r->devnull, 2) < 0)
-        _exit(2);
-    child_take_pipe(wfd);
-    /* Rounded up: a plugin that gives up when time_left_ms() reaches 0
-     * must not end before the soft deadline, or its timeout would read as
-     * a plain failure. */
+    child_enter(r->self, r->devnull, wfd, efd);
     child_attempt a = {.def = pr->def,
                        .env = &r->env,
-                       .deadline_ms = (deadline_ns + NS_PER_MS - 1) / NS_PER_MS,
+                       .deadline_ms = deadline_ms,
                        .warmup = rec->warmup,
                        .number = rec->number,
                        .all_metrics = r->o->all_metrics,
@@ -559,6 +543,16 @@ static void slot_release(runner *r, slot *s)
 }
 
 static void complete(runner *r, slot *s, int wstatus, int64_t now);
+
+/* SIGKILL the attempt's process group: through the spawner for its own
+ * children, which it alone reaps, so the id is still theirs. */
+static void kill_group(runner *r, const slot *s)
+{
+    if (s->spawned)
+        spawner_kill(r->o->spawner, s->pid);
+    else
+        kill(-s->pid, SIGKILL);
+}
 
 /*
  * Out of descriptors or processes for the moment (EMFILE, ENFILE, EAGAIN)
@@ -601,6 +595,36 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
+/* The attempt is under way as pid, forked here or by the spawner. */
+static void started(runner *r, slot *s, pid_t pid)
+{
+    /* Also here, so the group exists before anyone signals it (the
+     * spawner does it for its own). */
+    if (!s->spawned)
+        setpgid(pid, pid);
+    guardian_tell(r, (int32_t)pid);
+    s->pid = pid;
+    s->starting = 0;
+    emit(r, EV_ATTEMPT_START, s->pr, &s->pr->history[s->rec], 0);
+}
+
+/* An attempt that did not start: take its record back, the probe due
+ * again at once. */
+static void take_back(runner *r, slot *s, int64_t now)
+{
+    probe_run *pr = s->pr;
+    if (s->pid > 0)
+        guardian_tell(r, -(int32_t)s->pid);
+    if (!pr->history[s->rec].warmup)
+        pr->counted--;
+    pr->n_history--;
+    close_fd(&s->fd);
+    close_fd(&s->efd);
+    slot_reset(s);
+    if (pr->state == PS_RUNNING)
+        schedule(r, pr, now);
+}
+
 static void spawn(runner *r, probe_run *pr, int64_t now)
 {
     int p[2], ep[2], e = 0;
@@ -628,45 +652,95 @@ static void spawn(runner *r, probe_run *pr, int64_t now)
 
     pid_t pid = -1;
     if (!fail) {
-        pid = fork();
-        if (pid == 0)
-            in_child(r, pr, p[1], ep[1], s->soft_ns, rec);
-        e = errno;
+        /* Rounded up: a plugin that gives up when time_left_ms() reaches
+         * 0 must not end before the soft deadline, or its timeout would
+         * read as a plain failure. */
+        int64_t deadline_ms = (s->soft_ns + NS_PER_MS - 1) / NS_PER_MS;
+        spawner_attempt sa = {.def = pr->def,
+                              .deadline_ms = deadline_ms,
+                              .warmup = rec->warmup,
+                              .number = rec->number,
+                              .all_metrics = r->o->all_metrics,
+                              .wfd = p[1],
+                              .efd = ep[1],
+                              .slot = (unsigned)(s - r->slots)};
+        int asked = spawner_spawn(r->o->spawner, &sa) == 0;
+        if (!asked) {
+            pid = fork();
+            if (pid == 0)
+                in_child(r, pr, p[1], ep[1], deadline_ms, rec);
+            e = errno;
+        }
         close(p[1]);
         close_fd(&ep[1]);
+        if (asked) {
+            /* The spawner's event says how it went (on_started). */
+            fcntl(p[0], F_SETFL, O_NONBLOCK);
+            if (ep[0] >= 0)
+                fcntl(ep[0], F_SETFL, O_NONBLOCK);
+            s->fd = p[0];
+            s->efd = ep[0];
+            s->spawned = s->starting = 1;
+            s->pid = -2;
+            set_state(r, pr, PS_RUNNING);
+            r->busy++;
+            return;
+        }
         if (pid < 0) {
             close(p[0]);
             close_fd(&ep[0]);
             if (wait_for_room(r, e)) {
                 /* Not started after all: take the record back. */
-                if (!rec->warmup)
-                    pr->counted--;
-                pr->n_history--;
-                slot_reset(s);
+                take_back(r, s, now);
                 return;
             }
             fail = "cannot fork";
         }
     }
     set_state(r, pr, PS_RUNNING);
-    emit(r, EV_ATTEMPT_START, pr, rec, 0);
     if (fail) {
+        emit(r, EV_ATTEMPT_START, pr, rec, 0);
         s->garbage = xasprintf("%s: %s", fail, strerror(e));
         s->pid = -1;
         r->busy++;
         complete(r, s, 0, now);
         return;
     }
-    /* Also here, so the group exists before anyone signals it. */
-    setpgid(pid, pid);
-    guardian_tell(r, (int32_t)pid);
     fcntl(p[0], F_SETFL, O_NONBLOCK);
     if (ep[0] >= 0)
         fcntl(ep[0], F_SETFL, O_NONBLOCK);
-    s->pid = pid;
     s->fd = p[0];
     s->efd = ep[0];
     r->busy++;
+    started(r, s, pid);
+}
+
+/* The spawner's answer to spawn(): started as ev->pid, or not (-errno):
+ * then, as for a fork of our own, it waits for room or fails. */
+static void on_started(runner *r, const spawner_event *ev, int64_t now)
+{
+    slot *s = ev->slot < r->n_slots ? &r->slots[ev->slot] : NULL;
+    if (!s || !s->starting)
+        return;
+    if (ev->pid > 0) {
+        started(r, s, ev->pid);
+        return;
+    }
+    int e = -ev->pid;
+    s->starting = 0;
+    s->pid = 0;
+    r->busy--;
+    if (wait_for_room(r, e)) {
+        take_back(r, s, now);
+        return;
+    }
+    close_fd(&s->fd);
+    close_fd(&s->efd);
+    emit(r, EV_ATTEMPT_START, s->pr, &s->pr->history[s->rec], 0);
+    s->garbage = xasprintf("cannot fork: %s", strerror(e));
+    s->pid = -1;
+    r->busy++;
+    complete(r, s, 0, now);
 }
 
 static void set_garbage(slot *s, const char *why, const char *line, size_t len)
@@ -956,6 +1030,55 @@ static slot *slot_of(runner *r, pid_t pid)
     return NULL;
 }
 
+/* The spawner is gone: its attempts died with it and come back to
+ * reap() as orphans; those it had not started yet start again. */
+static void spawner_gone(runner *r)
+{
+    spawner_lost(r->o->spawner);
+    for (unsigned i = 0; i < r->n_slots; i++) {
+        slot *s = &r->slots[i];
+        if (s->starting) {
+            r->busy--;
+            take_back(r, s, now_ns());
+        }
+    }
+}
+
+/* What the spawner has said: attempts started, and reaped. */
+static void spawner_events(runner *r)
+{
+    spawner_event ev;
+    int rc;
+    while ((rc = spawner_next(r->o->spawner, 0, &ev)) == 1) {
+        if (ev.started) {
+            on_started(r, &ev, now_ns());
+            continue;
+        }
+        slot *s = slot_of(r, ev.pid);
+        if (s && s->spawned)
+            complete(r, s, ev.wstatus, now_ns());
+    }
+    if (rc < 0 && r->o->spawner && r->o->spawner->ev_fd >= 0)
+        spawner_gone(r);
+}
+
+/*
+ * A spawned attempt came back to us to be reaped: the spawner is dead, and
+ * the attempt died with it (PR_SET_PDEATHSIG) unless it had ended. Its
+ * result stands if it gave one, and so does a kill at its deadline; else
+ * it ended by gpcheck's fault, not the probe's: it starts again.
+ */
+static void orphaned(runner *r, slot *s, int wstatus)
+{
+    drain(r, s);
+    if (s->have_result || s->garbage || s->killed) {
+        complete(r, s, wstatus, now_ns());
+        return;
+    }
+    r->busy--;
+    take_back(r, s, now_ns());
+}
+
 /* Reap every child that has exited, ours or reparented orphans. */
 static void reap(runner *r)
 {
@@ -965,6 +1088,17 @@ static void reap(runner *r)
         if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
             si.si_pid == 0)
             return;
+        spawner *sp = r->o->spawner;
+        if (sp && si.si_pid == sp->pid) {
+            /* Gone: what it said first, then its attempts come back
+             * here as orphans (killed with it), and the rest fork from
+             * the supervisor. */
+            spawner_events(r);
+            spawner_gone(r);
+            while (waitpid(si.si_pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+            continue;
+        }
         slot *s = slot_of(r, si.si_pid);
         /* Kill the group while the zombie still holds its id, so the id
          * cannot have been reused by the time we signal it. */
@@ -973,14 +1107,16 @@ static void reap(runner *r)
         int ws = 0;
         while (waitpid(si.si_pid, &ws, 0) < 0 && errno == EINTR)
             ;
-        if (s)
+        if (s && s->spawned)
+            orphaned(r, s, ws);
+        else if (s)
             complete(r, s, ws, now_ns());
     }
 }
 
 /* Kill and reap whatever is still our child: reparented orphans of
  * attempts that escaped their process group (setsid). */
-static void sweep_strays(void)
+static void sweep_strays(pid_t keep)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
@@ -991,6 +1127,8 @@ static void sweep_strays(void)
         int found = 0;
         long pid;
         while (fscanf(f, "%ld", &pid) == 1) {
+            if ((pid_t)pid == keep)
+                continue;
             found = 1;
             kill((pid_t)pid, SIGKILL);
             while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
@@ -1024,14 +1162,46 @@ static void stop_all(runner *r, int signo)
 {
     int64_t now = now_ns();
     r->stopping = 1;
-    for (unsigned i = 0; i < r->n_slots; i++)
+    unsigned spawned = 0;
+    for (unsigned i = 0; i < r->n_slots; i++) {
         if (r->slots[i].pid > 0)
-            kill(-r->slots[i].pid, SIGKILL);
+            kill_group(r, &r->slots[i]);
+        spawned += r->slots[i].spawned;
+    }
+    /* The spawner's: reaped when it says so (those it starts meanwhile
+     * killed at once), or, when it is gone, orphans of ours now. Bounded:
+     * everything was SIGKILLed. */
+    int64_t until = now_ns() + STOP_WAIT_NS;
+    while (spawned > 0 && now_ns() < until) {
+        spawner_event ev;
+        int rc = spawner_next(r->o->spawner, 100, &ev);
+        if (rc < 0)
+            break;
+        slot *s = rc != 1 ? NULL
+                  : ev.started
+                      ? (ev.slot < r->n_slots ? &r->slots[ev.slot] : NULL)
+                      : slot_of(r, ev.pid);
+        if (!s || !s->spawned)
+            continue;
+        if (ev.started && s->starting && ev.pid > 0) {
+            started(r, s, ev.pid);
+            kill_group(r, s);
+            continue;
+        }
+        s->starting = 0;
+        s->spawned = 0;
+        s->reaped = 1;
+        spawned--;
+    }
     for (unsigned i = 0; i < r->n_slots; i++) {
         slot *s = &r->slots[i];
-        if (s->pid <= 0)
+        if (s->pid <= 0 && !s->starting && !s->reaped)
             continue;
-        while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+        if (s->starting || (s->reaped && s->pid <= 0))
+            emit(r, EV_ATTEMPT_START, s->pr, &s->pr->history[s->rec], 0);
+        /* Not the spawner's (any more): ours, or an orphan now ours. */
+        while (s->pid > 0 && !s->reaped && waitpid(s->pid, NULL, 0) < 0 &&
+               errno == EINTR)
             ;
         probe_run *pr = s->pr;
         attempt_rec *rec = &pr->history[s->rec];
@@ -1118,8 +1288,12 @@ static int poll_timeout(runner *r, int64_t now, int64_t next_start,
         wake = next_start;
     for (unsigned i = 0; i < r->n_slots; i++) {
         slot *s = &r->slots[i];
-        if (s->pid > 0 && !s->killed && (!wake || s->deadline_ns < wake))
-            wake = s->deadline_ns;
+        int64_t at = s->pid > 0 && !s->killed ? s->deadline_ns : 0;
+        if (s->spawned && spawner_usable(r->o->spawner))
+            at = s->deadline_ns +
+                 (s->starting || !s->killed ? 0 : KILL_GRACE_NS);
+        if (at && (!wake || at < wake))
+            wake = at;
     }
     if (r->deadline_ns && (!wake || r->deadline_ns < wake))
         wake = r->deadline_ns;
@@ -1153,10 +1327,10 @@ static int handle_signals(runner *r)
 
 static void loop(runner *r)
 {
-    /* The signalfd, the loop's fd, and each slot's result and stderr
-     * pipes. */
-    struct pollfd *pfd = xcalloc(2 * (size_t)r->n_slots + 2, sizeof *pfd);
-    slot **owner = xcalloc(2 * (size_t)r->n_slots + 2, sizeof *owner);
+    /* The signalfd, the loop's fd, the spawner's events, and each slot's
+     * result and stderr pipes. */
+    struct pollfd *pfd = xcalloc(2 * (size_t)r->n_slots + 3, sizeof *pfd);
+    slot **owner = xcalloc(2 * (size_t)r->n_slots + 3, sizeof *owner);
     for (;;) {
         int64_t now = now_ns();
         if (r->deadline_ns && now >= r->deadline_ns) {
@@ -1168,8 +1342,15 @@ static void loop(runner *r)
             slot *s = &r->slots[i];
             if (s->pid > 0 && !s->killed && now >= s->deadline_ns) {
                 s->killed = 1;
-                kill(-s->pid, SIGKILL);
+                kill_group(r, s);
             }
+            /* Not started by its deadline, or not reaped a grace after
+             * its kill: the spawner is stuck (stopped, say). Killed, it
+             * is reaped; its attempts are then orphans of ours, those it
+             * had not started start again here. */
+            if (s->spawned && spawner_usable(r->o->spawner) &&
+                now >= s->deadline_ns + (s->starting ? 0 : KILL_GRACE_NS))
+                spawner_abandon(r->o->spawner);
         }
         const runner_loop *lp = r->o->loop;
         int64_t restart = 0;
@@ -1216,12 +1397,17 @@ static void loop(runner *r)
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){.fd = r->sfd, .events = POLLIN};
         /* The loop's fd second, owned by no slot. */
-        nfds_t first_slot = 1;
+        nfds_t loop_at = 0, events_at = 0;
         if (lp && lp->fd >= 0) {
-            owner[n] = NULL;
+            loop_at = n;
             pfd[n++] = (struct pollfd){.fd = lp->fd, .events = POLLIN};
-            first_slot = 2;
         }
+        const spawner *sp = r->o->spawner;
+        if (sp && sp->ev_fd >= 0) {
+            events_at = n;
+            pfd[n++] = (struct pollfd){.fd = sp->ev_fd, .events = POLLIN};
+        }
+        nfds_t first_slot = n;
         for (unsigned i = 0; i < r->n_slots; i++) {
             slot *s = &r->slots[i];
             if (s->pid <= 0)
@@ -1252,7 +1438,7 @@ static void loop(runner *r)
             }
             n = 1;
         }
-        if (rc > 0 && first_slot == 2 && pfd[1].revents)
+        if (rc > 0 && loop_at && pfd[loop_at].revents)
             r->tick_at = now; /* tick at the top of the next turn */
         for (nfds_t i = first_slot; rc > 0 && i < n; i++) {
             if (!pfd[i].revents || owner[i]->pid <= 0)
@@ -1262,6 +1448,9 @@ static void loop(runner *r)
             else
                 drain(r, owner[i]);
         }
+        /* After the pipes: an attempt's result is read before its end. */
+        if (rc > 0 && events_at && pfd[events_at].revents)
+            spawner_events(r);
         if (rc > 0 && pfd[0].revents) {
             int signo = handle_signals(r);
             if (signo) {
@@ -1355,6 +1544,8 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
         slot_reset(&r.slots[i]);
     secrets_env_find(&r.env, ps);
     guardian_start(&r);
+    spawner_scrub(o->spawner, &r.env);
+    spawner_preload(o->spawner, ps);
     r.budget = r.n_slots;
     unsigned fds = fd_budget(o->child_stderr ? 2 : 1);
     if (fds < r.budget) {
@@ -1396,7 +1587,7 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
                    "ended",
                    now_ns());
     guardian_stop(&r);
-    sweep_strays();
+    sweep_strays(spawner_usable(o->spawner) ? o->spawner->pid : 0);
     prctl(PR_SET_CHILD_SUBREAPER, 0);
     out->end_ns = now_ns();
 

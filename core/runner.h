@@ -53,6 +53,9 @@ typedef struct runner_opts {
      * it and sets *hup_seen (gpcheck serve: a reload request). */
     int *hup_seen;
     const runner_loop *loop; /* NULL: the run ends when every probe has */
+    /* Forks the attempts (core/spawner.h); NULL or not usable: the
+     * supervisor forks them itself. Not owned; it outlives the run. */
+    struct spawner *spawner;
 } runner_opts;
 
 /*

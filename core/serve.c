@@ -731,7 +731,8 @@ static int probe_gen(server *s)
                       .hup_seen = &s->hup,
                       .loop = &lp,
                       /* /metrics and every document show all metrics */
-                      .all_metrics = 1};
+                      .all_metrics = 1,
+                      .spawner = s->o->spawner};
     sinks ss = {0};
     run_result rr;
     if (runner_run(&set, &ro, &ss, &rr) < 0) {

@@ -54,6 +54,9 @@ typedef struct serve_opts {
      * NULL: off): one run row each time every probe has a new result. Not
      * owned; fixed for the server's life (a reload does not move it). */
     const history_cfg *history;
+    /* Forks the probings' attempts (core/spawner.h); not owned, may be
+     * NULL. */
+    struct spawner *spawner;
     /* Load and fully validate a generation into *g (zeroed by the caller).
      * Returns 0, or -1 with every diagnostic in *d (g is then freed by
      * gen_free anyway). */
