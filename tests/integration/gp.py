@@ -277,6 +277,30 @@ class GpTestCase(unittest.TestCase):
                               env=full_env, stdin=subprocess.DEVNULL,
                               cwd=self.tmp)
 
+    def start_run(self, *extra, report=None, env=None,
+                  stdout=subprocess.DEVNULL):
+        """gpcheck run [-o json:REPORT] EXTRA... in the background, with the
+        temp config and the environment gp() gives; killed and reaped at
+        cleanup if still running. Returns the Popen (stderr a text pipe)."""
+        full_env = dict(os.environ)
+        full_env.pop("GPCHECK_ENV", None)
+        full_env.pop("GPCHECK_CONFIG", None)
+        if env:
+            full_env.update(env)
+        args = self.base_args("run")
+        if report:
+            args += ["-o", "json:" + report]
+        p = subprocess.Popen(args + list(extra), stdin=subprocess.DEVNULL,
+                             stdout=stdout, stderr=subprocess.PIPE, text=True,
+                             cwd=self.tmp, env=full_env)
+
+        def stop():
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        self.addCleanup(stop)
+        return p
+
     def run_json(self, *extra, timeout=60, env=None):
         """gpcheck run -o json:FILE; returns (CompletedProcess, report, seconds)."""
         report = os.path.join(self.tmp, "report.json")

@@ -179,11 +179,7 @@ class AmqpTest(GpTestCase):
             self.amqp(name, "user = app\npassword = %s\n%s" % (PASSWORD, opts),
                       "warmup = 30s\ntimeout = 2s")
         report = os.path.join(self.tmp, "prov.json")
-        gp = subprocess.Popen(self.base_args("run") + ["-o", "json:" + report],
-                              stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, cwd=self.tmp)
-        self.addCleanup(lambda: gp.poll() is None and gp.kill())
+        gp = self.start_run(report=report)
         time.sleep(0.5)
         perm = ("ok = rabbit_auth_backend_internal:set_permissions(<<\"app\">>,"
                 " <<\"%s\">>, <<\".*\">>, <<\".*\">>, <<\".*\">>, "

@@ -14,7 +14,6 @@ versions (X-ClickHouse-Exception-Code, an exception inside a 200 body)."""
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -199,11 +198,7 @@ class SharedServerTest(ClickHouseCase):
                      policy="warmup = 30s\nwarmup_interval = 100ms\n"
                             "timeout = 2s")
         report = os.path.join(self.tmp, "late.json")
-        gp = subprocess.Popen(self.base_args("run") + ["-o", "json:" + report],
-                              stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, cwd=self.tmp)
-        self.addCleanup(lambda: gp.poll() is None and gp.kill())
+        gp = self.start_run(report=report)
         time.sleep(1.0)
         self.server.query("CREATE DATABASE " + db)
         time.sleep(1.0)
@@ -394,11 +389,7 @@ class ServerLifecycleTest(ClickHouseCase):
         self.section("ch", ch.url(), policy="warmup = 30s\n"
                      "warmup_interval = 200ms\ntimeout = 2s")
         report = os.path.join(self.tmp, "late.json")
-        gp = subprocess.Popen(self.base_args("run") + ["-o", "json:" + report],
-                              stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, cwd=self.tmp)
-        self.addCleanup(lambda: gp.poll() is None and gp.kill())
+        gp = self.start_run(report=report)
         time.sleep(1.0)
         ch.start(wait=False)
         _, err = gp.communicate(timeout=40)

@@ -7,7 +7,6 @@ response time < 30 s for warmup procedures" as `warn_if = ready_after >
 
 import json
 import os
-import subprocess
 import time
 
 from gp import GpTestCase
@@ -45,11 +44,7 @@ class CoreMetricsLateServerTest(GpTestCase):
         proc = self.gp("validate")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         report = os.path.join(self.tmp, "late.json")
-        gp = subprocess.Popen(self.base_args("run") + ["-o", "json:" + report],
-                              stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, cwd=self.tmp)
-        self.addCleanup(lambda: gp.poll() is None and gp.kill())
+        gp = self.start_run(report=report)
         time.sleep(2)
         r.start(wait=False)
         self.assertTrue(wait_tcp(r.host, r.port, 10), r.log_tail())

@@ -456,11 +456,7 @@ class SecretFileTest(FaultCase):
 
 class SignalTest(FaultCase):
     def start(self, *extra):
-        return subprocess.Popen(self.base_args("run") + list(extra),
-                                stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, cwd=self.tmp,
-                                env=dict(os.environ, **ASAN))
+        return self.start_run(*extra, env=ASAN, stdout=subprocess.PIPE)
 
     def stuck_probes(self):
         """A probe in warmup, one hanging, one whose command forks."""
@@ -637,12 +633,8 @@ class ResourceLimitTest(FaultCase):
             sleep = 400ms
             """ % i for i in range(150)))
         report = os.path.join(self.tmp, "report.json")
-        proc = subprocess.Popen(self.base_args("run") +
-                                ["-q", "-j", "100", "-o", "json:" + report],
-                                stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, cwd=self.tmp)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        proc = self.start_run("-q", "-j", "100", report=report,
+                              stdout=subprocess.PIPE)
         t0 = time.monotonic()
         fds = "/proc/%d/fd" % proc.pid
         self.assertTrue(wait_until(lambda: len(os.listdir(fds)) >= 100, 5))

@@ -33,7 +33,7 @@ class GoldenPathTest(GpTestCase):
         """gpcheck run on the repository's gpcheck.ini and conf.d/."""
         import json
         import subprocess
-        from gp import BIN, TEST_PLUGINS
+        from gp import BIN
         report = os.path.join(self.tmp, "golden.json")
         env = dict(os.environ, **self.golden.env())
         env.pop("GPCHECK_ENV", None)
@@ -143,11 +143,8 @@ class GoldenPathTest(GpTestCase):
     def test_redis_started_late_passes_soon_after(self):
         self.three_plus_tcp()
         self.golden.redis.stop_server()
-        import subprocess
         report = os.path.join(self.tmp, "late.json")
-        proc = subprocess.Popen(self.base_args("run") + [
-            "-q", "-o", "json:" + report], cwd=self.tmp,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = self.start_run("-q", report=report)
         time.sleep(2)
         self.golden.redis.start(wait=False)
         self.assertTrue(wait_until(

@@ -12,14 +12,13 @@ password in no output. One primary and one replica serve the whole file."""
 import os
 import re
 import socket
-import subprocess
 import time
 import unittest
 
 
 from gp import BIN, GRACE, GpTestCase, complete, outcomes
 
-from base import free_port, wait_tcp
+from base import wait_tcp
 from certs import self_signed
 from mariadb import MariaDB
 
@@ -142,11 +141,7 @@ class MysqlTest(GpTestCase):
         opts = "user = admin\npassword = %s\ndatabase = latedb" % PASSWORD
         self.mysql("latedb", opts, "warmup = 15s\ntimeout = 2s")
         report = os.path.join(self.tmp, "latedb.json")
-        gp = subprocess.Popen(self.base_args("run") + ["-o", "json:" + report],
-                              stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, cwd=self.tmp)
-        self.addCleanup(lambda: gp.poll() is None and gp.kill())
+        gp = self.start_run(report=report)
         time.sleep(1)
         self.db.sql("CREATE DATABASE latedb")
         created = time.monotonic()
@@ -177,11 +172,7 @@ class MysqlTest(GpTestCase):
                 "wait_for_user = yes" % PASSWORD)
         self.mysql("lateu", opts, "warmup = 15s\ntimeout = 2s")
         report = os.path.join(self.tmp, "lateu.json")
-        gp = subprocess.Popen(self.base_args("run") + ["-o", "json:" + report],
-                              stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, cwd=self.tmp)
-        self.addCleanup(lambda: gp.poll() is None and gp.kill())
+        gp = self.start_run(report=report)
         time.sleep(0.7)
         self.db.sql("CREATE USER 'lateu'@'127.0.0.1' IDENTIFIED BY '%s'"
                     % PASSWORD)
@@ -263,11 +254,7 @@ class MysqlTest(GpTestCase):
         self.mysql("late", "user = app\npassword = %s" % PASSWORD,
                    "warmup = 20s\ntimeout = 2s")
         report = os.path.join(self.tmp, "late.json")
-        gp = subprocess.Popen(self.base_args("run") + ["-o", "json:" + report],
-                              stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, cwd=self.tmp)
-        self.addCleanup(lambda: gp.poll() is None and gp.kill())
+        gp = self.start_run(report=report)
         time.sleep(1.5)
         self.db.start(wait=False)
         self.assertTrue(wait_tcp("127.0.0.1", self.db.port, 20),

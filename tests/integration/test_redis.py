@@ -252,11 +252,7 @@ class FaultTest(RedisCase):
         self.redis("late", r, "", "warmup = 10s\nattempts = 1\ntimeout = 2s")
         report = os.path.join(self.tmp, "late.json")
         t0 = time.monotonic()
-        gp = subprocess.Popen(self.base_args("run") + ["-o", "json:" + report],
-                              stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, cwd=self.tmp)
-        self.addCleanup(lambda: gp.poll() is None and gp.kill())
+        gp = self.start_run(report=report)
         time.sleep(2)
         r.start(wait=False)
         self.assertTrue(wait_tcp(r.host, r.port, 10), r.log_tail())

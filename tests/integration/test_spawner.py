@@ -34,16 +34,8 @@ class SpawnerTest(GpTestCase):
         self.report = os.path.join(self.tmp, "report.json")
 
     def start(self, *extra):
-        """gpcheck run -o json:REPORT in the background, killed at cleanup."""
-        env = dict(os.environ)
-        env.pop("GPCHECK_ENV", None)
-        p = subprocess.Popen(self.base_args("run") + ["-o", "json:" +
-                                                      self.report] +
-                             list(extra), env=env, cwd=self.tmp,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: p.poll() is None and p.kill())
-        return p
+        return self.start_run(*extra, report=self.report,
+                              stdout=subprocess.PIPE)
 
     def recorded(self):
         try:
