@@ -761,10 +761,19 @@ static int parse_cli(cli *c, int argc, char **argv)
     return -1;
 }
 
+/* What forks the attempts of run, probe and serve: started in main()
+ * before the configuration loads (core/spawner.h), stopped before
+ * gpcheck runs CMD or exits. Empty: attempts fork from the supervisor. */
+static spawner attempt_spawner;
+
+/* Each plugin the configuration names, loaded here and, at once, by the
+ * spawner too (in parallel with the rest of the set-up). */
 static const plugin *lookup_plugin(void *ud, const char *name, char *err,
                                    size_t errlen)
 {
-    return loader_get(ud, name, err, errlen);
+    const plugin *p = loader_get(ud, name, err, errlen);
+    spawner_offer(&attempt_spawner, p);
+    return p;
 }
 
 /*
@@ -1283,11 +1292,6 @@ static int needs_tls(const probe_set *ps)
     }
     return 0;
 }
-
-/* What forks the attempts of run, probe and serve: started in main()
- * before the configuration loads (core/spawner.h), stopped before
- * gpcheck runs CMD or exits. Empty: attempts fork from the supervisor. */
-static spawner attempt_spawner;
 
 static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
                       const bypass *b, sink *only)

@@ -147,6 +147,76 @@ class SpawnerTest(GpTestCase):
         self.assertLess(took, 5.0)
         self.assertTrue(wait_until(lambda: not pid_alive(spawner), 5))
 
+    def test_more_plugin_loads_than_a_socket_queues(self):
+        # The supervisor tells the spawner to load each plugin as it loads
+        # it, and reads the answers only when an attempt needs one; a Unix
+        # socket queues 10 datagrams (net.unix.max_dgram_qlen), so the
+        # spawner queues what does not fit instead of blocking on it.
+        self.write("gpcheck.ini", """
+            [defaults]
+            attempts = 1
+            timeout = 1s
+            """)
+        self.write("conf.d/all.ini", """
+            [a_tcp]
+            plugin = tcp
+            host = 127.0.0.1
+            port = 1
+            [a_http]
+            plugin = http
+            url = http://127.0.0.1:1/
+            [a_redis]
+            plugin = redis
+            host = 127.0.0.1
+            port = 1
+            [a_postgres]
+            plugin = postgres
+            dsn = host=127.0.0.1 port=1 user=x dbname=x
+            [a_clickhouse]
+            plugin = clickhouse
+            url = http://127.0.0.1:1/
+            [a_exec]
+            plugin = exec
+            command = /bin/true
+            [a_grpc]
+            plugin = grpc
+            target = 127.0.0.1:1
+            [a_mysql]
+            plugin = mysql
+            host = 127.0.0.1
+            port = 1
+            [a_prometheus]
+            plugin = prometheus
+            url = http://127.0.0.1:1/
+            query.up = up
+            [a_tls]
+            plugin = tls
+            host = 127.0.0.1
+            port = 1
+            [a_amqp]
+            plugin = amqp
+            host = 127.0.0.1
+            port = 1
+            [a_misbehave]
+            plugin = misbehave
+            mode = slow
+            sleep = 1s
+            timeout = 5s
+            arg = %s
+            """ % self.pids)
+        p = self.start()
+        # The 12th plugin's attempt comes from the spawner: it answered
+        # all 12 loads and was not given up.
+        self.assertTrue(wait_until(lambda: self.recorded(), 15))
+        self.assertNotEqual(ppid(self.recorded()[0]), p.pid)
+        rc, doc, err = self.finish(p, seconds=30)
+        status = {pr["name"]: pr["status"] for pr in doc["probes"]}
+        self.assertEqual(len(status), 12, err)
+        self.assertEqual(status["a_exec"], "ok", err)
+        self.assertEqual(status["a_misbehave"], "ok", err)
+        self.assertEqual(status["a_tcp"], "fail", err)
+        self.assertEqual(rc, 1, err)
+
 
 if __name__ == "__main__":
     unittest.main()
