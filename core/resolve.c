@@ -127,7 +127,9 @@ static void probe_def_free(probe_def *p)
     strv_free(p->tags, p->n_tags);
     free(p->after);
     threshold_free(p->conds, p->n_conds);
-    for (size_t i = 0; i < p->n_metrics; i++)
+    /* the plugin's own metrics come first; their names are the plugin's */
+    size_t shared = p->metrics && p->plugin ? p->plugin->n_metrics : 0;
+    for (size_t i = shared; i < p->n_metrics; i++)
         free((char *)p->metrics[i].name);
     free(p->metrics);
     memset(p, 0, sizeof *p);
@@ -645,11 +647,13 @@ static void probe_metrics(rctx *rc, const cfg_section *s, probe_def *p)
     const plugin *pl = p->plugin;
     char err[512];
 
+    /* The plugin's metrics as they are (names and help stay the plugin's,
+     * which outlives every probe_def): one copy per probe of each name
+     * was heap that every attempt's fork copied. */
     p->metrics = xcalloc(pl->n_metrics + 1, sizeof *p->metrics);
-    for (size_t i = 0; i < pl->n_metrics; i++) {
-        p->metrics[i] = pl->desc->metrics[i];
-        p->metrics[i].name = xstrdup(pl->desc->metrics[i].name);
-    }
+    if (pl->n_metrics)
+        memcpy(p->metrics, pl->desc->metrics,
+               pl->n_metrics * sizeof *p->metrics);
     p->n_metrics = pl->n_metrics;
     probe_families(rc, s, p);
     size_t family_end = p->n_metrics;
