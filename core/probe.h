@@ -82,7 +82,7 @@ typedef struct probe_def {
     size_t n_opts;
     char **tags; /* owned */
     size_t n_tags;
-    size_t *after; /* owned; indices into the probe_set */
+    size_t *after; /* owned; indices into the probe_set; NULL when none */
     size_t n_after;
     origin at;        /* the section header that first defined it */
     threshold *conds; /* owned; warn_if and fail_if conditions */

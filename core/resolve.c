@@ -657,14 +657,18 @@ static void probe_metrics(rctx *rc, const cfg_section *s, probe_def *p)
     p->n_metrics = pl->n_metrics;
     probe_families(rc, s, p);
     size_t family_end = p->n_metrics;
-    /* family members whose unit a GP_OPT_METRICS item set already */
-    unsigned char *unit_set = xcalloc(family_end + 1, 1);
+    /* family members whose unit a GP_OPT_METRICS item set already; made
+     * when the first such option is met (most plugins have none) */
+    unsigned char *unit_set = NULL;
     for (size_t k = 0; k < p->n_opts; k++) {
         opt_value *ov = &p->opts[k];
-        const cfg_entry *e = find_entry(s, ov->decl->key);
-        if (!(ov->decl->flags & GP_OPT_METRICS) || !e ||
-            policy_is_reserved(e->key))
+        if (!(ov->decl->flags & GP_OPT_METRICS))
             continue;
+        const cfg_entry *e = find_entry(s, ov->decl->key);
+        if (!e || policy_is_reserved(e->key))
+            continue;
+        if (!unit_set)
+            unit_set = xcalloc(family_end + 1, 1);
         set_opt(rc, p, ov, e);
         for (size_t i = 0; i < ov->n_items; i++) {
             char *name;
@@ -1062,7 +1066,8 @@ static void build_set(rctx *rc, probe_set *out)
         probe_def *p = &out->probes[map[i]];
         *p = r->def;
         memset(&r->def, 0, sizeof r->def);
-        p->after = xcalloc(r->n_deps, sizeof *p->after);
+        /* NULL when none: most probes have no `after` */
+        p->after = r->n_deps ? xcalloc(r->n_deps, sizeof *p->after) : NULL;
         for (size_t k = 0; k < r->n_deps; k++)
             if (map[r->deps[k]] != NONE)
                 p->after[p->n_after++] = map[r->deps[k]];
