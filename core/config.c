@@ -184,7 +184,19 @@ static cfg_entry *section_set(cfg_section *s, const char *key,
             return e;
         }
     }
-    xgrow(&s->entries, &s->cap, s->n + 1, sizeof *s->entries);
+    if (!s->pool) {
+        xgrow(&s->entries, &s->cap, s->n + 1, sizeof *s->entries);
+    } else if (s->n == s->cap) {
+        /* In the pool too: the old array stays there (at most as much
+         * again as the last); no free per section, at exit or when the
+         * run drops the sections. */
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        cfg_entry *v = arena_alloc(s->pool, cap * sizeof *v);
+        if (s->n)
+            memcpy(v, s->entries, s->n * sizeof *v);
+        s->entries = v;
+        s->cap = cap;
+    }
     cfg_entry *e = &s->entries[s->n++];
     e->key = pool_dup(s->pool, key);
     e->value = value ? pool_dup(s->pool, value) : NULL;
@@ -207,9 +219,10 @@ static void section_free(cfg_section *s)
         }
         strv_free(s->entries[i].vars, s->entries[i].n_vars);
     }
-    free(s->entries);
-    if (!s->pool)
+    if (!s->pool) {
+        free(s->entries);
         free(s->name);
+    }
     memset(s, 0, sizeof *s);
 }
 

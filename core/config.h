@@ -44,12 +44,14 @@ typedef struct cfg_entry {
 } cfg_entry;
 
 typedef struct cfg_section {
-    struct arena *pool; /* not owned: where name and the entries' strings
-                           live (config.strings); NULL: each is owned */
+    struct arena *pool; /* not owned: where name, entries and the entries'
+                           strings live (config.strings); NULL: each is
+                           owned */
     char *name;         /* in pool, or owned */
     origin at;          /* header of the section's first definition */
-    cfg_entry *entries; /* owned; in first-seen key order; an overlay
-                           replaces a value and its origin in place */
+    cfg_entry *entries; /* in pool, or owned; in first-seen key order; an
+                           overlay replaces a value and its origin in
+                           place */
     size_t n, cap;
 } cfg_section;
 
@@ -83,9 +85,10 @@ typedef struct config {
     int history_keep_set;      /* history_keep was given */
     int history_required;      /* a failed history write fails the run */
 
-    struct arena *strings; /* owned; the names, keys and values of the
-                              probe and group sections (one malloc per
-                              64 KiB, not three per key); freed with them */
+    struct arena *strings; /* owned; the names, entry arrays, keys and
+                              values of the probe and group sections (one
+                              malloc per 64 KiB, not several per key); freed
+                              with them */
     cfg_section *sections; /* owned; probe sections, in definition order */
     size_t n_sections, cap_sections;
     strindex section_ix; /* owned; sections by name */
