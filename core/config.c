@@ -133,40 +133,74 @@ static cfg_section *find_section(config *cfg, const char *name)
     return i == SIZE_MAX ? NULL : &cfg->sections[i];
 }
 
+/* The pool of the probe and group sections' strings, made on first use. */
+static arena *strings(config *cfg)
+{
+    if (!cfg->strings)
+        cfg->strings = xcalloc(1, sizeof *cfg->strings);
+    return cfg->strings;
+}
+
+/* A copy of s in pool, or an owned one when pool is NULL. */
+static char *pool_dup(arena *pool, const char *s)
+{
+    return pool ? arena_strdup(pool, s) : xstrdup(s);
+}
+
 static cfg_section *add_section(config *cfg, const char *name, origin at)
 {
     xgrow(&cfg->sections, &cfg->cap_sections, cfg->n_sections + 1,
           sizeof *cfg->sections);
     cfg_section *s = &cfg->sections[cfg->n_sections++];
     memset(s, 0, sizeof *s);
-    s->name = xstrdup(name);
+    s->pool = strings(cfg);
+    s->name = arena_strdup(s->pool, name);
     s->at = at;
     strindex_put(&cfg->section_ix, s->name, cfg->n_sections - 1);
     return s;
 }
 
 /* Set key in s; a key already there keeps its place and takes the new
- * value and origin (env overlays). `value` is taken over (may be NULL);
- * `raw`, the text before interpolation, is copied (NULL: none). */
-static cfg_entry *section_set(cfg_section *s, const char *key, char *value,
-                              const char *raw, origin at)
+ * value and origin (env overlays); what it had stays in the pool until the
+ * section is freed (overlays are few). `value` (NULL: it could not be
+ * interpolated) and `raw`, the text before interpolation (NULL: none), are
+ * copied. `overlay`: a key of s may be there already (an env overlay);
+ * else the caller has checked that it is not, and s is not searched. */
+static cfg_entry *section_set(cfg_section *s, const char *key,
+                              const char *value, const char *raw, origin at,
+                              int overlay)
 {
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = 0; overlay && i < s->n; i++) {
         if (strcmp(s->entries[i].key, key) == 0) {
-            free(s->entries[i].value);
-            free(s->entries[i].raw);
-            s->entries[i].value = value;
-            s->entries[i].raw = raw ? xstrdup(raw) : NULL;
-            s->entries[i].replaced = s->entries[i].at;
-            s->entries[i].at = at;
-            return &s->entries[i];
+            cfg_entry *e = &s->entries[i];
+            if (!s->pool) {
+                free(e->value);
+                free(e->raw);
+            }
+            e->value = value ? pool_dup(s->pool, value) : NULL;
+            e->raw = raw ? pool_dup(s->pool, raw) : NULL;
+            e->replaced = e->at;
+            e->at = at;
+            return e;
         }
     }
-    xgrow(&s->entries, &s->cap, s->n + 1, sizeof *s->entries);
+    if (!s->pool) {
+        xgrow(&s->entries, &s->cap, s->n + 1, sizeof *s->entries);
+    } else if (s->n == s->cap) {
+        /* In the pool too: the old array stays there (at most as much
+         * again as the last); no free per section, at exit or when the
+         * run drops the sections. */
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        cfg_entry *v = arena_alloc(s->pool, cap * sizeof *v);
+        if (s->n)
+            memcpy(v, s->entries, s->n * sizeof *v);
+        s->entries = v;
+        s->cap = cap;
+    }
     cfg_entry *e = &s->entries[s->n++];
-    e->key = xstrdup(key);
-    e->value = value;
-    e->raw = raw ? xstrdup(raw) : NULL;
+    e->key = pool_dup(s->pool, key);
+    e->value = value ? pool_dup(s->pool, value) : NULL;
+    e->raw = raw ? pool_dup(s->pool, raw) : NULL;
     e->at = at;
     e->replaced = (origin){NULL, 0};
     e->vars = NULL;
@@ -174,16 +208,21 @@ static cfg_entry *section_set(cfg_section *s, const char *key, char *value,
     return e;
 }
 
+/* Its strings in a pool stay there: the pool is freed as a whole. */
 static void section_free(cfg_section *s)
 {
     for (size_t i = 0; i < s->n; i++) {
-        free(s->entries[i].key);
-        free(s->entries[i].value);
+        if (!s->pool) {
+            free(s->entries[i].key);
+            free(s->entries[i].value);
+            free(s->entries[i].raw);
+        }
         strv_free(s->entries[i].vars, s->entries[i].n_vars);
-        free(s->entries[i].raw);
     }
-    free(s->entries);
-    free(s->name);
+    if (!s->pool) {
+        free(s->entries);
+        free(s->name);
+    }
     memset(s, 0, sizeof *s);
 }
 
@@ -463,12 +502,14 @@ typedef enum sec_kind {
 static const char *const special_names[] = {"gpcheck", "defaults", "bypass"};
 
 typedef struct seen {
-    char *name; /* owned */
+    const char *name; /* not owned: a section's name or key, or in
+                         loadctx.scratch */
     int line;
 } seen;
 
 /* The names met so far in one file (sections) or one section (keys), for
- * "already defined at" messages: a list with an index by name. */
+ * "already defined at" messages: a list with an index by name. Emptied
+ * for every section block and file, its storage kept for the next. */
 typedef struct seen_list {
     seen *v; /* owned */
     size_t n, cap;
@@ -490,6 +531,7 @@ typedef struct loadctx {
     size_t buf_cap, len, pos;
     int lineno;
 
+    arena scratch; /* owned; the section headers seen_list names */
     sec_kind kind;
     size_t sec_idx; /* SEC_PROBE: index in cfg->sections */
     seen_list secs; /* sections of this file */
@@ -501,10 +543,11 @@ static const char *seen_name_at(const void *l, size_t pos)
     return ((const seen_list *)l)->v[pos].name;
 }
 
+/* name must outlive the list's next seen_clear(). */
 static void seen_add(seen_list *l, const char *name, int line)
 {
     xgrow(&l->v, &l->cap, l->n + 1, sizeof *l->v);
-    l->v[l->n].name = xstrdup(name);
+    l->v[l->n].name = name;
     l->v[l->n].line = line;
     strindex_put(&l->ix, l->v[l->n].name, l->n);
     l->n++;
@@ -518,8 +561,12 @@ static const seen *seen_find(const seen_list *l, const char *name)
 
 static void seen_clear(seen_list *l)
 {
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i].name);
+    l->n = 0;
+    strindex_clear(&l->ix);
+}
+
+static void seen_free(seen_list *l)
+{
     free(l->v);
     strindex_free(&l->ix);
     *l = (seen_list){0};
@@ -597,7 +644,8 @@ static void begin_group(loadctx *c, const char *name, int line)
               sizeof *cfg->groups);
         s = &cfg->groups[cfg->n_groups++];
         memset(s, 0, sizeof *s);
-        s->name = xstrdup(name);
+        s->pool = strings(cfg);
+        s->name = arena_strdup(s->pool, name);
         s->at = (origin){c->file, line};
     }
     c->sec_idx = (size_t)(s - cfg->groups);
@@ -633,7 +681,7 @@ static void begin_section(loadctx *c, const char *name)
             diag_add(c->d, c->file, line, "[%s] already defined at %s:%d", name,
                      c->file, prev->line);
         } else {
-            seen_add(&c->secs, name, line);
+            seen_add(&c->secs, arena_strdup(&c->scratch, name), line);
             begin_group(c, gname, line);
         }
         return;
@@ -652,7 +700,7 @@ static void begin_section(loadctx *c, const char *name)
         free(label);
         return;
     }
-    seen_add(&c->secs, name, line);
+    seen_add(&c->secs, arena_strdup(&c->scratch, name), line);
     for (size_t k = 0; k < ARRAY_LEN(special_names); k++) {
         if (strcmp(name, special_names[k]) == 0) {
             begin_special(c, k, line);
@@ -662,14 +710,16 @@ static void begin_section(loadctx *c, const char *name)
     begin_probe(c, name, line);
 }
 
-/* First of `chars` in s, or the start of an inline comment (';' after a
- * blank) -- the same scan inih makes, so we agree on what a line is. */
+/* First of `chars` (at most 2, no ';') in s, or the start of an inline
+ * comment (';' after a blank) -- the same scan inih makes, so we agree on
+ * what a line is. strcspn jumps to the candidates. */
 static const char *scan_line(const char *s, const char *chars)
 {
-    for (const char *p = s; *p; p++) {
-        if (strchr(chars, *p))
-            return p;
-        if (*p == ';' && p > s && isspace((unsigned char)p[-1]))
+    char stop[4] = {chars[0], chars[0] ? chars[1] : '\0', '\0', '\0'};
+    stop[strlen(stop)] = ';';
+    for (const char *p = s + strcspn(s, stop); *p;
+         p += 1 + strcspn(p + 1, stop)) {
+        if (*p != ';' || (p > s && isspace((unsigned char)p[-1])))
             return p;
     }
     return NULL;
@@ -695,20 +745,25 @@ static int check_header(loadctx *c, char *t)
 }
 
 /* Check one physical line before inih sees it; -1: reported, and inih gets
- * a blank line instead. */
+ * a blank line instead. Only a section header is copied (its name is cut
+ * out of it); the other lines are read where they stand. */
 static int check_line(loadctx *c)
 {
-    char *t = str_trim(xstrndup(c->buf + c->pos, c->len - c->pos));
+    const char *t = c->buf + c->pos; /* NUL-terminated at c->len */
     int rc = 0;
 
+    while (isspace((unsigned char)*t))
+        t++;
     if (!*t || *t == ';' || *t == '#') {
         rc = 0;
     } else if (*t == '[') {
-        if (check_header(c, t) < 0) {
+        char *h = str_trim(xstrndup(t, c->len - (size_t)(t - c->buf)));
+        if (check_header(c, h) < 0) {
             c->kind = SEC_SKIP;
             seen_clear(&c->keys);
             rc = -1;
         }
+        free(h);
     } else {
         const char *sep = scan_line(t, "=:");
         if (!sep || *sep == ';') {
@@ -725,7 +780,6 @@ static int check_line(loadctx *c)
             rc = -1;
         }
     }
-    free(t);
     return rc;
 }
 
@@ -781,28 +835,39 @@ static void add_key(loadctx *c, const char *key, const char *raw)
     int line = c->lineno;
     const seen *dup = seen_find(&c->keys, key);
     cfg_section *s = cur_section(c);
+    origin at = {c->file, line};
 
     if (dup) {
         diag_add(c->d, c->file, line, "duplicate key '%s' (first at %s:%d)",
                  key, c->file, dup->line);
         return;
     }
-    seen_add(&c->keys, key, line);
-
-    char *value = NULL;
-    char err[256];
-    var_note vn = {.cfg = c->cfg};
-    if (value_interpolate(raw, note_var, &vn, NULL, &value, err, sizeof err) <
-        0) {
-        char *label = c->kind == SEC_GROUP ? xasprintf("group '%s'", s->name)
-                                           : section_label(s->name);
-        diag_add(c->d, c->file, line, "%s: %s: %s", label, key, err);
-        free(label);
+    cfg_entry *e;
+    if (!strchr(raw, '$')) {
+        /* Nothing to interpolate (most values): the text is the value. */
+        e = section_set(s, key, raw, NULL, at, c->overlay);
+        strv_free(e->vars, e->n_vars);
+        e->vars = NULL;
+        e->n_vars = 0;
+    } else {
+        char *value = NULL;
+        char err[256];
+        var_note vn = {.cfg = c->cfg};
+        if (value_interpolate(raw, note_var, &vn, NULL, &value, err,
+                              sizeof err) < 0) {
+            char *label = c->kind == SEC_GROUP
+                              ? xasprintf("group '%s'", s->name)
+                              : section_label(s->name);
+            diag_add(c->d, c->file, line, "%s: %s: %s", label, key, err);
+            free(label);
+        }
+        e = section_set(s, key, value, raw, at, c->overlay);
+        free(value);
+        strv_free(e->vars, e->n_vars);
+        e->vars = vn.names;
+        e->n_vars = vn.n;
     }
-    cfg_entry *e = section_set(s, key, value, raw, (origin){c->file, line});
-    strv_free(e->vars, e->n_vars);
-    e->vars = vn.names;
-    e->n_vars = vn.n;
+    seen_add(&c->keys, e->key, line); /* e->key lives as long as s */
 }
 
 /* ini_handler: the section comes from our reader, not from inih (which
@@ -1343,6 +1408,9 @@ int config_load(config *cfg, const config_opts *o, diag *d)
     memset(&c.special[2], 0, sizeof c.special[2]);
     for (size_t i = 0; i < ARRAY_LEN(c.special); i++)
         section_free(&c.special[i]);
+    seen_free(&c.secs);
+    seen_free(&c.keys);
+    arena_free(&c.scratch);
     return d->n > n0 ? -1 : 0;
 }
 
@@ -1360,7 +1428,7 @@ int config_add_cli_probe(config *cfg, const char *name, const char *plugin_name,
         return -1;
     }
     cfg_section *s = add_section(cfg, name, (origin){file, 0});
-    section_set(s, "plugin", xstrdup(plugin_name), NULL, (origin){file, 0});
+    section_set(s, "plugin", plugin_name, NULL, (origin){file, 0}, 0);
 
     for (size_t i = 0; i < n_kv; i++) {
         const char *eq = strchr(kv[i], '=');
@@ -1377,7 +1445,7 @@ int config_add_cli_probe(config *cfg, const char *name, const char *plugin_name,
             diag_add(d, file, line, "duplicate key '%s' (first at %s:%d)", key,
                      file, e->at.line);
         else
-            section_set(s, key, xstrdup(eq + 1), NULL, (origin){file, line});
+            section_set(s, key, eq + 1, NULL, (origin){file, line}, 0);
         free(key);
     }
     return d->n > n0 ? -1 : 0;
@@ -1396,6 +1464,10 @@ void config_drop_sections(config *cfg)
     free(cfg->groups);
     cfg->groups = NULL;
     cfg->n_groups = cfg->cap_groups = 0;
+    if (cfg->strings)
+        arena_free(cfg->strings);
+    free(cfg->strings);
+    cfg->strings = NULL;
 }
 
 void config_free(config *cfg)
@@ -1412,6 +1484,9 @@ void config_free(config *cfg)
     for (size_t i = 0; i < cfg->n_groups; i++)
         section_free(&cfg->groups[i]);
     free(cfg->groups);
+    if (cfg->strings)
+        arena_free(cfg->strings);
+    free(cfg->strings);
     section_free(&cfg->bypass);
     free(cfg->env_source);
     strv_free(cfg->files, cfg->n_files);

@@ -26,12 +26,15 @@
 #include "diag.h"
 #include "probe.h"
 
+/* key, value and raw live in the section's pool (cfg_section.pool), or
+ * are owned by the entry when the section has none. */
 typedef struct cfg_entry {
-    char *key;   /* owned */
-    char *value; /* owned, after interpolation */
-    char *raw;   /* owned; as written, before interpolation, so that the
+    char *key;
+    char *value; /* after interpolation */
+    char *raw;   /* as written, before interpolation, so that the
                     resolver can interpolate again for a structured value
-                    (GP_OPT_CONNINFO); NULL when not interpolated */
+                    (GP_OPT_CONNINFO); NULL when the text has no '$' (the
+                    value is the text as written) */
     origin at;
     origin replaced; /* the definition an env overlay replaced; file NULL
                         when none (for --explain) */
@@ -41,10 +44,14 @@ typedef struct cfg_entry {
 } cfg_entry;
 
 typedef struct cfg_section {
-    char *name;         /* owned */
+    struct arena *pool; /* not owned: where name, entries and the entries'
+                           strings live (config.strings); NULL: each is
+                           owned */
+    char *name;         /* in pool, or owned */
     origin at;          /* header of the section's first definition */
-    cfg_entry *entries; /* owned; in first-seen key order; an overlay
-                           replaces a value and its origin in place */
+    cfg_entry *entries; /* in pool, or owned; in first-seen key order; an
+                           overlay replaces a value and its origin in
+                           place */
     size_t n, cap;
 } cfg_section;
 
@@ -78,6 +85,10 @@ typedef struct config {
     int history_keep_set;      /* history_keep was given */
     int history_required;      /* a failed history write fails the run */
 
+    struct arena *strings; /* owned; the names, entry arrays, keys and
+                              values of the probe and group sections (one
+                              malloc per 64 KiB, not several per key); freed
+                              with them */
     cfg_section *sections; /* owned; probe sections, in definition order */
     size_t n_sections, cap_sections;
     strindex section_ix; /* owned; sections by name */

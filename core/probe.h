@@ -82,7 +82,7 @@ typedef struct probe_def {
     size_t n_opts;
     char **tags; /* owned */
     size_t n_tags;
-    size_t *after; /* owned; indices into the probe_set */
+    size_t *after; /* owned; indices into the probe_set; NULL when none */
     size_t n_after;
     origin at;        /* the section header that first defined it */
     threshold *conds; /* owned; warn_if and fail_if conditions */
@@ -97,8 +97,9 @@ typedef struct probe_def {
     size_t n_secrets;
     /* The metrics this probe may report: the plugin's declared ones, in
      * order, then those its GP_OPT_METRICS option names (ABI 1.2). Owned:
-     * the array and every name (copies); help points into the plugin, or
-     * is NULL for a configured metric. NULL (n_metrics 0) in a probe_def
+     * the array, and the names from index plugin->n_metrics on (copies);
+     * the plugin's own metrics' names and help point into the plugin
+     * (help is NULL for a configured metric). NULL (n_metrics 0) in a probe_def
      * built without config_resolve: probe_metric_list() then reads the
      * plugin's own. */
     gp_metric *metrics;

@@ -127,7 +127,9 @@ static void probe_def_free(probe_def *p)
     strv_free(p->tags, p->n_tags);
     free(p->after);
     threshold_free(p->conds, p->n_conds);
-    for (size_t i = 0; i < p->n_metrics; i++)
+    /* the plugin's own metrics come first; their names are the plugin's */
+    size_t shared = p->metrics && p->plugin ? p->plugin->n_metrics : 0;
+    for (size_t i = shared; i < p->n_metrics; i++)
         free((char *)p->metrics[i].name);
     free(p->metrics);
     memset(p, 0, sizeof *p);
@@ -645,22 +647,28 @@ static void probe_metrics(rctx *rc, const cfg_section *s, probe_def *p)
     const plugin *pl = p->plugin;
     char err[512];
 
+    /* The plugin's metrics as they are (names and help stay the plugin's,
+     * which outlives every probe_def): one copy per probe of each name
+     * was heap that every attempt's fork copied. */
     p->metrics = xcalloc(pl->n_metrics + 1, sizeof *p->metrics);
-    for (size_t i = 0; i < pl->n_metrics; i++) {
-        p->metrics[i] = pl->desc->metrics[i];
-        p->metrics[i].name = xstrdup(pl->desc->metrics[i].name);
-    }
+    if (pl->n_metrics)
+        memcpy(p->metrics, pl->desc->metrics,
+               pl->n_metrics * sizeof *p->metrics);
     p->n_metrics = pl->n_metrics;
     probe_families(rc, s, p);
     size_t family_end = p->n_metrics;
-    /* family members whose unit a GP_OPT_METRICS item set already */
-    unsigned char *unit_set = xcalloc(family_end + 1, 1);
+    /* family members whose unit a GP_OPT_METRICS item set already; made
+     * when the first such option is met (most plugins have none) */
+    unsigned char *unit_set = NULL;
     for (size_t k = 0; k < p->n_opts; k++) {
         opt_value *ov = &p->opts[k];
-        const cfg_entry *e = find_entry(s, ov->decl->key);
-        if (!(ov->decl->flags & GP_OPT_METRICS) || !e ||
-            policy_is_reserved(e->key))
+        if (!(ov->decl->flags & GP_OPT_METRICS))
             continue;
+        const cfg_entry *e = find_entry(s, ov->decl->key);
+        if (!e || policy_is_reserved(e->key))
+            continue;
+        if (!unit_set)
+            unit_set = xcalloc(family_end + 1, 1);
         set_opt(rc, p, ov, e);
         for (size_t i = 0; i < ov->n_items; i++) {
             char *name;
@@ -1058,7 +1066,8 @@ static void build_set(rctx *rc, probe_set *out)
         probe_def *p = &out->probes[map[i]];
         *p = r->def;
         memset(&r->def, 0, sizeof r->def);
-        p->after = xcalloc(r->n_deps, sizeof *p->after);
+        /* NULL when none: most probes have no `after` */
+        p->after = r->n_deps ? xcalloc(r->n_deps, sizeof *p->after) : NULL;
         for (size_t k = 0; k < r->n_deps; k++)
             if (map[r->deps[k]] != NONE)
                 p->after[p->n_after++] = map[r->deps[k]];

@@ -390,3 +390,80 @@ void strindex_free(strindex *ix)
     free(ix->slot);
     *ix = (strindex){0};
 }
+
+void strindex_clear(strindex *ix)
+{
+    if (ix->n)
+        memset(ix->slot, 0, ix->cap * sizeof *ix->slot);
+    ix->n = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* arena                                                                     */
+
+/* What the arena asks malloc for at a time; larger requests get a block of
+ * their own. Big enough that a 10,000-probe config takes ~30 blocks. */
+#define ARENA_BLOCK (64 * 1024)
+#define ARENA_ALIGN _Alignof(max_align_t)
+
+struct arena_block {
+    arena_block *next; /* owned; the block filled before this one */
+    size_t used, cap;  /* bytes of data[] */
+    _Alignas(max_align_t) unsigned char data[];
+};
+
+static arena_block *arena_block_new(size_t cap, arena_block *next)
+{
+    arena_block *b = xmalloc(sizeof *b + cap);
+    b->next = next;
+    b->used = 0;
+    b->cap = cap;
+    return b;
+}
+
+void *arena_alloc(arena *a, size_t n)
+{
+    size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    if (need < n)
+        oom();
+    arena_block *b = a->head;
+    if (!b || b->cap - b->used < need) {
+        if (need > ARENA_BLOCK / 4) {
+            /* A block of its own, behind the current one, so that the
+             * current one's free room is not given up for it. */
+            arena_block *big = arena_block_new(need, b ? b->next : NULL);
+            if (b)
+                b->next = big;
+            else
+                a->head = big;
+            big->used = need;
+            return big->data;
+        }
+        b = a->head = arena_block_new(ARENA_BLOCK, b);
+    }
+    void *p = b->data + b->used;
+    b->used += need;
+    return p;
+}
+
+char *arena_strndup(arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *arena_strdup(arena *a, const char *s)
+{
+    return arena_strndup(a, s, strlen(s));
+}
+
+void arena_free(arena *a)
+{
+    while (a->head) {
+        arena_block *next = a->head->next;
+        free(a->head);
+        a->head = next;
+    }
+}

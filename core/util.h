@@ -120,4 +120,26 @@ size_t strindex_find(const strindex *ix, const char *name,
 void strindex_put(strindex *ix, const char *name, size_t pos);
 /* Forget every name; the index can be filled again. */
 void strindex_free(strindex *ix);
+/* Forget every name but keep the slots: for an index emptied and filled
+ * again many times (a section's keys), without an allocation each time. */
+void strindex_clear(strindex *ix);
+
+/*
+ * A bump allocator for many small strings that die together (the names,
+ * keys and values of a configuration's sections): one malloc per 64 KiB
+ * instead of one per string, no per-string header, and one free for all.
+ * What it hands out lives until arena_free(); nothing is freed alone.
+ */
+typedef struct arena_block arena_block;
+typedef struct arena {
+    arena_block *head; /* owned; the block being filled, then older ones */
+} arena;
+
+/* n bytes aligned for any type (n may be 0); never NULL (exits on OOM). */
+void *arena_alloc(arena *a, size_t n);
+/* Copies of s (NUL-terminated), of its first n bytes + NUL. */
+char *arena_strdup(arena *a, const char *s);
+char *arena_strndup(arena *a, const char *s, size_t n);
+/* Free every block; the arena can be used again. */
+void arena_free(arena *a);
 #endif

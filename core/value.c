@@ -46,6 +46,18 @@ static char *trim_dup(const char *s)
     return str_trim(xstrdup(s));
 }
 
+/* s without its surrounding blanks, for a parser that only reads it: s
+ * itself when it has none (most values; *own NULL), else a trimmed copy
+ * that *own owns. */
+static const char *trimmed(const char *s, char **own)
+{
+    size_t n = strlen(s);
+    *own = NULL;
+    if (n && (isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1])))
+        return *own = trim_dup(s);
+    return s;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Durations                                                                 */
 
@@ -135,7 +147,8 @@ overflow:
 
 int value_duration(const char *s, int64_t *ms, char *err, size_t errlen)
 {
-    char *t = trim_dup(s);
+    char *own;
+    const char *t = trimmed(s, &own);
     int rc = -1;
     int64_t total = 0;
 
@@ -159,7 +172,7 @@ int value_duration(const char *s, int64_t *ms, char *err, size_t errlen)
     *ms = total;
     rc = 0;
 out:
-    free(t);
+    free(own);
     return rc;
 }
 
@@ -216,7 +229,8 @@ int value_boolean(const char *s, int *b, char *err, size_t errlen)
 {
     static const char *const yes[] = {"true", "yes", "on", "1"};
     static const char *const no[] = {"false", "no", "off", "0"};
-    char *t = trim_dup(s);
+    char *own;
+    const char *t = trimmed(s, &own);
     int rc = -1;
 
     for (size_t i = 0; i < ARRAY_LEN(yes); i++) {
@@ -232,13 +246,14 @@ int value_boolean(const char *s, int *b, char *err, size_t errlen)
         set_err(err, errlen,
                 "invalid boolean '%s' (use true/false, yes/no, on/off, 1/0)",
                 t);
-    free(t);
+    free(own);
     return rc;
 }
 
 int value_integer(const char *s, int64_t *v, char *err, size_t errlen)
 {
-    char *t = trim_dup(s);
+    char *own;
+    const char *t = trimmed(s, &own);
     int rc = -1;
     char *end = NULL;
     const char *digits = t + (t[0] == '-' || t[0] == '+');
@@ -264,7 +279,7 @@ int value_integer(const char *s, int64_t *v, char *err, size_t errlen)
         rc = 0;
     }
 out:
-    free(t);
+    free(own);
     return rc;
 }
 

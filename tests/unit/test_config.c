@@ -334,6 +334,64 @@ START_TEST(overlay_merge)
 }
 END_TEST
 
+/* Sections keep their entries in one arena (config.strings): a section
+ * that outgrows its array, in its own file and again in an overlay, keeps
+ * every key in order with its value, raw text and origin, as the simple
+ * array did. */
+START_TEST(many_keys_grow_in_place_and_in_overlay)
+{
+    strbuf base = {0}, over = {0};
+    sb_appendf(&base, "[big]\nplugin = fake\n");
+    for (int k = 0; k < 20; k++)
+        sb_appendf(&base, "k%d = v%d\n", k, k);
+    sb_appendf(&over, "[big]\nk3 = over3\nk7 = ${GP_TEST_NO_SUCH_VAR:-d7}\n");
+    for (int k = 20; k < 40; k++)
+        sb_appendf(&over, "k%d = o%d\n", k, k);
+    put("gpcheck.ini", "[gpcheck]\n");
+    put("conf.d/10-big.ini", sb_str(&base));
+    put("conf.d/staging/10-big.ini", sb_str(&over));
+    sb_free(&base);
+    sb_free(&over);
+
+    config_opts o = {.config_path = "gpcheck.ini", .env = "staging"};
+    ck_assert_int_eq(config_load(&cfg, &o, &d), 0);
+    ck_assert_diags("");
+    const cfg_section *s = section("big");
+    ck_assert_uint_eq(s->n, 41);
+    ck_assert_str_eq(s->entries[0].key, "plugin");
+    for (int k = 0; k < 40; k++) {
+        char key[16], want[16];
+        snprintf(key, sizeof key, "k%d", k);
+        const cfg_entry *e = &s->entries[k + 1];
+        ck_assert_str_eq(e->key, key);
+        if (k == 3)
+            snprintf(want, sizeof want, "over3");
+        else if (k == 7)
+            snprintf(want, sizeof want, "d7");
+        else
+            snprintf(want, sizeof want, "%c%d", k < 20 ? 'v' : 'o', k);
+        ck_assert_str_eq(e->value, want);
+        if (k == 7) {
+            ck_assert_str_eq(e->raw, "${GP_TEST_NO_SUCH_VAR:-d7}");
+            ck_assert_uint_eq(e->n_vars, 1);
+            ck_assert_str_eq(e->vars[0], "GP_TEST_NO_SUCH_VAR");
+        } else {
+            ck_assert_ptr_null(e->raw); /* no '$': the text is the value */
+            ck_assert_uint_eq(e->n_vars, 0);
+        }
+        if (k == 3 || k == 7) {
+            assert_origin(e->at, "conf.d/staging/10-big.ini", k == 3 ? 2 : 3);
+            assert_origin(e->replaced, "conf.d/10-big.ini", k + 3);
+        } else if (k < 20) {
+            assert_origin(e->at, "conf.d/10-big.ini", k + 3);
+            ck_assert_ptr_null(e->replaced.file);
+        } else {
+            assert_origin(e->at, "conf.d/staging/10-big.ini", k - 16);
+        }
+    }
+}
+END_TEST
+
 START_TEST(overlay_other_env_not_read)
 {
     write_layout();
@@ -1527,6 +1585,7 @@ static Suite *config_suite(void)
     TCase *tc = tcase_create("files");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, overlay_merge);
+    tcase_add_test(tc, many_keys_grow_in_place_and_in_overlay);
     tcase_add_test(tc, overlay_other_env_not_read);
     tcase_add_test(tc, conf_d_lexical_order);
     tcase_add_test(tc, conf_d_entry_not_a_file);

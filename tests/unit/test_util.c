@@ -2,7 +2,9 @@
  * reader the runner and the validator share, on a real non-blocking pipe. */
 #include <check.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -179,6 +181,70 @@ START_TEST(strindex_finds_every_name_and_no_other)
 }
 END_TEST
 
+/* The arena against the simple version (a malloc per string): every copy
+ * keeps its bytes however many blocks follow it, small and large strings
+ * mixed, and every pointer is aligned for any type. */
+START_TEST(arena_copies_match_strdup)
+{
+    arena a = {0};
+    enum { N = 20000 };
+    char **mine = xcalloc(N, sizeof *mine);
+    char **simple = xcalloc(N, sizeof *simple);
+    unsigned seed = 7;
+    for (size_t i = 0; i < N; i++) {
+        seed = seed * 1103515245u + 12345u;
+        /* mostly short, sometimes past a quarter block (its own block) */
+        size_t len = i % 997 == 0 ? 20000 + seed % 50000 : seed % 80;
+        char *s = xmalloc(len + 1);
+        for (size_t k = 0; k < len; k++)
+            s[k] = (char)('a' + (seed + k * 31) % 26);
+        s[len] = '\0';
+        simple[i] = s;
+        mine[i] = i % 2 ? arena_strdup(&a, s) : arena_strndup(&a, s, len);
+        ck_assert_uint_eq((uintptr_t)mine[i] % _Alignof(max_align_t), 0);
+    }
+    for (size_t i = 0; i < N; i++)
+        ck_assert_str_eq(mine[i], simple[i]);
+    char *cut = arena_strndup(&a, "abcdef", 3);
+    ck_assert_str_eq(cut, "abc");
+    ck_assert_ptr_nonnull(arena_alloc(&a, 0));
+    arena_free(&a);
+    ck_assert_ptr_null(a.head);
+    ck_assert_str_eq(arena_strdup(&a, "again"), "again"); /* usable again */
+    arena_free(&a);
+    for (size_t i = 0; i < N; i++)
+        free(simple[i]);
+    free(simple);
+    free(mine);
+}
+END_TEST
+
+/* strindex_clear forgets every name and the index fills again as before. */
+START_TEST(strindex_clear_forgets_and_refills)
+{
+    names nm = {0};
+    strindex ix = {0};
+    for (size_t i = 0; i < 40; i++) {
+        xgrow(&nm.v, &nm.cap, nm.n + 1, sizeof *nm.v);
+        nm.v[nm.n] = xasprintf("key-%zu", i);
+        strindex_put(&ix, nm.v[nm.n], nm.n);
+        nm.n++;
+    }
+    size_t cap = ix.cap;
+    strindex_clear(&ix);
+    ck_assert_uint_eq(ix.n, 0);
+    ck_assert_uint_eq(ix.cap, cap); /* the slots are kept */
+    for (size_t i = 0; i < 40; i++)
+        ck_assert_uint_eq(strindex_find(&ix, nm.v[i], name_at, &nm), SIZE_MAX);
+    strindex_put(&ix, nm.v[3], 3);
+    ck_assert_uint_eq(strindex_find(&ix, "key-3", name_at, &nm), 3);
+    ck_assert_uint_eq(strindex_find(&ix, "key-4", name_at, &nm), SIZE_MAX);
+    strindex_free(&ix);
+    strindex_clear(&ix); /* an empty index, never filled */
+    strv_free(nm.v, nm.n);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("util");
@@ -189,6 +255,10 @@ int main(void)
     suite_add_tcase(s, tc);
     TCase *ti = tcase_create("strindex");
     tcase_add_test(ti, strindex_finds_every_name_and_no_other);
+    tcase_add_test(ti, strindex_clear_forgets_and_refills);
     suite_add_tcase(s, ti);
+    TCase *ta = tcase_create("arena");
+    tcase_add_test(ta, arena_copies_match_strdup);
+    suite_add_tcase(s, ta);
     return unit_run(s);
 }
