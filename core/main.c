@@ -1835,7 +1835,7 @@ int main(int argc, char **argv)
     }
 
     /* Forked while gpcheck is small: every attempt copies its image. */
-    if (c.cmd == CMD_RUN || c.cmd == CMD_PROBE || c.cmd == CMD_SERVE)
+    if (c.cmd == CMD_RUN || c.cmd == CMD_SERVE)
         spawner_start(&attempt_spawner, argc, argv);
     config cfg;
     diag d = {0};
@@ -1882,6 +1882,12 @@ int main(int argc, char **argv)
         rc = cmd_plugins(&c, &l);
         goto out;
     }
+    /* A run of a few probes forks them from here: the supervisor is small
+     * then, and the spawner would only load every plugin a second time.
+     * serve always has it: its attempts then fork from a process without
+     * libmicrohttpd's threads. */
+    if (c.cmd == CMD_RUN && cfg.n_sections < SPAWNER_MIN_PROBES)
+        spawner_stop(&attempt_spawner);
     /* Resolve even after load errors, so that one run reports them all. */
     if (loaded || c.cmd != CMD_PROBE) {
         selection sel = {.names = c.probes.v,
