@@ -61,6 +61,18 @@ class LinkedTest(GpTestCase):
         self.assertEqual([n for n in have if re.match(
             r"lib(curl|sqlite3|microhttpd)", n)], [], have)
 
+    def test_pinned_sonames_are_the_built_against_ones(self):
+        # debian/dl-needs links the three from the same headers' -dev
+        # packages: its DT_NEEDED are their real SONAMEs
+        if not shutil.which("readelf"):
+            self.skipTest("readelf (binutils) is not installed")
+        probe = os.path.join(os.path.dirname(BIN), "debian", "dl-needs")
+        if not os.path.exists(probe):
+            self.skipTest("no %s beside GPCHECK_BIN" % probe)
+        have = needed(probe)
+        for soname in LIBS.values():
+            self.assertIn(soname, have)
+
     def maps_while_running(self, *extra):
         """The supervisor's /proc/PID/maps while an attempt runs (a tcp
         probe in warmup against a port that refuses, and an exec probe
