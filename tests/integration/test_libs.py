@@ -95,8 +95,9 @@ class LinkedTest(GpTestCase):
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, cwd=self.tmp)
+        # SIGTERM: gpcheck kills and reaps its attempts (sleep 5) first
         self.addCleanup(proc.wait, 10)
-        self.addCleanup(proc.kill)
+        self.addCleanup(proc.terminate)
         maps = [""]
 
         def read():
