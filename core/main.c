@@ -1166,11 +1166,12 @@ static void bypass_banner(const bypass *b, const run_result *rr)
 
 /*
  * Where the history goes: --history, else [gpcheck] history; "default" is
- * the per-user file. Loads SQLite when there is one. Returns 0 (h->path
- * NULL: no history), or -1 after printing why (no home folder for
- * "default", SQLite missing).
+ * the per-user file. With `load`, loads SQLite when there is one (a run
+ * that will write it, serve). Returns 0 (h->path NULL: no history), or -1
+ * after printing why (no home folder for "default", SQLite missing).
  */
-static int history_setup(const cli *c, const config *cfg, history_cfg *h)
+static int history_setup(const cli *c, const config *cfg, history_cfg *h,
+                         int load)
 {
     memset(h, 0, sizeof *h);
     /* serve keeps one by default; run only when asked */
@@ -1196,7 +1197,7 @@ static int history_setup(const cli *c, const config *cfg, history_cfg *h)
     const char *asked = c->history     ? "--history"
                         : cfg->history ? "[gpcheck] history"
                                        : "serve's run history";
-    if (h->path && dl_sqlite(asked, err, sizeof err) < 0) {
+    if (load && h->path && dl_sqlite(asked, err, sizeof err) < 0) {
         free(h->path);
         h->path = NULL;
         why = "";
@@ -1281,7 +1282,7 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
                       const bypass *b, sink *only)
 {
     history_cfg hc;
-    if (history_setup(c, cfg, &hc) < 0)
+    if (history_setup(c, cfg, &hc, 1) < 0)
         return EXIT_USAGE;
     sinks ss = {0};
     if (only)
@@ -1399,7 +1400,9 @@ static void auto_warmups(const cli *c, const config *cfg, probe_set *ps)
     history_cfg hc;
     history *h = NULL;
     char err[512];
-    if (history_setup(c, cfg, &hc) == 0 && hc.path) {
+    /* no load: history_open loads SQLite, its failure is the warning
+     * below, and the run itself then reports it */
+    if (history_setup(c, cfg, &hc, 0) == 0 && hc.path) {
         h = history_open(hc.path, 0, err, sizeof err);
         if (!h && access(hc.path, F_OK) == 0)
             fprintf(stderr,
@@ -1640,7 +1643,7 @@ static int cmd_serve(cli *c)
         serve_gen_free(g);
         free(g);
         rc = EXIT_USAGE;
-    } else if (history_setup(c, &g->cfg, &hc) < 0) {
+    } else if (history_setup(c, &g->cfg, &hc, 1) < 0) {
         serve_gen_free(g);
         free(g);
         rc = EXIT_USAGE;

@@ -173,6 +173,21 @@ class MissingLibraryTest(GpTestCase):
         self.assert_refused(self.without("stats"), LIBS["SQLITE"],
                             "the run history")
 
+    def test_history_with_warmup_auto_said_once(self):
+        # warmup = auto reads the history before the run: one error only
+        self.write("conf.d/web.ini", """
+            [web]
+            plugin = tcp
+            host = 127.0.0.1
+            port = %d
+            warmup = auto
+            """ % self.port)
+        proc = self.without("run", "--history",
+                            os.path.join(self.tmp, "h.db"))
+        self.assert_refused(proc, LIBS["SQLITE"], "--history")
+        self.assertEqual(proc.stderr.count("cannot open shared object"), 1,
+                         proc.stderr)
+
     def test_serve(self):
         proc = self.without("serve", "--listen", "127.0.0.1:0",
                             "--no-history")
