@@ -100,16 +100,36 @@ class LinkedTest(GpTestCase):
         self.addCleanup(proc.terminate)
         maps = [""]
 
-        def read():
+        def sleeping(pid, depth=3):
+            """Is `sleep 5` a descendant of pid (the exec attempt runs,
+            so the run has started; a plugin's validate() child, forked
+            before, is not one)?"""
             try:
-                with open("/proc/%d/task/%d/children" % (proc.pid,
-                                                         proc.pid)) as f:
-                    if not f.read().split():
-                        return False  # no attempt yet
+                with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                    kids = [int(k) for k in f.read().split()]
+            except OSError:
+                return False
+            for k in kids:
+                try:
+                    with open("/proc/%d/comm" % k) as f:
+                        if f.read().strip() == "sleep":
+                            return True
+                except OSError:
+                    continue
+                if depth > 1 and sleeping(k, depth - 1):
+                    return True
+            return False
+
+        def read():
+            if proc.poll() is not None:
+                return True  # gone: the assertions below say what
+            if not sleeping(proc.pid):
+                return False
+            try:
                 with open("/proc/%d/maps" % proc.pid) as f:
                     maps[0] = f.read()
             except OSError:
-                return True  # gone: the assertions below say what
+                pass
             return True
 
         self.assertTrue(wait_until(read, 10), "no attempt started")
