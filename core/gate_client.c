@@ -6,17 +6,17 @@
  * the -o options ask for from URL/v1/verdict?format=, rendered by the
  * server with the same renderers as a local run. libcurl does the HTTP
  * and the URL handling (CURLU): the URL's user:password never reaches a
- * message.
+ * message. libcurl is loaded when --gate is used (core/dl.h): sym_curl_*.
  */
 #include "gate_client.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dl.h"
 #include "util.h"
 
 typedef struct reply {
@@ -39,73 +39,73 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 /* The URL for messages: no user, no password, no query. */
 static char *shown_url(const char *url)
 {
-    CURLU *u = curl_url();
+    CURLU *u = sym_curl_url();
     char *out = NULL, *t = NULL;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
-        curl_url_set(u, CURLUPART_USER, NULL, 0);
-        curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
-        curl_url_set(u, CURLUPART_QUERY, NULL, 0);
-        if (curl_url_get(u, CURLUPART_URL, &t, 0) == CURLUE_OK)
+    if (u && sym_curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+        sym_curl_url_set(u, CURLUPART_USER, NULL, 0);
+        sym_curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+        sym_curl_url_set(u, CURLUPART_QUERY, NULL, 0);
+        if (sym_curl_url_get(u, CURLUPART_URL, &t, 0) == CURLUE_OK)
             out = xstrdup(t);
     }
-    curl_free(t);
-    curl_url_cleanup(u);
+    sym_curl_free(t);
+    sym_curl_url_cleanup(u);
     return out ? out : xstrdup("(the --gate URL)");
 }
 
 /* base + path + ?query, through CURLU; NULL when base is not a URL. */
 static char *endpoint(const char *base, const char *path, const char *query)
 {
-    CURLU *u = curl_url();
+    CURLU *u = sym_curl_url();
     char *t = NULL, *out = NULL, *bp = NULL;
-    if (!u || curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK)
+    if (!u || sym_curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK)
         goto done;
-    curl_url_get(u, CURLUPART_PATH, &bp, 0);
+    sym_curl_url_get(u, CURLUPART_PATH, &bp, 0);
     size_t bl = bp ? strlen(bp) : 0;
     while (bl && bp[bl - 1] == '/')
         bl--;
     char *full = xasprintf("%.*s%s", (int)bl, bp ? bp : "", path);
-    curl_url_set(u, CURLUPART_PATH, full, 0);
+    sym_curl_url_set(u, CURLUPART_PATH, full, 0);
     free(full);
-    curl_url_set(u, CURLUPART_QUERY, query, 0);
-    if (curl_url_get(u, CURLUPART_URL, &t, 0) == CURLUE_OK)
+    sym_curl_url_set(u, CURLUPART_QUERY, query, 0);
+    if (sym_curl_url_get(u, CURLUPART_URL, &t, 0) == CURLUE_OK)
         out = xstrdup(t);
 done:
-    curl_free(bp);
-    curl_free(t);
-    curl_url_cleanup(u);
+    sym_curl_free(bp);
+    sym_curl_free(t);
+    sym_curl_url_cleanup(u);
     return out;
 }
 
 /* GET; 0 with r filled (any HTTP status), -1 when no answer came. */
 static int get(const char *url, const char *auth, int64_t timeout_ms, reply *r)
 {
-    CURL *h = curl_easy_init();
+    CURL *h = sym_curl_easy_init();
     if (!h) {
         snprintf(r->err, sizeof r->err, "cannot set up libcurl");
         return -1;
     }
     struct curl_slist *hdr = NULL;
     if (auth)
-        hdr = curl_slist_append(hdr, auth);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->err);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(timeout_ms < 10000 ? timeout_ms : 10000));
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "gpcheck-run-gate");
-    CURLcode rc = curl_easy_perform(h);
+        hdr = sym_curl_slist_append(hdr, auth);
+    sym_curl_easy_setopt(h, CURLOPT_URL, url);
+    sym_curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    sym_curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    sym_curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
+    sym_curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->err);
+    sym_curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    sym_curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    sym_curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                         (long)(timeout_ms < 10000 ? timeout_ms : 10000));
+    sym_curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    sym_curl_easy_setopt(h, CURLOPT_USERAGENT, "gpcheck-run-gate");
+    CURLcode rc = sym_curl_easy_perform(h);
     if (rc == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->code);
+        sym_curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->code);
     else if (!r->err[0])
-        snprintf(r->err, sizeof r->err, "%s", curl_easy_strerror(rc));
-    curl_slist_free_all(hdr);
-    curl_easy_cleanup(h);
+        snprintf(r->err, sizeof r->err, "%s", sym_curl_easy_strerror(rc));
+    sym_curl_slist_free_all(hdr);
+    sym_curl_easy_cleanup(h);
     return rc == CURLE_OK ? 0 : -1;
 }
 
@@ -130,6 +130,10 @@ int gate_client_run(const gate_client_opts *o, char **verdict_out)
     *verdict_out = NULL;
     char err[512];
     char *auth = NULL;
+    if (dl_curl("--gate", err, sizeof err) < 0) {
+        fprintf(stderr, "gpcheck: %s\n", err);
+        return GATE_CLIENT_USAGE;
+    }
     if (o->token_file && !(auth = read_token(o->token_file, err, sizeof err))) {
         fprintf(stderr, "gpcheck: %s\n", err);
         return GATE_CLIENT_USAGE;
@@ -147,7 +151,7 @@ int gate_client_run(const gate_client_opts *o, char **verdict_out)
         rc = GATE_CLIENT_USAGE;
         goto out;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    sym_curl_global_init(CURL_GLOBAL_DEFAULT);
     /* The server answers at the wait's end; allow it time to. */
     if (get(url, auth, wait_ms + 5000, &r) < 0) {
         fprintf(stderr, "gpcheck: the gate %s cannot be reached: %s\n", shown,

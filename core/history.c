@@ -9,6 +9,9 @@
  * Layout: runs (one row per run) and probe_results (one row per probe per
  * run; env and started_ms repeated from the run so that stats reads one
  * covering index in order, without a join or a sort).
+ *
+ * SQLite is loaded when a history is first opened (core/dl.h): a run
+ * without one does not pay for it. Its functions are called as sym_sqlite3_*.
  */
 #include "history.h"
 
@@ -16,7 +19,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pwd.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dl.h"
 #include "gate.h"
 #include "report.h"
 #include "util.h"
@@ -310,7 +313,8 @@ static int is_busy(int rc)
 
 static int db_error(history *h, const char *what, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "%s: %s: %s", h->path, what, sqlite3_errmsg(h->db));
+    snprintf(err, errlen, "%s: %s: %s", h->path, what,
+             sym_sqlite3_errmsg(h->db));
     return -1;
 }
 
@@ -319,19 +323,19 @@ static int migrate(history *h, char *err, size_t errlen)
 {
     int rc = SQLITE_BUSY;
     for (int tries = 0; tries < BUSY_RETRIES && is_busy(rc); tries++) {
-        rc = sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        rc = sym_sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
         if (rc != SQLITE_OK)
             continue;
         sqlite3_stmt *st = NULL;
         int version = -1;
-        if (sqlite3_prepare_v2(h->db, "PRAGMA user_version", -1, &st, NULL) ==
-                SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            version = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
+        if (sym_sqlite3_prepare_v2(h->db, "PRAGMA user_version", -1, &st,
+                                   NULL) == SQLITE_OK &&
+            sym_sqlite3_step(st) == SQLITE_ROW)
+            version = sym_sqlite3_column_int(st, 0);
+        sym_sqlite3_finalize(st);
         int known = (int)ARRAY_LEN(migrations);
         if (version < 0 || version > known) {
-            sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+            sym_sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
             if (version < 0)
                 return db_error(h, "cannot read the schema version", err,
                                 errlen);
@@ -343,18 +347,18 @@ static int migrate(history *h, char *err, size_t errlen)
         }
         rc = SQLITE_OK;
         for (int v = version; v < known && rc == SQLITE_OK; v++)
-            rc = sqlite3_exec(h->db, migrations[v], NULL, NULL, NULL);
+            rc = sym_sqlite3_exec(h->db, migrations[v], NULL, NULL, NULL);
         if (rc == SQLITE_OK && version < known) {
             char *set = xasprintf("PRAGMA user_version = %d", known);
-            rc = sqlite3_exec(h->db, set, NULL, NULL, NULL);
+            rc = sym_sqlite3_exec(h->db, set, NULL, NULL, NULL);
             free(set);
         }
         if (rc == SQLITE_OK)
-            rc = sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
+            rc = sym_sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
             snprintf(err, errlen, "%s: cannot update the schema: %s", h->path,
-                     sqlite3_errmsg(h->db));
-            sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+                     sym_sqlite3_errmsg(h->db));
+            sym_sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
         }
     }
     return rc == SQLITE_OK ? 0 : -1;
@@ -362,6 +366,8 @@ static int migrate(history *h, char *err, size_t errlen)
 
 history *history_open(const char *path, int create, char *err, size_t errlen)
 {
+    if (dl_sqlite("the run history", err, errlen) < 0)
+        return NULL;
     if (create)
         make_parents(path);
     char *real;
@@ -369,16 +375,16 @@ history *history_open(const char *path, int create, char *err, size_t errlen)
         return NULL;
     history *h = xcalloc(1, sizeof *h);
     h->path = real;
-    int rc = sqlite3_open_v2(
+    int rc = sym_sqlite3_open_v2(
         real, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: cannot open: %s", real,
-                 h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc));
+                 h->db ? sym_sqlite3_errmsg(h->db) : sym_sqlite3_errstr(rc));
         history_close(h);
         return NULL;
     }
-    sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
-    sqlite3_extended_result_codes(h->db, 1);
+    sym_sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
+    sym_sqlite3_extended_result_codes(h->db, 1);
     /* WAL: readers never block the writer, parallel writers queue on the
      * busy timeout. FULL: a committed run survives a power cut too. The
      * size limit keeps the WAL file bounded after checkpoints. */
@@ -391,7 +397,7 @@ history *history_open(const char *path, int create, char *err, size_t errlen)
     for (size_t i = 0; i < ARRAY_LEN(setup); i++) {
         rc = SQLITE_BUSY;
         for (int t = 0; t < BUSY_RETRIES && is_busy(rc); t++)
-            rc = sqlite3_exec(h->db, setup[i], NULL, NULL, NULL);
+            rc = sym_sqlite3_exec(h->db, setup[i], NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
             db_error(h, setup[i], err, errlen);
             history_close(h);
@@ -410,8 +416,8 @@ void history_close(history *h)
     if (!h)
         return;
     for (size_t i = 0; i < Q_COUNT; i++)
-        sqlite3_finalize(h->st[i]);
-    sqlite3_close(h->db);
+        sym_sqlite3_finalize(h->st[i]);
+    sym_sqlite3_close(h->db);
     free(h->path);
     free(h);
 }
@@ -420,12 +426,12 @@ void history_close(history *h)
 
 static sqlite3_stmt *stmt(history *h, int q)
 {
-    if (!h->st[q] &&
-        sqlite3_prepare_v3(h->db, statements[q], -1, SQLITE_PREPARE_PERSISTENT,
-                           &h->st[q], NULL) != SQLITE_OK)
+    if (!h->st[q] && sym_sqlite3_prepare_v3(h->db, statements[q], -1,
+                                            SQLITE_PREPARE_PERSISTENT,
+                                            &h->st[q], NULL) != SQLITE_OK)
         return NULL;
-    sqlite3_reset(h->st[q]);
-    sqlite3_clear_bindings(h->st[q]);
+    sym_sqlite3_reset(h->st[q]);
+    sym_sqlite3_clear_bindings(h->st[q]);
     return h->st[q];
 }
 
@@ -434,28 +440,28 @@ static void bind_env(sqlite3_stmt *st, int i, const char *var)
 {
     const char *v = getenv(var);
     if (!v || !*v) {
-        sqlite3_bind_null(st, i);
+        sym_sqlite3_bind_null(st, i);
         return;
     }
     char *clean = str_sanitize(v);
     if (strlen(clean) > MAX_ID)
         clean[MAX_ID] = '\0';
-    sqlite3_bind_text(st, i, clean, -1, free);
+    sym_sqlite3_bind_text(st, i, clean, -1, free);
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+        sym_sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
     else
-        sqlite3_bind_null(st, i);
+        sym_sqlite3_bind_null(st, i);
 }
 
 static int step_done(sqlite3_stmt *st)
 {
-    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    int rc = st ? sym_sqlite3_step(st) : SQLITE_ERROR;
     if (st)
-        sqlite3_reset(st);
+        sym_sqlite3_reset(st);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -466,13 +472,13 @@ static int insert_run(history *h, const run_result *rr, const history_cmd *cmd,
     if (!st)
         return SQLITE_ERROR;
     const struct bypass *b = rr->bypass;
-    sqlite3_bind_int64(st, 1, rr->started_wall_ms);
+    sym_sqlite3_bind_int64(st, 1, rr->started_wall_ms);
     bind_text(st, 2, rr->env ? rr->env : "default");
     bind_text(st, 3, verdict_name(rr->verdict));
     bind_text(st, 4, rr->dec.rule ? rr->dec.rule : "");
-    sqlite3_bind_int(st, 5, rr->exit_code);
-    sqlite3_bind_double(st, 6, ns_to_ms(rr->end_ns - rr->start_ns));
-    sqlite3_bind_int(st, 7, b && b->active);
+    sym_sqlite3_bind_int(st, 5, rr->exit_code);
+    sym_sqlite3_bind_double(st, 6, ns_to_ms(rr->end_ns - rr->start_ns));
+    sym_sqlite3_bind_int(st, 7, b && b->active);
     bind_text(st, 8, b && b->active ? b->reason : NULL);
     bind_text(st, 9, host && *host ? host : NULL);
     bind_env(st, 10, "CI_PIPELINE_ID");
@@ -480,10 +486,10 @@ static int insert_run(history *h, const run_result *rr, const history_cmd *cmd,
     bind_env(st, 12, "GITHUB_RUN_ID");
     bind_env(st, 13, "GITHUB_RUN_ATTEMPT");
     if (cmd && cmd->known) {
-        sqlite3_bind_int(st, 14, cmd->exit_code);
+        sym_sqlite3_bind_int(st, 14, cmd->exit_code);
         if (cmd->signo)
-            sqlite3_bind_int(st, 15, cmd->signo);
-        sqlite3_bind_double(st, 16, cmd->duration_ms);
+            sym_sqlite3_bind_int(st, 15, cmd->signo);
+        sym_sqlite3_bind_double(st, 16, cmd->duration_ms);
         bind_text(st, 17, cmd->label);
     }
     return step_done(st);
@@ -508,17 +514,17 @@ static int insert_probe(history *h, sqlite3_int64 run, const run_result *rr,
     sqlite3_stmt *st = stmt(h, Q_INSERT_PROBE);
     if (!st)
         return SQLITE_ERROR;
-    sqlite3_bind_int64(st, 1, run);
+    sym_sqlite3_bind_int64(st, 1, run);
     bind_text(st, 2, pr->def->name);
     bind_text(st, 3, rr->env ? rr->env : "default");
-    sqlite3_bind_int64(st, 4, rr->started_wall_ms);
+    sym_sqlite3_bind_int64(st, 4, rr->started_wall_ms);
     bind_text(st, 5, pr->def->plugin ? pr->def->plugin->name : "");
     bind_text(st, 6, status_name(pr->status));
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)pr->n_history);
+    sym_sqlite3_bind_int64(st, 7, (sqlite3_int64)pr->n_history);
     if ((pr->status == ST_OK || pr->status == ST_WARN) && pr->start_ns)
-        sqlite3_bind_double(st, 8, ns_to_ms(pr->end_ns - pr->start_ns));
+        sym_sqlite3_bind_double(st, 8, ns_to_ms(pr->end_ns - pr->start_ns));
     bind_text(st, 9, pr->message ? pr->message : "");
-    sqlite3_bind_text(st, 10, metrics_json(pr), -1, free);
+    sym_sqlite3_bind_text(st, 10, metrics_json(pr), -1, free);
     return step_done(st);
 }
 
@@ -530,14 +536,14 @@ static int apply_keep(history *h, const run_result *rr,
         sqlite3_stmt *st = stmt(h, Q_KEEP_AGE);
         if (!st)
             return SQLITE_ERROR;
-        sqlite3_bind_int64(st, 1, rr->started_wall_ms - keep->age_ms);
+        sym_sqlite3_bind_int64(st, 1, rr->started_wall_ms - keep->age_ms);
         rc = step_done(st);
     }
     if (rc == SQLITE_OK && keep && keep->runs > 0) {
         sqlite3_stmt *st = stmt(h, Q_KEEP_RUNS);
         if (!st)
             return SQLITE_ERROR;
-        sqlite3_bind_int64(st, 1, keep->runs);
+        sym_sqlite3_bind_int64(st, 1, keep->runs);
         rc = step_done(st);
     }
     return rc;
@@ -548,19 +554,19 @@ static int record_once(history *h, const run_result *rr, const history_cmd *cmd,
 {
     /* IMMEDIATE: take the write lock now, under the busy timeout, rather
      * than upgrading a read later (which WAL answers with a plain BUSY). */
-    int rc = sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int rc = sym_sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return rc;
     rc = insert_run(h, rr, cmd, host);
-    sqlite3_int64 run = sqlite3_last_insert_rowid(h->db);
+    sqlite3_int64 run = sym_sqlite3_last_insert_rowid(h->db);
     for (size_t i = 0; rc == SQLITE_OK && i < rr->n; i++)
         rc = insert_probe(h, run, rr, &rr->probes[i]);
     if (rc == SQLITE_OK)
         rc = apply_keep(h, rr, keep);
     if (rc == SQLITE_OK)
-        rc = sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
+        rc = sym_sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
-        sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+        sym_sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
 
@@ -572,10 +578,11 @@ int history_record(history *h, const run_result *rr, const history_cmd *cmd,
     for (int t = 0; t < BUSY_RETRIES && is_busy(rc); t++)
         rc = record_once(h, rr, cmd, keep, host);
     if (rc != SQLITE_OK) {
-        const char *msg = sqlite3_errmsg(h->db);
+        const char *msg = sym_sqlite3_errmsg(h->db);
         snprintf(err, errlen, "%s: cannot record the run: %s", h->path,
-                 msg && strcmp(msg, "not an error") != 0 ? msg
-                                                         : sqlite3_errstr(rc));
+                 msg && strcmp(msg, "not an error") != 0
+                     ? msg
+                     : sym_sqlite3_errstr(rc));
         return -1;
     }
     return 0;
@@ -585,16 +592,16 @@ int history_record(history *h, const run_result *rr, const history_cmd *cmd,
 
 static json_t *col_text(sqlite3_stmt *st, int i)
 {
-    const unsigned char *s = sqlite3_column_text(st, i);
+    const unsigned char *s = sym_sqlite3_column_text(st, i);
     return s ? json_string((const char *)s) : json_null();
 }
 
 static json_t *col_num(sqlite3_stmt *st, int i)
 {
-    switch (sqlite3_column_type(st, i)) {
+    switch (sym_sqlite3_column_type(st, i)) {
     case SQLITE_NULL: return json_null();
-    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
-    default: return json_real(sqlite3_column_double(st, i));
+    case SQLITE_INTEGER: return json_integer(sym_sqlite3_column_int64(st, i));
+    default: return json_real(sym_sqlite3_column_double(st, i));
     }
 }
 
@@ -610,17 +617,18 @@ static json_t *probe_rows(history *h, sqlite3_int64 run, const char *probe)
 {
     json_t *arr = json_array();
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(h->db,
-                           "SELECT probe, plugin, status, attempts, ready_ms,"
-                           " message, metrics FROM probe_results"
-                           " WHERE run_id = ?1 AND (?2 IS NULL OR probe = ?2)"
-                           " ORDER BY probe",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sym_sqlite3_prepare_v2(
+            h->db,
+            "SELECT probe, plugin, status, attempts, ready_ms,"
+            " message, metrics FROM probe_results"
+            " WHERE run_id = ?1 AND (?2 IS NULL OR probe = ?2)"
+            " ORDER BY probe",
+            -1, &st, NULL) != SQLITE_OK)
         return arr;
-    sqlite3_bind_int64(st, 1, run);
+    sym_sqlite3_bind_int64(st, 1, run);
     bind_text(st, 2, probe);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *m = (const char *)sqlite3_column_text(st, 6);
+    while (sym_sqlite3_step(st) == SQLITE_ROW) {
+        const char *m = (const char *)sym_sqlite3_column_text(st, 6);
         json_t *metrics = m ? json_loads(m, 0, NULL) : NULL;
         json_array_append_new(
             arr,
@@ -630,7 +638,7 @@ static json_t *probe_rows(history *h, sqlite3_int64 run, const char *probe)
                       "message", col_text(st, 5), "metrics",
                       metrics ? metrics : json_object()));
     }
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return arr;
 }
 
@@ -638,7 +646,7 @@ json_t *history_runs(history *h, const history_filter *f, char *err,
                      size_t errlen)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(
+    if (sym_sqlite3_prepare_v2(
             h->db,
             "SELECT id, started_ms, env, verdict, rule, exit_code,"
             " duration_ms, bypass, bypass_reason, host, ci_pipeline_id,"
@@ -653,35 +661,35 @@ json_t *history_runs(history *h, const history_filter *f, char *err,
         return NULL;
     }
     bind_text(st, 1, f->env);
-    sqlite3_bind_int64(st, 2, f->since_ms);
+    sym_sqlite3_bind_int64(st, 2, f->since_ms);
     bind_text(st, 3, f->probe);
-    sqlite3_bind_int64(st, 4, f->limit ? (sqlite3_int64)f->limit : -1);
+    sym_sqlite3_bind_int64(st, 4, f->limit ? (sqlite3_int64)f->limit : -1);
     json_t *arr = json_array();
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = sym_sqlite3_step(st)) == SQLITE_ROW) {
         char when[32];
-        iso_time(sqlite3_column_int64(st, 1), when, sizeof when);
+        iso_time(sym_sqlite3_column_int64(st, 1), when, sizeof when);
         json_t *ci = json_object();
         static const char *const ci_names[] = {"ci_pipeline_id", "ci_job_id",
                                                "github_run_id",
                                                "github_run_attempt"};
         for (int i = 0; i < 4; i++)
-            if (sqlite3_column_type(st, 10 + i) != SQLITE_NULL)
+            if (sym_sqlite3_column_type(st, 10 + i) != SQLITE_NULL)
                 json_object_set_new(ci, ci_names[i], col_text(st, 10 + i));
         json_t *cmd = json_null();
-        if (sqlite3_column_type(st, 14) != SQLITE_NULL)
+        if (sym_sqlite3_column_type(st, 14) != SQLITE_NULL)
             cmd = json_pack("{s:o,s:o,s:o,s:o}", "exit_code", col_num(st, 14),
                             "signal", col_num(st, 15), "duration_ms",
                             col_num(st, 16), "label", col_text(st, 17));
-        sqlite3_int64 id = sqlite3_column_int64(st, 0);
+        sqlite3_int64 id = sym_sqlite3_column_int64(st, 0);
         json_t *row = json_pack(
             "{s:I,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o}", "id",
             (json_int_t)id, "time", when, "started_ms",
-            (json_int_t)sqlite3_column_int64(st, 1), "env", col_text(st, 2),
+            (json_int_t)sym_sqlite3_column_int64(st, 1), "env", col_text(st, 2),
             "verdict", col_text(st, 3), "rule", col_text(st, 4), "exit_code",
             col_num(st, 5), "duration_ms", col_num(st, 6), "bypass",
-            sqlite3_column_int(st, 7), "bypass_reason", col_text(st, 8), "host",
-            col_text(st, 9), "ci", ci, "command", cmd, "probes",
+            sym_sqlite3_column_int(st, 7), "bypass_reason", col_text(st, 8),
+            "host", col_text(st, 9), "ci", ci, "command", cmd, "probes",
             probe_rows(h, id, f->probe));
         json_array_append_new(arr, row);
     }
@@ -690,7 +698,7 @@ json_t *history_runs(history *h, const history_filter *f, char *err,
         json_decref(arr);
         arr = NULL;
     }
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return arr;
 }
 
@@ -768,7 +776,7 @@ static json_t *env_obj(json_t *envs, const char *env)
 static int runs_aggregate(history *h, const history_filter *f, json_t *envs)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(
+    if (sym_sqlite3_prepare_v2(
             h->db,
             "SELECT env, count(*),"
             " sum(verdict IN ('pass', 'degraded')),"
@@ -779,30 +787,30 @@ static int runs_aggregate(history *h, const history_filter *f, json_t *envs)
             " GROUP BY env ORDER BY env",
             -1, &st, NULL) != SQLITE_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, f->since_ms);
+    sym_sqlite3_bind_int64(st, 1, f->since_ms);
     bind_text(st, 2, f->env);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *e = env_obj(envs, (const char *)sqlite3_column_text(st, 0));
-        size_t runs = (size_t)sqlite3_column_int64(st, 1);
-        size_t passed = (size_t)sqlite3_column_int64(st, 2);
-        size_t suite = (size_t)sqlite3_column_int64(st, 4);
-        size_t suite_ok = (size_t)sqlite3_column_int64(st, 5);
+    while ((rc = sym_sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *e = env_obj(envs, (const char *)sym_sqlite3_column_text(st, 0));
+        size_t runs = (size_t)sym_sqlite3_column_int64(st, 1);
+        size_t passed = (size_t)sym_sqlite3_column_int64(st, 2);
+        size_t suite = (size_t)sym_sqlite3_column_int64(st, 4);
+        size_t suite_ok = (size_t)sym_sqlite3_column_int64(st, 5);
         json_object_set_new(e, "runs", json_integer((json_int_t)runs));
         json_object_set_new(e, "passed", json_integer((json_int_t)passed));
         json_object_set_new(e, "pass_rate", rate(passed, runs));
         json_object_set_new(e, "bypassed",
-                            json_integer(sqlite3_column_int64(st, 3)));
+                            json_integer(sym_sqlite3_column_int64(st, 3)));
         json_t *s = json_object_get(e, "suite");
         json_object_set_new(s, "runs", json_integer((json_int_t)suite));
         json_object_set_new(s, "passed", json_integer((json_int_t)suite_ok));
         json_object_set_new(s, "success_rate", rate(suite_ok, suite));
         json_object_set_new(s, "infrastructure",
-                            json_integer(sqlite3_column_int64(st, 6)));
+                            json_integer(sym_sqlite3_column_int64(st, 6)));
         json_object_set_new(s, "tests",
-                            json_integer(sqlite3_column_int64(st, 7)));
+                            json_integer(sym_sqlite3_column_int64(st, 7)));
     }
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -810,7 +818,7 @@ static int runs_aggregate(history *h, const history_filter *f, json_t *envs)
 static int daily_aggregate(history *h, const history_filter *f, json_t *envs)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(
+    if (sym_sqlite3_prepare_v2(
             h->db,
             "SELECT env, started_ms / 86400000 AS day, count(*),"
             " sum(verdict IN ('pass', 'degraded')) FROM runs"
@@ -818,27 +826,27 @@ static int daily_aggregate(history *h, const history_filter *f, json_t *envs)
             " GROUP BY env, day ORDER BY env, day",
             -1, &st, NULL) != SQLITE_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, f->since_ms);
+    sym_sqlite3_bind_int64(st, 1, f->since_ms);
     bind_text(st, 2, f->env);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *e = env_obj(envs, (const char *)sqlite3_column_text(st, 0));
+    while ((rc = sym_sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *e = env_obj(envs, (const char *)sym_sqlite3_column_text(st, 0));
         json_t *daily = json_object_get(e, "daily");
         if (!daily) {
             daily = json_array();
             json_object_set_new(e, "daily", daily);
         }
         char day[32];
-        iso_time(sqlite3_column_int64(st, 1) * 86400000, day, sizeof day);
+        iso_time(sym_sqlite3_column_int64(st, 1) * 86400000, day, sizeof day);
         day[10] = '\0'; /* YYYY-MM-DD */
-        size_t runs = (size_t)sqlite3_column_int64(st, 2);
-        size_t passed = (size_t)sqlite3_column_int64(st, 3);
+        size_t runs = (size_t)sym_sqlite3_column_int64(st, 2);
+        size_t passed = (size_t)sym_sqlite3_column_int64(st, 3);
         json_array_append_new(
             daily, json_pack("{s:s,s:I,s:I,s:o}", "day", day, "runs",
                              (json_int_t)runs, "passed", (json_int_t)passed,
                              "pass_rate", rate(passed, runs)));
     }
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -858,27 +866,27 @@ static int probes_aggregate(history *h, const history_filter *f, json_t *envs)
 {
     sqlite3_stmt *st = NULL;
     /* The series index in order: no join, no sort. */
-    if (sqlite3_prepare_v2(h->db,
-                           "SELECT env, probe, status, attempts, ready_ms"
-                           " FROM probe_results"
-                           " INDEXED BY probe_results_series"
-                           " WHERE started_ms >= ?1"
-                           " AND (?2 IS NULL OR env = ?2)"
-                           " AND (?3 IS NULL OR probe = ?3)"
-                           /* run_id: runs of one millisecond in
-                              the order they were written */
-                           " ORDER BY env, probe, started_ms, run_id",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sym_sqlite3_prepare_v2(h->db,
+                               "SELECT env, probe, status, attempts, ready_ms"
+                               " FROM probe_results"
+                               " INDEXED BY probe_results_series"
+                               " WHERE started_ms >= ?1"
+                               " AND (?2 IS NULL OR env = ?2)"
+                               " AND (?3 IS NULL OR probe = ?3)"
+                               /* run_id: runs of one millisecond in
+                                  the order they were written */
+                               " ORDER BY env, probe, started_ms, run_id",
+                               -1, &st, NULL) != SQLITE_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, f->since_ms);
+    sym_sqlite3_bind_int64(st, 1, f->since_ms);
     bind_text(st, 2, f->env);
     bind_text(st, 3, f->probe);
     series s = {0};
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *env = (const char *)sqlite3_column_text(st, 0);
-        const char *probe = (const char *)sqlite3_column_text(st, 1);
-        const char *status = (const char *)sqlite3_column_text(st, 2);
+    while ((rc = sym_sqlite3_step(st)) == SQLITE_ROW) {
+        const char *env = (const char *)sym_sqlite3_column_text(st, 0);
+        const char *probe = (const char *)sym_sqlite3_column_text(st, 1);
+        const char *status = (const char *)sym_sqlite3_column_text(st, 2);
         if (!s.env || strcmp(s.env, env) != 0 || strcmp(s.probe, probe) != 0) {
             series_flush(&s, envs);
             s.env = xstrdup(env);
@@ -889,17 +897,17 @@ static int probes_aggregate(history *h, const history_filter *f, json_t *envs)
         snprintf(s.last, sizeof s.last, "%s", status);
         s.runs++;
         s.ok += strcmp(status, "ok") == 0 || strcmp(status, "warn") == 0;
-        int64_t att = sqlite3_column_int64(st, 3);
+        int64_t att = sym_sqlite3_column_int64(st, 3);
         s.attempts_sum += att;
         if (att > s.attempts_max)
             s.attempts_max = att;
-        if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+        if (sym_sqlite3_column_type(st, 4) != SQLITE_NULL) {
             xgrow(&s.ready, &s.cap_ready, s.n_ready + 1, sizeof *s.ready);
-            s.ready[s.n_ready++] = sqlite3_column_double(st, 4);
+            s.ready[s.n_ready++] = sym_sqlite3_column_double(st, 4);
         }
     }
     series_flush(&s, envs);
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -908,7 +916,7 @@ json_t *history_stats(history *h, const history_filter *f, char *err,
 {
     json_t *envs = json_array();
     /* One read transaction: both queries see the same runs. */
-    sqlite3_exec(h->db, "BEGIN", NULL, NULL, NULL);
+    sym_sqlite3_exec(h->db, "BEGIN", NULL, NULL, NULL);
     int rc = runs_aggregate(h, f, envs);
     if (rc == 0)
         rc = daily_aggregate(h, f, envs);
@@ -916,7 +924,7 @@ json_t *history_stats(history *h, const history_filter *f, char *err,
         rc = probes_aggregate(h, f, envs);
     if (rc < 0)
         db_error(h, "cannot read the history", err, errlen);
-    sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
+    sym_sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
     if (rc < 0) {
         json_decref(envs);
         return NULL;
@@ -933,27 +941,27 @@ int history_ready_series(history *h, const char *env, const char *probe,
     *t_ms = NULL;
     *ready_ms = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(h->db,
-                           "SELECT started_ms, ready_ms FROM probe_results"
-                           " INDEXED BY probe_results_series"
-                           " WHERE env = ?1 AND probe = ?2"
-                           " AND started_ms >= ?3 AND ready_ms IS NOT NULL"
-                           " ORDER BY started_ms",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sym_sqlite3_prepare_v2(h->db,
+                               "SELECT started_ms, ready_ms FROM probe_results"
+                               " INDEXED BY probe_results_series"
+                               " WHERE env = ?1 AND probe = ?2"
+                               " AND started_ms >= ?3 AND ready_ms IS NOT NULL"
+                               " ORDER BY started_ms",
+                               -1, &st, NULL) != SQLITE_OK)
         return db_error(h, "cannot read the history", err, errlen);
     bind_text(st, 1, env);
     bind_text(st, 2, probe);
-    sqlite3_bind_int64(st, 3, since_ms);
+    sym_sqlite3_bind_int64(st, 3, since_ms);
     size_t cap_t = 0, cap_r = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = sym_sqlite3_step(st)) == SQLITE_ROW) {
         xgrow(t_ms, &cap_t, *n + 1, sizeof **t_ms);
         xgrow(ready_ms, &cap_r, *n + 1, sizeof **ready_ms);
-        (*t_ms)[*n] = sqlite3_column_int64(st, 0);
-        (*ready_ms)[*n] = sqlite3_column_double(st, 1);
+        (*t_ms)[*n] = sym_sqlite3_column_int64(st, 0);
+        (*ready_ms)[*n] = sym_sqlite3_column_double(st, 1);
         (*n)++;
     }
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return db_error(h, "cannot read the history", err, errlen);
     return 0;

@@ -75,8 +75,9 @@ int history_parse_age(const char *s, int64_t *ms, char *err, size_t errlen);
  * (owned by the running user, or by root and writable by nobody else), or
  * when path is a symlink that is not the user's or root's, or not a
  * regular file: the rules report files follow. Without `create`, a
- * missing file is an error. Brings the schema up to date. Returns the
- * handle (close with history_close), or NULL with the reason in err.
+ * missing file is an error. Brings the schema up to date. Loads SQLite
+ * first (dl_sqlite). Returns the handle (close with history_close), or
+ * NULL with the reason in err.
  */
 history *history_open(const char *path, int create, char *err, size_t errlen);
 

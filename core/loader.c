@@ -1,7 +1,8 @@
 /*
  * core/loader.c - finds NAME.so on the search path, checks the file and
  * its directory before loading, loads the checked descriptor itself, and
- * validates the plugin's ABI version and declared schemas (core/schema.c).
+ * validates the plugin's ABI version and declared schemas (core/schema.c);
+ * and warms the libraries a set of plugins depends on (loader_warm).
  */
 #include "loader.h"
 
@@ -17,6 +18,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include "config.h"
 #include "paths.h"
@@ -477,4 +482,60 @@ int loader_depends_on(const plugin *p, const char *prefix)
         }
     }
     return found;
+}
+
+/* dlsym in the plugin's own dependency tree into a pointer of the
+ * function's type (memcpy: POSIX gives both one representation). */
+#define WARM_SYM(p, fn, var)                                                   \
+    __typeof__(fn) *var = NULL;                                                \
+    do {                                                                       \
+        void *a_ = dlsym((p)->handle, #fn);                                    \
+        memcpy(&var, &a_, sizeof a_);                                          \
+    } while (0)
+
+unsigned loader_warm(const plugin *const *plugins, size_t n)
+{
+    /* The first plugin that needs each library; 64 distinct plugins are
+     * remembered, so a probe set of 10,000 probes walks few trees. */
+    const plugin *curl = NULL, *ssl = NULL, *crypto = NULL;
+    const plugin *seen[64];
+    size_t n_seen = 0;
+    for (size_t i = 0; i < n && !curl; i++) {
+        const plugin *p = plugins[i];
+        size_t k = 0;
+        if (!p || !p->handle)
+            continue;
+        while (k < n_seen && seen[k] != p)
+            k++;
+        if (k < n_seen)
+            continue;
+        if (n_seen < sizeof seen / sizeof *seen)
+            seen[n_seen++] = p;
+        if (loader_depends_on(p, "libcurl"))
+            curl = p; /* libcurl-gnutls too */
+        else if (!ssl && loader_depends_on(p, "libssl.so"))
+            ssl = p;
+        else if (!ssl && !crypto && loader_depends_on(p, "libcrypto.so"))
+            crypto = p;
+    }
+    /* libcurl's set-up includes OpenSSL's; OpenSSL's are run-once. */
+    if (curl) {
+        WARM_SYM(curl, curl_global_init, init);
+        if (init)
+            init(CURL_GLOBAL_DEFAULT);
+        return init ? LOADER_WARM_CURL : 0;
+    }
+    if (ssl) {
+        WARM_SYM(ssl, OPENSSL_init_ssl, init);
+        if (init)
+            init(OPENSSL_INIT_LOAD_CONFIG, NULL);
+        return init ? LOADER_WARM_SSL : 0;
+    }
+    if (crypto) {
+        WARM_SYM(crypto, OPENSSL_init_crypto, init);
+        if (init)
+            init(OPENSSL_INIT_LOAD_CONFIG, NULL);
+        return init ? LOADER_WARM_CRYPTO : 0;
+    }
+    return 0;
 }

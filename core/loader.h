@@ -84,6 +84,23 @@ size_t loader_list(const loader *l, char ***names);
  */
 int loader_depends_on(const plugin *p, const char *prefix);
 
+/*
+ * Warm the libraries these plugins depend on, in the process that forks
+ * their attempts, before the first fork: the global set-up of libcurl
+ * (curl_global_init) when one of them links it, else of OpenSSL
+ * (OPENSSL_init_ssl, else OPENSSL_init_crypto, loading openssl.cnf and the
+ * providers: ~2.7 M instructions) when one needs libssl or libcrypto. Each
+ * is called through dlsym() in the plugin's own libraries, so the
+ * executable links none of them. The attempts then inherit it instead of
+ * each doing it on the run's critical path; the plugins' own
+ * curl_global_init() only counts a reference, and a set-up that fails
+ * here is redone (and reported) by the attempt. Repeats (duplicates in
+ * plugins[], NULL entries, built-in fakes) are skipped. Returns what it
+ * set up: LOADER_WARM_CURL, _SSL or _CRYPTO, or 0 (tcp, dns, redis).
+ */
+enum { LOADER_WARM_CURL = 1, LOADER_WARM_SSL = 2, LOADER_WARM_CRYPTO = 4 };
+unsigned loader_warm(const plugin *const *plugins, size_t n);
+
 /* dlclose every plugin and free everything. */
 void loader_free(loader *l);
 

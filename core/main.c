@@ -8,7 +8,6 @@
  * interrupted by SIGHUP / SIGINT / SIGTERM. `run -- CMD` execs CMD on pass or
  * degraded.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,6 +22,7 @@
 
 #include "bypass.h"
 #include "config.h"
+#include "dl.h"
 #include "explain.h"
 #include "gate_client.h"
 #include "gpcheck/version.h"
@@ -761,7 +761,7 @@ static int parse_cli(cli *c, int argc, char **argv)
     return -1;
 }
 
-/* What forks the attempts of run, probe and serve: started in main()
+/* What forks the attempts of run and serve: started in main()
  * before the configuration loads (core/spawner.h), stopped before
  * gpcheck runs CMD or exits. Empty: attempts fork from the supervisor. */
 static spawner attempt_spawner;
@@ -1176,10 +1176,12 @@ static void bypass_banner(const bypass *b, const run_result *rr)
 
 /*
  * Where the history goes: --history, else [gpcheck] history; "default" is
- * the per-user file. Returns 0 (h->path NULL: no history), or -1 after
- * printing why (no home folder for "default").
+ * the per-user file. With `load`, loads SQLite when there is one (a run
+ * that will write it, serve). Returns 0 (h->path NULL: no history), or -1
+ * after printing why (no home folder for "default", SQLite missing).
  */
-static int history_setup(const cli *c, const config *cfg, history_cfg *h)
+static int history_setup(const cli *c, const config *cfg, history_cfg *h,
+                         int load)
 {
     memset(h, 0, sizeof *h);
     /* serve keeps one by default; run only when asked */
@@ -1196,19 +1198,27 @@ static int history_setup(const cli *c, const config *cfg, history_cfg *h)
     h->required = cfg->history_required;
     if (!want)
         return 0;
-    if (strcmp(want, "default") != 0) {
+    char err[512];
+    const char *why = NULL; /* what failed, before err */
+    if (strcmp(want, "default") != 0)
         h->path = xstrdup(want);
-        return 0;
+    else if (!(h->path = history_default_path(err, sizeof err)))
+        why = "--history default: ";
+    const char *asked = c->history     ? "--history"
+                        : cfg->history ? "[gpcheck] history"
+                                       : "serve's run history";
+    if (load && h->path && dl_sqlite(asked, err, sizeof err) < 0) {
+        free(h->path);
+        h->path = NULL;
+        why = "";
     }
-    char err[256];
-    h->path = history_default_path(err, sizeof err);
     if (!h->path && !c->history && !cfg->history) {
         /* serve's own default, not asked for: go without, and say so */
         fprintf(stderr, "gpcheck: warning: no run history: %s\n", err);
         return 0;
     }
     if (!h->path) {
-        fprintf(stderr, "gpcheck: --history default: %s\n", err);
+        fprintf(stderr, "gpcheck: %s%s\n", why, err);
         return -1;
     }
     return 0;
@@ -1261,43 +1271,28 @@ static const char *recheck(const probe_set *ps, const runner_opts *ro)
     return label;
 }
 
-/* only: the one sink to report to (wait's), or NULL for the -o ones. */
 /*
- * Does a probe of the run use a plugin that needs OpenSSL (libpq, libcurl,
- * ...)? Then libcurl's and OpenSSL's global set-up (the config file, the
- * providers: ~2.7 M instructions) is done once, before the first attempt
- * forks, instead of in each attempt of an http, clickhouse, vpc,
- * prometheus or postgres probe, where it sits on the run's critical path;
- * the plugins' own curl_global_init() then only counts a reference, and a
- * set-up that fails here is retried (and reported) by the attempt, as
- * before. Runs of other plugins (tcp, dns, redis) skip it.
+ * The global set-up of the libraries the run's plugins depend on (libcurl,
+ * OpenSSL), done once before the first attempt forks instead of in each
+ * attempt of an http, clickhouse, vpc, prometheus or postgres probe, where
+ * it sits on the run's critical path (loader_warm). Runs of other plugins
+ * (tcp, dns, redis) skip it.
  */
-static int needs_tls(const probe_set *ps)
+static void warm_libraries(const probe_set *ps)
 {
-    const plugin *seen[32];
-    size_t n_seen = 0;
-    for (size_t i = 0; i < ps->n; i++) {
-        const plugin *p = ps->probes[i].plugin;
-        size_t k = 0;
-        if (!p)
-            continue;
-        while (k < n_seen && seen[k] != p)
-            k++;
-        if (k < n_seen)
-            continue;
-        if (loader_depends_on(p, "libcrypto.so"))
-            return 1;
-        if (n_seen < sizeof seen / sizeof *seen)
-            seen[n_seen++] = p;
-    }
-    return 0;
+    const plugin **v = xcalloc(ps->n ? ps->n : 1, sizeof *v);
+    for (size_t i = 0; i < ps->n; i++)
+        v[i] = ps->probes[i].plugin;
+    loader_warm(v, ps->n);
+    free(v);
 }
 
+/* only: the one sink to report to (wait's), or NULL for the -o ones. */
 static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
                       const bypass *b, sink *only)
 {
     history_cfg hc;
-    if (history_setup(c, cfg, &hc) < 0)
+    if (history_setup(c, cfg, &hc, 1) < 0)
         return EXIT_USAGE;
     sinks ss = {0};
     if (only)
@@ -1323,8 +1318,7 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
                       .spawner = &attempt_spawner};
     for (size_t i = 0; i < c->outputs.n; i++)
         ro.all_metrics |= report_shows_metrics(c->outputs.v[i]);
-    if (needs_tls(ps))
-        curl_global_init(CURL_GLOBAL_DEFAULT);
+    warm_libraries(ps);
     run_result rr;
     int rrc = runner_run(ps, &ro, &ss, &rr);
     /* Its work is done (a --recheck forks from here): nothing of it may
@@ -1421,7 +1415,9 @@ static void auto_warmups(const cli *c, const config *cfg, probe_set *ps)
     history_cfg hc;
     history *h = NULL;
     char err[512];
-    if (history_setup(c, cfg, &hc) == 0 && hc.path) {
+    /* no load: history_open loads SQLite, its failure is the warning
+     * below, and the run itself then reports it */
+    if (history_setup(c, cfg, &hc, 0) == 0 && hc.path) {
         h = history_open(hc.path, 0, err, sizeof err);
         if (!h && access(hc.path, F_OK) == 0)
             fprintf(stderr,
@@ -1663,7 +1659,7 @@ static int cmd_serve(cli *c)
         serve_gen_free(g);
         free(g);
         rc = EXIT_USAGE;
-    } else if (history_setup(c, &g->cfg, &hc) < 0) {
+    } else if (history_setup(c, &g->cfg, &hc, 1) < 0) {
         serve_gen_free(g);
         free(g);
         rc = EXIT_USAGE;

@@ -16,13 +16,13 @@
  *
  * A failed push fails the report as any report does (a report asked for
  * and not delivered is an error, loudly); the URL's password, if any, is
- * never printed.
+ * never printed. libcurl is loaded when the sink opens (core/dl.h).
  */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dl.h"
 #include "report.h"
 #include "util.h"
 
@@ -94,22 +94,24 @@ static sink *push_open(const char *path, const report_opts *o, char *err,
                  "-o pushgateway:http://HOST:9091");
         return NULL;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    CURLU *u = curl_url();
+    if (dl_curl("-o pushgateway", err, errlen) < 0)
+        return NULL;
+    sym_curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURLU *u = sym_curl_url();
     char *scheme = NULL, *host = NULL, *shown = NULL;
-    int ok = u && curl_url_set(u, CURLUPART_URL, path, 0) == CURLUE_OK &&
-             curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-             curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+    int ok = u && sym_curl_url_set(u, CURLUPART_URL, path, 0) == CURLUE_OK &&
+             sym_curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+             sym_curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
              (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0);
     if (ok) {
-        curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
-        ok = curl_url_get(u, CURLUPART_URL, &shown, 0) == CURLUE_OK;
+        sym_curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+        ok = sym_curl_url_get(u, CURLUPART_URL, &shown, 0) == CURLUE_OK;
     }
-    curl_free(scheme);
-    curl_free(host);
-    curl_url_cleanup(u);
+    sym_curl_free(scheme);
+    sym_curl_free(host);
+    sym_curl_url_cleanup(u);
     if (!ok) {
-        curl_free(shown);
+        sym_curl_free(shown);
         snprintf(err, errlen,
                  "-o pushgateway: expected an http:// or https:// URL such as "
                  "http://HOST:9091");
@@ -122,7 +124,7 @@ static sink *push_open(const char *path, const report_opts *o, char *err,
     while (n > 0 && s->url[n - 1] == '/')
         s->url[--n] = '\0';
     s->shown = xstrdup(shown);
-    curl_free(shown);
+    sym_curl_free(shown);
     return &s->base;
 }
 
@@ -152,32 +154,32 @@ static int put(push_sink *s, char *err, size_t errlen)
     sb_appendf(&url, "%s/metrics/job/gpcheck", s->url);
     group_part(&url, "env", s->env);
     group_part(&url, "pipeline", pipeline_name());
-    CURL *c = curl_easy_init();
+    CURL *c = sym_curl_easy_init();
     if (!c) {
         snprintf(err, errlen, "-o pushgateway: cannot start libcurl");
         sb_free(&url);
         return -1;
     }
     struct curl_slist *hdr =
-        curl_slist_append(NULL, "Content-Type: text/plain; version=0.0.4");
-    curl_easy_setopt(c, CURLOPT_URL, sb_str(&url));
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, s->body);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)PUSH_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)PUSH_CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_reply);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
-    CURLcode rc = curl_easy_perform(c);
+        sym_curl_slist_append(NULL, "Content-Type: text/plain; version=0.0.4");
+    sym_curl_easy_setopt(c, CURLOPT_URL, sb_str(&url));
+    sym_curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+    sym_curl_easy_setopt(c, CURLOPT_POSTFIELDS, s->body);
+    sym_curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    sym_curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    sym_curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)PUSH_TIMEOUT_MS);
+    sym_curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                         (long)PUSH_CONNECT_TIMEOUT_MS);
+    sym_curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    sym_curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_reply);
+    sym_curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
+    CURLcode rc = sym_curl_easy_perform(c);
     long code = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    sym_curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     int ret = 0;
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "-o pushgateway:%s: cannot push: %s", s->shown,
-                 curl_easy_strerror(rc));
+                 sym_curl_easy_strerror(rc));
         ret = -1;
     } else if (code < 200 || code > 299) {
         char *why = str_sanitize(sb_str(&reply));
@@ -187,8 +189,8 @@ static int put(push_sink *s, char *err, size_t errlen)
         free(why);
         ret = -1;
     }
-    curl_slist_free_all(hdr);
-    curl_easy_cleanup(c);
+    sym_curl_slist_free_all(hdr);
+    sym_curl_easy_cleanup(c);
     sb_free(&url);
     sb_free(&reply);
     return ret;

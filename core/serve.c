@@ -19,13 +19,15 @@
  * and wake-ups wait in the eventfd until it returns. Warmup applies to a
  * probe's first probing only (services coming up beside the gate); later
  * probings retry under the probe's attempts/delay policy.
+ *
+ * libmicrohttpd is loaded when serve starts (core/dl.h), not linked: its
+ * functions are called as sym_MHD_*.
  */
 #include "serve.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -40,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dl.h"
 #include "gate.h"
 #include "report.h"
 #include "runner.h"
@@ -858,16 +861,16 @@ static enum MHD_Result reply(server *s, struct MHD_Connection *c,
                              const char *route, unsigned code,
                              const char *ctype, const char *body)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
+    struct MHD_Response *r = sym_MHD_create_response_from_buffer(
         strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", ctype);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
+    sym_MHD_add_response_header(r, "Content-Type", ctype);
+    sym_MHD_add_response_header(r, "Cache-Control", "no-store");
     if (code == 401)
-        MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
-    enum MHD_Result rc = MHD_queue_response(c, code, r);
-    MHD_destroy_response(r);
+        sym_MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    enum MHD_Result rc = sym_MHD_queue_response(c, code, r);
+    sym_MHD_destroy_response(r);
     count(s, route, code);
     return rc;
 }
@@ -875,7 +878,7 @@ static enum MHD_Result reply(server *s, struct MHD_Connection *c,
 static const char *client_addr(struct MHD_Connection *c, char *buf, size_t len)
 {
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        sym_MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     snprintf(buf, len, "?");
     if (!ci || !ci->client_addr)
         return buf;
@@ -920,7 +923,7 @@ static int token_ok(server *s, struct MHD_Connection *c)
     if (!want)
         return 1;
     const char *h =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+        sym_MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     int ok = 0;
     if (h && strncasecmp(h, "Bearer ", 7) == 0) {
         const char *got = h + 7;
@@ -940,14 +943,15 @@ static int token_ok(server *s, struct MHD_Connection *c)
 static int pick_format(struct MHD_Connection *c, int dflt)
 {
     const char *f =
-        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+        sym_MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
     if (f) {
         for (int i = 0; i < N_FMT; i++)
             if (strcmp(f, fmts[i].name) == 0)
                 return i;
         return -1;
     }
-    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+    const char *a =
+        sym_MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
     if (!a)
         return dflt;
     if (strstr(a, "application/json"))
@@ -972,7 +976,7 @@ static enum MHD_Result do_wait(server *s, struct MHD_Connection *c,
                                const char *url, int f)
 {
     const char *t =
-        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout");
+        sym_MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout");
     int64_t ms = 60000;
     char err[128];
     if (t && (value_duration(t, &ms, err, sizeof err) < 0 || ms < 0 ||
@@ -1087,7 +1091,7 @@ static enum MHD_Result do_probe(server *s, struct MHD_Connection *c,
     const char *tail = rest + nl;
     int is_check = strcmp(tail, "/check") == 0;
     const char *fresh =
-        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fresh");
+        sym_MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fresh");
     enum MHD_Result rc;
     if (*tail && !is_check) {
         rc = client_error(s, c, "/v1/probes", url, 404, "no such endpoint");
@@ -1404,9 +1408,9 @@ static struct MHD_Daemon *daemon_start(server *s, const listener *l,
     opts[n++] =
         (struct MHD_OptionItem){MHD_OPTION_THREAD_STACK_SIZE, 256 * 1024, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    return MHD_start_daemon(flags, 0, NULL, NULL, handle, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-                            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    return sym_MHD_start_daemon(flags, 0, NULL, NULL, handle, s,
+                                MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                                MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 }
 
 /* The certificate and key files, read and tried (MHD refuses a key that
@@ -1420,7 +1424,7 @@ static int tls_load(server *s, char **cert, char **key, char *err,
     if (!(*cert = read_pem("--tls-cert", s->o->tls_cert, err, errlen)) ||
         !(*key = read_pem("--tls-key", s->o->tls_key, err, errlen)))
         goto bad;
-    struct MHD_Daemon *t = MHD_start_daemon(
+    struct MHD_Daemon *t = sym_MHD_start_daemon(
         MHD_USE_NO_LISTEN_SOCKET | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0, NULL,
         NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
         MHD_OPTION_HTTPS_MEM_CERT, *cert, MHD_OPTION_HTTPS_MEM_KEY, *key,
@@ -1432,7 +1436,7 @@ static int tls_load(server *s, char **cert, char **key, char *err,
                  s->o->tls_cert, s->o->tls_key);
         goto bad;
     }
-    MHD_stop_daemon(t);
+    sym_MHD_stop_daemon(t);
     return 0;
 bad:
     free(*cert);
@@ -1444,7 +1448,7 @@ bad:
 static void listener_log(server *s, const listener *l, const char *what)
 {
     const union MHD_DaemonInfo *di =
-        MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_BIND_PORT);
+        sym_MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_BIND_PORT);
     char addr[INET6_ADDRSTRLEN + 8] = "?", port[16];
     if (l->ss.ss_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)&l->ss)->sin_addr,
@@ -1461,7 +1465,7 @@ static int start_listeners(server *s, char *err, size_t errlen)
 {
     const serve_opts *o = s->o;
     size_t n = o->n_listen ? o->n_listen : 1;
-    if (o->tls_cert && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+    if (o->tls_cert && !sym_MHD_is_feature_supported(MHD_FEATURE_TLS)) {
         snprintf(err, errlen,
                  "--tls-cert: this libmicrohttpd was built without TLS");
         return 2;
@@ -1502,14 +1506,14 @@ static int start_listeners(server *s, char *err, size_t errlen)
 static size_t daemon_connections(struct MHD_Daemon *d)
 {
     const union MHD_DaemonInfo *di =
-        MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        sym_MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
     return di ? di->num_connections : 0;
 }
 
 static void listener_free(listener *l)
 {
     if (l->d)
-        MHD_stop_daemon(l->d);
+        sym_MHD_stop_daemon(l->d);
     free(l->cert);
     free(l->key);
     l->d = NULL;
@@ -1542,7 +1546,7 @@ static int tls_reload(server *s, char *err, size_t errlen)
         return -1;
     for (size_t i = 0; i < s->n_ls; i++) {
         listener *l = &s->ls[i];
-        MHD_socket fd = MHD_quiesce_daemon(l->d);
+        MHD_socket fd = sym_MHD_quiesce_daemon(l->d);
         struct MHD_Daemon *d =
             fd == MHD_INVALID_SOCKET ? NULL : daemon_start(s, l, cert, key, fd);
         if (!d) {
@@ -1578,7 +1582,7 @@ static int tls_reload(server *s, char *err, size_t errlen)
 static void stop_listeners(server *s)
 {
     for (size_t i = 0; i < s->n_ls; i++) {
-        MHD_socket fd = MHD_quiesce_daemon(s->ls[i].d);
+        MHD_socket fd = sym_MHD_quiesce_daemon(s->ls[i].d);
         if (fd != MHD_INVALID_SOCKET)
             close(fd);
     }
@@ -1628,6 +1632,11 @@ int serve_main(const serve_opts *o, serve_gen *first)
         s.rng = (uint64_t)now_ns() | 1;
     int rc = 0;
     char err[512];
+    if (dl_mhd("gpcheck serve", err, sizeof err) < 0) {
+        fprintf(stderr, "gpcheck: %s\n", err);
+        rc = 2;
+        goto out_gen;
+    }
     if (o->token_file &&
         !(s.token = read_token(o->token_file, err, sizeof err))) {
         fprintf(stderr, "gpcheck: %s\n", err);

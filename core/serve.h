@@ -70,7 +70,7 @@ typedef struct serve_opts {
  * loaded and validated (taken over: serve frees it). Returns the exit
  * status: 0 after a clean stop, 1 when the listeners cannot be set up, 2
  * for a usage error (a non-loopback address without a token or
- * --insecure-listen, an unreadable token file).
+ * --insecure-listen, an unreadable token file, libmicrohttpd missing).
  */
 int serve_main(const serve_opts *o, serve_gen *first);
 

@@ -50,8 +50,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "child.h"
 #include "loader.h"
 #include "util.h"
@@ -495,8 +493,8 @@ typedef struct sp_state {
     loader l;
     const plugin **by_id; /* owned array; by the supervisor's ids */
     size_t n_ids, cap_ids;
-    int tls_ready; /* OpenSSL's and libcurl's set-up done */
-    pid_t *live;   /* owned; children not yet reaped */
+    unsigned warmed; /* loader_warm(): what is set up (LOADER_WARM_*) */
+    pid_t *live;     /* owned; children not yet reaped */
     size_t n_live, cap_live;
     int32_t *queue; /* owned; events the socket had no room for, triples */
     size_t n_queue, cap_queue;
@@ -578,10 +576,8 @@ static void on_load(sp_state *s, rbuf *r, int fd)
     reply(s, p ? 0 : -1);
     /* What main.c's run does for the supervisor (see there): OpenSSL's
      * and libcurl's global set-up once, before attempts fork. */
-    if (p && !s->tls_ready && loader_depends_on(p, "libcrypto.so")) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        s->tls_ready = 1;
-    }
+    if (p && !(s->warmed & LOADER_WARM_CURL))
+        s->warmed |= loader_warm(&p, 1);
 }
 
 /* A definition rebuilt from its message, in the spawner's heap (the

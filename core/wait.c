@@ -1,15 +1,16 @@
 /*
  * core/wait.c - `gpcheck wait URL...` (see wait.h): URLs into probes by
- * the plugins' URL maps, and the one-line-per-target sink.
+ * the plugins' URL maps, and the one-line-per-target sink. libcurl's URL
+ * parser is loaded when wait starts (core/dl.h): sym_curl_*.
  */
 #include "wait.h"
 
-#include <curl/curl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dl.h"
 #include "gpcheck/sdk.h"
 #include "option.h"
 #include "schema.h"
@@ -124,10 +125,10 @@ static void set(target *t, const char *key, const char *value)
 static char *part(CURLU *h, CURLUPart what, unsigned flags)
 {
     char *v = NULL;
-    if (curl_url_get(h, what, &v, flags) != CURLUE_OK || !v)
+    if (sym_curl_url_get(h, what, &v, flags) != CURLUE_OK || !v)
         return NULL;
     char *copy = *v ? xstrdup(v) : NULL;
-    curl_free(v);
+    sym_curl_free(v);
     return copy;
 }
 
@@ -141,8 +142,8 @@ static void query_options(target *t, const char *query)
         char *eq = strchr(item, '=');
         if (eq)
             *eq = '\0';
-        char *key = curl_easy_unescape(NULL, item, 0, NULL);
-        char *value = eq ? curl_easy_unescape(NULL, eq + 1, 0, NULL) : NULL;
+        char *key = sym_curl_easy_unescape(NULL, item, 0, NULL);
+        char *value = eq ? sym_curl_easy_unescape(NULL, eq + 1, 0, NULL) : NULL;
         if (!key || !value) {
             bad(t, "query parameter '%s' is not KEY=VALUE", item);
         } else if (!decl_of(t->p, key)) {
@@ -159,8 +160,8 @@ static void query_options(target *t, const char *query)
         } else {
             set(t, key, value);
         }
-        curl_free(key);
-        curl_free(value);
+        sym_curl_free(key);
+        sym_curl_free(value);
         free(item);
         q += n + (q[n] == '&');
     }
@@ -201,11 +202,11 @@ static char *whole_url(CURLU *h, const gp_url_map *m, const char *given)
 {
     if (!m->user && !m->password)
         return xstrdup(given);
-    CURLU *copy = curl_url_dup(h);
-    curl_url_set(copy, CURLUPART_USER, NULL, 0);
-    curl_url_set(copy, CURLUPART_PASSWORD, NULL, 0);
+    CURLU *copy = sym_curl_url_dup(h);
+    sym_curl_url_set(copy, CURLUPART_USER, NULL, 0);
+    sym_curl_url_set(copy, CURLUPART_PASSWORD, NULL, 0);
     char *u = part(copy, CURLUPART_URL, 0);
-    curl_url_cleanup(copy);
+    sym_curl_url_cleanup(copy);
     return u ? u : xstrdup(given);
 }
 
@@ -295,14 +296,14 @@ static void unknown_scheme(target *t, const char *scheme, const schemes *s)
 static void one_url(target *t, const char *url, const schemes *s, config *cfg,
                     char *const *pol, size_t n_pol, wait_target *out)
 {
-    CURLU *h = curl_url();
+    CURLU *h = sym_curl_url();
     CURLUcode rc =
-        h ? curl_url_set(h, CURLUPART_URL, url,
-                         CURLU_NON_SUPPORT_SCHEME | CURLU_NO_AUTHORITY)
+        h ? sym_curl_url_set(h, CURLUPART_URL, url,
+                             CURLU_NON_SUPPORT_SCHEME | CURLU_NO_AUTHORITY)
           : CURLUE_OUT_OF_MEMORY;
     if (rc != CURLUE_OK) {
-        bad(t, "not a URL: %s", curl_url_strerror(rc));
-        curl_url_cleanup(h);
+        bad(t, "not a URL: %s", sym_curl_url_strerror(rc));
+        sym_curl_url_cleanup(h);
         return;
     }
     char *scheme = part(h, CURLUPART_SCHEME, 0);
@@ -328,12 +329,18 @@ static void one_url(target *t, const char *url, const schemes *s, config *cfg,
                              t->d) < 0)
         t->bad = 1;
     free(scheme);
-    curl_url_cleanup(h);
+    sym_curl_url_cleanup(h);
 }
 
 int wait_add_probes(config *cfg, loader *l, char *const *urls, size_t n,
                     char *const *pol, size_t n_pol, wait_target **out, diag *d)
 {
+    char err[512];
+    if (dl_curl("gpcheck wait", err, sizeof err) < 0) {
+        diag_add(d, NULL, 0, "%s", err);
+        *out = xcalloc(n ? n : 1, sizeof **out);
+        return -1;
+    }
     schemes s = {0};
     schemes_load(&s, l);
     wait_target *w = xcalloc(n ? n : 1, sizeof *w);

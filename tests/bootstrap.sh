@@ -28,11 +28,12 @@ PACKAGES=(
     libpq-dev libhiredis-dev libc-ares-dev libcurl4-openssl-dev
     libsqlite3-dev sqlite3  # the run history (core/history.c); sqlite3: tests read it
     debian-archive-keyring  # checks Debian 13's hiredis 1.x source (tests/compat/hiredis1)
-    libssl-dev  # tls, grpc
+    libssl-dev  # tls, grpc; its headers for loader_warm()
     libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler  # grpc
     libmicrohttpd-dev   # gpcheck serve's HTTP server
     # real servers and tools the tests drive
     python3 binutils procps openssl tmux perl
+    strace  # test_libs: OpenSSL set up once per run, not per attempt
     postgresql pgbouncer redis-server dnsmasq-base clickhouse-server
     curl wait-for-it  # the conformance suite's client and anchor
     amqp-tools  # amqp-publish / amqp-get: the conformance amqp target's client

@@ -7,7 +7,9 @@ installed copy: `gpcheck version`, a tcp probe against a loopback listener,
 `gpcheck validate` on the shipped /etc/gpcheck configuration. Checks that
 the package holds the plugins, man pages, completion, SDK and config
 examples, and that its Depends name the package of every library the
-binary and the plugins link (found with ldd and dpkg -S). Purges the
+binary and the plugins link (found with ldd and dpkg -S), and of those
+the core loads with dlopen() (libcurl, SQLite, libmicrohttpd: the ones
+debian/dl-needs links, see cmake/dl_needs.c). Purges the
 package at the end, so the machine is left as it was.
 
 Slow (a full build) and it installs a package system-wide: ctest should
@@ -155,6 +157,11 @@ class DebianPackageTest(unittest.TestCase):
         needed = self.libraries_of([os.path.join(build, "gpcheck")] + plugins)
         self.assertIn("libinih1", needed)
         self.assertIn("libjansson4", needed)
+        # dlopen()ed, so in no DT_NEEDED of the package's files
+        dl = self.libraries_of([os.path.join(build, "debian", "dl-needs")])
+        self.assertLessEqual({"libsqlite3-0", "libmicrohttpd12"}, dl)
+        self.assertTrue(any(p.startswith("libcurl") for p in dl), dl)
+        needed |= dl
         self.assertLessEqual(needed, depends, "Depends: %s" % fields["Depends"])
         conffiles = set(self.check(run(["dpkg-deb", "-I", deb, "conffiles"]),
                                    "dpkg-deb -I conffiles").stdout.split())

@@ -1,6 +1,7 @@
-/* tests/unit/test_loader.c - core/loader.c's loader_depends_on(), on the
- * shipped plugins of this build: which of them need OpenSSL (the run sets
- * it up once, before attempts fork, only for those). */
+/* tests/unit/test_loader.c - core/loader.c's loader_depends_on() and
+ * loader_warm(), on the shipped plugins of this build: which of them need
+ * OpenSSL or libcurl, and which set-up the run does once, before attempts
+ * fork, for a set of them. */
 #include <check.h>
 #include <stdio.h>
 
@@ -49,12 +50,37 @@ START_TEST(not_for_plugins_without_it)
 }
 END_TEST
 
+START_TEST(warm_what_the_plugins_need)
+{
+    loader l = {0};
+    const plugin *tcp = shipped(&l, "tcp"), *dns = shipped(&l, "dns");
+    const plugin *redis = shipped(&l, "redis");
+    const plugin *pg = shipped(&l, "postgres"), *http = shipped(&l, "http");
+    plugin fake = {0};
+    /* tcp, dns, redis: nothing to set up */
+    const plugin *plain[] = {tcp, dns, redis, tcp, &fake, NULL};
+    ck_assert_uint_eq(loader_warm(plain, 6), 0);
+    ck_assert_uint_eq(loader_warm(NULL, 0), 0);
+    /* postgres: libpq -> libssl, so OpenSSL's own set-up */
+    const plugin *db[] = {tcp, pg, pg};
+    ck_assert_uint_eq(loader_warm(db, 3), LOADER_WARM_SSL);
+    /* http's libcurl: curl_global_init, which sets OpenSSL up as well,
+     * wherever in the set the plugin comes */
+    const plugin *web[] = {pg, tcp, http};
+    ck_assert_uint_eq(loader_warm(web, 3), LOADER_WARM_CURL);
+    const plugin *web1[] = {http};
+    ck_assert_uint_eq(loader_warm(web1, 1), LOADER_WARM_CURL);
+    loader_free(&l);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("loader");
     TCase *tc = tcase_create("depends_on");
     tcase_add_test(tc, openssl_through_libraries);
     tcase_add_test(tc, not_for_plugins_without_it);
+    tcase_add_test(tc, warm_what_the_plugins_need);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }
