@@ -761,10 +761,19 @@ static int parse_cli(cli *c, int argc, char **argv)
     return -1;
 }
 
+/* What forks the attempts of run and serve: started in main()
+ * before the configuration loads (core/spawner.h), stopped before
+ * gpcheck runs CMD or exits. Empty: attempts fork from the supervisor. */
+static spawner attempt_spawner;
+
+/* Each plugin the configuration names, loaded here and, at once, by the
+ * spawner too (in parallel with the rest of the set-up). */
 static const plugin *lookup_plugin(void *ud, const char *name, char *err,
                                    size_t errlen)
 {
-    return loader_get(ud, name, err, errlen);
+    const plugin *p = loader_get(ud, name, err, errlen);
+    spawner_offer(&attempt_spawner, p);
+    return p;
 }
 
 /*
@@ -1277,11 +1286,6 @@ static void warm_libraries(const probe_set *ps)
     loader_warm(v, ps->n);
     free(v);
 }
-
-/* What forks the attempts of run, probe and serve: started in main()
- * before the configuration loads (core/spawner.h), stopped before
- * gpcheck runs CMD or exits. Empty: attempts fork from the supervisor. */
-static spawner attempt_spawner;
 
 /* only: the one sink to report to (wait's), or NULL for the -o ones. */
 static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
@@ -1827,7 +1831,7 @@ int main(int argc, char **argv)
     }
 
     /* Forked while gpcheck is small: every attempt copies its image. */
-    if (c.cmd == CMD_RUN || c.cmd == CMD_PROBE || c.cmd == CMD_SERVE)
+    if (c.cmd == CMD_RUN || c.cmd == CMD_SERVE)
         spawner_start(&attempt_spawner, argc, argv);
     config cfg;
     diag d = {0};
@@ -1874,6 +1878,12 @@ int main(int argc, char **argv)
         rc = cmd_plugins(&c, &l);
         goto out;
     }
+    /* A run of a few probes forks them from here: the supervisor is small
+     * then, and the spawner would only load every plugin a second time.
+     * serve always has it: its attempts then fork from a process without
+     * libmicrohttpd's threads. */
+    if (c.cmd == CMD_RUN && cfg.n_sections < SPAWNER_MIN_PROBES)
+        spawner_stop(&attempt_spawner);
     /* Resolve even after load errors, so that one run reports them all. */
     if (loaded || c.cmd != CMD_PROBE) {
         selection sel = {.names = c.probes.v,

@@ -295,33 +295,47 @@ static int read_reply(spawner *sp, int32_t *v)
     }
 }
 
-/* The plugin's id, sending it first if the spawner has not had it; -1:
- * the spawner does not have it (a built-in test fake, a load that failed
- * there). */
-static long plugin_id(spawner *sp, const plugin *p)
+void spawner_offer(spawner *sp, const plugin *p)
 {
+    if (!spawner_usable(sp) || !p || !p->handle || p->fd < 0)
+        return;
     for (size_t i = 0; i < sp->n_sent; i++)
         if (sp->sent[i].p == p)
-            return sp->sent[i].ok ? (long)i : -1;
-    if (!p->handle || p->fd < 0)
-        return -1;
+            return;
     wbuf w = {0};
     w_raw(&w, "L", 1);
     w_u32(&w, (uint32_t)sp->n_sent);
     w_str(&w, p->name);
     w_str(&w, p->path);
-    int32_t v = -1;
     int rc = send_fds(sp->req_fd, &w.sb, p->fd, -1);
     sb_free(&w.sb);
-    if (rc < 0 || read_reply(sp, &v) < 0) {
+    if (rc < 0) {
         spawner_abandon(sp);
-        return -1;
+        return;
     }
     xgrow(&sp->sent, &sp->cap_sent, sp->n_sent + 1, sizeof *sp->sent);
-    sp->sent[sp->n_sent].p = p;
-    sp->sent[sp->n_sent].ok = v == 0;
-    long id = (long)sp->n_sent++;
-    return v == 0 ? id : -1;
+    sp->sent[sp->n_sent++] = (spawner_sent){.p = p, .ok = 0};
+}
+
+/* The plugin's id once the spawner has said it loaded it (the replies
+ * come in order: read up to its own); -1: it does not have it (a built-in
+ * test fake, a load that failed there, no spawner). */
+static long plugin_id(spawner *sp, const plugin *p)
+{
+    spawner_offer(sp, p);
+    size_t i = 0;
+    while (i < sp->n_sent && sp->sent[i].p != p)
+        i++;
+    while (spawner_usable(sp) && i < sp->n_sent && sp->n_replied <= i) {
+        int32_t v = -1;
+        if (read_reply(sp, &v) < 0) {
+            spawner_abandon(sp);
+            return -1;
+        }
+        sp->sent[sp->n_replied++].ok = v == 0;
+    }
+    return spawner_usable(sp) && i < sp->n_sent && sp->sent[i].ok ? (long)i
+                                                                  : -1;
 }
 
 void spawner_scrub(spawner *sp, const secrets_env *e)
@@ -347,8 +361,7 @@ void spawner_scrub(spawner *sp, const secrets_env *e)
 void spawner_preload(spawner *sp, const probe_set *ps)
 {
     for (size_t i = 0; i < ps->n && spawner_usable(sp); i++)
-        if (ps->probes[i].plugin)
-            plugin_id(sp, ps->probes[i].plugin);
+        spawner_offer(sp, ps->probes[i].plugin);
 }
 
 static void w_def(wbuf *w, const probe_def *d)
@@ -485,6 +498,8 @@ typedef struct sp_state {
     size_t n_live, cap_live;
     int32_t *queue; /* owned; events the socket had no room for, triples */
     size_t n_queue, cap_queue;
+    int32_t *replies; /* owned; replies to 'L' the socket had no room for */
+    size_t n_replies, cap_replies;
 } sp_state;
 
 static void on_argv(sp_state *s, rbuf *r)
@@ -499,10 +514,33 @@ static void on_argv(sp_state *s, rbuf *r)
     }
 }
 
+/* Send the queued replies while the socket takes them. Never blocking:
+ * the supervisor reads them when it needs them, and may meanwhile be
+ * blocked sending us more requests. */
+static void flush_replies(sp_state *s)
+{
+    size_t done = 0;
+    while (done < s->n_replies) {
+        ssize_t n = send(s->req, &s->replies[done], sizeof *s->replies,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == ENOBUFS))
+            break;
+        if (n < 0)
+            _exit(0); /* the supervisor is gone */
+        done++;
+    }
+    memmove(s->replies, s->replies + done,
+            (s->n_replies - done) * sizeof *s->replies);
+    s->n_replies -= done;
+}
+
 static void reply(sp_state *s, int32_t v)
 {
-    while (send(s->req, &v, sizeof v, MSG_NOSIGNAL) < 0 && errno == EINTR)
-        ;
+    xgrow(&s->replies, &s->cap_replies, s->n_replies + 1, sizeof *s->replies);
+    s->replies[s->n_replies++] = v;
+    flush_replies(s);
 }
 
 static void flush_events(sp_state *s);
@@ -838,9 +876,10 @@ static _Noreturn void spawner_main(pid_t parent, int req, int ev, int argc,
     char *buf = xmalloc(MAX_MSG);
     for (;;) {
         /* ev only while events wait for room on it */
-        struct pollfd p[3] = {{.fd = req, .events = POLLIN},
-                              {.fd = s.sfd, .events = POLLIN},
-                              {.fd = ev, .events = POLLOUT}};
+        struct pollfd p[3] = {
+            {.fd = req, .events = POLLIN | (s.n_replies ? POLLOUT : 0)},
+            {.fd = s.sfd, .events = POLLIN},
+            {.fd = ev, .events = POLLOUT}};
         int rc = poll(p, s.n_queue ? 3 : 2, -1);
         if (rc < 0 && errno != EINTR)
             _exit(1);
@@ -848,13 +887,15 @@ static _Noreturn void spawner_main(pid_t parent, int req, int ev, int argc,
             continue;
         if (s.n_queue && p[2].revents)
             flush_events(&s);
+        if (s.n_replies && (p[0].revents & POLLOUT))
+            flush_replies(&s);
         if (p[1].revents) {
             struct signalfd_siginfo si;
             while (read(s.sfd, &si, sizeof si) == (ssize_t)sizeof si)
                 ;
             reap_all(&s);
         }
-        if (p[0].revents)
+        if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
             on_request(&s, buf);
     }
 }
