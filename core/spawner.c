@@ -471,6 +471,15 @@ void spawner_lost(spawner *sp)
     sp->pid = 0;
 }
 
+void spawner_dismiss(spawner *sp)
+{
+    if (sp->pid > 0)
+        kill(sp->pid, SIGKILL);
+    free(sp->sent);
+    spawner_lost(sp);
+    *sp = (spawner){.req_fd = -1, .ev_fd = -1};
+}
+
 void spawner_stop(spawner *sp)
 {
     pid_t pid = sp->pid;

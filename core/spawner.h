@@ -135,6 +135,11 @@ void spawner_abandon(spawner *sp);
 /* The spawner died (the supervisor reaped it): forget it. */
 void spawner_lost(spawner *sp);
 
+/* Not needed after all, before any attempt (a small run): SIGKILL it,
+ * without waiting for it; it is reaped as a stray (the runner's reap,
+ * its sweep) or by init when gpcheck exits. */
+void spawner_dismiss(spawner *sp);
+
 /* End the spawner (it kills what it still runs) and reap it. */
 void spawner_stop(spawner *sp);
 
