@@ -44,7 +44,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -857,8 +856,14 @@ static void on_request(sp_state *s, char *buf)
 static _Noreturn void spawner_main(pid_t parent, int req, int ev, int argc,
                                    char **argv)
 {
-    /* Dies with the supervisor; its attempts die with it (theirs). */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* It is the guardian of what it forks: when the supervisor is gone
+     * (EOF on req, however it went: a SIGKILL too), finish() kills every
+     * attempt's group still running, then it exits. So no
+     * PR_SET_PDEATHSIG here, and a process group of its own, so that a
+     * SIGKILL of gpcheck's whole group (a CI job cancelled) does not end
+     * it before that; the signals it could get otherwise are blocked
+     * below. Its attempts die with it (theirs). */
+    setpgid(0, 0);
     if (getppid() != parent)
         _exit(0);
     /* Ctrl-C and the like are the supervisor's to act on: it asks for
