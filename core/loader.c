@@ -416,10 +416,10 @@ size_t loader_list(const loader *l, char ***names)
     return n;
 }
 
-void loader_free(loader *l)
+void loader_free(loader *l, int unload)
 {
     for (size_t i = 0; i < l->n_loaded; i++) {
-        if (l->loaded[i]->handle)
+        if (unload && l->loaded[i]->handle)
             dlclose(l->loaded[i]->handle);
         free(l->loaded[i]->name);
         free(l->loaded[i]->path);

@@ -1303,7 +1303,9 @@ static int run_probes(const cli *c, const config *cfg, const probe_set *ps,
     }
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    const struct passwd *pw = getpwuid(geteuid());
+    /* The user names a bypass in its audit line; only then is the user
+     * database read (NSS: nsswitch.conf, /etc/passwd). */
+    const struct passwd *pw = b->active ? getpwuid(geteuid()) : NULL;
     const char *user = pw ? pw->pw_name : getenv("USER");
     runner_opts ro = {.jobs = cfg->jobs,
                       .deadline_ms = cfg->deadline_ms,
@@ -1669,7 +1671,7 @@ static int cmd_serve(cli *c)
     }
     free(hc.path);
     diag_free(&d);
-    loader_free(&x.l);
+    loader_free(&x.l, 0);
     return rc;
 }
 
@@ -1764,7 +1766,7 @@ out:
     wait_targets_free(t, (size_t)c->n_args);
     probe_set_free(&ps);
     config_free(&cfg);
-    loader_free(&l);
+    loader_free(&l, 0);
     diag_free(&d);
     return rc;
 }
@@ -1883,7 +1885,7 @@ int main(int argc, char **argv)
      * serve always has it: its attempts then fork from a process without
      * libmicrohttpd's threads. */
     if (c.cmd == CMD_RUN && cfg.n_sections < SPAWNER_MIN_PROBES)
-        spawner_stop(&attempt_spawner);
+        spawner_dismiss(&attempt_spawner);
     /* Resolve even after load errors, so that one run reports them all. */
     if (loaded || c.cmd != CMD_PROBE) {
         selection sel = {.names = c.probes.v,
@@ -1968,7 +1970,7 @@ out:
     bypass_free(&byp);
     probe_set_free(&ps);
     config_free(&cfg);
-    loader_free(&l);
+    loader_free(&l, 0);
     diag_free(&d);
     cli_free(&c);
     return rc;

@@ -13,8 +13,9 @@
  * run (every group killed and reaped, the report of what is known kept);
  * SIGPIPE is ignored by main(), so a closed stdout or stderr is EPIPE. If
  * the supervisor itself is SIGKILLed it can do nothing: each attempt has
- * PR_SET_PDEATHSIG(SIGKILL), and the guardian (below) kills the attempts'
- * process groups. What still escapes then: processes that left their
+ * PR_SET_PDEATHSIG(SIGKILL), and the guardian (below) kills the process
+ * groups of the attempts the supervisor forked, the spawner those of its
+ * own (core/spawner.h). What still escapes then: processes that left their
  * attempt's group (setsid, setpgid), which only the end-of-run sweep of
  * reparented orphans catches, and a group in the instant between fork()
  * and the guardian hearing of it.
@@ -124,10 +125,11 @@ typedef struct runner {
     int64_t next_tick; /* EV_TICK due; 0: no ticks */
     int64_t tick_at;   /* runner_loop.tick due; 0: only on its fd */
     pid_t self;
-    secrets_env env; /* the variables children drop (secrets.h) */
-    pid_t guardian;  /* 0: none */
-    int guardian_fd; /* write end of its pipe, -1: none */
-    due_queue due;   /* the probes in PS_SCHEDULED, by next_ns */
+    secrets_env env;    /* the variables children drop (secrets.h) */
+    pid_t guardian;     /* 0: none */
+    int guardian_fd;    /* write end of its pipe, -1: none */
+    int guardian_tried; /* guardian_start() was called */
+    due_queue due;      /* the probes in PS_SCHEDULED, by next_ns */
 } runner;
 
 /* xorshift64*: jitter needs spread, not cryptography. */
@@ -465,6 +467,7 @@ static _Noreturn void guardian_main(int rfd, unsigned n_slots)
 static void guardian_start(runner *r)
 {
     int p[2];
+    r->guardian_tried = 1;
     r->guardian_fd = -1;
     if (pipe2(p, O_CLOEXEC) < 0)
         return; /* run without: PR_SET_PDEATHSIG still covers attempts */
@@ -537,7 +540,7 @@ static void slot_reset(slot *s)
 /* The slot's group is killed and reaped: forget it, and tell the guardian. */
 static void slot_release(runner *r, slot *s)
 {
-    if (s->pid > 0)
+    if (s->pid > 0 && !s->spawned)
         guardian_tell(r, -(int32_t)s->pid);
     slot_reset(s);
 }
@@ -600,9 +603,10 @@ static void started(runner *r, slot *s, pid_t pid)
 {
     /* Also here, so the group exists before anyone signals it (the
      * spawner does it for its own). */
-    if (!s->spawned)
+    if (!s->spawned) {
         setpgid(pid, pid);
-    guardian_tell(r, (int32_t)pid);
+        guardian_tell(r, (int32_t)pid);
+    }
     s->pid = pid;
     s->starting = 0;
     emit(r, EV_ATTEMPT_START, s->pr, &s->pr->history[s->rec], 0);
@@ -613,7 +617,7 @@ static void started(runner *r, slot *s, pid_t pid)
 static void take_back(runner *r, slot *s, int64_t now)
 {
     probe_run *pr = s->pr;
-    if (s->pid > 0)
+    if (s->pid > 0 && !s->spawned)
         guardian_tell(r, -(int32_t)s->pid);
     if (!pr->history[s->rec].warmup)
         pr->counted--;
@@ -665,6 +669,8 @@ static void spawn(runner *r, probe_run *pr, int64_t now)
                               .efd = ep[1],
                               .slot = (unsigned)(s - r->slots)};
         int asked = spawner_spawn(r->o->spawner, &sa) == 0;
+        if (!asked && !r->guardian_tried)
+            guardian_start(r); /* before the first attempt of our own */
         if (!asked) {
             pid = fork();
             if (pid == 0)
@@ -1543,7 +1549,11 @@ int runner_run(const probe_set *ps, const runner_opts *o, sinks *ss,
     for (unsigned i = 0; i < r.n_slots; i++)
         slot_reset(&r.slots[i]);
     secrets_env_find(&r.env, ps);
-    guardian_start(&r);
+    /* The spawner guards the attempts it forks (spawner.h); the guardian
+     * is for ours, started before the first of them. */
+    r.guardian_fd = -1;
+    if (!spawner_usable(o->spawner))
+        guardian_start(&r);
     spawner_scrub(o->spawner, &r.env);
     spawner_preload(o->spawner, ps);
     r.budget = r.n_slots;

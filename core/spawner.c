@@ -44,7 +44,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -471,6 +470,15 @@ void spawner_lost(spawner *sp)
     sp->pid = 0;
 }
 
+void spawner_dismiss(spawner *sp)
+{
+    if (sp->pid > 0)
+        kill(sp->pid, SIGKILL);
+    free(sp->sent);
+    spawner_lost(sp);
+    *sp = (spawner){.req_fd = -1, .ev_fd = -1};
+}
+
 void spawner_stop(spawner *sp)
 {
     pid_t pid = sp->pid;
@@ -485,6 +493,12 @@ void spawner_stop(spawner *sp)
 /* ------------------------------------------------------------------------ */
 /* The spawner                                                               */
 
+/* Messages waiting for room on a socket, in order. */
+typedef struct sp_queue {
+    int32_t *v; /* owned */
+    size_t n, cap;
+} sp_queue;
+
 typedef struct sp_state {
     pid_t self;
     int req, ev, sfd, devnull;
@@ -496,10 +510,8 @@ typedef struct sp_state {
     unsigned warmed; /* loader_warm(): what is set up (LOADER_WARM_*) */
     pid_t *live;     /* owned; children not yet reaped */
     size_t n_live, cap_live;
-    int32_t *queue; /* owned; events the socket had no room for, triples */
-    size_t n_queue, cap_queue;
-    int32_t *replies; /* owned; replies to 'L' the socket had no room for */
-    size_t n_replies, cap_replies;
+    sp_queue events;  /* what ev had no room for: 'S' and 'X' triples */
+    sp_queue replies; /* what req had no room for: replies to 'L' */
 } sp_state;
 
 static void on_argv(sp_state *s, rbuf *r)
@@ -514,14 +526,15 @@ static void on_argv(sp_state *s, rbuf *r)
     }
 }
 
-/* Send the queued replies while the socket takes them. Never blocking:
- * the supervisor reads them when it needs them, and may meanwhile be
- * blocked sending us more requests. */
-static void flush_replies(sp_state *s)
+/* Send the queue's records (of k int32 each) while sock takes them; what
+ * it has no room for waits for the next call. Never blocking: the
+ * supervisor reads them when it is ready, and may meanwhile be blocked
+ * sending us more requests. */
+static void flush(int sock, sp_queue *q, size_t k)
 {
     size_t done = 0;
-    while (done < s->n_replies) {
-        ssize_t n = send(s->req, &s->replies[done], sizeof *s->replies,
+    while (done < q->n) {
+        ssize_t n = send(sock, &q->v[done], k * sizeof *q->v,
                          MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
@@ -529,30 +542,32 @@ static void flush_replies(sp_state *s)
             break;
         if (n < 0)
             _exit(0); /* the supervisor is gone */
-        done++;
+        done += k;
     }
-    memmove(s->replies, s->replies + done,
-            (s->n_replies - done) * sizeof *s->replies);
-    s->n_replies -= done;
+    memmove(q->v, q->v + done, (q->n - done) * sizeof *q->v);
+    q->n -= done;
 }
 
+static void push(sp_queue *q, const int32_t *v, size_t k)
+{
+    xgrow(&q->v, &q->cap, q->n + k, sizeof *q->v);
+    memcpy(q->v + q->n, v, k * sizeof *v);
+    q->n += k;
+}
+
+/* A reply to 'L'. */
 static void reply(sp_state *s, int32_t v)
 {
-    xgrow(&s->replies, &s->cap_replies, s->n_replies + 1, sizeof *s->replies);
-    s->replies[s->n_replies++] = v;
-    flush_replies(s);
+    push(&s->replies, &v, 1);
+    flush(s->req, &s->replies, 1);
 }
-
-static void flush_events(sp_state *s);
 
 /* Queue an event and send what the socket takes. */
 static void event(sp_state *s, int32_t kind, int32_t a, int32_t b)
 {
-    xgrow(&s->queue, &s->cap_queue, s->n_queue + 3, sizeof *s->queue);
-    s->queue[s->n_queue++] = kind;
-    s->queue[s->n_queue++] = a;
-    s->queue[s->n_queue++] = b;
-    flush_events(s);
+    int32_t v[3] = {kind, a, b};
+    push(&s->events, v, 3);
+    flush(s->ev, &s->events, 3);
 }
 
 static void on_load(sp_state *s, rbuf *r, int fd)
@@ -737,25 +752,6 @@ static size_t live_index(const sp_state *s, pid_t pid)
     return (size_t)-1;
 }
 
-/* Send the queued events while the socket takes them. */
-static void flush_events(sp_state *s)
-{
-    size_t done = 0;
-    while (done < s->n_queue) {
-        ssize_t n = send(s->ev, &s->queue[done], 3 * sizeof(int32_t),
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == ENOBUFS))
-            break;
-        if (n < 0)
-            _exit(0); /* the supervisor is gone */
-        done += 3;
-    }
-    memmove(s->queue, s->queue + done, (s->n_queue - done) * sizeof *s->queue);
-    s->n_queue -= done;
-}
-
 /* Reap every exited child: its group killed first, while the zombie
  * still holds the id, then the event queued. */
 static void reap_all(sp_state *s)
@@ -848,8 +844,14 @@ static void on_request(sp_state *s, char *buf)
 static _Noreturn void spawner_main(pid_t parent, int req, int ev, int argc,
                                    char **argv)
 {
-    /* Dies with the supervisor; its attempts die with it (theirs). */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* It is the guardian of what it forks: when the supervisor is gone
+     * (EOF on req, however it went: a SIGKILL too), finish() kills every
+     * attempt's group still running, then it exits. So no
+     * PR_SET_PDEATHSIG here, and a process group of its own, so that a
+     * SIGKILL of gpcheck's whole group (a CI job cancelled) does not end
+     * it before that; the signals it could get otherwise are blocked
+     * below. Its attempts die with it (theirs). */
+    setpgid(0, 0);
     if (getppid() != parent)
         _exit(0);
     /* Ctrl-C and the like are the supervisor's to act on: it asks for
@@ -877,18 +879,18 @@ static _Noreturn void spawner_main(pid_t parent, int req, int ev, int argc,
     for (;;) {
         /* ev only while events wait for room on it */
         struct pollfd p[3] = {
-            {.fd = req, .events = POLLIN | (s.n_replies ? POLLOUT : 0)},
+            {.fd = req, .events = POLLIN | (s.replies.n ? POLLOUT : 0)},
             {.fd = s.sfd, .events = POLLIN},
             {.fd = ev, .events = POLLOUT}};
-        int rc = poll(p, s.n_queue ? 3 : 2, -1);
+        int rc = poll(p, s.events.n ? 3 : 2, -1);
         if (rc < 0 && errno != EINTR)
             _exit(1);
         if (rc < 0)
             continue;
-        if (s.n_queue && p[2].revents)
-            flush_events(&s);
-        if (s.n_replies && (p[0].revents & POLLOUT))
-            flush_replies(&s);
+        if (s.events.n && p[2].revents)
+            flush(ev, &s.events, 3);
+        if (s.replies.n && (p[0].revents & POLLOUT))
+            flush(req, &s.replies, 1);
         if (p[1].revents) {
             struct signalfd_siginfo si;
             while (read(s.sfd, &si, sizeof si) == (ssize_t)sizeof si)

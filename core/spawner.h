@@ -18,9 +18,12 @@
  * supervisor sends it each attempt's definition by value (the probe's
  * name, option values, threshold metrics, metrics and secrets; see
  * spawner.c for the layout), and hears back the pid and, later, the wait
- * status. It dies with the supervisor (PR_SET_PDEATHSIG and EOF), and its
- * attempts die with it; what they leave behind is reparented to the
- * supervisor, a subreaper, as before.
+ * status. It is also the guardian of its attempts (the runner's guardian
+ * is for those the supervisor forks): in a process group of its own, when
+ * the supervisor is gone however it went (EOF) it kills every attempt's
+ * group it still runs, and exits; its attempts die with it
+ * (PR_SET_PDEATHSIG). What they leave behind while gpcheck runs is
+ * reparented to the supervisor, a subreaper, as before.
  *
  * Without a spawner (it could not start, it died, a plugin it cannot
  * load, a definition too large for one message) the supervisor forks the
@@ -134,6 +137,11 @@ void spawner_abandon(spawner *sp);
 
 /* The spawner died (the supervisor reaped it): forget it. */
 void spawner_lost(spawner *sp);
+
+/* Not needed after all, before any attempt (a small run): SIGKILL it,
+ * without waiting for it; it is reaped as a stray (the runner's reap,
+ * its sweep) or by init when gpcheck exits. */
+void spawner_dismiss(spawner *sp);
 
 /* End the spawner (it kills what it still runs) and reap it. */
 void spawner_stop(spawner *sp);

@@ -190,24 +190,10 @@ static void drain(vjob *j, diag *d)
 static _Noreturn void in_child(vjob *j, int wfd, pid_t parent,
                                int64_t deadline_ms)
 {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(1);
-    sigset_t none;
-    sigemptyset(&none);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGCHLD, SIG_DFL);
-    signal(SIGPIPE, SIG_IGN);
-    sigprocmask(SIG_SETMASK, &none, NULL);
     int null = open("/dev/null", O_RDWR);
     if (null < 0)
         _exit(2);
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(null, 2);
-    child_take_pipe(wfd);
+    child_enter(parent, null, wfd, -1);
     child_validation v = {.defs = (const probe_def *const *)j->defs,
                           .n = j->n,
                           .deadline_ms = deadline_ms,

@@ -278,10 +278,11 @@ class GpTestCase(unittest.TestCase):
                               cwd=self.tmp)
 
     def start_run(self, *extra, report=None, env=None,
-                  stdout=subprocess.DEVNULL):
+                  stdout=subprocess.DEVNULL, session=False):
         """gpcheck run [-o json:REPORT] EXTRA... in the background, with the
-        temp config and the environment gp() gives; killed and reaped at
-        cleanup if still running. Returns the Popen (stderr a text pipe)."""
+        temp config and the environment gp() gives (session: in a session
+        and process group of its own); killed and reaped at cleanup if
+        still running. Returns the Popen (stderr a text pipe)."""
         full_env = dict(os.environ)
         full_env.pop("GPCHECK_ENV", None)
         full_env.pop("GPCHECK_CONFIG", None)
@@ -292,7 +293,8 @@ class GpTestCase(unittest.TestCase):
             args += ["-o", "json:" + report]
         p = subprocess.Popen(args + list(extra), stdin=subprocess.DEVNULL,
                              stdout=stdout, stderr=subprocess.PIPE, text=True,
-                             cwd=self.tmp, env=full_env)
+                             cwd=self.tmp, env=full_env,
+                             start_new_session=session)
 
         def stop():
             if p.poll() is None:

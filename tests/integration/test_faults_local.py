@@ -455,8 +455,16 @@ class SecretFileTest(FaultCase):
 # Signals and closed pipes
 
 class SignalTest(FaultCase):
-    def start(self, *extra):
-        return self.start_run(*extra, env=ASAN, stdout=subprocess.PIPE)
+    def start(self, *extra, session=False):
+        return self.start_run(*extra, env=ASAN, stdout=subprocess.PIPE,
+                              session=session)
+
+    def big(self):
+        """Quick probes that take the run past core/spawner.h's
+        SPAWNER_MIN_PROBES: its attempts fork from the spawner."""
+        self.write("conf.d/pad.ini", "".join(
+            "[pad%d]\nplugin = misbehave\nmode = ok\n\n" % i
+            for i in range(256)))
 
     def stuck_probes(self):
         """A probe in warmup, one hanging, one whose command forks."""
@@ -530,6 +538,32 @@ class SignalTest(FaultCase):
         proc.communicate(timeout=10)
         self.assertEqual(proc.returncode, -signal.SIGKILL)
         self.assert_nothing_left(seconds=2.0)
+
+    def test_sigterm_with_the_spawner(self):
+        self.big()
+        self.interrupt(signal.SIGTERM, 143)
+
+    def spawner_kill(self, kill):
+        self.big()
+        self.stuck_probes()
+        proc = self.start(session=True)
+        self.wait_started()
+        hang = self.recorded()[0]
+        with open("/proc/%d/stat" % hang) as f:
+            parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        self.assertNotEqual(parent, proc.pid, "not the spawner's attempt")
+        kill(proc)
+        proc.communicate(timeout=10)
+        self.assertEqual(proc.returncode, -signal.SIGKILL)
+        # The spawner saw gpcheck go (EOF) and killed its attempts' groups.
+        self.assert_nothing_left(seconds=2.0)
+
+    def test_sigkill_of_the_supervisor_takes_the_spawners_groups(self):
+        self.spawner_kill(lambda p: p.kill())
+
+    def test_sigkill_of_gpchecks_whole_group_takes_the_spawners_groups(self):
+        # A CI job cancelled: the spawner has a process group of its own.
+        self.spawner_kill(lambda p: os.killpg(p.pid, signal.SIGKILL))
 
     def closed_pipe(self):
         r, w = os.pipe()

@@ -86,7 +86,10 @@ def setUpModule():
     os.mkdir(T["runner_temp"])
     T["build"] = os.path.join(T["runner_temp"], "gpcheck-build")
     T["prefix2"] = os.path.join(T["tmp"], "opt", "gpcheck-first")
-    T["prefix"] = os.path.join(T["tmp"], "prefix with space")
+    # A space, and an underscore (scdoc markup): the man pages name the
+    # prefix's folders (a temporary folder with an "_" in its random part
+    # once broke their rendering: "Cannot nest inline formatting").
+    T["prefix"] = os.path.join(T["tmp"], "prefix with space_and_underscore")
     # The first prefix, then the second with the same build folder.
     T["first"] = install(T["prefix2"])
     T["second"] = install(T["prefix"])

@@ -30,7 +30,7 @@ START_TEST(openssl_through_libraries)
         loader_depends_on(shipped(&l, "clickhouse"), "libcrypto.so"), 1);
     ck_assert_int_eq(loader_depends_on(shipped(&l, "http"), "libcrypto.so"), 1);
     ck_assert_int_eq(loader_depends_on(shipped(&l, "postgres"), "libpq.so"), 1);
-    loader_free(&l);
+    loader_free(&l, 1);
 }
 END_TEST
 
@@ -46,7 +46,7 @@ START_TEST(not_for_plugins_without_it)
     /* a built-in fake has no handle */
     plugin fake = {0};
     ck_assert_int_eq(loader_depends_on(&fake, "libc.so"), 0);
-    loader_free(&l);
+    loader_free(&l, 1);
 }
 END_TEST
 
@@ -70,7 +70,7 @@ START_TEST(warm_what_the_plugins_need)
     ck_assert_uint_eq(loader_warm(web, 3), LOADER_WARM_CURL);
     const plugin *web1[] = {http};
     ck_assert_uint_eq(loader_warm(web1, 1), LOADER_WARM_CURL);
-    loader_free(&l);
+    loader_free(&l, 1);
 }
 END_TEST
 
